@@ -1,0 +1,215 @@
+package flows
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Value is a checked answer, normalised, and a note saying what
+// normalising changed ("" when nothing did).
+type Value struct {
+	Text string
+	Note string
+}
+
+// Validate checks one answer in the context of the answers before it (an
+// alias ARN must name this domain and vendor). It does not record it, so
+// an input can call it on every keystroke.
+func (s *State) Validate(f Field, raw string) (Value, error) {
+	switch f {
+	case FieldDomain:
+		return plain(ParseDomainID(raw))
+	case FieldProvider:
+		p, err := ParseProvider(raw)
+		return Value{Text: string(p)}, err
+	case FieldKey:
+		k, err := ParseKeyChoice(raw)
+		return Value{Text: string(k)}, err
+	case FieldRegion:
+		return plain(ParseRegion(raw))
+	case FieldKeyID:
+		return s.validateKeyID(raw)
+	case FieldCompany:
+		return plain(ParseCompany(raw))
+	case FieldHSMName:
+		return plain(ParseHSMName(raw))
+	case FieldKeyName:
+		return plain(ParseKeyName(raw))
+	case FieldAliasARN:
+		return s.validateAliasARN(raw)
+	case FieldAccessKeyID:
+		return plain(ParseAccessKeyID(raw))
+	case FieldSecretAccessKey:
+		return plain(ParseSecretAccessKey(raw))
+	case FieldKeyURL:
+		u, err := ParseKeyURL(raw)
+		return Value{Text: u.String()}, err
+	case FieldTenantID:
+		return plain(ParseTenantID(raw))
+	}
+	return Value{}, fmt.Errorf("unknown field %q", f)
+}
+
+func plain(s string, err error) (Value, error) {
+	if err != nil {
+		return Value{}, err
+	}
+	return Value{Text: s}, nil
+}
+
+func (s *State) validateKeyID(raw string) (Value, error) {
+	ref, err := ParseKeyRef(raw)
+	if err != nil {
+		return Value{}, err
+	}
+	if region := s.values[FieldRegion]; ref.ARN != nil && region != "" && ref.ARN.Region != region {
+		return Value{}, fmt.Errorf("this key is in %s, but the region is %s; change one so they agree", ref.ARN.Region, region)
+	}
+	return Value{Text: ref.String()}, nil
+}
+
+// AliasName is the alias the vendor expects for a domain:
+// alias/DOMAIN/SLUG, and for a service account alias/DOMAIN/SLUG/COMPANY.
+func AliasName(p Provider, domain, slug, company string) string {
+	name := "alias/" + domain + "/" + slug
+	if p == AWSServiceAccount {
+		name += "/" + company
+	}
+	return name
+}
+
+func (s *State) validateAliasARN(raw string) (Value, error) {
+	a, note, err := ParseAliasARN(raw)
+	if err != nil {
+		return Value{}, err
+	}
+	domain := s.values[FieldDomain]
+	want := AliasName(s.Provider(), domain, s.vendor.Slug, s.values[FieldCompany])
+	if got := a.AliasName(); got != want {
+		parts := strings.Split(strings.TrimPrefix(got, "alias/"), "/")
+		if domainRE.MatchString(parts[0]) && parts[0] != domain {
+			return Value{}, fmt.Errorf("this alias is for domain %s, not %s; expected %s", parts[0], domain, want)
+		}
+		return Value{}, fmt.Errorf("the alias must be %s so the vendor can tell it is meant for this domain", want)
+	}
+	if region := s.values[FieldRegion]; region != "" && a.Region != region {
+		return Value{}, fmt.Errorf("this alias is in %s, but the key is in %s; paste the alias from %s", a.Region, region, region)
+	}
+	return Value{Text: a.String(), Note: note}, nil
+}
+
+// SetupSpec is what the setup script, or the SDK doing the same work,
+// needs: the answers of the first steps, checked.
+type SetupSpec struct {
+	Provider Provider
+	Key      KeyChoice
+	Domain   string
+	Vendor   Vendor
+	Region   string // AWS
+	KeyID    string // AWS, existing key: key ID or key ARN
+	Company  string // AWS service account
+	HSMName  string // Azure
+	KeyName  string // Azure: the existing key, or the name for the new one
+}
+
+// AliasName is the alias the setup creates (AWS).
+func (sp SetupSpec) AliasName() string {
+	return AliasName(sp.Provider, sp.Domain, sp.Vendor.Slug, sp.Company)
+}
+
+// ErrIncomplete is returned when a later step's inputs are asked for
+// before the earlier steps are answered.
+var ErrIncomplete = errors.New("earlier steps are not answered")
+
+// SetupSpec returns the checked answers the script step needs.
+func (s *State) SetupSpec() (SetupSpec, error) {
+	if err := s.checkSteps(StepDomain, StepKeyDetails); err != nil {
+		return SetupSpec{}, err
+	}
+	return SetupSpec{
+		Provider: s.Provider(),
+		Key:      s.KeyChoice(),
+		Domain:   s.values[FieldDomain],
+		Vendor:   s.vendor,
+		Region:   s.values[FieldRegion],
+		KeyID:    s.values[FieldKeyID],
+		Company:  s.values[FieldCompany],
+		HSMName:  s.values[FieldHSMName],
+		KeyName:  s.values[FieldKeyName],
+	}, nil
+}
+
+// checkSteps validates every field of the steps from first to last
+// without recording anything.
+func (s *State) checkSteps(first, last Step) error {
+	var errs FieldErrors
+	for st := first; st <= last; st++ {
+		for _, spec := range s.specsOf(st) {
+			if _, err := s.Validate(spec.Field, s.raw(spec.Field)); err != nil {
+				errs = append(errs, &FieldError{spec.Field, err})
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %w", ErrIncomplete, errs)
+	}
+	return nil
+}
+
+// Target is the key a pairing check and an apply are about: the values
+// pasted after the script ran.
+type Target struct {
+	Provider        Provider
+	Domain          string
+	Vendor          Vendor
+	AliasARN        ARN    // AWS
+	AccessKeyID     string // AWS service account
+	SecretAccessKey Secret // AWS service account
+	KeyURL          KeyURL // Azure
+	TenantID        string // Azure
+}
+
+// Target returns the pasted values, checked.
+func (s *State) Target() (Target, error) {
+	if err := s.checkSteps(StepDomain, StepPaste); err != nil {
+		return Target{}, err
+	}
+	t := Target{
+		Provider:        s.Provider(),
+		Domain:          s.values[FieldDomain],
+		Vendor:          s.vendor,
+		AccessKeyID:     s.values[FieldAccessKeyID],
+		SecretAccessKey: Secret(s.secrets[FieldSecretAccessKey]),
+		TenantID:        s.values[FieldTenantID],
+	}
+	if t.Provider.IsAWS() {
+		a, _, _ := ParseAliasARN(s.values[FieldAliasARN])
+		t.AliasARN = a
+	} else {
+		u, _ := ParseKeyURL(s.values[FieldKeyURL])
+		t.KeyURL = u
+	}
+	return t, nil
+}
+
+// Secret is a value that must never be shown, logged or stored: its
+// String, GoString and JSON forms show at most its last four characters.
+type Secret string
+
+// Masked is the secret as the screen may show it: **** and its last four.
+func (s Secret) Masked() string {
+	if len(s) < 12 {
+		return "****"
+	}
+	return "****" + string(s[len(s)-4:])
+}
+
+func (s Secret) String() string   { return s.Masked() }
+func (s Secret) GoString() string { return `flows.Secret("` + s.Masked() + `")` }
+
+// MarshalJSON keeps a secret out of any JSON it ends up in.
+func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + s.Masked() + `"`), nil }
+
+// Reveal returns the secret itself, for the one call that needs it.
+func (s Secret) Reveal() string { return string(s) }

@@ -1,0 +1,74 @@
+package flows
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Vendor is who the key is delegated to. Its values come from a vendor
+// profile file or the domain API, never from constants in code.
+type Vendor struct {
+	// Name is the vendor's display name, shown on screen and in scripts.
+	Name string `json:"name"`
+	// Slug is the vendor's short name in alias names: alias/DOMAIN/SLUG.
+	Slug string `json:"slug"`
+	// AWSAccountID is the vendor's AWS account, granted use of the key.
+	AWSAccountID string `json:"awsAccountID"`
+	// AWSPrincipalARN narrows the grant to one role or user of that
+	// account; empty means the account itself (its root principal).
+	AWSPrincipalARN string `json:"awsPrincipalARN,omitempty"`
+	// AzureAppID is the vendor's Azure application (client) ID.
+	AzureAppID string `json:"azureAppID"`
+	// APIURL is the vendor's domain API, if it has one.
+	APIURL string `json:"apiURL,omitempty"`
+
+	// Placeholder marks the embedded sandbox profile: it names no real
+	// vendor, and granting it anything outside the demo is a mistake.
+	Placeholder bool `json:"-"`
+}
+
+var (
+	slugRE         = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
+	principalARNRE = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):iam::[0-9]{12}:(root|role/[A-Za-z0-9+=,.@_/-]{1,512}|user/[A-Za-z0-9+=,.@_/-]{1,512})$`)
+	guidRE         = tenantRE
+)
+
+// AWSPrincipal is the principal the key policy grants, in the partition
+// of the key.
+func (v Vendor) AWSPrincipal(partition string) string {
+	if v.AWSPrincipalARN != "" {
+		return v.AWSPrincipalARN
+	}
+	return "arn:" + partition + ":iam::" + v.AWSAccountID + ":root"
+}
+
+// Validate checks every field and names the first that is wrong.
+func (v Vendor) Validate() error {
+	var errs []error
+	bad := func(field, want string) { errs = append(errs, fmt.Errorf("vendor profile: %s: expected %s", field, want)) }
+	if err := checkText(v.Name); err != nil || len(v.Name) > 64 {
+		bad("name", "a display name of 1-64 printable characters")
+	}
+	if !slugRE.MatchString(v.Slug) {
+		bad("slug", "1-32 lowercase letters, digits and hyphens, e.g. acme")
+	}
+	if !accountRE.MatchString(v.AWSAccountID) {
+		bad("awsAccountID", "a 12-digit AWS account ID")
+	}
+	if v.AWSPrincipalARN != "" {
+		if !principalARNRE.MatchString(v.AWSPrincipalARN) {
+			bad("awsPrincipalARN", "an IAM ARN such as arn:aws:iam::111122223333:role/rek-access")
+		} else if strings.Split(v.AWSPrincipalARN, ":")[4] != v.AWSAccountID {
+			bad("awsPrincipalARN", "a principal in account awsAccountID")
+		}
+	}
+	if !guidRE.MatchString(v.AzureAppID) {
+		bad("azureAppID", "the application (client) ID, a GUID")
+	}
+	if v.APIURL != "" && !strings.HasPrefix(v.APIURL, "https://") && !strings.HasPrefix(v.APIURL, "http://127.0.0.1") && !strings.HasPrefix(v.APIURL, "http://localhost") {
+		bad("apiURL", "an https:// URL")
+	}
+	return errors.Join(errs...)
+}

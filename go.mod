@@ -1,0 +1,3 @@
+module github.com/rekwiz/rekwiz
+
+go 1.26
