@@ -47,7 +47,9 @@ func (v Vendor) AWSPrincipal(partition string) string {
 // Validate checks every field and names the first that is wrong.
 func (v Vendor) Validate() error {
 	var errs []error
-	bad := func(field, want string) { errs = append(errs, fmt.Errorf("vendor profile: %s: expected %s", field, want)) }
+	bad := func(field, want string) {
+		errs = append(errs, fmt.Errorf("vendor profile: %s: expected %s", field, want))
+	}
 	if err := checkText(v.Name); err != nil || len(v.Name) > 64 {
 		bad("name", "a display name of 1-64 printable characters")
 	}

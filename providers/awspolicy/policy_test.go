@@ -56,8 +56,8 @@ func TestDecide(t *testing.T) {
 
 func TestParseErrors(t *testing.T) {
 	for in, want := range map[string]string{
-		`not json`: "not valid JSON",
-		`{"Statement":"x"}`:                                      "object or a list",
+		`not json`:          "not valid JSON",
+		`{"Statement":"x"}`: "object or a list",
 		`{"Statement":[{"Effect":"Maybe","Principal":"*"}]}`:     "Effect must be Allow or Deny",
 		`{"Statement":[{"Effect":"Allow","Principal":"alice"}]}`: `principal "alice"`,
 		`{"Statement":[{"Effect":"Allow","Action":5}]}`:          "string or a list",
