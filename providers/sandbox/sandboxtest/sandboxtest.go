@@ -1,0 +1,111 @@
+// Package sandboxtest starts a sandbox for a test and runs the real AWS
+// CLI against it, isolated from the machine's own AWS configuration.
+package sandboxtest
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rekwiz/rekwiz/flows"
+	"github.com/rekwiz/rekwiz/providers/sandbox"
+)
+
+// Region is the region tests work in.
+const Region = "us-east-1"
+
+// AWSCLIPath is the AWS CLI v2 from Debian's awscli package.
+const AWSCLIPath = "/usr/bin/aws"
+
+// Env is a running sandbox with its CA written to disk for the CLI.
+type Env struct {
+	*sandbox.Sandbox
+	Server *sandbox.Server
+	CAFile string
+	Home   string // an empty HOME, so no ~/.aws of the machine is read
+}
+
+// Start runs a sandbox for the test's lifetime.
+func Start(t testing.TB, opts sandbox.Options) *Env {
+	t.Helper()
+	sb := sandbox.New(opts)
+	srv, err := sb.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "sandbox-ca.pem")
+	if err := os.WriteFile(ca, srv.CACert, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	home := filepath.Join(dir, "home")
+	if err := os.Mkdir(home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return &Env{Sandbox: sb, Server: srv, CAFile: ca, Home: home}
+}
+
+// CLIEnv is an environment in which the AWS CLI reaches the sandbox as id
+// and nothing else: the machine's AWS variables and files are left out.
+func (e *Env) CLIEnv(id sandbox.Identity) []string {
+	env := []string{
+		"HOME=" + e.Home,
+		"PATH=" + os.Getenv("PATH"),
+		"AWS_CONFIG_FILE=" + filepath.Join(e.Home, "aws-config"),
+		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(e.Home, "aws-credentials"),
+		"LANG=C.UTF-8",
+	}
+	return append(env, e.Server.Env(id, Region, e.CAFile)...)
+}
+
+// AWSCLI returns the AWS CLI v2's path. Without it the test is skipped,
+// except under CI (CI=true), where it fails: CI must install awscli.
+func AWSCLI(t testing.TB) string {
+	t.Helper()
+	return Tool(t, AWSCLIPath, "awscli")
+}
+
+// Tool returns path if it is an executable, skips the test if not, and
+// fails it under CI. pkg names the Debian package that provides it.
+func Tool(t testing.TB, path, pkg string) string {
+	t.Helper()
+	if p, err := exec.LookPath(path); err == nil {
+		return p
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is missing: .ci/run must install Debian's %s", path, pkg)
+	}
+	t.Skipf("%s is missing (apt-get install %s)", path, pkg)
+	return ""
+}
+
+// Run runs a command in env and returns its stdout, stderr and error.
+func Run(env []string, dir string, name string, args ...string) (stdout, stderr string, err error) {
+	cmd := exec.Command(name, args...)
+	cmd.Env = env
+	cmd.Dir = dir
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err = cmd.Run()
+	return o.String(), e.String(), err
+}
+
+// MustRun runs a command and fails the test if it fails.
+func MustRun(t testing.TB, env []string, name string, args ...string) string {
+	t.Helper()
+	out, errOut, err := Run(env, "", name, args...)
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, errOut)
+	}
+	return strings.TrimSpace(out)
+}
+
+// Vendor is a vendor profile for tests.
+var Vendor = flows.Vendor{
+	Name: "Acme Security", Slug: "acme", AWSAccountID: "999988887777",
+	AzureAppID: "11111111-2222-3333-4444-555555555555",
+}

@@ -1,0 +1,262 @@
+package sandbox
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+)
+
+// Server is a running sandbox, listening on loopback. It answers AWS API
+// requests sent to it directly (AWS_ENDPOINT_URL, or the SDK's
+// BaseEndpoint) and is also an HTTPS proxy for *.amazonaws.com, for AWS
+// CLIs too old to read AWS_ENDPOINT_URL: with HTTPS_PROXY set to URL and
+// AWS_CA_BUNDLE to a file holding CACert, the CLI talks to the real host
+// names and reaches the sandbox, with no flag added to the script.
+type Server struct {
+	// URL is the sandbox's address, http://127.0.0.1:PORT.
+	URL string
+	// CACert is the PEM certificate the proxy's TLS certificates chain to.
+	CACert []byte
+
+	http     *http.Server
+	tunnels  *connListener
+	tunnelWG sync.WaitGroup
+}
+
+// Start listens on addr, which must be a loopback address ("127.0.0.1:0"
+// for any free port), and serves until Close.
+func (s *Sandbox) Start(addr string) (*Server, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return nil, fmt.Errorf("sandbox address %q: the sandbox listens on loopback only (127.0.0.1)", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	ca, err := newCA()
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	srv := &Server{
+		URL:     "http://" + ln.Addr().String(),
+		CACert:  ca.certPEM,
+		tunnels: newConnListener(ln.Addr()),
+	}
+	srv.http = &http.Server{
+		Handler:           srv.route(s, ca),
+		ReadHeaderTimeout: 10 * time.Second,
+		TLSConfig:         &tls.Config{GetCertificate: ca.certFor, NextProtos: []string{"http/1.1"}},
+	}
+	srv.tunnelWG.Add(2)
+	go func() { defer srv.tunnelWG.Done(); _ = srv.http.Serve(ln) }()
+	go func() { defer srv.tunnelWG.Done(); _ = srv.http.ServeTLS(srv.tunnels, "", "") }()
+	return srv, nil
+}
+
+// route sends CONNECT requests to the proxy and everything else to the
+// AWS APIs.
+func (srv *Server) route(api http.Handler, ca *authority) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodConnect {
+			api.ServeHTTP(w, r)
+			return
+		}
+		host, _, _ := net.SplitHostPort(r.Host)
+		if !strings.HasSuffix(host, ".amazonaws.com") {
+			http.Error(w, "the rekwiz sandbox proxies *.amazonaws.com only", http.StatusForbidden)
+			return
+		}
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		if _, err := conn.Write([]byte("HTTP/1.1 200 Connection Established\r\n\r\n")); err != nil {
+			conn.Close()
+			return
+		}
+		srv.tunnels.push(conn) // TLS is terminated by ServeTLS with the sandbox CA
+	})
+}
+
+// Close stops the sandbox and every connection to it.
+func (srv *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	err := srv.http.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = srv.http.Close()
+	}
+	srv.tunnels.Close()
+	srv.tunnelWG.Wait()
+	return err
+}
+
+// connListener hands tunnelled connections to an http.Server.
+type connListener struct {
+	addr   net.Addr
+	conns  chan net.Conn
+	closed chan struct{}
+	once   sync.Once
+}
+
+func newConnListener(addr net.Addr) *connListener {
+	return &connListener{addr: addr, conns: make(chan net.Conn), closed: make(chan struct{})}
+}
+
+func (l *connListener) push(c net.Conn) {
+	select {
+	case l.conns <- c:
+	case <-l.closed:
+		c.Close()
+	}
+}
+
+func (l *connListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *connListener) Close() error {
+	l.once.Do(func() { close(l.closed) })
+	return nil
+}
+
+func (l *connListener) Addr() net.Addr { return l.addr }
+
+// authority is the sandbox's own certificate authority, made at start and
+// never written anywhere but where the caller puts CACert.
+type authority struct {
+	cert    *x509.Certificate
+	key     *ecdsa.PrivateKey
+	certPEM []byte
+
+	mu    sync.Mutex
+	leafs map[string]*tls.Certificate
+}
+
+func newCA() (*authority, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "rekwiz sandbox CA"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(7 * 24 * time.Hour),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		MaxPathLenZero:        true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	return &authority{
+		cert: cert, key: key,
+		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		leafs:   map[string]*tls.Certificate{},
+	}, nil
+}
+
+// certFor issues (once per host) a certificate for the host the client
+// asked for, so kms.us-east-1.amazonaws.com verifies against the CA.
+func (a *authority) certFor(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	host := hello.ServerName
+	if !strings.HasSuffix(host, ".amazonaws.com") {
+		return nil, fmt.Errorf("the rekwiz sandbox has no certificate for %q", host)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if c, ok := a.leafs[host]; ok {
+		return c, nil
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: host},
+		DNSNames:     []string{host},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(7 * 24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.cert, &key.PublicKey, a.key)
+	if err != nil {
+		return nil, err
+	}
+	c := &tls.Certificate{Certificate: [][]byte{der, a.cert.Raw}, PrivateKey: key}
+	a.leafs[host] = c
+	return c, nil
+}
+
+// Env is the environment that points the AWS CLI and SDKs at the sandbox
+// as id: AWS_ENDPOINT_URL for current ones, HTTPS_PROXY and AWS_CA_BUNDLE
+// (caFile must hold CACert) for CLIs that predate it.
+func (srv *Server) Env(id Identity, region, caFile string) []string {
+	env := []string{
+		"AWS_ACCESS_KEY_ID=" + id.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY=" + id.SecretAccessKey,
+		"AWS_REGION=" + region,
+		"AWS_DEFAULT_REGION=" + region,
+		"AWS_ENDPOINT_URL=" + srv.URL,
+		"HTTPS_PROXY=" + srv.URL,
+		"https_proxy=" + srv.URL,
+		"NO_PROXY=127.0.0.1,localhost",
+		"no_proxy=127.0.0.1,localhost",
+		"AWS_PAGER=",
+	}
+	if id.SessionToken != "" {
+		env = append(env, "AWS_SESSION_TOKEN="+id.SessionToken)
+	}
+	if caFile != "" {
+		env = append(env, "AWS_CA_BUNDLE="+caFile)
+	}
+	return env
+}
+
+// AWSConfig is an SDK configuration that reaches the sandbox as id. It is
+// built, not loaded: no profile, shared file or environment variable of
+// the machine it runs on can point it anywhere else.
+func (srv *Server) AWSConfig(id Identity, region string) aws.Config {
+	return aws.Config{
+		Region:       region,
+		Credentials:  credentials.NewStaticCredentialsProvider(id.AccessKeyID, id.SecretAccessKey, id.SessionToken),
+		BaseEndpoint: aws.String(srv.URL),
+	}
+}
