@@ -1,0 +1,187 @@
+// Package registry is the local key registry, the default target of the
+// wizard's apply step: which key each domain uses, kept in one JSON file
+// under the user's config directory.
+//
+// Writes are atomic (temp file, fsync, rename) with mode 0600 in a 0700
+// directory, and a file that cannot be read is reported and left as it
+// is, never overwritten. Secrets are never written here.
+package registry
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/rekwiz/rekwiz/flows"
+)
+
+// SchemaVersion is the version of the file format this package writes.
+const SchemaVersion = 1
+
+// FileName is the registry's name inside the config directory.
+const FileName = "registry.json"
+
+// DefaultPath is where the registry lives: $XDG_CONFIG_HOME/rekwiz (or
+// the platform's equivalent).
+func DefaultPath() (string, error) {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("finding your config directory: %w (set XDG_CONFIG_HOME)", err)
+	}
+	return filepath.Join(dir, "rekwiz", FileName), nil
+}
+
+// Entry is one domain's registered key. It holds no secret: a service
+// account's secret access key goes to the vendor, never into this file.
+type Entry struct {
+	RekID        string    `json:"rekID"`
+	Provider     string    `json:"providerName"`
+	KeyARN       string    `json:"keyARN,omitempty"`
+	AccessKeyID  string    `json:"accessKeyID,omitempty"`
+	KeyURL       string    `json:"keyURL,omitempty"`
+	TenantID     string    `json:"tenantID,omitempty"`
+	RegisteredAt time.Time `json:"registeredAt"`
+}
+
+type file struct {
+	Version int              `json:"version"`
+	Domains map[string]Entry `json:"domains"`
+}
+
+// Registry is the registry file at one path.
+type Registry struct {
+	path string
+	now  func() time.Time
+}
+
+// Open returns the registry at path; nothing is read until it is used.
+func Open(path string) *Registry { return &Registry{path: path, now: time.Now} }
+
+// Path is the registry file's location.
+func (r *Registry) Path() string { return r.path }
+
+// Register records the target's key for its domain, replacing what the
+// domain had, and returns the receipt the wizard shows.
+func (r *Registry) Register(_ context.Context, t flows.Target) (flows.Receipt, error) {
+	f, err := r.read()
+	if err != nil {
+		return flows.Receipt{}, err
+	}
+	e := Entry{Provider: t.Provider.APIName(), RegisteredAt: r.now().UTC()}
+	if t.Provider.IsAWS() {
+		e.KeyARN = t.AliasARN.String()
+		e.AccessKeyID = t.AccessKeyID
+	} else {
+		e.KeyURL, e.TenantID = t.KeyURL.String(), t.TenantID
+	}
+	e.RekID = rekID(t.Domain, e)
+	f.Domains[t.Domain] = e
+	if err := r.write(f); err != nil {
+		return flows.Receipt{}, err
+	}
+	return flows.Receipt{RekID: e.RekID, Where: "local registry " + displayPath(r.path)}, nil
+}
+
+// Lookup returns a domain's entry.
+func (r *Registry) Lookup(domain string) (Entry, bool, error) {
+	f, err := r.read()
+	if err != nil {
+		return Entry{}, false, err
+	}
+	e, ok := f.Domains[domain]
+	return e, ok, nil
+}
+
+// rekID names a registration by what it registers, so registering the
+// same key again gives the same ID.
+func rekID(domain string, e Entry) string {
+	sum := sha256.Sum256([]byte(strings.Join([]string{domain, e.Provider, e.KeyARN, e.KeyURL, e.TenantID, e.AccessKeyID}, "\x00")))
+	return "rek-" + hex.EncodeToString(sum[:8])
+}
+
+// ErrCorrupt marks a registry file that exists but cannot be read.
+var ErrCorrupt = errors.New("registry file is not readable")
+
+func (r *Registry) read() (file, error) {
+	b, err := os.ReadFile(r.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return file{Version: SchemaVersion, Domains: map[string]Entry{}}, nil
+	}
+	if err != nil {
+		return file{}, fmt.Errorf("reading the registry: %w", err)
+	}
+	var f file
+	if err := json.Unmarshal(b, &f); err != nil {
+		return file{}, fmt.Errorf("%w: %s: %v; it was left as it is: move it away to start a new one", ErrCorrupt, r.path, err)
+	}
+	if f.Version != SchemaVersion {
+		return file{}, fmt.Errorf("%w: %s has schema version %d, this rekwiz reads version %d", ErrCorrupt, r.path, f.Version, SchemaVersion)
+	}
+	if f.Domains == nil {
+		f.Domains = map[string]Entry{}
+	}
+	return f, nil
+}
+
+// write replaces the file atomically: a reader sees the old file or the
+// new one, never a half-written one.
+func (r *Registry) write(f file) (err error) {
+	dir := filepath.Dir(r.path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating %s: %w", dir, err)
+	}
+	b, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, ".registry-*.json")
+	if err != nil {
+		return fmt.Errorf("writing the registry: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err := tmp.Chmod(0o600); err != nil {
+		return fmt.Errorf("writing the registry: %w", err)
+	}
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("writing the registry: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("writing the registry: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing the registry: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), r.path); err != nil {
+		return fmt.Errorf("writing the registry: %w", err)
+	}
+	if d, err := os.Open(dir); err == nil { // make the rename durable
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// displayPath shortens a path under the home directory to ~/….
+func displayPath(p string) string {
+	home, err := os.UserHomeDir()
+	if err != nil || home == "" {
+		return p
+	}
+	if rel, err := filepath.Rel(home, p); err == nil && !strings.HasPrefix(rel, "..") {
+		return filepath.Join("~", rel)
+	}
+	return p
+}

@@ -1,0 +1,102 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rekwiz/rekwiz/flows"
+)
+
+func target(t *testing.T) flows.Target {
+	t.Helper()
+	a, _, err := flows.ParseAliasARN("arn:aws:kms:us-east-1:111122223333:alias/dm-LCAJVnUE94B/acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return flows.Target{
+		Provider: flows.AWSServiceAccount, Domain: "dm-LCAJVnUE94B", AliasARN: a,
+		AccessKeyID: "AKIA3ZMK73YH4FBPMAID", SecretAccessKey: "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",
+	}
+}
+
+func TestRegisterWritesAtomicallyWithTightModes(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "conf", "rekwiz", FileName)
+	r := Open(path)
+	rc, err := r.Register(context.Background(), target(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(rc.RekID, "rek-") || !strings.Contains(rc.Where, FileName) {
+		t.Fatalf("receipt %+v", rc)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("file mode %v, want 0600", st.Mode().Perm())
+	}
+	dst, _ := os.Stat(filepath.Dir(path))
+	if dst.Mode().Perm() != 0o700 {
+		t.Errorf("dir mode %v, want 0700", dst.Mode().Perm())
+	}
+	b, _ := os.ReadFile(path)
+	if strings.Contains(string(b), "gYFUPA1b") {
+		t.Fatal("secret access key written to the registry")
+	}
+	for _, want := range []string{`"version": 1`, `"providerName": "aws_sa"`, `"keyARN": "arn:aws:kms:us-east-1:111122223333:alias/dm-LCAJVnUE94B/acme"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("registry lacks %s:\n%s", want, b)
+		}
+	}
+	leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".registry-*"))
+	if len(leftovers) != 0 {
+		t.Errorf("temp files left: %v", leftovers)
+	}
+	// Same key again: same ID, one entry.
+	rc2, err := r.Register(context.Background(), target(t))
+	if err != nil || rc2.RekID != rc.RekID {
+		t.Fatalf("re-register: %v %v", rc2, err)
+	}
+	e, ok, err := r.Lookup("dm-LCAJVnUE94B")
+	if err != nil || !ok || e.RekID != rc.RekID {
+		t.Fatalf("lookup: %+v %v %v", e, ok, err)
+	}
+}
+
+func TestCorruptFileIsReportedAndKept(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FileName)
+	for _, body := range []string{"{not json", `{"version": 99, "domains": {}}`} {
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Open(path).Register(context.Background(), target(t))
+		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), path) {
+			t.Fatalf("err = %v, want ErrCorrupt naming the path", err)
+		}
+		if b, _ := os.ReadFile(path); string(b) != body {
+			t.Fatal("corrupt file was overwritten")
+		}
+	}
+}
+
+func TestWriteFailureLeavesNoHalfFile(t *testing.T) {
+	dir := t.TempDir()
+	blocker := filepath.Join(dir, "config")
+	if err := os.WriteFile(blocker, nil, 0o600); err != nil { // a file where the directory should be
+		t.Fatal(err)
+	}
+	_, err := Open(filepath.Join(blocker, "rekwiz", FileName)).Register(context.Background(), target(t))
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(blocker, "rekwiz")) {
+		t.Fatalf("err = %v", err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Fatalf("files left behind: %v", entries)
+	}
+}

@@ -1,0 +1,61 @@
+// Package vendor loads vendor profiles: who a customer's key is delegated
+// to (display name, alias slug, AWS account, Azure application).
+//
+// The embedded default profile names the sandbox's vendor and no real
+// one; callers outside the demo must warn when they use it.
+package vendor
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/rekwiz/rekwiz/flows"
+)
+
+//go:embed default.json
+var defaultProfile []byte
+
+// Default is the embedded profile: the sandbox's vendor. It is marked
+// Placeholder, because granting it anything in a real account is a mistake.
+func Default() flows.Vendor {
+	v, err := parse(defaultProfile)
+	if err != nil {
+		panic("embedded vendor profile: " + err.Error()) // a build defect; TestDefault catches it
+	}
+	v.Placeholder = true
+	return v
+}
+
+// Load reads a vendor profile file (JSON; the fields of flows.Vendor).
+func Load(path string) (flows.Vendor, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return flows.Vendor{}, fmt.Errorf("vendor profile: %w", err)
+	}
+	v, err := parse(b)
+	if err != nil {
+		return flows.Vendor{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return v, nil
+}
+
+func parse(b []byte) (flows.Vendor, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var v flows.Vendor
+	if err := dec.Decode(&v); err != nil {
+		return flows.Vendor{}, fmt.Errorf("vendor profile: %w", err)
+	}
+	if err := dec.Decode(new(any)); !errors.Is(err, io.EOF) {
+		return flows.Vendor{}, errors.New("vendor profile: more than one JSON document")
+	}
+	if err := v.Validate(); err != nil {
+		return flows.Vendor{}, err
+	}
+	return v, nil
+}
