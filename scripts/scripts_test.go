@@ -185,8 +185,8 @@ func TestHostileValuesAreRefused(t *testing.T) {
 
 func TestQuote(t *testing.T) {
 	for in, want := range map[string]string{
-		"us-east-1": "'us-east-1'",
-		"it's":      `"it's"`,
+		"us-east-1":  "'us-east-1'",
+		"it's":       `"it's"`,
 		`{"a":"$b"}`: `'{"a":"$b"}'`,
 	} {
 		if got, err := Quote(in); err != nil || got != want {

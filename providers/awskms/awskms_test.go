@@ -251,10 +251,14 @@ func TestPairingFailuresSayWhatAndHow(t *testing.T) {
 			return a
 		}, func(e *env) aws.Config { return e.vendor }, awskms.CheckKeyState,
 			"the key is scheduled for deletion on ", "aws kms cancel-key-deletion", 0},
-		{"alias missing", func(t *testing.T, e *env) string { return "arn:aws:kms:us-east-1:111122223333:alias/dm-LCAJVnUE94B/acme" },
+		{"alias missing", func(t *testing.T, e *env) string {
+			return "arn:aws:kms:us-east-1:111122223333:alias/dm-LCAJVnUE94B/acme"
+		},
 			func(e *env) aws.Config { return e.vendor }, awskms.CheckAlias,
 			"alias alias/dm-LCAJVnUE94B/acme in us-east-1 was not found", "check the alias ARN's region", flows.StepPaste},
-		{"alias of another domain", func(t *testing.T, e *env) string { return "arn:aws:kms:us-east-1:111122223333:alias/dm-XXXXXXXXXXX/acme" },
+		{"alias of another domain", func(t *testing.T, e *env) string {
+			return "arn:aws:kms:us-east-1:111122223333:alias/dm-XXXXXXXXXXX/acme"
+		},
 			func(e *env) aws.Config { return e.vendor }, awskms.CheckAliasName,
 			"alias/dm-XXXXXXXXXXX/acme does not start with alias/dm-LCAJVnUE94B/acme", "paste the alias", flows.StepPaste},
 	}
