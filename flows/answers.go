@@ -170,9 +170,14 @@ type Target struct {
 	TenantID        string // Azure
 }
 
-// Target returns the pasted values, checked.
+// Target returns the pasted values, checked. It needs the domain, the
+// provider and the paste step's values, not the key's details, so a
+// target can be given on its own (rekwiz verify).
 func (s *State) Target() (Target, error) {
-	if err := s.checkSteps(StepDomain, StepPaste); err != nil {
+	if err := s.checkSteps(StepDomain, StepProvider); err != nil {
+		return Target{}, err
+	}
+	if err := s.checkSteps(StepPaste, StepPaste); err != nil {
 		return Target{}, err
 	}
 	t := Target{

@@ -23,6 +23,22 @@ func (s Status) String() string {
 	return "unknown"
 }
 
+// Symbol is the status as one character, which with its word says how a
+// check went without relying on colour.
+func (s Status) Symbol() string {
+	switch s {
+	case StatusPass:
+		return "✓"
+	case StatusWarn:
+		return "!"
+	case StatusFail:
+		return "✗"
+	case StatusSkipped:
+		return "–"
+	}
+	return "·"
+}
+
 // Done reports whether the status is a result.
 func (s Status) Done() bool { return s >= StatusPass }
 

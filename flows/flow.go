@@ -120,7 +120,7 @@ type State struct {
 	notes   map[Field]string // what normalising changed, to show the user
 	locked  map[Field]bool   // given on the command line: asked no more
 	receipt *Receipt
-	paired  bool
+	checks  []Check // the last pairing check's results
 }
 
 // New starts a flow for a vendor. Presets are answers given up front (on
@@ -228,7 +228,7 @@ func (s *State) Set(f Field, v string) {
 	}
 	m[f] = v
 	delete(s.notes, f)
-	s.receipt, s.paired = nil, false
+	s.receipt, s.checks = nil, nil
 }
 
 func (s *State) store(f Field, v Value) {
@@ -261,7 +261,7 @@ func (s *State) Next() error {
 			return ErrNotApplied
 		}
 	case StepCheck:
-		if !s.paired {
+		if !s.Paired() {
 			return ErrNotPaired
 		}
 	case StepDone:
@@ -304,6 +304,16 @@ func (s *State) Back() bool {
 	for st := s.step - 1; st >= StepDomain; st-- {
 		if s.applies(st) {
 			s.step = st
+			return true
+		}
+	}
+	return false
+}
+
+// CanGoBack reports whether Back would move.
+func (s *State) CanGoBack() bool {
+	for st := s.step - 1; st >= StepDomain; st-- {
+		if s.applies(st) {
 			return true
 		}
 	}
@@ -356,8 +366,11 @@ func (s *State) SetReceipt(r Receipt) { s.receipt = &r }
 // Receipt returns the apply's result, or nil before apply succeeds.
 func (s *State) Receipt() *Receipt { return s.receipt }
 
-// SetPairing records the outcome of a pairing check.
-func (s *State) SetPairing(checks []Check) { s.paired = Passed(checks) }
+// SetPairing records the results of a pairing check.
+func (s *State) SetPairing(checks []Check) { s.checks = append([]Check(nil), checks...) }
+
+// Checks are the last pairing check's results.
+func (s *State) Checks() []Check { return s.checks }
 
 // Paired reports whether the last pairing check passed.
-func (s *State) Paired() bool { return s.paired }
+func (s *State) Paired() bool { return Passed(s.checks) }

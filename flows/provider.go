@@ -57,11 +57,11 @@ func (p Provider) Title() string {
 func (p Provider) Description() string {
 	switch p {
 	case AWSDelegated:
-		return "the key stays in your account; its key policy lets the vendor's account use it"
+		return "your key; its key policy lets the vendor use it"
 	case AWSServiceAccount:
-		return "an IAM user in your account, limited to the key's alias, whose access key you hand over"
+		return "an IAM user for the vendor, limited to the key"
 	case AzureDelegated:
-		return "an oct-HSM key in your Managed HSM; the vendor's application gets Crypto User on it"
+		return "an oct-HSM key the vendor's app may wrap with"
 	}
 	return ""
 }

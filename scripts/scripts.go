@@ -72,7 +72,7 @@ func Render(spec flows.SetupSpec, opts Options) (string, error) {
 	}
 	d := data{
 		Spec:        spec,
-		Title:       fmt.Sprintf("rekwiz: delegate %s to %s as the Root Encryption Key", keyPhrase(spec.Key), spec.Vendor.Name),
+		Title:       fmt.Sprintf("%s: %s.", spec.Provider.Title(), keyPhrase(spec.Key)),
 		Warn:        spec.Vendor.Placeholder && !opts.Demo,
 		AliasName:   spec.AliasName(),
 		Sid:         sid,
@@ -90,9 +90,9 @@ func Render(spec flows.SetupSpec, opts Options) (string, error) {
 
 func keyPhrase(k flows.KeyChoice) string {
 	if k == flows.KeyNew {
-		return "a new AWS KMS key"
+		return "creates a new key and delegates it"
 	}
-	return "an AWS KMS key"
+	return "delegates a key you already have"
 }
 
 func templateName(spec flows.SetupSpec) (string, error) {

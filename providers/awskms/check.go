@@ -108,7 +108,7 @@ func (p *Pairing) Run(ctx context.Context, t flows.Target, report func(flows.Che
 			return
 		}
 		md = out.KeyMetadata
-		r.set(CheckAlias, flows.StatusPass, "→ "+aws.ToString(md.Arn), "", 0)
+		r.set(CheckAlias, flows.StatusPass, "key "+aws.ToString(md.KeyId), "", 0)
 	})
 	wg.Wait()
 

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rekwiz/rekwiz/flows"
+	"github.com/rekwiz/rekwiz/scripts"
+)
+
+type scriptOptions struct {
+	IO      *IOStreams
+	Global  *globalOptions
+	Presets map[flows.Field]string
+}
+
+func newScriptCmd(ios *IOStreams, g *globalOptions) *cobra.Command {
+	o := &scriptOptions{IO: ios, Global: g}
+	var presets presetFlags
+	cmd := &cobra.Command{
+		Use:   "script",
+		Short: "Print the setup script, for running in your cloud shell",
+		Long: `Prints the setup script for a provider and key choice on stdout, and
+nothing else: redirect it to a file, or pipe it to bash where the AWS CLI
+is signed in. Errors go to stderr, with exit code 2.`,
+		Example: `  rekwiz script --provider aws-delegated --key new --domain dm-LCAJVnUE94B --region us-east-1 > setup.sh
+  rekwiz script --provider aws-delegated --key existing --domain dm-LCAJVnUE94B --region eu-west-2 \
+    --key-id 1234abcd-12ab-34cd-56ef-1234567890ab`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Presets = presets.values(cmd.Flags())
+			return runScript(o)
+		},
+	}
+	presets = addPresetFlags(cmd.Flags(), flows.FieldProvider, flows.FieldKey, flows.FieldDomain, flows.FieldRegion, flows.FieldKeyID)
+	for _, f := range []string{"provider", "key", "domain"} {
+		_ = cmd.MarkFlagRequired(f)
+	}
+	return cmd
+}
+
+func runScript(o *scriptOptions) error {
+	v, err := loadVendor(o.Global, o.IO.Err, false)
+	if err != nil {
+		return err
+	}
+	flow, err := flows.New(v, o.Presets)
+	if err != nil {
+		return usageError(err)
+	}
+	spec, err := flow.SetupSpec()
+	if err != nil {
+		return usageError(errors.Unwrap(err))
+	}
+	s, err := scripts.Render(spec, scripts.Options{})
+	if errors.Is(err, scripts.ErrNotBuilt) {
+		return &exitError{code: exitUsage, msg: fmt.Sprintf("--provider: scripts for %s are not available in this version of rekwiz yet", spec.Provider)}
+	}
+	if err != nil {
+		return usageError(err)
+	}
+	_, err = fmt.Fprint(o.IO.Out, s)
+	return err
+}

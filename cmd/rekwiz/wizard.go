@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/spf13/cobra"
+
+	"github.com/rekwiz/rekwiz/flows"
+	"github.com/rekwiz/rekwiz/providers/awskms"
+	"github.com/rekwiz/rekwiz/providers/registry"
+	"github.com/rekwiz/rekwiz/providers/sandbox"
+	"github.com/rekwiz/rekwiz/scripts"
+	"github.com/rekwiz/rekwiz/ui"
+)
+
+// Demo defaults: answers filled in (not fixed) so a demo is quick.
+const (
+	demoDomain = "dm-LCAJVnUE94B"
+	demoRegion = "us-east-1"
+	demoSeed   = 1
+)
+
+type wizardOptions struct {
+	IO      *IOStreams
+	Global  *globalOptions
+	Demo    bool
+	Seed    uint64
+	Presets map[flows.Field]string
+}
+
+func newDemoCmd(ios *IOStreams, g *globalOptions) *cobra.Command {
+	w := &wizardOptions{IO: ios, Global: g, Demo: true}
+	var presets presetFlags
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "The wizard on a built-in sandbox: no cloud account needed",
+		Long: `The whole wizard against rekwiz's sandbox: AWS KMS and STS served in-process
+on 127.0.0.1, reached by the same AWS SDK code as a real account. Nothing
+leaves this machine, and every run is the same (IDs follow --seed).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			w.Presets = presets.values(cmd.Flags())
+			return runWizard(cmd.Context(), w)
+		},
+	}
+	cmd.Flags().Uint64Var(&w.Seed, "seed", demoSeed, "the sandbox's seed: the same seed gives the same IDs")
+	presets = addPresetFlags(cmd.Flags(), wizardFields...)
+	return cmd
+}
+
+// wizard is the wizard's flow and dependencies, built once.
+type wizard struct {
+	flow  *flows.State
+	deps  ui.Deps
+	close func()
+}
+
+func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
+	v, err := loadVendor(o.Global, o.IO.Err, o.Demo)
+	if err != nil {
+		return nil, err
+	}
+	flow, err := flows.New(v, o.Presets)
+	if err != nil {
+		return nil, usageError(err)
+	}
+	regPath, err := registry.DefaultPath()
+	if err != nil {
+		return nil, &exitError{code: exitUsage, msg: err.Error()}
+	}
+	saveDir, _ := os.Getwd()
+	w := &wizard{flow: flow, close: func() {}}
+	w.deps = ui.Deps{
+		SaveDir:       saveDir,
+		Demo:          o.Demo,
+		VerifyCommand: verifyCommand(o.Global.VendorProfile),
+	}
+	defaults := map[flows.Field]string{}
+	if o.Demo {
+		sb := sandbox.New(sandbox.Options{Seed: o.Seed, Vendor: v})
+		srv, err := sb.Start("127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		w.close = func() { srv.Close() }
+		w.deps.Setup = map[flows.Provider]ui.Setuper{flows.AWSDelegated: awskms.NewSetup(srv.AWSConfig(sb.Customer(), demoRegion))}
+		w.deps.Pairing = map[flows.Provider]ui.Pairer{flows.AWSDelegated: awskms.NewPairing(srv.AWSConfig(sb.Vendor(), demoRegion))}
+		w.deps.Registry = registry.Open(filepath.Join(filepath.Dir(regPath), "demo-registry.json"))
+		w.deps.RenderScript = func(sp flows.SetupSpec) (string, error) { return scripts.Render(sp, scripts.Options{Demo: true}) }
+		defaults[flows.FieldDomain], defaults[flows.FieldRegion] = demoDomain, demoRegion
+	} else {
+		cfg, err := config.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, &exitError{code: exitUsage, msg: "reading your AWS configuration: " + err.Error()}
+		}
+		w.deps.Setup = map[flows.Provider]ui.Setuper{flows.AWSDelegated: awskms.NewSetup(cfg)}
+		w.deps.Pairing = map[flows.Provider]ui.Pairer{flows.AWSDelegated: awskms.NewPairing(cfg)}
+		w.deps.Registry = registry.Open(regPath)
+		w.deps.RenderScript = func(sp flows.SetupSpec) (string, error) { return scripts.Render(sp, scripts.Options{}) }
+		defaults[flows.FieldRegion] = cfg.Region
+	}
+	if p := flow.Provider(); p != "" && w.deps.Pairing[p] == nil {
+		w.close()
+		return nil, &exitError{code: exitUsage, msg: "--provider: " + p.Title() + " is not available in this version of rekwiz yet; use aws-delegated"}
+	}
+	for f, val := range defaults {
+		if val != "" && !flow.Locked(f) && flow.Value(f) == "" {
+			flow.Set(f, val)
+		}
+	}
+	return w, nil
+}
+
+// verifyCommand is the command the last screen suggests for checking the
+// pairing again later.
+func verifyCommand(profile string) func(flows.Target) string {
+	return func(t flows.Target) string {
+		cmd := "rekwiz verify --provider " + string(t.Provider) + " --domain " + t.Domain
+		if t.Provider.IsAWS() {
+			cmd += " --key-arn " + t.AliasARN.String()
+		}
+		if profile != "" {
+			cmd += " --vendor-profile " + profile
+		}
+		return cmd
+	}
+}
+
+func runWizard(ctx context.Context, o *wizardOptions) error {
+	if !o.IO.Terminal {
+		return &exitError{code: exitUsage, msg: "the wizard needs a terminal. Without one, use:\n" +
+			"  rekwiz script --provider aws-delegated --key new --domain DOMAIN --region REGION   (prints the setup script)\n" +
+			"  rekwiz verify --provider aws-delegated --domain DOMAIN --key-arn ALIAS_ARN          (checks the pairing)"}
+	}
+	w, err := newWizard(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer w.close()
+	model := ui.New(w.flow, w.deps)
+	opts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(o.IO.In), tea.WithOutput(o.IO.Out)}
+	if o.Global.NoColor {
+		opts = append(opts, tea.WithColorProfile(colorprofile.Ascii))
+	}
+	final, err := tea.NewProgram(model, opts...).Run()
+	if err != nil {
+		if errors.Is(err, tea.ErrProgramKilled) {
+			return context.Canceled
+		}
+		return &exitError{code: exitUsage, msg: err.Error()}
+	}
+	m := final.(*ui.Model)
+	if !m.Finished() {
+		fmt.Fprintf(o.IO.Err, "rekwiz: stopped at %s; nothing after it was done.\n", strings.ToLower(m.Flow().Step().Title()))
+		return &exitError{code: exitInterrupted}
+	}
+	s := m.Summary()
+	fmt.Fprintf(o.IO.Out, "rekwiz: paired. %s can use your key.\n", s.Vendor)
+	for _, l := range s.Lines() {
+		fmt.Fprintln(o.IO.Out, "  "+l)
+	}
+	if s.Verify != "" {
+		fmt.Fprintln(o.IO.Out, "Check it again later with:\n  "+s.Verify)
+	}
+	return nil
+}

@@ -1,0 +1,246 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/rekwiz/rekwiz/flows"
+)
+
+// The smallest terminal the wizard draws in; below it, it says so.
+const (
+	MinWidth  = 50
+	MinHeight = 16
+)
+
+// frame is what the root draws around a step: two header lines and a
+// rule above, a rule and the help line below, one column of padding.
+const (
+	headerLines = 3
+	footerLines = 2
+	padX        = 1
+)
+
+// Model is the wizard: it owns the flow, routes each message to the
+// current step, and moves the flow when a step reports an answer.
+type Model struct {
+	c      *Common
+	flow   *flows.State
+	steps  map[flows.Step]component
+	active flows.Step
+	help   help.Model
+
+	width, height int
+	finished      bool
+}
+
+// New makes the wizard for a flow.
+func New(flow *flows.State, deps Deps) *Model {
+	c := &Common{Styles: newStyles(true), Keys: newKeyMap(), Deps: deps, Width: 80 - 2*padX, Height: 24 - headerLines - footerLines}
+	m := &Model{c: c, flow: flow, help: help.New(), width: 80, height: 24}
+	m.steps = map[flows.Step]component{
+		flows.StepDomain: newFormStep(c, "Which domain is the key for?", domainIntro),
+		flows.StepProvider: newChoiceStep(c, flows.FieldProvider,
+			"Where will the key live?", providerItems),
+		flows.StepKey:        newChoiceStep(c, flows.FieldKey, "Which key?", keyItems),
+		flows.StepKeyDetails: newFormStep(c, "About the key", keyDetailsIntro),
+		flows.StepScript:     newScriptStep(c),
+		flows.StepPaste:      newFormStep(c, "Paste what the script printed", pasteIntro),
+		flows.StepApply:      newApplyStep(c),
+		flows.StepCheck:      newCheckStep(c),
+		flows.StepDone:       newDoneStep(c),
+	}
+	m.help.Styles = c.Styles.Help
+	return m
+}
+
+// Flow is the flow as the wizard left it.
+func (m *Model) Flow() *flows.State { return m.flow }
+
+// Finished reports whether the customer reached the end and finished.
+func (m *Model) Finished() bool { return m.finished }
+
+// Summary is what the wizard configured; valid once Finished.
+func (m *Model) Summary() Summary { return summarize(m.flow, m.c.Deps) }
+
+// Init asks the terminal for its background colour without waiting for
+// the answer (a web terminal may never give one: the wizard starts dark
+// and changes if one comes), and enters the first step.
+func (m *Model) Init() tea.Cmd {
+	return tea.Batch(tea.RequestBackgroundColor, m.enter())
+}
+
+// enter makes the flow's current step the active component.
+func (m *Model) enter() tea.Cmd {
+	next := m.flow.Step()
+	if m.active != 0 && m.active != next {
+		m.steps[m.active].Leave()
+	}
+	m.active = next
+	return m.steps[next].Enter(m.flow)
+}
+
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.resize(msg.Width, msg.Height)
+		return m, nil
+	case tea.BackgroundColorMsg:
+		m.c.Styles = newStyles(msg.IsDark())
+		m.help.Styles = m.c.Styles.Help
+		return m, nil
+	case tea.KeyPressMsg:
+		if key.Matches(msg, m.c.Keys.Quit) {
+			return m, m.quit()
+		}
+		if m.tooSmall() {
+			return m, nil
+		}
+	case submitMsg:
+		for f, v := range msg.values {
+			m.flow.Set(f, v)
+		}
+		if err := m.flow.Next(); err != nil {
+			var fe flows.FieldErrors
+			if errors.As(err, &fe) {
+				return m, m.route(fe)
+			}
+			return m, nil // work not finished: the step shows why
+		}
+		return m, m.enter()
+	case backMsg:
+		if m.flow.Back() {
+			return m, m.enter()
+		}
+		return m, nil
+	case goBackToMsg:
+		if m.flow.GoBackTo(msg.step) {
+			return m, m.enter()
+		}
+		return m, nil
+	case prefillMsg:
+		for f, v := range msg.values {
+			m.flow.Set(f, v)
+		}
+		return m, nil
+	case appliedMsg:
+		m.flow.SetReceipt(msg.receipt)
+		return m, nil
+	case pairedMsg:
+		m.flow.SetPairing(msg.checks)
+		return m, nil
+	case finishMsg:
+		m.finished = true
+		return m, m.quit()
+	}
+	return m, m.route(msg)
+}
+
+// route gives a message to the current step only.
+func (m *Model) route(msg tea.Msg) tea.Cmd {
+	var cmd tea.Cmd
+	m.steps[m.active], cmd = m.steps[m.active].Update(msg)
+	return cmd
+}
+
+// quit stops the current step's work before the program ends, so the
+// terminal is handed back at once and nothing is left running.
+func (m *Model) quit() tea.Cmd {
+	m.steps[m.active].Leave()
+	return tea.Quit
+}
+
+func (m *Model) resize(w, h int) {
+	m.width, m.height = w, h
+	m.c.Width = max(w-2*padX, 1)
+	m.c.Height = max(h-headerLines-footerLines, 1)
+	m.help.SetWidth(m.c.Width)
+	for _, s := range m.steps {
+		s.SetSize(m.c.Width, m.c.Height)
+	}
+}
+
+func (m *Model) tooSmall() bool { return m.width < MinWidth || m.height < MinHeight }
+
+func (m *Model) View() tea.View {
+	v := tea.NewView(m.render())
+	v.AltScreen = true
+	v.WindowTitle = "rekwiz"
+	return v
+}
+
+func (m *Model) render() string {
+	st := m.c.Styles
+	if m.tooSmall() {
+		msg := fmt.Sprintf("The terminal is %d×%d; rekwiz needs at least %d×%d.\n\nMake the window larger, or use the commands that need no screen: rekwiz script, rekwiz verify.\n\nctrl+c quits.",
+			m.width, m.height, MinWidth, MinHeight)
+		return lipgloss.NewStyle().Width(max(m.width, 10)).Render(msg)
+	}
+	w := m.c.Width
+	body := lipgloss.NewStyle().Width(w).Height(m.c.Height).MaxHeight(m.c.Height).Render(m.steps[m.active].View())
+	helpLine := m.help.ShortHelpView(m.helpKeys())
+	out := strings.Join([]string{m.header(), st.Rule.Render(strings.Repeat("─", w)), body, st.Rule.Render(strings.Repeat("─", w)), helpLine}, "\n")
+	return st.App.Render(out)
+}
+
+// helpKeys is the current step's help, without "back" where there is
+// nowhere to go back to.
+func (m *Model) helpKeys() []key.Binding {
+	var out []key.Binding
+	for _, b := range m.steps[m.active].Bindings().ShortHelp() {
+		if !m.flow.CanGoBack() && b.Help() == m.c.Keys.Back.Help() {
+			continue
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+func (m *Model) header() string {
+	st := m.c.Styles
+	w := m.c.Width
+	title := st.Title.Render("rekwiz") + st.Muted.Render(" · Root Encryption Key for "+m.flow.Vendor().Name)
+	if m.c.Deps.Demo {
+		badge := st.Badge.Render("DEMO")
+		gap := w - lipgloss.Width(title) - lipgloss.Width(badge)
+		if gap >= 1 {
+			title += strings.Repeat(" ", gap) + badge
+		} else {
+			title = truncate(title, w-lipgloss.Width(badge)-1) + " " + badge
+		}
+	}
+	stage := m.active.Stage()
+	dots := strings.Repeat("●", stage) + strings.Repeat("○", flows.Stages-stage)
+	progress := st.Progress.Render(fmt.Sprintf("Step %d of %d · ", stage, flows.Stages)) + st.StepName.Render(m.active.Title())
+	if gap := w - lipgloss.Width(progress) - lipgloss.Width(dots); gap >= 2 {
+		progress += strings.Repeat(" ", gap) + st.Progress.Render(dots)
+	}
+	return truncate(title, w+20) + "\n" + progress
+}
+
+func domainIntro(s *flows.State) string {
+	return "rekwiz sets up your domain's Root Encryption Key in your own cloud account and lets " +
+		s.Vendor().Name + " use it to wrap and unwrap its keys, nothing more. Start with the domain ID."
+}
+
+func keyDetailsIntro(s *flows.State) string {
+	switch {
+	case s.Provider().IsAWS() && s.KeyChoice() == flows.KeyNew:
+		return "The script creates a symmetric key in this region."
+	case s.Provider().IsAWS():
+		return "The key to delegate, and the region it lives in."
+	case s.KeyChoice() == flows.KeyNew:
+		return "The Managed HSM to create the key in, and a name for it."
+	}
+	return "The Managed HSM that holds the key, and the key's name."
+}
+
+func pasteIntro(s *flows.State) string {
+	return "The script's last lines say \"(save this for next step)\". Paste the value here, or the whole lines: rekwiz picks the values out."
+}

@@ -1,0 +1,136 @@
+package ui
+
+import (
+	"context"
+	"strings"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/rekwiz/rekwiz/flows"
+)
+
+// applyStep registers the key with the domain.
+type applyStep struct {
+	c    *Common
+	spin spinner.Model
+
+	target  flows.Target
+	receipt *flows.Receipt
+	err     error
+	cancel  context.CancelFunc
+	stream  <-chan tea.Msg
+}
+
+type applyDoneMsg struct {
+	receipt flows.Receipt
+	err     error
+}
+
+func newApplyStep(c *Common) *applyStep {
+	return &applyStep{c: c, spin: spinner.New(spinner.WithSpinner(spinner.MiniDot))}
+}
+
+func (a *applyStep) Enter(st *flows.State) tea.Cmd {
+	a.err = nil
+	t, err := st.Target()
+	if err != nil {
+		a.err = err
+		return nil
+	}
+	a.target, a.receipt = t, st.Receipt()
+	if a.receipt != nil {
+		return nil // registered already, and nothing changed since
+	}
+	return a.start()
+}
+
+func (a *applyStep) start() tea.Cmd {
+	ctx, cancel := context.WithCancel(context.Background())
+	a.cancel, a.err, a.receipt = cancel, nil, nil
+	reg, t := a.c.Deps.Registry, a.target
+	cmd, ch := stream(ctx, func(send func(tea.Msg)) {
+		r, err := reg.Register(ctx, t)
+		send(applyDoneMsg{receipt: r, err: err})
+	})
+	a.stream = ch
+	return tea.Batch(cmd, a.spin.Tick)
+}
+
+func (a *applyStep) Leave() {
+	if a.cancel != nil {
+		a.cancel()
+		a.cancel, a.stream = nil, nil
+	}
+}
+
+func (a *applyStep) SetSize(int, int) {}
+
+func (a *applyStep) running() bool { return a.stream != nil }
+
+func (a *applyStep) Update(msg tea.Msg) (component, tea.Cmd) {
+	switch msg := msg.(type) {
+	case streamMsg:
+		m, ok := msg.msg.(applyDoneMsg)
+		if msg.ch != a.stream || !ok {
+			return a, nil
+		}
+		a.stream, a.cancel = nil, nil
+		if m.err != nil {
+			a.err = m.err
+			return a, nil
+		}
+		a.receipt = &m.receipt
+		return a, send(appliedMsg{receipt: m.receipt})
+	case spinner.TickMsg:
+		if !a.running() {
+			return a, nil
+		}
+		var cmd tea.Cmd
+		a.spin, cmd = a.spin.Update(msg)
+		return a, cmd
+	case tea.KeyPressMsg:
+		k := a.c.Keys
+		switch {
+		case key.Matches(msg, k.Back):
+			return a, send(backMsg{})
+		case key.Matches(msg, k.Next) && a.receipt != nil:
+			return a, send(submitMsg{})
+		case key.Matches(msg, k.Retry) && a.err != nil && !a.running():
+			return a, a.start()
+		}
+	}
+	return a, nil
+}
+
+func (a *applyStep) View() string {
+	st := a.c.Styles
+	var b strings.Builder
+	b.WriteString(st.Heading.Render("Register the key with "+a.target.Domain) + "\n\n")
+	switch {
+	case a.running():
+		b.WriteString(a.spin.View() + " " + st.Text.Render("Registering…"))
+	case a.err != nil:
+		b.WriteString(a.c.wrapIndented("✗ "+a.err.Error(), 0, st.Error) + "\n\n")
+		b.WriteString(st.Muted.Render("r: try again · esc: back"))
+	case a.receipt != nil:
+		b.WriteString(st.OK.Render("✓ Registered") + "\n\n")
+		b.WriteString(a.c.fieldLine("Key ID    ", a.receipt.RekID) + "\n")
+		b.WriteString(a.c.fieldLine("Where     ", a.receipt.Where) + "\n\n")
+		b.WriteString(a.c.wrap("Next, the pairing check proves that "+a.target.Vendor.Name+" can use the key: press enter.", st.Text))
+	}
+	return b.String()
+}
+
+func (a *applyStep) Bindings() help.KeyMap {
+	k := a.c.Keys
+	switch {
+	case a.receipt != nil:
+		return bindings{short: []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "pairing check")), k.Back, k.Quit}}
+	case a.err != nil:
+		return bindings{short: []key.Binding{k.Retry, k.Back, k.Quit}}
+	}
+	return bindings{short: []key.Binding{k.Back, k.Quit}}
+}

@@ -1,0 +1,174 @@
+package ui
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/list"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/rekwiz/rekwiz/flows"
+)
+
+// choiceStep is a step that picks one answer from a list: the provider,
+// or whether the key exists.
+type choiceStep struct {
+	c     *Common
+	field flows.Field
+	title string
+	items func(c *Common, s *flows.State) []choiceItem
+
+	list list.Model
+	err  string
+}
+
+type choiceItem struct {
+	value       string
+	title       string
+	description string
+	unavailable string // why it cannot be chosen yet; "" when it can
+}
+
+func (i choiceItem) FilterValue() string { return i.title }
+
+func newChoiceStep(c *Common, field flows.Field, title string, items func(*Common, *flows.State) []choiceItem) *choiceStep {
+	l := list.New(nil, choiceDelegate{c: c}, c.Width, c.Height)
+	l.SetShowTitle(false)
+	l.SetShowStatusBar(false)
+	l.SetShowFilter(false)
+	l.SetFilteringEnabled(false)
+	l.SetShowHelp(false)
+	l.SetShowPagination(false)
+	l.DisableQuitKeybindings()
+	return &choiceStep{c: c, field: field, title: title, items: items, list: l}
+}
+
+func (s *choiceStep) Enter(st *flows.State) tea.Cmd {
+	s.err = ""
+	items := s.items(s.c, st)
+	li := make([]list.Item, len(items))
+	sel := 0
+	for i, it := range items {
+		li[i] = it
+		if it.value == st.Value(s.field) {
+			sel = i
+		}
+	}
+	cmd := s.list.SetItems(li)
+	s.list.Select(sel)
+	s.SetSize(s.c.Width, s.c.Height)
+	return cmd
+}
+
+func (s *choiceStep) Leave() {}
+
+func (s *choiceStep) SetSize(w, h int) {
+	s.list.SetSize(w, max(h-3, 3))
+}
+
+func (s *choiceStep) Update(msg tea.Msg) (component, tea.Cmd) {
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		switch {
+		case key.Matches(k, s.c.Keys.Back):
+			return s, send(backMsg{})
+		case key.Matches(k, s.c.Keys.Next):
+			it, ok := s.list.SelectedItem().(choiceItem)
+			if !ok {
+				return s, nil
+			}
+			if it.unavailable != "" {
+				s.err = it.unavailable
+				return s, nil
+			}
+			return s, send(submitMsg{values: map[flows.Field]string{s.field: it.value}})
+		}
+		s.err = ""
+	}
+	var cmd tea.Cmd
+	s.list, cmd = s.list.Update(msg)
+	return s, cmd
+}
+
+func (s *choiceStep) View() string {
+	st := s.c.Styles
+	out := st.Heading.Render(s.title) + "\n\n" + s.list.View()
+	if s.err != "" {
+		out += "\n" + s.c.wrapIndented("✗ "+s.err, 0, st.Error)
+	}
+	return out
+}
+
+func (s *choiceStep) Bindings() help.KeyMap {
+	k := s.c.Keys
+	return bindings{short: []key.Binding{k.Up, k.Next, k.Back, k.Quit}}
+}
+
+// choiceDelegate draws an item as a marker and title, its description
+// under it; the selected item is marked with › as well as colour.
+type choiceDelegate struct{ c *Common }
+
+func (d choiceDelegate) Height() int                         { return 2 }
+func (d choiceDelegate) Spacing() int                        { return 1 }
+func (d choiceDelegate) Update(tea.Msg, *list.Model) tea.Cmd { return nil }
+
+func (d choiceDelegate) Render(w io.Writer, m list.Model, index int, item list.Item) {
+	it, ok := item.(choiceItem)
+	if !ok {
+		return
+	}
+	st := d.c.Styles
+	width := max(m.Width()-4, 10)
+	title, desc := it.title, it.description
+	if it.unavailable != "" {
+		desc = "not available yet"
+	}
+	titleStyle := st.Unselected
+	marker := "  "
+	if index == m.Index() {
+		titleStyle, marker = st.Selected, st.Selected.Render("› ")
+	}
+	if it.unavailable != "" {
+		titleStyle = st.Disabled
+	}
+	fmt.Fprintf(w, "%s%s\n    %s", marker, titleStyle.Render(truncate(title, width)), st.Description.Render(truncate(desc, width)))
+}
+
+func truncate(s string, w int) string {
+	if lipgloss.Width(s) <= w {
+		return s
+	}
+	r := []rune(s)
+	for len(r) > 0 && lipgloss.Width(string(r))+1 > w {
+		r = r[:len(r)-1]
+	}
+	return strings.TrimRight(string(r), " ") + "…"
+}
+
+// providerItems offers every provider, marking those this build cannot
+// take to the end yet.
+func providerItems(c *Common, _ *flows.State) []choiceItem {
+	var items []choiceItem
+	for _, p := range flows.Providers() {
+		it := choiceItem{value: string(p), title: p.Title(), description: p.Description()}
+		if !c.Deps.supported(p) {
+			it.unavailable = p.Title() + " is not available in this version of rekwiz yet; choose " + flows.AWSDelegated.Title() + "."
+		}
+		items = append(items, it)
+	}
+	return items
+}
+
+func keyItems(_ *Common, s *flows.State) []choiceItem {
+	where := "AWS KMS"
+	if !s.Provider().IsAWS() {
+		where = "your Managed HSM"
+	}
+	return []choiceItem{
+		{value: string(flows.KeyExisting), title: flows.KeyExisting.Title(), description: "a key you already have in " + where},
+		{value: string(flows.KeyNew), title: flows.KeyNew.Title(), description: "the script creates a new key in " + where},
+	}
+}

@@ -1,0 +1,141 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/rekwiz/rekwiz/flows"
+)
+
+// doneStep sums up what was configured and what to run later.
+type doneStep struct {
+	c       *Common
+	summary Summary
+}
+
+// Summary is what the wizard configured, for its last screen and for the
+// lines printed after it closes.
+type Summary struct {
+	Domain   string
+	Provider flows.Provider
+	Vendor   string
+	Key      string // the alias ARN or key URL
+	Receipt  flows.Receipt
+	Passed   int
+	Warned   int
+	Skipped  int
+	Verify   string // the command that checks again later; "" if none
+}
+
+// Fact is one labelled line of the summary.
+type Fact struct{ Label, Value string }
+
+// Facts is the summary, one fact a line.
+func (s Summary) Facts() []Fact {
+	return []Fact{
+		{"Domain", s.Domain},
+		{"Provider", s.Provider.Title()},
+		{"Key", s.Key},
+		{"Registered", s.Receipt.RekID},
+		{"Registry", strings.TrimPrefix(s.Receipt.Where, "local registry ")},
+		{"Checks", s.checkCounts()},
+	}
+}
+
+// Lines is the summary as plain text, labels aligned.
+func (s Summary) Lines() []string {
+	var out []string
+	for _, f := range s.Facts() {
+		out = append(out, fmt.Sprintf("%-11s %s", f.Label, f.Value))
+	}
+	return out
+}
+
+func (s Summary) checkCounts() string {
+	out := fmt.Sprintf("%d passed", s.Passed)
+	if s.Warned > 0 {
+		out += fmt.Sprintf(", %d warning(s)", s.Warned)
+	}
+	if s.Skipped > 0 {
+		out += fmt.Sprintf(", %d skipped", s.Skipped)
+	}
+	return out
+}
+
+func newDoneStep(c *Common) *doneStep { return &doneStep{c: c} }
+
+func (d *doneStep) Enter(st *flows.State) tea.Cmd {
+	d.summary = summarize(st, d.c.Deps)
+	return nil
+}
+
+func summarize(st *flows.State, deps Deps) Summary {
+	t, _ := st.Target()
+	s := Summary{Domain: t.Domain, Provider: t.Provider, Vendor: t.Vendor.Name}
+	if t.Provider.IsAWS() {
+		s.Key = t.AliasARN.String()
+	} else {
+		s.Key = t.KeyURL.String()
+	}
+	if r := st.Receipt(); r != nil {
+		s.Receipt = *r
+	}
+	for _, c := range st.Checks() {
+		switch c.Status {
+		case flows.StatusPass:
+			s.Passed++
+		case flows.StatusWarn:
+			s.Warned++
+		case flows.StatusSkipped:
+			s.Skipped++
+		}
+	}
+	if deps.VerifyCommand != nil {
+		s.Verify = deps.VerifyCommand(t)
+	}
+	return s
+}
+
+func (d *doneStep) Leave()           {}
+func (d *doneStep) SetSize(int, int) {}
+
+func (d *doneStep) Update(msg tea.Msg) (component, tea.Cmd) {
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		switch {
+		case key.Matches(k, d.c.Keys.Done):
+			return d, send(finishMsg{})
+		case key.Matches(k, d.c.Keys.Back):
+			return d, send(backMsg{})
+		}
+	}
+	return d, nil
+}
+
+func (d *doneStep) View() string {
+	st := d.c.Styles
+	s := d.summary
+	var b strings.Builder
+	b.WriteString(st.OK.Render("✓ Paired.") + " " + st.Heading.Render(s.Vendor+" can use your key, and only for wrapping keys.") + "\n\n")
+	for _, f := range s.Facts() {
+		b.WriteString(d.c.fieldLine(fmt.Sprintf("%-11s", f.Label), f.Value) + "\n")
+	}
+	if s.Verify != "" {
+		later := "To check it again later, or on a support call:"
+		if d.c.Deps.Demo {
+			later = "In a real account, you would check it again later with:"
+		}
+		b.WriteString("\n" + d.c.wrap(later, st.Text) + "\n")
+		b.WriteString(d.c.wrapIndented(s.Verify, 2, st.Value) + "\n")
+	}
+	b.WriteString("\n" + st.Muted.Render("Press enter to finish."))
+	return b.String()
+}
+
+func (d *doneStep) Bindings() help.KeyMap {
+	k := d.c.Keys
+	return bindings{short: []key.Binding{k.Done, k.Back}}
+}

@@ -1,0 +1,276 @@
+package ui
+
+import (
+	"regexp"
+	"strings"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/rekwiz/rekwiz/flows"
+)
+
+// formStep is a step that asks for typed or pasted values: the domain,
+// the key's details, and what the script printed. Every value is checked
+// as it is typed, with flows' validators.
+type formStep struct {
+	c     *Common
+	title string
+	intro func(s *flows.State) string
+
+	state     *flows.State
+	fields    []*formField
+	focus     int
+	submitted bool // after a submit, empty fields show "required" too
+}
+
+type formField struct {
+	spec   flows.FieldSpec
+	input  textinput.Model
+	locked bool // given on the command line; shown, not asked
+	value  flows.Value
+	err    error
+}
+
+func newFormStep(c *Common, title string, intro func(*flows.State) string) *formStep {
+	return &formStep{c: c, title: title, intro: intro}
+}
+
+func (f *formStep) Enter(s *flows.State) tea.Cmd {
+	f.state, f.submitted, f.fields, f.focus = s, false, nil, -1
+	for _, spec := range s.Fields() {
+		ff := &formField{spec: spec, locked: s.Locked(spec.Field)}
+		ff.input = textinput.New()
+		ff.input.Prompt = "› "
+		ff.input.Placeholder = spec.Example
+		ff.input.KeyMap.Paste = key.NewBinding(key.WithDisabled()) // terminals paste by bracketed paste
+		ff.input.SetStyles(textinput.DefaultStyles(f.c.Styles.isDark))
+		if spec.Kind == flows.SecretField {
+			ff.input.EchoMode = textinput.EchoPassword
+			ff.input.EchoCharacter = '•'
+			ff.input.SetValue(s.Secret(spec.Field))
+		} else {
+			ff.input.SetValue(s.Value(spec.Field))
+		}
+		ff.input.CursorEnd()
+		f.fields = append(f.fields, ff)
+		f.validate(ff)
+	}
+	f.SetSize(f.c.Width, f.c.Height)
+	// Start on the first field that still needs an answer.
+	for i, ff := range f.fields {
+		if !ff.locked && (ff.input.Value() == "" || ff.err != nil) {
+			return f.focusOn(i)
+		}
+	}
+	for i, ff := range f.fields {
+		if !ff.locked {
+			return f.focusOn(i)
+		}
+	}
+	return nil
+}
+
+func (f *formStep) Leave() {}
+
+func (f *formStep) SetSize(w, _ int) {
+	for _, ff := range f.fields {
+		ff.input.SetWidth(max(w-4, 8))
+	}
+}
+
+func (f *formStep) focusOn(i int) tea.Cmd {
+	if f.focus >= 0 && f.focus < len(f.fields) {
+		f.fields[f.focus].input.Blur()
+	}
+	f.focus = i
+	return f.fields[i].input.Focus()
+}
+
+// move focuses the next (or previous) field that can be edited.
+func (f *formStep) move(delta int) tea.Cmd {
+	for i := f.focus + delta; i >= 0 && i < len(f.fields); i += delta {
+		if !f.fields[i].locked {
+			return f.focusOn(i)
+		}
+	}
+	return nil
+}
+
+func (f *formStep) validate(ff *formField) {
+	if ff.locked {
+		ff.value, ff.err = flows.Value{Text: ff.input.Value()}, nil
+		return
+	}
+	ff.value, ff.err = f.state.Validate(ff.spec.Field, ff.input.Value())
+}
+
+func (f *formStep) Update(msg tea.Msg) (component, tea.Cmd) {
+	if f.focus < 0 || f.focus >= len(f.fields) {
+		if k, ok := msg.(tea.KeyPressMsg); ok && key.Matches(k, f.c.Keys.Back) {
+			return f, send(backMsg{})
+		}
+		return f, nil
+	}
+	cur := f.fields[f.focus]
+	switch msg := msg.(type) {
+	case tea.KeyPressMsg:
+		switch {
+		case key.Matches(msg, f.c.Keys.Back):
+			return f, send(backMsg{})
+		case key.Matches(msg, f.c.Keys.Next):
+			return f, f.submit()
+		case key.Matches(msg, f.c.Keys.NextFld):
+			return f, f.move(1)
+		case key.Matches(msg, f.c.Keys.PrevFld):
+			return f, f.move(-1)
+		}
+	case tea.PasteMsg:
+		f.paste(msg.Content)
+		return f, nil
+	case flows.FieldErrors:
+		// The flow refused the answers: show why, on the first bad field.
+		f.submitted = true
+		for i, ff := range f.fields {
+			if err := msg.For(ff.spec.Field); err != nil {
+				ff.err = err
+				if i != f.focus {
+					return f, f.focusOn(i)
+				}
+			}
+		}
+		return f, nil
+	}
+	var cmd tea.Cmd
+	cur.input, cmd = cur.input.Update(msg)
+	f.validate(cur)
+	return f, cmd
+}
+
+// submit sends the answers up, or points at the first one that is wrong.
+func (f *formStep) submit() tea.Cmd {
+	f.submitted = true
+	for i, ff := range f.fields {
+		f.validate(ff)
+		if ff.err != nil {
+			if i != f.focus {
+				return f.focusOn(i)
+			}
+			return nil
+		}
+	}
+	values := map[flows.Field]string{}
+	for _, ff := range f.fields {
+		if !ff.locked {
+			values[ff.spec.Field] = ff.input.Value()
+		}
+	}
+	return send(submitMsg{values: values})
+}
+
+// labelledRE finds the lines the scripts print last, such as
+// "Key alias (save this for next step): arn:aws:kms:…".
+var labelledRE = regexp.MustCompile(`(?m)^\s*([A-Za-z ]+?) \(save this for next step\):\s*(\S+)\s*$`)
+
+var labelFields = map[string]flows.Field{
+	"key alias":         flows.FieldAliasARN,
+	"key url":           flows.FieldKeyURL,
+	"tenant id":         flows.FieldTenantID,
+	"access key id":     flows.FieldAccessKeyID,
+	"secret access key": flows.FieldSecretAccessKey,
+}
+
+// paste puts pasted text in the form. The script's labelled lines fill the
+// fields they name, all at once; anything else goes into the focused
+// field at the cursor, trimmed, and never cut short.
+func (f *formStep) paste(text string) {
+	filled := false
+	for _, m := range labelledRE.FindAllStringSubmatch(text, -1) {
+		field, ok := labelFields[strings.ToLower(strings.TrimSpace(m[1]))]
+		if !ok {
+			continue
+		}
+		for _, ff := range f.fields {
+			if ff.spec.Field == field && !ff.locked {
+				ff.input.SetValue(m[2])
+				ff.input.CursorEnd()
+				f.validate(ff)
+				filled = true
+			}
+		}
+	}
+	if filled {
+		return
+	}
+	cur := f.fields[f.focus]
+	text = strings.TrimSpace(text)
+	v, pos := []rune(cur.input.Value()), cur.input.Position()
+	cur.input.SetValue(string(v[:pos]) + text + string(v[pos:]))
+	cur.input.SetCursor(pos + len([]rune(text)))
+	f.validate(cur)
+}
+
+func (f *formStep) View() string {
+	st := f.c.Styles
+	var b strings.Builder
+	b.WriteString(st.Heading.Render(f.title) + "\n")
+	if f.intro != nil {
+		b.WriteString(f.c.wrap(f.intro(f.state), st.Text) + "\n")
+	}
+	for i, ff := range f.fields {
+		b.WriteString("\n")
+		if ff.locked {
+			b.WriteString(f.c.fieldLine(ff.spec.Label, ff.input.Value()) + st.Muted.Render("  (from the command line)") + "\n")
+			continue
+		}
+		label := ff.spec.Label
+		if i == f.focus {
+			label = st.Selected.Render(label)
+		} else {
+			label = st.Label.Render(label)
+		}
+		b.WriteString(label + "\n" + ff.input.View() + "\n")
+		b.WriteString(f.status(ff, i == f.focus) + "\n")
+	}
+	return b.String()
+}
+
+// shown is the field's checked value as it may appear on screen.
+func (f *formField) shown() string {
+	if f.spec.Kind == flows.SecretField {
+		return flows.Secret(f.value.Text).Masked()
+	}
+	return f.value.Text
+}
+
+// status is the line under a field: what is wrong with it, what checking
+// changed, or the whole value when the input is too narrow to show it.
+func (f *formStep) status(ff *formField, focused bool) string {
+	st := f.c.Styles
+	switch {
+	case ff.input.Value() == "" && !f.submitted:
+		if focused && ff.spec.Help != "" {
+			return f.c.wrapIndented(ff.spec.Help, 2, st.Muted)
+		}
+		return ""
+	case ff.err != nil:
+		return f.c.wrapIndented("✗ "+ff.err.Error(), 2, st.Error)
+	case ff.value.Note != "":
+		return f.c.wrapIndented("✓ "+ff.shown()+" — "+ff.value.Note, 2, st.Note)
+	case lipgloss.Width(ff.input.Value()) > ff.input.Width() || ff.spec.Kind == flows.SecretField:
+		return f.c.wrapIndented("✓ "+ff.shown(), 2, st.OK)
+	}
+	return "  " + st.OK.Render("✓ ok")
+}
+
+func (f *formStep) Bindings() help.KeyMap {
+	k := f.c.Keys
+	short := []key.Binding{k.Next}
+	if len(f.fields) > 1 {
+		short = append(short, k.NextFld)
+	}
+	return bindings{short: append(short, k.Back, k.Quit)}
+}

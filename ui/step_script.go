@@ -1,0 +1,429 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
+	"charm.land/bubbles/v2/textinput"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/rekwiz/rekwiz/flows"
+	"github.com/rekwiz/rekwiz/scripts"
+)
+
+// scriptMode is what the script step is doing.
+type scriptMode int
+
+const (
+	scriptViewing    scriptMode = iota
+	scriptNaming                // asking where to save
+	scriptOverwrite             // asking whether to replace an existing file
+	scriptConfirmRun            // asking before "set it up for me"
+	scriptRunning
+	scriptRan
+)
+
+// scriptStep shows the setup script and offers to copy it, save it, or
+// do the same work through the SDK.
+type scriptStep struct {
+	c *Common
+
+	spec   flows.SetupSpec
+	script string
+	err    error // the script could not be rendered
+	mode   scriptMode
+	status string // one line: what the last action did
+
+	view    viewport.Model
+	name    textinput.Model
+	spin    spinner.Model
+	cancel  context.CancelFunc
+	stream  <-chan tea.Msg
+	events  []flows.SetupEvent
+	result  *flows.SetupResult
+	runErr  error
+	running bool
+}
+
+// Messages of the script step's work.
+type (
+	savedMsg struct {
+		path   string
+		exists bool // not written: the file is there and may not be replaced
+		err    error
+	}
+	setupEventMsg struct{ ev flows.SetupEvent }
+	setupDoneMsg  struct {
+		res flows.SetupResult
+		err error
+	}
+)
+
+func newScriptStep(c *Common) *scriptStep {
+	vp := viewport.New()
+	vp.SoftWrap = true
+	// A script line too long for the screen continues on the next, marked
+	// so it does not read as a line of its own.
+	vp.LeftGutterFunc = func(g viewport.GutterContext) string {
+		if g.Soft {
+			return "↪ "
+		}
+		return "  "
+	}
+	name := textinput.New()
+	name.Prompt = "save as › "
+	name.KeyMap.Paste = key.NewBinding(key.WithDisabled())
+	return &scriptStep{c: c, view: vp, name: name, spin: spinner.New(spinner.WithSpinner(spinner.MiniDot))}
+}
+
+func (s *scriptStep) Enter(st *flows.State) tea.Cmd {
+	s.mode, s.status, s.err = scriptViewing, "", nil
+	spec, err := st.SetupSpec()
+	if err == nil {
+		if spec != s.spec || s.script == "" {
+			s.events, s.result, s.runErr = nil, nil, nil
+		}
+		s.spec = spec
+		s.script, err = s.c.Deps.RenderScript(spec)
+	}
+	s.err = err
+	s.view.SetContent(s.script)
+	s.view.GotoTop()
+	if s.result != nil {
+		s.mode = scriptRan
+	}
+	s.SetSize(s.c.Width, s.c.Height)
+	return nil
+}
+
+func (s *scriptStep) Leave() {
+	if s.cancel != nil {
+		s.cancel()
+		s.cancel = nil
+	}
+	if s.running {
+		s.running, s.stream = false, nil
+		s.runErr = context.Canceled
+	}
+}
+
+func (s *scriptStep) SetSize(w, h int) {
+	s.view.SetWidth(w)
+	s.view.SetHeight(max(h-4, 3))
+	s.name.SetWidth(max(w-12, 10))
+}
+
+func (s *scriptStep) canRun() bool { return s.c.Deps.Setup[s.spec.Provider] != nil }
+
+func (s *scriptStep) Update(msg tea.Msg) (component, tea.Cmd) {
+	switch msg := msg.(type) {
+	case savedMsg:
+		return s, s.saved(msg)
+	case streamMsg:
+		if msg.ch != s.stream {
+			return s, nil // from a run that was abandoned
+		}
+		switch m := msg.msg.(type) {
+		case setupEventMsg:
+			s.events = append(s.events, m.ev)
+		case setupDoneMsg:
+			s.running, s.stream, s.mode = false, nil, scriptRan
+			s.runErr = m.err
+			if m.err == nil {
+				s.result = &m.res
+				return s, tea.Batch(listen(msg.ch), send(prefillMsg{values: m.res.Paste}))
+			}
+		}
+		return s, listen(msg.ch)
+	case spinner.TickMsg:
+		if !s.running {
+			return s, nil
+		}
+		var cmd tea.Cmd
+		s.spin, cmd = s.spin.Update(msg)
+		return s, cmd
+	case tea.KeyPressMsg:
+		return s, s.key(msg)
+	}
+	if s.mode == scriptNaming {
+		var cmd tea.Cmd
+		s.name, cmd = s.name.Update(msg)
+		return s, cmd
+	}
+	return s, nil
+}
+
+func (s *scriptStep) key(msg tea.KeyPressMsg) tea.Cmd {
+	k := s.c.Keys
+	switch s.mode {
+	case scriptNaming:
+		switch {
+		case key.Matches(msg, k.Back):
+			s.mode = scriptViewing
+			return nil
+		case key.Matches(msg, k.Next):
+			return s.save(false)
+		}
+		var cmd tea.Cmd
+		s.name, cmd = s.name.Update(msg)
+		return cmd
+	case scriptOverwrite:
+		switch {
+		case key.Matches(msg, k.Yes):
+			return s.save(true)
+		case key.Matches(msg, k.No):
+			s.mode = scriptNaming
+			s.status = ""
+		}
+		return nil
+	case scriptConfirmRun:
+		switch {
+		case key.Matches(msg, k.Yes):
+			return s.run()
+		case key.Matches(msg, k.No):
+			s.mode = scriptViewing
+		}
+		return nil
+	case scriptRunning:
+		if key.Matches(msg, k.Back) {
+			s.Leave()
+			s.mode = scriptViewing
+			s.status = "Stopped. Calls already made are kept; running again picks up from there."
+		}
+		return nil
+	case scriptRan:
+		switch {
+		case key.Matches(msg, k.Back):
+			s.mode = scriptViewing
+			return nil
+		case key.Matches(msg, k.Next):
+			return send(submitMsg{})
+		}
+		return nil
+	}
+
+	switch {
+	case key.Matches(msg, k.Back):
+		return send(backMsg{})
+	case s.err != nil:
+		return nil
+	case key.Matches(msg, k.Next):
+		return send(submitMsg{})
+	case key.Matches(msg, k.Copy):
+		s.status = fmt.Sprintf("Copied %d lines to the clipboard through your terminal (OSC 52). Nothing there? Press s to save it to a file instead.", strings.Count(s.script, "\n"))
+		return tea.SetClipboard(s.script)
+	case key.Matches(msg, k.Save):
+		s.mode = scriptNaming
+		s.status = ""
+		s.name.SetValue(scripts.FileName(s.spec))
+		s.name.CursorEnd()
+		return s.name.Focus()
+	case key.Matches(msg, k.Run) && s.canRun():
+		s.mode = scriptConfirmRun
+		return nil
+	}
+	var cmd tea.Cmd
+	s.view, cmd = s.view.Update(msg)
+	return cmd
+}
+
+// save writes the script. Without overwrite it never replaces a file:
+// the file is created exclusively, and an existing one means asking.
+func (s *scriptStep) save(overwrite bool) tea.Cmd {
+	path := strings.TrimSpace(s.name.Value())
+	if path == "" {
+		s.status = "✗ give a file name"
+		return nil
+	}
+	if rest, ok := strings.CutPrefix(path, "~/"); ok {
+		if home, err := os.UserHomeDir(); err == nil {
+			path = filepath.Join(home, rest)
+		}
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(s.c.Deps.SaveDir, path)
+	}
+	content := s.script
+	return func() tea.Msg { return writeScript(path, content, overwrite) }
+}
+
+func writeScript(path, content string, overwrite bool) savedMsg {
+	if !overwrite {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o700)
+		if errors.Is(err, fs.ErrExist) {
+			return savedMsg{path: path, exists: true}
+		}
+		if err != nil {
+			return savedMsg{path: path, err: err}
+		}
+		_, err = f.WriteString(content)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(path)
+		}
+		return savedMsg{path: path, err: err}
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".rekwiz-script-*")
+	if err != nil {
+		return savedMsg{path: path, err: err}
+	}
+	_, err = tmp.WriteString(content)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o700)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return savedMsg{path: path, err: err}
+}
+
+func (s *scriptStep) saved(m savedMsg) tea.Cmd {
+	switch {
+	case m.exists:
+		s.mode = scriptOverwrite
+		s.status = m.path + " exists. Replace it?"
+	case m.err != nil:
+		s.mode = scriptNaming
+		s.status = "✗ could not save: " + m.err.Error()
+	default:
+		s.mode = scriptViewing
+		s.status = "✓ Saved to " + m.path + ". Run it with: bash " + filepath.Base(m.path)
+	}
+	return nil
+}
+
+// run does what the script does, through the SDK, streaming each call.
+func (s *scriptStep) run() tea.Cmd {
+	setup := s.c.Deps.Setup[s.spec.Provider]
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.mode, s.running, s.events, s.result, s.runErr, s.status = scriptRunning, true, nil, nil, nil, ""
+	spec := s.spec
+	cmd, ch := stream(ctx, func(send func(tea.Msg)) {
+		res, err := setup.Run(ctx, spec, func(ev flows.SetupEvent) { send(setupEventMsg{ev}) })
+		send(setupDoneMsg{res: res, err: err})
+	})
+	s.stream = ch
+	return tea.Batch(cmd, s.spin.Tick)
+}
+
+func (s *scriptStep) View() string {
+	st := s.c.Styles
+	if s.err != nil {
+		msg := s.err.Error()
+		if errors.Is(s.err, scripts.ErrNotBuilt) {
+			msg = "The script for " + s.spec.Provider.Title() + " is not built yet in this version of rekwiz."
+		}
+		return st.Heading.Render("Script") + "\n\n" + s.c.wrapIndented("✗ "+msg, 0, st.Error)
+	}
+	switch s.mode {
+	case scriptConfirmRun:
+		return s.confirmView()
+	case scriptRunning, scriptRan:
+		return s.runView()
+	}
+	var b strings.Builder
+	b.WriteString(st.Heading.Render("Run this script where the AWS CLI is signed in") + "\n")
+	first := s.view.YOffset() + 1
+	last := min(s.view.YOffset()+s.view.Height(), s.view.TotalLineCount())
+	b.WriteString(st.Muted.Render(fmt.Sprintf("AWS CloudShell works. Lines %d–%d of %d; ↑/↓ scroll.", first, last, s.view.TotalLineCount())) + "\n")
+	b.WriteString(s.view.View() + "\n")
+	switch s.mode {
+	case scriptNaming:
+		b.WriteString(s.name.View())
+		if s.status != "" {
+			b.WriteString("\n" + s.c.wrapIndented(s.status, 0, st.Error))
+		}
+	case scriptOverwrite:
+		b.WriteString(s.c.wrapIndented(s.status+" (y/n)", 0, st.Note))
+	default:
+		if s.status != "" {
+			style := st.OK
+			if strings.HasPrefix(s.status, "✗") {
+				style = st.Error
+			}
+			b.WriteString(s.c.wrapIndented(s.status, 0, style))
+		} else {
+			b.WriteString(st.Muted.Render("Ran it? Press enter to paste what it printed."))
+		}
+	}
+	return b.String()
+}
+
+func (s *scriptStep) confirmView() string {
+	st := s.c.Styles
+	who := "with your AWS credentials"
+	if s.c.Deps.Demo {
+		who = "as the sandbox's customer admin"
+	}
+	var b strings.Builder
+	b.WriteString(st.Heading.Render("Set it up for me") + "\n\n")
+	b.WriteString(s.c.wrap(fmt.Sprintf(
+		"rekwiz will make the calls the script makes, %s, in %s: find or create the key and the alias %s, and add %s's statement to the key policy, keeping every other statement. Nothing is deleted.",
+		who, s.spec.Region, s.spec.AliasName(), s.spec.Vendor.Name), st.Text) + "\n\n")
+	b.WriteString(st.Label.Render("Go ahead? ") + st.Muted.Render("y / n"))
+	return b.String()
+}
+
+func (s *scriptStep) runView() string {
+	st := s.c.Styles
+	var b strings.Builder
+	b.WriteString(st.Heading.Render("Setting it up") + "\n\n")
+	for _, ev := range s.events {
+		if ev.Err != nil {
+			b.WriteString(s.c.wrapIndented("✗ "+ev.Call+": "+ev.Err.Error(), 0, st.Error) + "\n")
+			continue
+		}
+		b.WriteString(st.OK.Render("✓ ") + st.Label.Render(ev.Call) + "\n" + s.c.wrapIndented(ev.Detail, 2, st.Muted) + "\n")
+	}
+	switch {
+	case s.running:
+		b.WriteString(s.spin.View() + " " + st.Muted.Render("working… (esc stops)"))
+	case s.result != nil:
+		b.WriteString("\n" + st.OK.Render("✓ Done.") + " " + st.Text.Render("The next step is filled in with:") + "\n")
+		for _, v := range s.result.Paste {
+			b.WriteString(s.c.wrapIndented(v, 2, st.Value) + "\n")
+		}
+		b.WriteString(st.Muted.Render("Press enter to continue."))
+	case s.runErr != nil:
+		b.WriteString("\n" + s.c.wrapIndented("✗ Stopped: "+s.runErr.Error(), 0, st.Error) + "\n")
+		b.WriteString(st.Muted.Render("esc: back to the script"))
+	}
+	return b.String()
+}
+
+func (s *scriptStep) Bindings() help.KeyMap {
+	k := s.c.Keys
+	switch s.mode {
+	case scriptNaming:
+		return bindings{short: []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "save")), key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")), k.Quit}}
+	case scriptOverwrite, scriptConfirmRun:
+		return bindings{short: []key.Binding{k.Yes, k.No, k.Quit}}
+	case scriptRunning:
+		return bindings{short: []key.Binding{key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "stop")), k.Quit}}
+	case scriptRan:
+		return bindings{short: []key.Binding{k.Next, k.Back, k.Quit}}
+	}
+	short := []key.Binding{k.Next, k.Copy, k.Save}
+	if s.canRun() {
+		short = append(short, k.Run)
+	}
+	return bindings{short: append(short, k.Back, k.Quit)}
+}

@@ -1,0 +1,109 @@
+// Package ui is rekwiz's terminal wizard: one bubbletea component per
+// step of the flow and a root model that routes between them.
+//
+// The flow itself (what each step asks, what follows what) lives in the
+// flows package; ui draws it and turns the work each step does into
+// tea.Cmds over the small interfaces declared here. ui must not talk to a
+// cloud itself, print to stdout, or block Update on I/O.
+package ui
+
+import (
+	"context"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/rekwiz/rekwiz/flows"
+)
+
+// Setuper performs a provider's setup through its SDK ("set it up for
+// me"), reporting each call as it is made.
+type Setuper interface {
+	Run(ctx context.Context, spec flows.SetupSpec, report func(flows.SetupEvent)) (flows.SetupResult, error)
+}
+
+// Pairer is a provider's pairing check.
+type Pairer interface {
+	Plan(t flows.Target) []flows.Check
+	Run(ctx context.Context, t flows.Target, report func(flows.Check)) []flows.Check
+}
+
+// Registrar registers a key with its domain (the apply step).
+type Registrar interface {
+	Register(ctx context.Context, t flows.Target) (flows.Receipt, error)
+}
+
+// Deps are what the wizard's steps do their work with. A provider without
+// a Pairer is shown as not available yet.
+type Deps struct {
+	Setup    map[flows.Provider]Setuper
+	Pairing  map[flows.Provider]Pairer
+	Registry Registrar
+	// RenderScript renders the setup script for a spec.
+	RenderScript func(flows.SetupSpec) (string, error)
+	// SaveDir is where scripts are saved (the working directory).
+	SaveDir string
+	// Demo marks `rekwiz demo`: everything runs against the sandbox.
+	Demo bool
+	// VerifyCommand is the command that checks the pairing again later,
+	// shown on the last screen; nil shows none.
+	VerifyCommand func(t flows.Target) string
+}
+
+// supported reports whether the wizard can take a provider to the end.
+func (d Deps) supported(p flows.Provider) bool { return d.Pairing[p] != nil }
+
+// Messages children send to the root. Children never change the flow
+// themselves: they say what happened and the root moves the flow.
+type (
+	// submitMsg is a step's answers; the root records them and moves on.
+	submitMsg struct{ values map[flows.Field]string }
+	// backMsg asks for the previous step.
+	backMsg struct{}
+	// goBackToMsg asks for an earlier step, the one that fixes a problem.
+	goBackToMsg struct{ step flows.Step }
+	// prefillMsg records answers for a later step (the paste step's
+	// values, printed by "set it up for me").
+	prefillMsg struct{ values map[flows.Field]string }
+	// appliedMsg records a successful apply.
+	appliedMsg struct{ receipt flows.Receipt }
+	// pairedMsg records a finished pairing check.
+	pairedMsg struct{ checks []flows.Check }
+	// finishMsg ends the wizard.
+	finishMsg struct{}
+)
+
+func send(msg tea.Msg) tea.Cmd { return func() tea.Msg { return msg } }
+
+// streamMsg carries one message from work running in the background.
+type streamMsg struct {
+	ch  <-chan tea.Msg
+	msg tea.Msg
+}
+
+// stream runs work on its own goroutine. Each message it sends arrives in
+// Update as a streamMsg from this stream's channel; the receiver passes
+// it to next() to get the message after it. Cancelling ctx unblocks a
+// send nobody reads, so abandoned work always ends.
+func stream(ctx context.Context, work func(send func(tea.Msg))) (tea.Cmd, <-chan tea.Msg) {
+	ch := make(chan tea.Msg)
+	go func() {
+		defer close(ch)
+		work(func(m tea.Msg) {
+			select {
+			case ch <- m:
+			case <-ctx.Done():
+			}
+		})
+	}()
+	return listen(ch), ch
+}
+
+func listen(ch <-chan tea.Msg) tea.Cmd {
+	return func() tea.Msg {
+		m, ok := <-ch
+		if !ok {
+			return nil
+		}
+		return streamMsg{ch: ch, msg: m}
+	}
+}
