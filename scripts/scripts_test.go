@@ -3,11 +3,9 @@ package scripts
 import (
 	"context"
 	"errors"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -15,51 +13,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
 	"github.com/rekwiz/rekwiz/flows"
+	"github.com/rekwiz/rekwiz/flows/flowtest"
 	"github.com/rekwiz/rekwiz/providers/awskms"
 	"github.com/rekwiz/rekwiz/providers/awspolicy"
 	"github.com/rekwiz/rekwiz/providers/sandbox"
 	"github.com/rekwiz/rekwiz/providers/sandbox/sandboxtest"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/scripts")
-
-// golden compares got with testdata/scripts/NAME at the repository root.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("..", "testdata", "scripts", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./scripts -update to create it)", err)
-	}
-	if string(want) != got {
-		t.Fatalf("%s differs from the rendered script (run go test ./scripts -update if the change is meant):\n%s", path, diff(string(want), got))
-	}
-}
-
-func diff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := 0; i < len(w) || i < len(g); i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			return "first difference at line " + strconv.Itoa(i+1) + ":\n- " + wl + "\n+ " + gl
-		}
-	}
-	return ""
-}
+func golden(t *testing.T, name, got string) { flowtest.Golden(t, filepath.Join("scripts", name), got) }
 
 var vendor = sandboxtest.Vendor
 

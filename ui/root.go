@@ -38,6 +38,7 @@ type Model struct {
 
 	width, height int
 	finished      bool
+	enterCmd      tea.Cmd // the first step's work, started by Init
 }
 
 // New makes the wizard for a flow.
@@ -57,6 +58,7 @@ func New(flow *flows.State, deps Deps) *Model {
 		flows.StepDone:       newDoneStep(c),
 	}
 	m.help.Styles = c.Styles.Help
+	m.enterCmd = m.enter() // the first screen exists before Init
 	return m
 }
 
@@ -73,7 +75,7 @@ func (m *Model) Summary() Summary { return summarize(m.flow, m.c.Deps) }
 // the answer (a web terminal may never give one: the wizard starts dark
 // and changes if one comes), and enters the first step.
 func (m *Model) Init() tea.Cmd {
-	return tea.Batch(tea.RequestBackgroundColor, m.enter())
+	return tea.Batch(tea.RequestBackgroundColor, m.enterCmd)
 }
 
 // enter makes the flow's current step the active component.
@@ -115,6 +117,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, m.enter()
 	case backMsg:
+		for f, v := range msg.values {
+			m.flow.Set(f, v)
+		}
 		if m.flow.Back() {
 			return m, m.enter()
 		}

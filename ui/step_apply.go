@@ -77,6 +77,7 @@ func (a *applyStep) Update(msg tea.Msg) (component, tea.Cmd) {
 		if msg.ch != a.stream || !ok {
 			return a, nil
 		}
+		a.cancel()
 		a.stream, a.cancel = nil, nil
 		if m.err != nil {
 			a.err = m.err

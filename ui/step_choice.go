@@ -155,7 +155,7 @@ func providerItems(c *Common, _ *flows.State) []choiceItem {
 	for _, p := range flows.Providers() {
 		it := choiceItem{value: string(p), title: p.Title(), description: p.Description()}
 		if !c.Deps.supported(p) {
-			it.unavailable = p.Title() + " is not available in this version of rekwiz yet; choose " + flows.AWSDelegated.Title() + "."
+			it.unavailable = "Not in this version of rekwiz yet; choose " + flows.AWSDelegated.Title() + "."
 		}
 		items = append(items, it)
 	}

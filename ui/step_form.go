@@ -47,7 +47,7 @@ func (f *formStep) Enter(s *flows.State) tea.Cmd {
 		ff.input.Prompt = "› "
 		ff.input.Placeholder = spec.Example
 		ff.input.KeyMap.Paste = key.NewBinding(key.WithDisabled()) // terminals paste by bracketed paste
-		ff.input.SetStyles(textinput.DefaultStyles(f.c.Styles.isDark))
+		ff.input.SetStyles(inputStyles(f.c.Styles.isDark))
 		if spec.Kind == flows.SecretField {
 			ff.input.EchoMode = textinput.EchoPassword
 			ff.input.EchoCharacter = '•'
@@ -120,7 +120,7 @@ func (f *formStep) Update(msg tea.Msg) (component, tea.Cmd) {
 	case tea.KeyPressMsg:
 		switch {
 		case key.Matches(msg, f.c.Keys.Back):
-			return f, send(backMsg{})
+			return f, send(backMsg{values: f.values()})
 		case key.Matches(msg, f.c.Keys.Next):
 			return f, f.submit()
 		case key.Matches(msg, f.c.Keys.NextFld):
@@ -162,13 +162,18 @@ func (f *formStep) submit() tea.Cmd {
 			return nil
 		}
 	}
+	return send(submitMsg{values: f.values()})
+}
+
+// values is what is typed in the fields that can be edited.
+func (f *formStep) values() map[flows.Field]string {
 	values := map[flows.Field]string{}
 	for _, ff := range f.fields {
 		if !ff.locked {
 			values[ff.spec.Field] = ff.input.Value()
 		}
 	}
-	return send(submitMsg{values: values})
+	return values
 }
 
 // labelledRE finds the lines the scripts print last, such as

@@ -15,6 +15,7 @@ import (
 	"charm.land/bubbles/v2/textinput"
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 
 	"github.com/rekwiz/rekwiz/flows"
 	"github.com/rekwiz/rekwiz/scripts"
@@ -82,6 +83,7 @@ func newScriptStep(c *Common) *scriptStep {
 	name := textinput.New()
 	name.Prompt = "save as › "
 	name.KeyMap.Paste = key.NewBinding(key.WithDisabled())
+	name.SetStyles(inputStyles(true))
 	return &scriptStep{c: c, view: vp, name: name, spin: spinner.New(spinner.WithSpinner(spinner.MiniDot))}
 }
 
@@ -116,9 +118,8 @@ func (s *scriptStep) Leave() {
 	}
 }
 
-func (s *scriptStep) SetSize(w, h int) {
+func (s *scriptStep) SetSize(w, _ int) {
 	s.view.SetWidth(w)
-	s.view.SetHeight(max(h-4, 3))
 	s.name.SetWidth(max(w-12, 10))
 }
 
@@ -136,7 +137,8 @@ func (s *scriptStep) Update(msg tea.Msg) (component, tea.Cmd) {
 		case setupEventMsg:
 			s.events = append(s.events, m.ev)
 		case setupDoneMsg:
-			s.running, s.stream, s.mode = false, nil, scriptRan
+			s.cancel()
+			s.running, s.stream, s.mode, s.cancel = false, nil, scriptRan, nil
 			s.runErr = m.err
 			if m.err == nil {
 				s.result = &m.res
@@ -205,7 +207,7 @@ func (s *scriptStep) key(msg tea.KeyPressMsg) tea.Cmd {
 		case key.Matches(msg, k.Back):
 			s.mode = scriptViewing
 			return nil
-		case key.Matches(msg, k.Next):
+		case key.Matches(msg, k.Next) && s.result != nil:
 			return send(submitMsg{})
 		}
 		return nil
@@ -304,7 +306,11 @@ func (s *scriptStep) saved(m savedMsg) tea.Cmd {
 		s.status = "✗ could not save: " + m.err.Error()
 	default:
 		s.mode = scriptViewing
-		s.status = "✓ Saved to " + m.path + ". Run it with: bash " + filepath.Base(m.path)
+		shown := m.path
+		if rel, err := filepath.Rel(s.c.Deps.SaveDir, m.path); err == nil && !strings.HasPrefix(rel, "..") {
+			shown = rel
+		}
+		s.status = "✓ Saved to " + shown + ". Run it with: bash " + shown
 	}
 	return nil
 }
@@ -339,31 +345,35 @@ func (s *scriptStep) View() string {
 	case scriptRunning, scriptRan:
 		return s.runView()
 	}
-	var b strings.Builder
-	b.WriteString(st.Heading.Render("Run this script where the AWS CLI is signed in") + "\n")
-	first := s.view.YOffset() + 1
-	last := min(s.view.YOffset()+s.view.Height(), s.view.TotalLineCount())
-	b.WriteString(st.Muted.Render(fmt.Sprintf("AWS CloudShell works. Lines %d–%d of %d; ↑/↓ scroll.", first, last, s.view.TotalLineCount())) + "\n")
-	b.WriteString(s.view.View() + "\n")
+	// The status goes under the script; the script gets what is left.
+	var status string
 	switch s.mode {
 	case scriptNaming:
-		b.WriteString(s.name.View())
+		status = s.name.View()
 		if s.status != "" {
-			b.WriteString("\n" + s.c.wrapIndented(s.status, 0, st.Error))
+			status += "\n" + s.c.wrapIndented(s.status, 0, st.Error)
 		}
 	case scriptOverwrite:
-		b.WriteString(s.c.wrapIndented(s.status+" (y/n)", 0, st.Note))
+		status = s.c.wrapIndented(s.status+" (y/n)", 0, st.Note)
 	default:
 		if s.status != "" {
 			style := st.OK
 			if strings.HasPrefix(s.status, "✗") {
 				style = st.Error
 			}
-			b.WriteString(s.c.wrapIndented(s.status, 0, style))
+			status = s.c.wrapIndented(s.status, 0, style)
 		} else {
-			b.WriteString(st.Muted.Render("Ran it? Press enter to paste what it printed."))
+			status = st.Muted.Render("Ran it? Press enter to paste what it printed.")
 		}
 	}
+	s.view.SetHeight(max(s.c.Height-2-lipgloss.Height(status), 3))
+
+	var b strings.Builder
+	b.WriteString(st.Heading.Render("Run this script where the AWS CLI is signed in") + "\n")
+	first := s.view.YOffset() + 1
+	last := min(s.view.YOffset()+s.view.Height(), s.view.TotalLineCount())
+	b.WriteString(st.Muted.Render(fmt.Sprintf("AWS CloudShell works. Lines %d–%d of %d; ↑/↓ scroll.", first, last, s.view.TotalLineCount())) + "\n")
+	b.WriteString(s.view.View() + "\n" + status)
 	return b.String()
 }
 

@@ -4,6 +4,7 @@ import (
 	"image/color"
 
 	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/textinput"
 	"charm.land/lipgloss/v2"
 
 	"github.com/rekwiz/rekwiz/flows"
@@ -89,5 +90,13 @@ func newStyles(isDark bool) Styles {
 		},
 		Help: help.DefaultStyles(isDark),
 	}
+	return s
+}
+
+// inputStyles are the text inputs' styles. The cursor does not blink: a
+// steady cursor records well and costs no timer.
+func inputStyles(isDark bool) textinput.Styles {
+	s := textinput.DefaultStyles(isDark)
+	s.Cursor.Blink = false
 	return s
 }

@@ -57,8 +57,9 @@ func (d Deps) supported(p flows.Provider) bool { return d.Pairing[p] != nil }
 type (
 	// submitMsg is a step's answers; the root records them and moves on.
 	submitMsg struct{ values map[flows.Field]string }
-	// backMsg asks for the previous step.
-	backMsg struct{}
+	// backMsg asks for the previous step, carrying what was typed on
+	// this one so that coming back finds it there.
+	backMsg struct{ values map[flows.Field]string }
 	// goBackToMsg asks for an earlier step, the one that fixes a problem.
 	goBackToMsg struct{ step flows.Step }
 	// prefillMsg records answers for a later step (the paste step's
