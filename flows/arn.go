@@ -92,6 +92,9 @@ func parseKMSARN(s string) (ARN, error) {
 // rewritten to the real form, and a note saying so is returned.
 func ParseAliasARN(s string) (a ARN, note string, err error) {
 	s = strings.TrimSpace(s)
+	if err := checkText(s); err != nil {
+		return ARN{}, "", err
+	}
 	a, err = parseKMSARN(s)
 	if err != nil {
 		return ARN{}, "", fmt.Errorf("%w; expected an alias ARN like %s", err, aliasARNExample)
@@ -128,6 +131,9 @@ func (k KeyRef) String() string {
 // ParseKeyRef parses a key ID (UUID or multi-Region mrk-…) or key ARN.
 func ParseKeyRef(s string) (KeyRef, error) {
 	s = strings.TrimSpace(s)
+	if err := checkText(s); err != nil {
+		return KeyRef{}, err
+	}
 	const want = "expected a key ID (1234abcd-12ab-34cd-56ef-1234567890ab) or key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)"
 	if keyIDRE.MatchString(s) {
 		return KeyRef{ID: s}, nil

@@ -52,7 +52,7 @@ func runScript(o *scriptOptions) error {
 	}
 	spec, err := flow.SetupSpec()
 	if err != nil {
-		return usageError(errors.Unwrap(err))
+		return usageError(err)
 	}
 	s, err := scripts.Render(spec, scripts.Options{})
 	if errors.Is(err, scripts.ErrNotBuilt) {

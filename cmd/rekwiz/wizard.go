@@ -119,6 +119,13 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 	return w, nil
 }
 
+// noColor reports whether to draw without colour: --no-color, or
+// NO_COLOR set to anything (https://no-color.org). Styles such as bold
+// stay; meaning never rests on colour anyway.
+func noColor(flag bool, getenv func(string) string) bool {
+	return flag || getenv("NO_COLOR") != ""
+}
+
 // verifyCommand is the command the last screen suggests for checking the
 // pairing again later.
 func verifyCommand(profile string) func(flows.Target) string {
@@ -147,7 +154,7 @@ func runWizard(ctx context.Context, o *wizardOptions) error {
 	defer w.close()
 	model := ui.New(w.flow, w.deps)
 	opts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(o.IO.In), tea.WithOutput(o.IO.Out)}
-	if o.Global.NoColor {
+	if noColor(o.Global.NoColor, o.IO.Getenv) {
 		opts = append(opts, tea.WithColorProfile(colorprofile.Ascii))
 	}
 	final, err := tea.NewProgram(model, opts...).Run()

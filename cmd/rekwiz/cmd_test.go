@@ -1,0 +1,240 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/rekwiz/rekwiz/flows"
+	"github.com/rekwiz/rekwiz/providers/awskms"
+	"github.com/rekwiz/rekwiz/providers/sandbox"
+	"github.com/rekwiz/rekwiz/providers/sandbox/sandboxtest"
+	"github.com/rekwiz/rekwiz/providers/vendor"
+	"github.com/rekwiz/rekwiz/scripts"
+)
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// exec runs a command line as main does and returns its exit code and
+// what it wrote.
+func exec(t *testing.T, terminal bool, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var o, e strings.Builder
+	ios := &IOStreams{In: strings.NewReader(""), Out: &o, Err: &e, Terminal: terminal, Getenv: os.Getenv}
+	code = run(context.Background(), ios, args)
+	return code, o.String(), e.String()
+}
+
+func TestWithoutATerminal(t *testing.T) {
+	for _, args := range [][]string{nil, {"demo"}, {"--domain", "dm-LCAJVnUE94B"}} {
+		code, out, errOut := exec(t, false, args...)
+		if code != exitUsage || out != "" || !strings.Contains(errOut, "the wizard needs a terminal") ||
+			!strings.Contains(errOut, "rekwiz script --provider") || !strings.Contains(errOut, "rekwiz verify --provider") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, errOut)
+		}
+	}
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	if code, out, _ := exec(t, false, "--version"); code != 0 || out != "rekwiz dev\n" {
+		t.Errorf("--version: %d %q", code, out)
+	}
+	code, out, _ := exec(t, false, "--help")
+	for _, want := range []string{"rekwiz demo", "script", "verify", "sandbox", "--vendor-profile", "--no-color"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("--help lacks %q (exit %d)", want, code)
+		}
+	}
+	if code, _, errOut := exec(t, false, "frobnicate"); code != exitUsage || !strings.Contains(errOut, "Run 'rekwiz --help' for usage.") {
+		t.Errorf("unknown command: %d %q", code, errOut)
+	}
+}
+
+func TestWizardRefusesBadFlagsBeforeDrawing(t *testing.T) {
+	code, out, errOut := exec(t, true, "demo", "--domain", "dm-nope", "--provider", "gcp")
+	if code != exitUsage || out != "" {
+		t.Fatalf("exit %d stdout %q", code, out)
+	}
+	for _, want := range []string{"--domain: expected dm- followed by 11", "--provider: expected one of aws-delegated"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q: %s", want, errOut)
+		}
+	}
+	code, _, errOut = exec(t, true, "demo", "--provider", "azure-delegated")
+	if code != exitUsage || !strings.Contains(errOut, "--provider: Azure Managed HSM, delegated key is not available in this version") {
+		t.Errorf("azure: %d %s", code, errOut)
+	}
+}
+
+func TestScriptCommand(t *testing.T) {
+	code, out, errOut := exec(t, false, "script", "--provider", "aws-delegated", "--key", "new", "--domain", "dm-LCAJVnUE94B", "--region", "eu-west-2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	want, err := scripts.Render(flows.SetupSpec{Provider: flows.AWSDelegated, Key: flows.KeyNew, Domain: "dm-LCAJVnUE94B", Region: "eu-west-2", Vendor: vendor.Default()}, scripts.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != want {
+		t.Fatal("stdout is not exactly the script")
+	}
+	if !strings.Contains(out, "WARNING: this script uses rekwiz's built-in sandbox vendor profile") || !strings.Contains(errOut, "warning: no --vendor-profile given") {
+		t.Error("no placeholder warning without --vendor-profile")
+	}
+
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--provider", "aws-delegated", "--key", "new", "--domain", "dm-$(id)aaaaa", "--region", "us-east-1"}, "--domain: expected dm- followed by 11"},
+		{[]string{"--provider", "aws-delegated", "--key", "new", "--domain", "dm-LCAJVnUE94B"}, "--region: required"},
+		{[]string{"--provider", "aws-delegated", "--key", "existing", "--domain", "dm-LCAJVnUE94B", "--region", "us-east-1"}, "--key-id: required"},
+		{[]string{"--provider", "aws-delegated", "--key", "old", "--domain", "dm-LCAJVnUE94B"}, "--key: expected existing or new"},
+		{[]string{"--key", "new", "--domain", "dm-LCAJVnUE94B"}, `required flag(s) "provider" not set`},
+		{[]string{"--provider", "azure-delegated", "--key", "new", "--domain", "dm-LCAJVnUE94B", "--hsm-name", "x"}, "unknown flag: --hsm-name"},
+	}
+	for _, tt := range tests {
+		code, out, errOut := exec(t, false, append([]string{"script"}, tt.args...)...)
+		if code != exitUsage || out != "" || !strings.Contains(errOut, tt.want) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 2 and %q", tt.args, code, out, errOut, tt.want)
+		}
+	}
+	dir := t.TempDir()
+	profile := filepath.Join(dir, "acme.json")
+	if err := os.WriteFile(profile, []byte(`{"name":"Acme Security","slug":"acme","awsAccountID":"123456789012","azureAppID":"11111111-2222-3333-4444-555555555555"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = exec(t, false, "script", "--vendor-profile", profile, "--provider", "aws-delegated", "--key", "new", "--domain", "dm-LCAJVnUE94B", "--region", "us-east-1")
+	if code != 0 || strings.Contains(out, "WARNING") || errOut != "" || !strings.Contains(out, "arn:aws:iam::123456789012:root") {
+		t.Errorf("with a profile: exit %d stderr %q", code, errOut)
+	}
+}
+
+// awsEnv points the AWS SDK's default configuration at the sandbox, as a
+// customer's shell would with AWS_ENDPOINT_URL.
+func awsEnv(t *testing.T, e *sandboxtest.Env, id sandbox.Identity) {
+	for _, kv := range e.CLIEnv(id) {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	t.Setenv("AWS_PROFILE", "")
+}
+
+func TestVerify(t *testing.T) {
+	e := sandboxtest.Start(t, sandbox.Options{Seed: 1, Vendor: vendor.Default()})
+	awsEnv(t, e, e.Customer())
+	ctx := context.Background()
+	cfg := e.Server.AWSConfig(e.Customer(), sandboxtest.Region)
+	spec := flows.SetupSpec{Provider: flows.AWSDelegated, Key: flows.KeyNew, Domain: "dm-LCAJVnUE94B", Vendor: vendor.Default(), Region: sandboxtest.Region}
+	res, err := awskms.NewSetup(cfg).Run(ctx, spec, func(flows.SetupEvent) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alias := res.Paste[flows.FieldAliasARN]
+
+	code, out, errOut := exec(t, false, "verify", "--provider", "aws-delegated", "--domain", "dm-LCAJVnUE94B", "--key-arn", alias)
+	if code != 0 || !strings.Contains(out, "✓ PASS    Key policy grants the vendor") || !strings.Contains(out, "Result: paired.") {
+		t.Fatalf("paired key: exit %d\n%s\n%s", code, out, errOut)
+	}
+
+	// Another domain's key, without the vendor statement: exit 1, and the
+	// report names the missing actions and the fix.
+	k := kms.NewFromConfig(cfg)
+	key, _ := k.CreateKey(ctx, &kms.CreateKeyInput{})
+	name := "alias/dm-OTHERDOMAIN/sandbox"
+	if _, err := k.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: &name, TargetKeyId: key.KeyMetadata.KeyId}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = exec(t, false, "verify", "--provider", "aws-delegated", "--domain", "dm-OTHERDOMAIN", "--key-arn", "arn:aws:kms:us-east-1:111122223333:"+name)
+	for _, want := range []string{"✗ FAIL    Key policy grants the vendor: arn:aws:iam::999988887777:root lacks kms:Decrypt (implicit deny)", "To fix:", "aws.key-policy: run the setup script again", "Result: 1 check(s) failed."} {
+		if code != exitCheckFailed || !strings.Contains(out, want) {
+			t.Errorf("unpaired key: exit %d, want 1 and %q:\n%s", code, want, out)
+		}
+	}
+	for _, secret := range []string{e.Customer().SecretAccessKey, e.Vendor().SecretAccessKey} {
+		if strings.Contains(out, secret) {
+			t.Fatal("verify printed a secret")
+		}
+	}
+
+	code, _, errOut = exec(t, false, "verify", "--provider", "aws-delegated", "--domain", "dm-LCAJVnUE94B", "--key-arn", "arn:aws:kms:us-east-1:111122223333:alias/dm-XXXXXXXXXXX/sandbox")
+	if code != exitUsage || !strings.Contains(errOut, "--key-arn: this alias is for domain dm-XXXXXXXXXXX, not dm-LCAJVnUE94B") {
+		t.Errorf("bad alias: %d %s", code, errOut)
+	}
+}
+
+// TestSandboxCommand runs `rekwiz sandbox`, reads the environment it
+// prints, and uses it with the SDK while the sandbox runs.
+func TestSandboxCommand(t *testing.T) {
+	pr, pw := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int, 1)
+	go func() {
+		ios := &IOStreams{In: strings.NewReader(""), Out: pw, Err: io.Discard, Getenv: os.Getenv}
+		done <- run(ctx, ios, []string{"sandbox", "--seed", "1"})
+		pw.Close()
+	}()
+
+	env := map[string]map[string]string{}
+	who := ""
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		line := strings.TrimSuffix(strings.TrimSpace(sc.Text()), " \\")
+		if strings.HasPrefix(line, "# Requests are logged") {
+			break
+		}
+		switch {
+		case strings.HasPrefix(line, "# As the customer"):
+			who = "customer"
+		case strings.HasPrefix(line, "# As the vendor"):
+			who = "vendor"
+		case who != "" && !strings.HasPrefix(line, "#"):
+			if k, v, ok := strings.Cut(strings.TrimPrefix(line, "export "), "="); ok {
+				if env[who] == nil {
+					env[who] = map[string]string{}
+				}
+				env[who][k] = v
+			}
+		}
+	}
+	go io.Copy(io.Discard, pr) //nolint:errcheck // drain until the command ends
+
+	for _, who := range []string{"customer", "vendor"} {
+		e := env[who]
+		if !strings.HasPrefix(e["AWS_ENDPOINT_URL"], "http://127.0.0.1:") || e["AWS_ACCESS_KEY_ID"] == "" || !fileExists(e["AWS_CA_BUNDLE"]) {
+			t.Fatalf("%s environment: %v", who, e)
+		}
+		cfg := aws.Config{
+			Region:       e["AWS_REGION"],
+			Credentials:  credentials.NewStaticCredentialsProvider(e["AWS_ACCESS_KEY_ID"], e["AWS_SECRET_ACCESS_KEY"], ""),
+			BaseEndpoint: aws.String(e["AWS_ENDPOINT_URL"]),
+		}
+		out, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err != nil {
+			t.Fatalf("%s: the printed environment does not work: %v", who, err)
+		}
+		if want := map[string]string{"customer": sandbox.CustomerAccount, "vendor": vendor.Default().AWSAccountID}[who]; *out.Account != want {
+			t.Fatalf("%s is account %s, want %s", who, *out.Account, want)
+		}
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("sandbox exit %d", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the sandbox did not stop when interrupted")
+	}
+}

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/teatest/v2"
+
+	"github.com/rekwiz/rekwiz/flows"
+	"github.com/rekwiz/rekwiz/flows/flowtest"
+	"github.com/rekwiz/rekwiz/providers/registry"
+	"github.com/rekwiz/rekwiz/ui"
+)
+
+// observed wraps the wizard to keep the last screen it drew, so the test
+// waits on what the screen says rather than on the renderer's bytes.
+type observed struct {
+	tea.Model
+	mu   *sync.Mutex
+	last *string
+}
+
+func (o observed) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	m, cmd := o.Model.Update(msg)
+	return observed{Model: m, mu: o.mu, last: o.last}, cmd
+}
+
+func (o observed) View() tea.View {
+	v := o.Model.View()
+	o.mu.Lock()
+	*o.last = ansi.Strip(v.Content)
+	o.mu.Unlock()
+	return v
+}
+
+// demoHome points the config directory at a fresh one, so the demo's
+// registry lands there and the screen shows the same path every run.
+func demoHome(t *testing.T) string {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
+	return home
+}
+
+func newDemo(t *testing.T) *wizard {
+	t.Helper()
+	ios := &IOStreams{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard, Terminal: true, Getenv: func(string) string { return "" }}
+	w, err := newWizard(context.Background(), &wizardOptions{IO: ios, Global: &globalOptions{}, Demo: true, Seed: demoSeed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.close)
+	return w
+}
+
+// TestDemoFromFirstScreenToDone drives `rekwiz demo`, wired as the
+// command wires it (sandbox, SDK clients, registry), through a real
+// program at 80x24 with no colour, keyboard only, and compares the final
+// screen with testdata/demo/done-80x24.golden.
+func TestDemoFromFirstScreenToDone(t *testing.T) {
+	home := demoHome(t)
+	w := newDemo(t)
+	var mu sync.Mutex
+	var screen string
+	tm := teatest.NewTestModel(t, observed{Model: ui.New(w.flow, w.deps), mu: &mu, last: &screen},
+		teatest.WithInitialTermSize(80, 24),
+		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii)))
+
+	waitFor := func(text string) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			mu.Lock()
+			s := screen
+			mu.Unlock()
+			if strings.Contains(strings.Join(strings.Fields(s), " "), text) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the screen never showed %q; last screen:\n%s", text, s)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	press := func(keys ...tea.KeyPressMsg) {
+		for _, k := range keys {
+			tm.Send(k)
+		}
+	}
+	enter := tea.KeyPressMsg{Code: tea.KeyEnter}
+	down := tea.KeyPressMsg{Code: tea.KeyDown}
+	char := func(r rune) tea.KeyPressMsg { return tea.KeyPressMsg{Code: r, Text: string(r)} }
+
+	waitFor("Step 1 of 8 · Domain")
+	waitFor("› dm-LCAJVnUE94B") // the demo fills in an example domain
+	press(enter)
+	waitFor("Where will the key live?")
+	press(enter)
+	waitFor("Guide me through creating a new key")
+	press(down, enter)
+	waitFor("› us-east-1")
+	press(enter)
+	waitFor("Run this script where the AWS CLI is signed in")
+	press(char('r'))
+	waitFor("Go ahead? y / n")
+	press(char('y'))
+	waitFor("✓ Done. The next step is filled in with:")
+	press(enter)
+	waitFor("› arn:aws:kms:us-east-1:111122223333:alias/dm-LCAJVnUE94B/sandbox")
+	press(enter)
+	waitFor("✓ Registered")
+	press(enter)
+	waitFor("✓ Paired. Press enter to finish.")
+	press(enter)
+	waitFor("Step 8 of 8 · Done")
+	press(enter)
+
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(observed).Model.(*ui.Model)
+	if !final.Finished() {
+		t.Fatal("the wizard did not finish")
+	}
+	lines := strings.Split(ansi.Strip(final.View().Content), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	flowtest.Golden(t, "demo/done-80x24.golden", strings.Join(lines, "\n")+"\n")
+
+	// The demo registered the key in its own registry, not the real one.
+	reg := registry.Open(filepath.Join(home, ".config", "rekwiz", "demo-registry.json"))
+	e, ok, err := reg.Lookup("dm-LCAJVnUE94B")
+	if err != nil || !ok || e.KeyARN != "arn:aws:kms:us-east-1:111122223333:alias/dm-LCAJVnUE94B/sandbox" {
+		t.Fatalf("demo registry: %+v %v %v", e, ok, err)
+	}
+	if p, _ := registry.DefaultPath(); fileExists(p) {
+		t.Fatal("the demo wrote the real registry")
+	}
+	if got := final.Flow().Checks(); !flows.Passed(got) {
+		t.Fatalf("checks %+v", got)
+	}
+}
+
+// TestDemoIsDeterministic runs the demo's setup twice on fresh sandboxes
+// with the same seed: same key, same alias, same registration.
+func TestDemoIsDeterministic(t *testing.T) {
+	demoHome(t)
+	var aliases []string
+	for range 2 {
+		w := newDemo(t)
+		spec := flows.SetupSpec{Provider: flows.AWSDelegated, Key: flows.KeyNew, Domain: demoDomain, Vendor: w.flow.Vendor(), Region: demoRegion}
+		var events []string
+		res, err := w.deps.Setup[flows.AWSDelegated].Run(context.Background(), spec, func(ev flows.SetupEvent) { events = append(events, ev.Detail) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		aliases = append(aliases, res.Paste[flows.FieldAliasARN]+" "+strings.Join(events, "; "))
+	}
+	if aliases[0] != aliases[1] {
+		t.Fatalf("two demo runs differ:\n%s\n%s", aliases[0], aliases[1])
+	}
+}
+
+func TestNoColor(t *testing.T) {
+	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	tests := []struct {
+		flag bool
+		env  map[string]string
+		want bool
+	}{
+		{false, nil, false},
+		{true, nil, true},
+		{false, map[string]string{"NO_COLOR": "1"}, true},
+	}
+	for _, tt := range tests {
+		if got := noColor(tt.flag, env(tt.env)); got != tt.want {
+			t.Errorf("noColor(%v, %v) = %v", tt.flag, tt.env, got)
+		}
+	}
+
+	// What --no-color asks of the program: no colour in what it draws,
+	// while with colour the same screen has some.
+	draw := func(p colorprofile.Profile) string {
+		demoHome(t)
+		w := newDemo(t)
+		tm := teatest.NewTestModel(t, ui.New(w.flow, w.deps), teatest.WithInitialTermSize(80, 24),
+			teatest.WithProgramOptions(tea.WithColorProfile(p)))
+		var out bytes.Buffer
+		teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+			out.Write(b)
+			return bytes.Contains(out.Bytes(), []byte("Domain ID"))
+		}, teatest.WithDuration(10*time.Second))
+		_ = tm.Quit()
+		tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
+		return out.String()
+	}
+	colourSGR := func(s string) bool { return strings.Contains(s, "\x1b[38;") || strings.Contains(s, "\x1b[48;") }
+	if plain := draw(colorprofile.Ascii); colourSGR(plain) {
+		t.Errorf("colour drawn without colour:\n%q", plain)
+	}
+	if coloured := draw(colorprofile.TrueColor); !colourSGR(coloured) {
+		t.Error("no colour drawn with colour on: the test cannot tell the two apart")
+	}
+}
