@@ -172,6 +172,9 @@ func TestScriptsRunAgainstTheSandbox(t *testing.T) {
 	env := e.CLIEnv(e.Customer())
 	sdk := kms.NewFromConfig(e.Server.AWSConfig(e.Customer(), sandboxtest.Region))
 	dir := t.TempDir()
+	if v := sandboxtest.MustRun(t, env, "bash", "-c", "aws --version"); !strings.HasPrefix(v, "aws-cli/2.") {
+		t.Fatalf("the scripts would run with %s, not the AWS CLI v2", v)
+	}
 
 	run := func(t *testing.T, sp flows.SetupSpec) (string, string, error) {
 		t.Helper()

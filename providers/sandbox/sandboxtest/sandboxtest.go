@@ -50,11 +50,13 @@ func Start(t testing.TB, opts sandbox.Options) *Env {
 }
 
 // CLIEnv is an environment in which the AWS CLI reaches the sandbox as id
-// and nothing else: the machine's AWS variables and files are left out.
+// and nothing else: the machine's AWS variables and files are left out,
+// and `aws` on PATH is the AWS CLI v2 at AWSCLIPath (a Python install's
+// CLI v1 may come first on the machine's own PATH).
 func (e *Env) CLIEnv(id sandbox.Identity) []string {
 	env := []string{
 		"HOME=" + e.Home,
-		"PATH=" + os.Getenv("PATH"),
+		"PATH=" + filepath.Dir(AWSCLIPath) + string(os.PathListSeparator) + os.Getenv("PATH"),
 		"AWS_CONFIG_FILE=" + filepath.Join(e.Home, "aws-config"),
 		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(e.Home, "aws-credentials"),
 		"LANG=C.UTF-8",
