@@ -183,3 +183,11 @@ func TestSecretNeverPrints(t *testing.T) {
 		t.Fatalf("json = %s", b)
 	}
 }
+
+func BenchmarkParseAliasARN(b *testing.B) {
+	for b.Loop() {
+		if _, _, err := ParseAliasARN("arn:aws:kms:us-east-1:123456789012:key/alias/dm-LCAJVnUE94B/acme"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

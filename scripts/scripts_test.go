@@ -284,3 +284,12 @@ func assertPaired(t *testing.T, e *sandboxtest.Env, aliasARN string) {
 		t.Fatalf("the vendor cannot use the key: %+v", res)
 	}
 }
+
+func BenchmarkRender(b *testing.B) {
+	sp := specFor(flows.KeyExisting)
+	for b.Loop() {
+		if _, err := Render(sp, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -115,7 +115,7 @@ func (s *checkStep) Update(msg tea.Msg) (component, tea.Cmd) {
 		case checkDoneMsg:
 			s.cancel()
 			s.checks, s.stream, s.cancel = m.checks, nil, nil
-			return s, tea.Batch(listen(msg.ch), send(pairedMsg{checks: m.checks}))
+			return s, tea.Batch(listen(msg.ch), send(pairedMsg(m)))
 		}
 		return s, listen(msg.ch)
 	case spinner.TickMsg:

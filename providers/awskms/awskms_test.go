@@ -289,3 +289,23 @@ func TestCancelStopsTheCheck(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkPairingCheck runs the whole pairing check, as the vendor,
+// against the sandbox on loopback: the check's own cost, without a
+// network's latency.
+func BenchmarkPairingCheck(b *testing.B) {
+	e := sandboxtest.Start(b, sandbox.Options{Seed: 1, Vendor: sandboxtest.Vendor})
+	cfg := e.Server.AWSConfig(e.Customer(), sandboxtest.Region)
+	res, err := awskms.NewSetup(cfg).Run(context.Background(), spec(flows.KeyNew, ""), func(flows.SetupEvent) {})
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, _, _ := flows.ParseAliasARN(res.Paste[flows.FieldAliasARN])
+	tg := flows.Target{Provider: flows.AWSDelegated, Domain: domain, Vendor: sandboxtest.Vendor, AliasARN: a}
+	p := awskms.NewPairing(e.Server.AWSConfig(e.Vendor(), sandboxtest.Region))
+	for b.Loop() {
+		if res := p.Run(context.Background(), tg, nil); !flows.Passed(res) {
+			b.Fatalf("check failed: %+v", res)
+		}
+	}
+}

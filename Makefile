@@ -1,0 +1,43 @@
+# Thin wrappers: every target is one command you could type yourself.
+
+GO          ?= go
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: build test lint demo bench golden fuzz clean
+
+## build: the rekwiz binary, in ./bin
+build:
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/rekwiz ./cmd/rekwiz
+
+## test: every test, with the race detector (CI=true makes missing CLI tools fail, not skip)
+test:
+	$(GO) test -race ./...
+
+## lint: vet, staticcheck, gofmt, go mod tidy and shellcheck leave nothing to change
+lint:
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+	@test -z "$$(gofmt -l .)" || { echo "gofmt would change:"; gofmt -l .; exit 1; }
+	$(GO) mod tidy -diff
+	shellcheck --severity=style testdata/scripts/*.sh
+
+## demo: the wizard on the built-in sandbox
+demo:
+	$(GO) run ./cmd/rekwiz demo
+
+## bench: the benchmarks (numbers for the issue notes)
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## golden: rewrite the golden files under testdata after a meant change
+golden:
+	REKWIZ_UPDATE_GOLDEN=1 $(GO) test ./scripts ./ui ./cmd/...
+
+## fuzz: a short run of each fuzz test
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParseAliasARN -fuzztime 30s ./flows
+	$(GO) test -run '^$$' -fuzz FuzzParseKeyURL -fuzztime 30s ./flows
+
+clean:
+	rm -rf bin
