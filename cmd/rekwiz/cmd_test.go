@@ -238,3 +238,50 @@ func TestSandboxCommand(t *testing.T) {
 		t.Fatal("the sandbox did not stop when interrupted")
 	}
 }
+
+// TestWizardUsesAmbientAWS builds the wizard as `rekwiz` does outside the
+// demo, with the AWS SDK's default configuration taken from the
+// environment (here pointing at the sandbox, as the customer): the setup
+// and the pairing check run with those credentials, and the registry is
+// the real one under XDG_CONFIG_HOME.
+func TestWizardUsesAmbientAWS(t *testing.T) {
+	home := demoHome(t)
+	e := sandboxtest.Start(t, sandbox.Options{Seed: 1, Vendor: vendor.Default()})
+	awsEnv(t, e, e.Customer())
+	var errOut strings.Builder
+	ios := &IOStreams{In: strings.NewReader(""), Out: io.Discard, Err: &errOut, Terminal: true, Getenv: os.Getenv}
+	w, err := newWizard(context.Background(), &wizardOptions{IO: ios, Global: &globalOptions{}, Presets: map[flows.Field]string{"domain": "dm-LCAJVnUE94B"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.close()
+	if !strings.Contains(errOut.String(), "warning: no --vendor-profile given") {
+		t.Error("no warning for the placeholder vendor outside the demo")
+	}
+	if w.flow.Value(flows.FieldRegion) != sandboxtest.Region {
+		t.Errorf("region %q, want AWS_REGION's", w.flow.Value(flows.FieldRegion))
+	}
+	ctx := context.Background()
+	spec := flows.SetupSpec{Provider: flows.AWSDelegated, Key: flows.KeyNew, Domain: "dm-LCAJVnUE94B", Vendor: w.flow.Vendor(), Region: sandboxtest.Region}
+	res, err := w.deps.Setup[flows.AWSDelegated].Run(ctx, spec, func(flows.SetupEvent) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _, _ := flows.ParseAliasARN(res.Paste[flows.FieldAliasARN])
+	tg := flows.Target{Provider: flows.AWSDelegated, Domain: "dm-LCAJVnUE94B", Vendor: w.flow.Vendor(), AliasARN: a}
+	checks := w.deps.Pairing[flows.AWSDelegated].Run(ctx, tg, nil)
+	if !flows.Passed(checks) {
+		t.Fatalf("checks %+v", checks)
+	}
+	for _, c := range checks {
+		if c.ID == awskms.CheckCredentials && !strings.Contains(c.Detail, e.Customer().ARN) {
+			t.Errorf("the check ran as %s, not with the ambient credentials", c.Detail)
+		}
+	}
+	if _, err := w.deps.Registry.Register(ctx, tg); err != nil {
+		t.Fatal(err)
+	}
+	if !fileExists(filepath.Join(home, ".config", "rekwiz", "registry.json")) {
+		t.Fatal("the real registry was not written")
+	}
+}
