@@ -14,14 +14,12 @@ import (
 
 // applyStep registers the key with the domain.
 type applyStep struct {
-	c    *Common
-	spin spinner.Model
+	c   *Common
+	job job
 
 	target  flows.Target
 	receipt *flows.Receipt
 	err     error
-	cancel  context.CancelFunc
-	stream  <-chan tea.Msg
 }
 
 type applyDoneMsg struct {
@@ -30,7 +28,7 @@ type applyDoneMsg struct {
 }
 
 func newApplyStep(c *Common) *applyStep {
-	return &applyStep{c: c, spin: spinner.New(spinner.WithSpinner(spinner.MiniDot))}
+	return &applyStep{c: c, job: newJob()}
 }
 
 func (a *applyStep) Enter(st *flows.State) tea.Cmd {
@@ -48,37 +46,25 @@ func (a *applyStep) Enter(st *flows.State) tea.Cmd {
 }
 
 func (a *applyStep) start() tea.Cmd {
-	ctx, cancel := context.WithCancel(context.Background())
-	a.cancel, a.err, a.receipt = cancel, nil, nil
+	a.err, a.receipt = nil, nil
 	reg, t := a.c.Deps.Registry, a.target
-	cmd, ch := stream(ctx, func(send func(tea.Msg)) {
+	return a.job.start(func(ctx context.Context, send func(tea.Msg)) {
 		r, err := reg.Register(ctx, t)
 		send(applyDoneMsg{receipt: r, err: err})
 	})
-	a.stream = ch
-	return tea.Batch(cmd, a.spin.Tick)
 }
 
-func (a *applyStep) Leave() {
-	if a.cancel != nil {
-		a.cancel()
-		a.cancel, a.stream = nil, nil
-	}
-}
-
+func (a *applyStep) Leave()           { a.job.stop() }
 func (a *applyStep) SetSize(int, int) {}
-
-func (a *applyStep) running() bool { return a.stream != nil }
 
 func (a *applyStep) Update(msg tea.Msg) (component, tea.Cmd) {
 	switch msg := msg.(type) {
 	case streamMsg:
 		m, ok := msg.msg.(applyDoneMsg)
-		if msg.ch != a.stream || !ok {
+		if !ok || !a.job.owns(msg) {
 			return a, nil
 		}
-		a.cancel()
-		a.stream, a.cancel = nil, nil
+		a.job.stop()
 		if m.err != nil {
 			a.err = m.err
 			return a, nil
@@ -86,12 +72,7 @@ func (a *applyStep) Update(msg tea.Msg) (component, tea.Cmd) {
 		a.receipt = &m.receipt
 		return a, send(appliedMsg{receipt: m.receipt})
 	case spinner.TickMsg:
-		if !a.running() {
-			return a, nil
-		}
-		var cmd tea.Cmd
-		a.spin, cmd = a.spin.Update(msg)
-		return a, cmd
+		return a, a.job.tick(msg)
 	case tea.KeyPressMsg:
 		k := a.c.Keys
 		switch {
@@ -99,7 +80,7 @@ func (a *applyStep) Update(msg tea.Msg) (component, tea.Cmd) {
 			return a, send(backMsg{})
 		case key.Matches(msg, k.Next) && a.receipt != nil:
 			return a, send(submitMsg{})
-		case key.Matches(msg, k.Retry) && a.err != nil && !a.running():
+		case key.Matches(msg, k.Retry) && a.err != nil && !a.job.running():
 			return a, a.start()
 		}
 	}
@@ -111,8 +92,8 @@ func (a *applyStep) View() string {
 	var b strings.Builder
 	b.WriteString(st.Heading.Render("Register the key with "+a.target.Domain) + "\n\n")
 	switch {
-	case a.running():
-		b.WriteString(a.spin.View() + " " + st.Text.Render("Registering…"))
+	case a.job.running():
+		b.WriteString(a.job.spin.View() + " " + st.Text.Render("Registering…"))
 	case a.err != nil:
 		b.WriteString(a.c.wrapIndented("✗ "+a.err.Error(), 0, st.Error) + "\n\n")
 		b.WriteString(st.Muted.Render("r: try again · esc: back"))

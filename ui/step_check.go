@@ -18,14 +18,12 @@ import (
 // checkStep runs the pairing check and shows each check as it goes.
 type checkStep struct {
 	c    *Common
-	spin spinner.Model
+	job  job
 	view viewport.Model
 
 	target flows.Target
 	checks []flows.Check
 	err    error
-	cancel context.CancelFunc
-	stream <-chan tea.Msg
 }
 
 type (
@@ -36,7 +34,7 @@ type (
 func newCheckStep(c *Common) *checkStep {
 	vp := viewport.New()
 	vp.SoftWrap = true
-	return &checkStep{c: c, spin: spinner.New(spinner.WithSpinner(spinner.MiniDot)), view: vp}
+	return &checkStep{c: c, job: newJob(), view: vp}
 }
 
 func (s *checkStep) Enter(st *flows.State) tea.Cmd {
@@ -62,26 +60,22 @@ func (s *checkStep) start() tea.Cmd {
 		s.err = fmt.Errorf("the pairing check for %s is not available in this version", s.target.Provider.Title())
 		return nil
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s.cancel, s.checks = cancel, p.Plan(s.target)
+	s.checks = p.Plan(s.target)
 	t := s.target
-	cmd, ch := stream(ctx, func(send func(tea.Msg)) {
+	return s.job.start(func(ctx context.Context, send func(tea.Msg)) {
 		res := p.Run(ctx, t, func(c flows.Check) { send(checkUpdateMsg{c}) })
 		send(checkDoneMsg{res})
 	})
-	s.stream = ch
-	return tea.Batch(cmd, s.spin.Tick)
 }
 
 func (s *checkStep) Leave() {
-	if s.cancel != nil {
-		s.cancel()
-		s.cancel, s.stream = nil, nil
+	if s.job.running() {
+		s.job.stop()
 		s.checks = nil // cut short: run again when the step is entered
 	}
 }
 
-func (s *checkStep) running() bool { return s.stream != nil }
+func (s *checkStep) running() bool { return s.job.running() }
 
 func (s *checkStep) SetSize(w, h int) {
 	s.view.SetWidth(w)
@@ -102,7 +96,7 @@ func (s *checkStep) firstFix() flows.Step {
 func (s *checkStep) Update(msg tea.Msg) (component, tea.Cmd) {
 	switch msg := msg.(type) {
 	case streamMsg:
-		if msg.ch != s.stream {
+		if !s.job.owns(msg) {
 			return s, nil
 		}
 		switch m := msg.msg.(type) {
@@ -113,18 +107,13 @@ func (s *checkStep) Update(msg tea.Msg) (component, tea.Cmd) {
 				}
 			}
 		case checkDoneMsg:
-			s.cancel()
-			s.checks, s.stream, s.cancel = m.checks, nil, nil
-			return s, tea.Batch(listen(msg.ch), send(pairedMsg(m)))
+			s.job.stop()
+			s.checks = m.checks
+			return s, send(pairedMsg(m))
 		}
 		return s, listen(msg.ch)
 	case spinner.TickMsg:
-		if !s.running() {
-			return s, nil
-		}
-		var cmd tea.Cmd
-		s.spin, cmd = s.spin.Update(msg)
-		return s, cmd
+		return s, s.job.tick(msg)
 	case tea.KeyPressMsg:
 		k := s.c.Keys
 		switch {
@@ -170,7 +159,7 @@ func (s *checkStep) list() string {
 		word := strings.ToUpper(c.Status.String())
 		sym := c.Status.Symbol()
 		if c.Status == flows.StatusRunning {
-			sym, word = s.spin.View(), "…"
+			sym, word = s.job.spin.View(), "…"
 		}
 		head := st.Status[c.Status].Render(fmt.Sprintf("%s %-4.4s", sym, word)) + "  " + st.Text.Render(c.Name)
 		if c.Status == flows.StatusPass && c.Detail != "" && lipgloss.Width(head)+3+lipgloss.Width(c.Detail) <= s.c.Width {

@@ -44,15 +44,12 @@ type scriptStep struct {
 	mode   scriptMode
 	status string // one line: what the last action did
 
-	view    viewport.Model
-	name    textinput.Model
-	spin    spinner.Model
-	cancel  context.CancelFunc
-	stream  <-chan tea.Msg
-	events  []flows.SetupEvent
-	result  *flows.SetupResult
-	runErr  error
-	running bool
+	view   viewport.Model
+	name   textinput.Model
+	job    job
+	events []flows.SetupEvent
+	result *flows.SetupResult
+	runErr error
 }
 
 // Messages of the script step's work.
@@ -84,7 +81,7 @@ func newScriptStep(c *Common) *scriptStep {
 	name.Prompt = "save as › "
 	name.KeyMap.Paste = key.NewBinding(key.WithDisabled())
 	name.SetStyles(inputStyles(true))
-	return &scriptStep{c: c, view: vp, name: name, spin: spinner.New(spinner.WithSpinner(spinner.MiniDot))}
+	return &scriptStep{c: c, view: vp, name: name, job: newJob()}
 }
 
 func (s *scriptStep) Enter(st *flows.State) tea.Cmd {
@@ -108,12 +105,8 @@ func (s *scriptStep) Enter(st *flows.State) tea.Cmd {
 }
 
 func (s *scriptStep) Leave() {
-	if s.cancel != nil {
-		s.cancel()
-		s.cancel = nil
-	}
-	if s.running {
-		s.running, s.stream = false, nil
+	if s.job.running() {
+		s.job.stop()
 		s.runErr = context.Canceled
 	}
 }
@@ -130,29 +123,24 @@ func (s *scriptStep) Update(msg tea.Msg) (component, tea.Cmd) {
 	case savedMsg:
 		return s, s.saved(msg)
 	case streamMsg:
-		if msg.ch != s.stream {
-			return s, nil // from a run that was abandoned
+		if !s.job.owns(msg) {
+			return s, nil // from a run that was stopped
 		}
 		switch m := msg.msg.(type) {
 		case setupEventMsg:
 			s.events = append(s.events, m.ev)
 		case setupDoneMsg:
-			s.cancel()
-			s.running, s.stream, s.mode, s.cancel = false, nil, scriptRan, nil
-			s.runErr = m.err
+			s.job.stop()
+			s.mode, s.runErr = scriptRan, m.err
 			if m.err == nil {
 				s.result = &m.res
-				return s, tea.Batch(listen(msg.ch), send(prefillMsg{values: m.res.Paste}))
+				return s, send(prefillMsg{values: m.res.Paste})
 			}
+			return s, nil
 		}
 		return s, listen(msg.ch)
 	case spinner.TickMsg:
-		if !s.running {
-			return s, nil
-		}
-		var cmd tea.Cmd
-		s.spin, cmd = s.spin.Update(msg)
-		return s, cmd
+		return s, s.job.tick(msg)
 	case tea.KeyPressMsg:
 		return s, s.key(msg)
 	}
@@ -317,17 +305,12 @@ func (s *scriptStep) saved(m savedMsg) tea.Cmd {
 
 // run does what the script does, through the SDK, streaming each call.
 func (s *scriptStep) run() tea.Cmd {
-	setup := s.c.Deps.Setup[s.spec.Provider]
-	ctx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
-	s.mode, s.running, s.events, s.result, s.runErr, s.status = scriptRunning, true, nil, nil, nil, ""
-	spec := s.spec
-	cmd, ch := stream(ctx, func(send func(tea.Msg)) {
+	setup, spec := s.c.Deps.Setup[s.spec.Provider], s.spec
+	s.mode, s.events, s.result, s.runErr, s.status = scriptRunning, nil, nil, nil, ""
+	return s.job.start(func(ctx context.Context, send func(tea.Msg)) {
 		res, err := setup.Run(ctx, spec, func(ev flows.SetupEvent) { send(setupEventMsg{ev}) })
 		send(setupDoneMsg{res: res, err: err})
 	})
-	s.stream = ch
-	return tea.Batch(cmd, s.spin.Tick)
 }
 
 func (s *scriptStep) View() string {
@@ -404,8 +387,8 @@ func (s *scriptStep) runView() string {
 		b.WriteString(st.OK.Render("✓ ") + st.Label.Render(ev.Call) + "\n" + s.c.wrapIndented(ev.Detail, 2, st.Muted) + "\n")
 	}
 	switch {
-	case s.running:
-		b.WriteString(s.spin.View() + " " + st.Muted.Render("working… (esc stops)"))
+	case s.job.running():
+		b.WriteString(s.job.spin.View() + " " + st.Muted.Render("working… (esc stops)"))
 	case s.result != nil:
 		b.WriteString("\n" + st.OK.Render("✓ Done.") + " " + st.Text.Render("The next step is filled in with:") + "\n")
 		for _, v := range s.result.Paste {
