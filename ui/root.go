@@ -211,8 +211,15 @@ func (m *Model) header() string {
 	st := m.c.Styles
 	w := m.c.Width
 	title := st.Title.Render("rekwiz") + st.Muted.Render(" · Root Encryption Key for "+m.flow.Vendor().Name)
-	if m.c.Deps.Demo {
-		badge := st.Badge.Render("DEMO")
+	badge := ""
+	switch {
+	case m.c.Deps.Demo:
+		badge = "DEMO"
+	case m.flow.Vendor().Placeholder:
+		badge = "NO VENDOR PROFILE" // the sandbox's vendor, outside the demo
+	}
+	if badge != "" {
+		badge := st.Badge.Render(badge)
 		gap := w - lipgloss.Width(title) - lipgloss.Width(badge)
 		if gap >= 1 {
 			title += strings.Repeat(" ", gap) + badge

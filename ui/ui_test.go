@@ -501,3 +501,25 @@ func TestGoldenScreens(t *testing.T) {
 	d.wantStep(flows.StepDone)
 	d.golden("done-80x24")
 }
+
+func TestPlaceholderVendorIsFlagged(t *testing.T) {
+	deps, _ := testDeps(t, &fakePairer{results: passing})
+	v := testVendor
+	v.Placeholder = true
+	flow, err := flows.New(v, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newDriver(t, flow, deps, 80, 24)
+	d.wantScreen("NO VENDOR PROFILE")
+	deps.Demo = true
+	d = newDriver(t, flow, deps, 80, 24)
+	d.wantScreen("DEMO")
+	if strings.Contains(d.screen(), "NO VENDOR PROFILE") {
+		t.Fatal("the demo flags its own vendor")
+	}
+	d = newDriver(t, newFlow(t, nil), Deps{Pairing: deps.Pairing, RenderScript: deps.RenderScript}, 80, 24)
+	if s := d.screen(); strings.Contains(s, "NO VENDOR PROFILE") || strings.Contains(s, "DEMO") {
+		t.Fatal("a real vendor profile is flagged")
+	}
+}
