@@ -209,3 +209,24 @@ func TestNoColor(t *testing.T) {
 		t.Error("no colour drawn with colour on: the test cannot tell the two apart")
 	}
 }
+
+// TestDemoExistingKey: the demo's sandbox has an existing key, filled in,
+// so the existing-key path can be walked too.
+func TestDemoExistingKey(t *testing.T) {
+	demoHome(t)
+	w := newDemo(t)
+	keyARN := w.flow.Value(flows.FieldKeyID)
+	if _, err := flows.ParseKeyRef(keyARN); err != nil {
+		t.Fatalf("demo key %q: %v", keyARN, err)
+	}
+	spec := flows.SetupSpec{Provider: flows.AWSDelegated, Key: flows.KeyExisting, Domain: demoDomain, Vendor: w.flow.Vendor(), Region: demoRegion, KeyID: keyARN}
+	res, err := w.deps.Setup[flows.AWSDelegated].Run(context.Background(), spec, func(flows.SetupEvent) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _, _ := flows.ParseAliasARN(res.Paste[flows.FieldAliasARN])
+	checks := w.deps.Pairing[flows.AWSDelegated].Run(context.Background(), flows.Target{Provider: flows.AWSDelegated, Domain: demoDomain, Vendor: w.flow.Vendor(), AliasARN: a}, nil)
+	if !flows.Passed(checks) {
+		t.Fatalf("checks %+v", checks)
+	}
+}

@@ -96,6 +96,7 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 		w.deps.Registry = registry.Open(filepath.Join(filepath.Dir(regPath), "demo-registry.json"))
 		w.deps.RenderScript = func(sp flows.SetupSpec) (string, error) { return scripts.Render(sp, scripts.Options{Demo: true}) }
 		defaults[flows.FieldDomain], defaults[flows.FieldRegion] = demoDomain, demoRegion
+		defaults[flows.FieldKeyID] = sb.CreateKey(demoRegion, "an existing key of the sandbox's customer")
 	} else {
 		cfg, err := config.LoadDefaultConfig(ctx)
 		if err != nil {

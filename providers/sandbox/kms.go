@@ -800,3 +800,17 @@ func (c *kmsCall) reEncrypt(raw []byte) (any, *apiError) {
 		"SourceEncryptionAlgorithm": "SYMMETRIC_DEFAULT", "DestinationEncryptionAlgorithm": "SYMMETRIC_DEFAULT",
 	}, nil
 }
+
+// CreateKey makes a symmetric encryption key in the customer's account,
+// with the default key policy, as if the customer had made it earlier:
+// the demo's "existing key". It returns the key's ARN.
+func (s *Sandbox) CreateKey(region, description string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := &kmsCall{s: s, id: s.customer, region: region}
+	out, err := c.createKey([]byte(`{"Description":` + strconv.Quote(description) + `}`))
+	if err != nil {
+		panic("sandbox: creating a key: " + err.Error()) // only a bad region could, and callers pass a valid one
+	}
+	return out.(map[string]any)["KeyMetadata"].(map[string]any)["Arn"].(string)
+}
