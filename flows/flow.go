@@ -301,23 +301,26 @@ func (s *State) validateStep(step Step) error {
 // Back moves to the previous step that applies, keeping every answer. It
 // returns false on the first step.
 func (s *State) Back() bool {
-	for st := s.step - 1; st >= StepDomain; st-- {
-		if s.applies(st) {
-			s.step = st
-			return true
-		}
+	prev, ok := s.prevApplicable()
+	if ok {
+		s.step = prev
 	}
-	return false
+	return ok
 }
 
 // CanGoBack reports whether Back would move.
 func (s *State) CanGoBack() bool {
+	_, ok := s.prevApplicable()
+	return ok
+}
+
+func (s *State) prevApplicable() (Step, bool) {
 	for st := s.step - 1; st >= StepDomain; st-- {
 		if s.applies(st) {
-			return true
+			return st, true
 		}
 	}
-	return false
+	return 0, false
 }
 
 // GoBackTo moves back to an earlier step that applies, as a failed check

@@ -176,7 +176,11 @@ func runWizard(ctx context.Context, o *wizardOptions) error {
 		fmt.Fprintln(o.IO.Out, "  "+l)
 	}
 	if s.Verify != "" {
-		fmt.Fprintln(o.IO.Out, "Check it again later with:\n  "+s.Verify)
+		later := "Check it again later with:"
+		if o.Demo {
+			later = "In a real account, you would check it again later with:"
+		}
+		fmt.Fprintln(o.IO.Out, later+"\n  "+s.Verify)
 	}
 	return nil
 }
