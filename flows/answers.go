@@ -113,6 +113,21 @@ type SetupSpec struct {
 	KeyName  string // Azure: the existing key, or the name for the new one
 }
 
+// Validate checks a spec built outside a flow (rekwiz script, or a caller
+// of the scripts package) with the flow's own validators, cross-field
+// checks included, and the vendor profile.
+func (sp SetupSpec) Validate() error {
+	presets := map[Field]string{FieldDomain: sp.Domain, FieldProvider: string(sp.Provider), FieldKey: string(sp.Key)}
+	values := map[Field]string{FieldRegion: sp.Region, FieldKeyID: sp.KeyID, FieldCompany: sp.Company, FieldHSMName: sp.HSMName, FieldKeyName: sp.KeyName}
+	for _, f := range keyDetails(sp.Provider, sp.Key) {
+		presets[f] = values[f]
+	}
+	if _, err := New(sp.Vendor, presets); err != nil {
+		return err
+	}
+	return sp.Vendor.Validate()
+}
+
 // AliasName is the alias the setup creates (AWS).
 func (sp SetupSpec) AliasName() string {
 	return AliasName(sp.Provider, sp.Domain, sp.Vendor.Slug, sp.Company)

@@ -44,8 +44,8 @@ var (
 	plainRE     = regexp.MustCompile(`^[A-Za-z0-9:/_.-]{1,300}$`)
 )
 
-// partitionOf is the partition a region belongs to.
-func partitionOf(region string) string {
+// PartitionOf is the AWS partition a region belongs to.
+func PartitionOf(region string) string {
 	switch {
 	case strings.HasPrefix(region, "cn-"):
 		return "aws-cn"
@@ -54,9 +54,6 @@ func partitionOf(region string) string {
 	}
 	return "aws"
 }
-
-// PartitionOf returns the AWS partition a valid region belongs to.
-func PartitionOf(region string) string { return partitionOf(region) }
 
 const aliasARNExample = "arn:aws:kms:us-east-1:123456789012:alias/dm-LCAJVnUE94B/vendor"
 
@@ -78,7 +75,7 @@ func parseKMSARN(s string) (ARN, error) {
 	if !regionRE.MatchString(a.Region) {
 		return ARN{}, fmt.Errorf("%q is not an AWS region", a.Region)
 	}
-	if p := partitionOf(a.Region); p != a.Partition {
+	if p := PartitionOf(a.Region); p != a.Partition {
 		return ARN{}, fmt.Errorf("region %s is in partition %s, not %s", a.Region, p, a.Partition)
 	}
 	if !accountRE.MatchString(a.Account) {

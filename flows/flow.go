@@ -206,7 +206,7 @@ func (s *State) Locked(f Field) bool { return s.locked[f] }
 // Fields lists what the current step asks for.
 func (s *State) Fields() []FieldSpec { return s.specsOf(s.step) }
 
-// FieldsOf lists what a step asks for, given the answers so far.
+// specsOf lists what a step asks for, given the answers so far.
 func (s *State) specsOf(step Step) []FieldSpec {
 	var specs []FieldSpec
 	for _, f := range fieldsOf(step, s.Provider(), s.KeyChoice()) {

@@ -56,11 +56,11 @@ type data struct {
 
 // Render returns the setup script for a spec.
 func Render(spec flows.SetupSpec, opts Options) (string, error) {
-	if err := check(spec); err != nil {
-		return "", err
-	}
 	name, err := templateName(spec)
 	if err != nil {
+		return "", err
+	}
+	if err := spec.Validate(); err != nil {
 		return "", err
 	}
 	partition := flows.PartitionOf(spec.Region)
@@ -106,37 +106,6 @@ func templateName(spec flows.SetupSpec) (string, error) {
 // FileName is a name to save a spec's script under.
 func FileName(spec flows.SetupSpec) string {
 	return fmt.Sprintf("rekwiz-%s-%s-%s.sh", spec.Domain, spec.Provider, spec.Key)
-}
-
-// check validates every value a template can put in the script.
-func check(sp flows.SetupSpec) error {
-	var errs flows.FieldErrors
-	add := func(f flows.Field, err error) {
-		if err != nil {
-			errs = append(errs, &flows.FieldError{Field: f, Err: err})
-		}
-	}
-	_, err := flows.ParseProvider(string(sp.Provider))
-	add(flows.FieldProvider, err)
-	_, err = flows.ParseKeyChoice(string(sp.Key))
-	add(flows.FieldKey, err)
-	_, err = flows.ParseDomainID(sp.Domain)
-	add(flows.FieldDomain, err)
-	if sp.Provider.IsAWS() {
-		_, err = flows.ParseRegion(sp.Region)
-		add(flows.FieldRegion, err)
-		if sp.Key == flows.KeyExisting {
-			_, err = flows.ParseKeyRef(sp.KeyID)
-			add(flows.FieldKeyID, err)
-		}
-	}
-	if len(errs) > 0 {
-		return errs
-	}
-	if err := sp.Vendor.Validate(); err != nil {
-		return err
-	}
-	return nil
 }
 
 // Quote quotes s as one bash word that expands to exactly s. Even a

@@ -233,7 +233,10 @@ func (m *Model) header() string {
 	if gap := w - lipgloss.Width(progress) - lipgloss.Width(dots); gap >= 2 {
 		progress += strings.Repeat(" ", gap) + st.Progress.Render(dots)
 	}
-	return truncate(title, w+20) + "\n" + progress
+	if badge == "" {
+		title = truncate(title, w)
+	}
+	return title + "\n" + progress
 }
 
 func domainIntro(s *flows.State) string {

@@ -135,7 +135,11 @@ func scriptRemedy(t flows.Target) string {
 }
 
 func (r *run) keyState(md *types.KeyMetadata) bool {
-	arn, region := aws.ToString(md.Arn), regionOf(aws.ToString(md.Arn))
+	arn := aws.ToString(md.Arn)
+	var region string
+	if ref, err := flows.ParseKeyRef(arn); err == nil && ref.ARN != nil {
+		region = ref.ARN.Region
+	}
 	switch md.KeyState {
 	case types.KeyStateEnabled:
 		r.set(CheckKeyState, flows.StatusPass, "Enabled", "", 0)
@@ -249,13 +253,6 @@ func (r *run) roundTrip(ctx context.Context, k *kms.Client, t flows.Target) {
 		return
 	}
 	r.set(CheckRoundTrip, flows.StatusPass, "GenerateDataKeyWithoutPlaintext, Decrypt, ReEncrypt, Decrypt: same data key", "", 0)
-}
-
-func regionOf(arn string) string {
-	if parts := strings.Split(arn, ":"); len(parts) > 3 {
-		return parts[3]
-	}
-	return ""
 }
 
 // run holds the checks of one Run; updates go through set, which reports

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"net/http"
+	"slices"
 	"time"
 )
 
@@ -28,22 +29,17 @@ func (s *Sandbox) Inject(f Fault) {
 
 func (s *Sandbox) applyFaults(service, op, caller string) *apiError {
 	s.mu.Lock()
-	var hit *Fault
-	for i := range s.faults {
-		f := &s.faults[i]
-		if (f.Service == "" || f.Service == service) && (f.Operation == "" || f.Operation == op) && (f.Caller == "" || f.Caller == caller) {
-			hit = f
-			break
-		}
-	}
-	if hit == nil {
+	i := slices.IndexFunc(s.faults, func(f Fault) bool {
+		return (f.Service == "" || f.Service == service) && (f.Operation == "" || f.Operation == op) && (f.Caller == "" || f.Caller == caller)
+	})
+	if i < 0 {
 		s.mu.Unlock()
 		return nil
 	}
-	f := *hit
-	if hit.Times > 0 {
-		if hit.Times--; hit.Times == 0 {
-			hit.Service = "\x00spent" // matches nothing from now on
+	f := s.faults[i]
+	if f.Times > 0 {
+		if s.faults[i].Times--; s.faults[i].Times == 0 {
+			s.faults = slices.Delete(s.faults, i, i+1)
 		}
 	}
 	s.mu.Unlock()
