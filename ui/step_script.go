@@ -346,7 +346,7 @@ func (s *scriptStep) View() string {
 			}
 			status = s.c.wrapIndented(s.status, 0, style)
 		} else {
-			status = st.Muted.Render("Ran it? Press enter to paste what it printed.")
+			status = s.c.wrap(s.nextHint(), st.Muted)
 		}
 	}
 	s.view.SetHeight(max(s.c.Height-2-lipgloss.Height(status), 3))
@@ -358,6 +358,15 @@ func (s *scriptStep) View() string {
 	b.WriteString(st.Muted.Render(fmt.Sprintf("AWS CloudShell works. Lines %d–%d of %d; ↑/↓ scroll.", first, last, s.view.TotalLineCount())) + "\n")
 	b.WriteString(s.view.View() + "\n" + status)
 	return b.String()
+}
+
+// nextHint says what to do with the script. In the demo there is no
+// shell signed in to the sandbox's account, so the way on is r.
+func (s *scriptStep) nextHint() string {
+	if s.c.Deps.Demo && s.canRun() {
+		return "This is the demo: press r and rekwiz makes the script's calls against the sandbox."
+	}
+	return "Ran it? Press enter to paste what it printed."
 }
 
 func (s *scriptStep) confirmView() string {

@@ -360,6 +360,10 @@ func TestSetItUpForMe(t *testing.T) {
 		res:    flows.SetupResult{Paste: map[flows.Field]string{flows.FieldAliasARN: aliasARN}},
 	}
 	d := toScript(t, deps)
+	d.wantScreen("Ran it? Press enter to paste what it printed.")
+	deps.Demo = true
+	d = toScript(t, deps)
+	d.wantScreen("This is the demo: press r and rekwiz makes the script's calls against the sandbox.")
 	d.key("r")
 	d.wantScreen("Set it up for me", "Go ahead? y / n")
 	d.key("n")
