@@ -200,15 +200,22 @@ func (d Decision) String() string {
 // not allowing and a Deny with one as denying, so a policy rekwiz cannot
 // read fully is never reported as granting more than it may.
 func (d Document) Decide(c Caller, action string) Decision {
+	return d.DecideIn(c, action, nil)
+}
+
+// DecideIn is Decide with the request's condition keys: the string
+// operators are evaluated against ctx, and any other operator is treated
+// as Decide treats every condition.
+func (d Document) DecideIn(c Caller, action string, ctx Context) Decision {
 	allowed := false
 	for _, st := range d.Statement {
 		if !st.matchesAction(action) || !st.matchesCaller(c) {
 			continue
 		}
-		if st.Effect == "Deny" {
+		switch cond := evalCondition(st.Condition, ctx); {
+		case st.Effect == "Deny" && cond != condFalse:
 			return ExplicitDeny
-		}
-		if len(st.Condition) == 0 {
+		case st.Effect == "Allow" && cond == condTrue:
 			allowed = true
 		}
 	}
@@ -216,6 +223,26 @@ func (d Document) Decide(c Caller, action string) Decision {
 		return Allow
 	}
 	return ImplicitDeny
+}
+
+// GrantsAccount reports whether a statement lets IAM policies in the
+// account decide for its principals (a principal of the account's ID or
+// root ARN), which a service account's user policy needs.
+func (d Document) GrantsAccount(account, action string) bool {
+	for _, st := range d.Statement {
+		if st.Effect != "Allow" || len(st.Condition) > 0 || !st.matchesAction(action) || st.Principal == nil {
+			continue
+		}
+		for _, a := range st.Principal.AWS {
+			if a == account || strings.HasSuffix(a, ":"+account+":root") {
+				return true
+			}
+		}
+		if st.Principal.Any {
+			return true
+		}
+	}
+	return false
 }
 
 func (st Statement) matchesAction(action string) bool {

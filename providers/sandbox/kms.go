@@ -304,21 +304,61 @@ func (c *kmsCall) resolve(ref string, crossAccount bool) (*kmsKey, *apiError) {
 }
 
 // authorize applies the key's policy to the caller, as KMS does for every
-// key operation (the sandbox's identities hold IAM permission in their
-// own accounts, so a grant to the account root is enough).
+// key operation. The sandbox's built-in identities hold IAM permission in
+// their own accounts, so a grant to their account root is enough; an IAM
+// user the customer made (a service account) also needs its own policies
+// to allow the action where the key policy leaves it to the account.
 func (c *kmsCall) authorize(k *kmsKey, action string) *apiError {
 	doc, err := awspolicy.Parse(k.policy)
-	dec := awspolicy.ImplicitDeny
-	if err == nil {
-		dec = doc.Decide(c.id.caller(), action)
+	if err != nil {
+		return c.denied(k, action, "no resource-based policy allows the "+action+" action")
 	}
-	switch dec {
-	case awspolicy.Allow:
+	ctx := awspolicy.Context{"kms:ResourceAliases": c.s.aliasesOf(k), "kms:CallerAccount": {c.id.Account}}
+	dec := doc.DecideIn(c.id.caller(), action, ctx)
+	user := c.s.userOf(c.id)
+	switch {
+	case dec == awspolicy.ExplicitDeny:
+		return c.denied(k, action, "with an explicit deny in a resource-based policy")
+	case dec == awspolicy.ImplicitDeny:
+		return c.denied(k, action, "because no resource-based policy allows the "+action+" action")
+	case user == nil:
 		return nil
-	case awspolicy.ExplicitDeny:
-		return kmsErr("AccessDeniedException", "User: %s is not authorized to perform: %s on resource: %s with an explicit deny in a resource-based policy", c.id.ARN, action, k.arn)
 	}
-	return kmsErr("AccessDeniedException", "User: %s is not authorized to perform: %s on resource: %s because no resource-based policy allows the %s action", c.id.ARN, action, k.arn, action)
+	// The key policy allows the user: by its own ARN, or by its account.
+	direct := doc.DecideIn(awspolicy.Caller{ARN: c.id.ARN}, action, ctx) == awspolicy.Allow
+	idDec := awspolicy.ImplicitDeny
+	for _, p := range user.policies {
+		d, err := awspolicy.Parse(p)
+		if err != nil {
+			continue
+		}
+		switch d.DecideIdentity(action, k.arn, ctx) {
+		case awspolicy.ExplicitDeny:
+			return c.denied(k, action, "with an explicit deny in an identity-based policy")
+		case awspolicy.Allow:
+			idDec = awspolicy.Allow
+		}
+	}
+	if direct || idDec == awspolicy.Allow {
+		return nil
+	}
+	return c.denied(k, action, "because no identity-based policy allows the "+action+" action")
+}
+
+func (c *kmsCall) denied(k *kmsKey, action, why string) *apiError {
+	return kmsErr("AccessDeniedException", "User: %s is not authorized to perform: %s on resource: %s %s", c.id.ARN, action, k.arn, why)
+}
+
+// aliasesOf lists the alias names of a key (kms:ResourceAliases).
+func (s *Sandbox) aliasesOf(k *kmsKey) []string {
+	var names []string
+	for _, a := range s.kms.aliases {
+		if a.account == k.account && a.region == k.region && a.target == k.id {
+			names = append(names, a.name)
+		}
+	}
+	sort.Strings(names)
+	return names
 }
 
 // keyFor resolves and authorizes in one step.

@@ -1,5 +1,5 @@
 // Package sandbox is rekwiz's built-in cloud: in-process endpoints on
-// loopback that speak the real AWS wire protocols, KMS (JSON 1.1) and STS
+// loopback that speak the real AWS wire protocols, KMS (JSON 1.1), STS and IAM
 // (query), so the real SDK and the real AWS CLI exercise the same code
 // paths they would against AWS. Requests are SigV4-verified, key policies
 // are enforced for every caller, and ciphertexts are real AES-GCM bound to
@@ -49,6 +49,8 @@ type Identity struct {
 	AccessKeyID     string
 	SecretAccessKey string
 	SessionToken    string
+
+	created time.Time // when an IAM user's access key was made
 }
 
 func (id *Identity) caller() awspolicy.Caller {
@@ -67,6 +69,7 @@ type Sandbox struct {
 	customer *Identity
 	vendor   *Identity
 	kms      kmsState
+	iam      iamState
 	faults   []Fault
 }
 
@@ -81,6 +84,7 @@ func New(opts Options) *Sandbox {
 		rng:  rand.New(rand.NewChaCha8(seed)),
 		seed: seed,
 		kms:  newKMSState(),
+		iam:  newIAMState(),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -146,9 +150,18 @@ func (s *Sandbox) Customer() Identity { return *s.customer }
 func (s *Sandbox) Vendor() Identity { return *s.vendor }
 
 func (s *Sandbox) identityByKey(akid string) *Identity {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, id := range []*Identity{s.customer, s.vendor} {
 		if id.AccessKeyID == akid {
 			return id
+		}
+	}
+	for _, u := range s.iam.users {
+		for _, k := range u.keys {
+			if k.AccessKeyID == akid {
+				return k
+			}
 		}
 	}
 	return nil
@@ -167,8 +180,10 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveKMS(w, r, body)
 	case "sts":
 		s.serveSTS(w, r, body)
+	case "iam":
+		s.serveIAM(w, r, body)
 	default:
-		http.Error(w, "the rekwiz sandbox serves KMS and STS only", http.StatusBadRequest)
+		http.Error(w, "the rekwiz sandbox serves KMS, STS and IAM only", http.StatusBadRequest)
 	}
 }
 
