@@ -14,6 +14,8 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -42,6 +44,24 @@ type Server struct {
 // Start listens on addr, which must be a loopback address ("127.0.0.1:0"
 // for any free port), and serves until Close.
 func (s *Sandbox) Start(addr string) (*Server, error) {
+	return serve(addr, s)
+}
+
+// StartProxy serves on addr what Start does, but forwards every API
+// request to another AWS endpoint (such as moto_server at upstream), so a
+// CLI that only knows HTTPS_PROXY reaches it with the scripts unchanged.
+func StartProxy(addr, upstream string) (*Server, error) {
+	u, err := url.Parse(upstream)
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		return nil, fmt.Errorf("proxy upstream %q: expected http://HOST:PORT", upstream)
+	}
+	return serve(addr, &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(u)
+		r.Out.Host = r.In.Host // the AWS host name the client signed
+	}})
+}
+
+func serve(addr string, api http.Handler) (*Server, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox address %q: %w", addr, err)
@@ -64,7 +84,7 @@ func (s *Sandbox) Start(addr string) (*Server, error) {
 		tunnels: newConnListener(ln.Addr()),
 	}
 	srv.http = &http.Server{
-		Handler:           srv.route(s, ca),
+		Handler:           srv.route(api, ca),
 		ReadHeaderTimeout: 10 * time.Second,
 		TLSConfig:         &tls.Config{GetCertificate: ca.certFor, NextProtos: []string{"http/1.1"}},
 	}

@@ -54,14 +54,17 @@ func Start(t testing.TB, opts sandbox.Options) *Env {
 // and `aws` on PATH is the AWS CLI v2 at AWSCLIPath (a Python install's
 // CLI v1 may come first on the machine's own PATH).
 func (e *Env) CLIEnv(id sandbox.Identity) []string {
-	env := []string{
-		"HOME=" + e.Home,
+	return append(baseEnv(e.Home), e.Server.Env(id, Region, e.CAFile)...)
+}
+
+func baseEnv(home string) []string {
+	return []string{
+		"HOME=" + home,
 		"PATH=" + filepath.Dir(AWSCLIPath) + string(os.PathListSeparator) + os.Getenv("PATH"),
-		"AWS_CONFIG_FILE=" + filepath.Join(e.Home, "aws-config"),
-		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(e.Home, "aws-credentials"),
+		"AWS_CONFIG_FILE=" + filepath.Join(home, "aws-config"),
+		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "aws-credentials"),
 		"LANG=C.UTF-8",
 	}
-	return append(env, e.Server.Env(id, Region, e.CAFile)...)
 }
 
 // AWSCLI returns the AWS CLI v2's path. Without it the test is skipped,
