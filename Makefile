@@ -32,7 +32,7 @@ bench:
 
 ## golden: rewrite the golden files under testdata after a meant change
 golden:
-	REKWIZ_UPDATE_GOLDEN=1 $(GO) test ./scripts ./ui ./cmd/...
+	$(GO) test ./scripts ./ui ./cmd/... -update
 
 ## fuzz: a short run of each fuzz test
 fuzz:

@@ -117,15 +117,27 @@ type SetupSpec struct {
 // of the scripts package) with the flow's own validators, cross-field
 // checks included, and the vendor profile.
 func (sp SetupSpec) Validate() error {
+	_, err := sp.Normalize()
+	return err
+}
+
+// Normalize validates the spec as Validate does and returns it with each
+// value in the form the flow keeps (trimmed; a key ARN's region checked
+// against the region), which is the form a script may carry.
+func (sp SetupSpec) Normalize() (SetupSpec, error) {
 	presets := map[Field]string{FieldDomain: sp.Domain, FieldProvider: string(sp.Provider), FieldKey: string(sp.Key)}
 	values := map[Field]string{FieldRegion: sp.Region, FieldKeyID: sp.KeyID, FieldCompany: sp.Company, FieldHSMName: sp.HSMName, FieldKeyName: sp.KeyName}
 	for _, f := range keyDetails(sp.Provider, sp.Key) {
 		presets[f] = values[f]
 	}
-	if _, err := New(sp.Vendor, presets); err != nil {
-		return err
+	s, err := New(sp.Vendor, presets)
+	if err != nil {
+		return SetupSpec{}, err
 	}
-	return sp.Vendor.Validate()
+	if err := sp.Vendor.Validate(); err != nil {
+		return SetupSpec{}, err
+	}
+	return s.SetupSpec()
 }
 
 // AliasName is the alias the setup creates (AWS).

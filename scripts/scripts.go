@@ -31,55 +31,97 @@ var templates = template.Must(template.New("scripts").
 	Funcs(template.FuncMap{"shq": Quote, "comment": comment}).
 	ParseFS(templateFS, "templates/*.sh.tmpl"))
 
-// ErrNotBuilt is returned for a provider whose scripts do not exist yet.
-var ErrNotBuilt = errors.New("scripts for this provider are not built yet")
+// ErrNotBuilt is returned for a provider rekwiz has no scripts for.
+var ErrNotBuilt = errors.New("no scripts for this provider")
 
 // Options change how a script is rendered.
 type Options struct {
 	// Demo is set when the script is shown in `rekwiz demo`, where the
 	// sandbox vendor is expected and needs no warning.
 	Demo bool
+	// Teardown renders the script that removes what the setup added.
+	Teardown bool
 }
+
+// AzureRole is the Managed HSM role the vendor's application is given,
+// on the one key.
+const AzureRole = "Managed HSM Crypto User"
 
 // data is what the templates see.
 type data struct {
-	Spec        flows.SetupSpec
-	Title       string
-	Warn        bool
+	Spec   flows.SetupSpec
+	Title  string
+	Phrase string
+	Warn   bool
+	// Shell, CLI and Home name where the script runs, for the header.
+	Shell, CLI, Home string
+
+	// AWS
 	AliasName   string
 	Sid         string
 	Principal   string
 	Statement   string
 	ActionList  string
 	Description string
+	Partition   string
+
+	// AWS service account
+	UserName       string
+	PolicyName     string
+	UserPolicy     string
+	UserActionList string
+
+	// Azure
+	Role  string
+	Scope string
 }
 
-// Render returns the setup script for a spec.
+// Render returns the setup script for a spec, or with opts.Teardown the
+// script that removes what the setup added.
 func Render(spec flows.SetupSpec, opts Options) (string, error) {
-	name, err := templateName(spec)
+	name, err := templateName(spec, opts)
 	if err != nil {
 		return "", err
 	}
-	if err := spec.Validate(); err != nil {
-		return "", err
-	}
-	partition := flows.PartitionOf(spec.Region)
-	principal := spec.Vendor.AWSPrincipal(partition)
-	sid := awspolicy.VendorSid(spec.Vendor.Slug)
-	stmt, err := json.Marshal(awspolicy.VendorStatement(sid, principal))
+	spec, err = spec.Normalize()
 	if err != nil {
 		return "", err
 	}
 	d := data{
-		Spec:        spec,
-		Title:       fmt.Sprintf("%s: %s.", spec.Provider.Title(), keyPhrase(spec.Key)),
-		Warn:        spec.Vendor.Placeholder && !opts.Demo,
-		AliasName:   spec.AliasName(),
-		Sid:         sid,
-		Principal:   principal,
-		Statement:   string(stmt),
-		ActionList:  strings.Join(awspolicy.VendorActions, ", "),
-		Description: fmt.Sprintf("Root Encryption Key of %s, delegated to %s", spec.Domain, spec.Vendor.Name),
+		Spec:   spec,
+		Title:  spec.Provider.Title() + ".",
+		Phrase: keyPhrase(spec.Key, opts.Teardown),
+		Warn:   spec.Vendor.Placeholder && !opts.Demo,
+		Shell:  "AWS CloudShell", CLI: "the AWS CLI", Home: "account",
+	}
+	switch spec.Provider {
+	case flows.AWSDelegated, flows.AWSServiceAccount:
+		d.Partition = flows.PartitionOf(spec.Region)
+		d.Principal = spec.Vendor.AWSPrincipal(d.Partition)
+		d.Sid = awspolicy.VendorSid(spec.Vendor.Slug)
+		d.AliasName = spec.AliasName()
+		d.ActionList = strings.Join(awspolicy.VendorActions, ", ")
+		d.Description = fmt.Sprintf("Root Encryption Key of %s, delegated to %s", spec.Domain, spec.Vendor.Name)
+		stmt, err := json.Marshal(awspolicy.VendorStatement(d.Sid, d.Principal))
+		if err != nil {
+			return "", err
+		}
+		d.Statement = string(stmt)
+		if spec.Provider == flows.AWSServiceAccount {
+			d.UserName = ServiceAccountUser(spec)
+			d.PolicyName = d.UserName
+			pol, err := json.Marshal(awspolicy.ServiceAccountPolicy(d.AliasName, "*"))
+			if err != nil {
+				return "", err
+			}
+			d.UserPolicy = string(pol)
+			d.UserActionList = strings.Join(awspolicy.ServiceAccountActions, ", ")
+			d.Description = fmt.Sprintf("Root Encryption Key of %s, for %s's service account", spec.Domain, spec.Vendor.Name)
+		}
+	case flows.AzureDelegated:
+		d.Shell, d.CLI, d.Home = "Azure Cloud Shell", "the Azure CLI", "tenant"
+		d.Role = AzureRole
+		d.Scope = "/keys/" + spec.KeyName
 	}
 	var b bytes.Buffer
 	if err := templates.ExecuteTemplate(&b, name, d); err != nil {
@@ -88,24 +130,41 @@ func Render(spec flows.SetupSpec, opts Options) (string, error) {
 	return b.String(), nil
 }
 
-func keyPhrase(k flows.KeyChoice) string {
-	if k == flows.KeyNew {
-		return "creates a new key and delegates it"
-	}
-	return "delegates a key you already have"
+// ServiceAccountUser is the IAM user a service-account setup makes:
+// SLUG-rek-DOMAIN, at most 51 characters of IAM's 64.
+func ServiceAccountUser(spec flows.SetupSpec) string {
+	return spec.Vendor.Slug + "-rek-" + spec.Domain
 }
 
-func templateName(spec flows.SetupSpec) (string, error) {
-	switch spec.Provider {
-	case flows.AWSDelegated:
-		return "aws-delegated-" + string(spec.Key) + ".sh.tmpl", nil
+func keyPhrase(k flows.KeyChoice, teardown bool) string {
+	switch {
+	case teardown:
+		return "removes the vendor's access, keeps the key"
+	case k == flows.KeyNew:
+		return "creates a new key and gives the vendor access"
 	}
-	return "", fmt.Errorf("%s: %w", spec.Provider, ErrNotBuilt)
+	return "gives the vendor access to a key you already have"
+}
+
+func templateName(spec flows.SetupSpec, opts Options) (string, error) {
+	switch spec.Provider {
+	case flows.AWSDelegated, flows.AWSServiceAccount, flows.AzureDelegated:
+	default:
+		return "", fmt.Errorf("provider %q: %w", spec.Provider, ErrNotBuilt)
+	}
+	if opts.Teardown {
+		return string(spec.Provider) + "-teardown.sh.tmpl", nil
+	}
+	return string(spec.Provider) + "-" + string(spec.Key) + ".sh.tmpl", nil
 }
 
 // FileName is a name to save a spec's script under.
-func FileName(spec flows.SetupSpec) string {
-	return fmt.Sprintf("rekwiz-%s-%s-%s.sh", spec.Domain, spec.Provider, spec.Key)
+func FileName(spec flows.SetupSpec, opts Options) string {
+	kind := string(spec.Key)
+	if opts.Teardown {
+		kind = "teardown"
+	}
+	return fmt.Sprintf("rekwiz-%s-%s-%s.sh", spec.Domain, spec.Provider, kind)
 }
 
 // Quote quotes s as one bash word that expands to exactly s. Even a

@@ -214,7 +214,7 @@ func (s *scriptStep) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Save):
 		s.mode = scriptNaming
 		s.status = ""
-		s.name.SetValue(scripts.FileName(s.spec))
+		s.name.SetValue(scripts.FileName(s.spec, scripts.Options{}))
 		s.name.CursorEnd()
 		return s.name.Focus()
 	case key.Matches(msg, k.Run) && s.canRun():

@@ -3,22 +3,35 @@
 package flowtest
 
 import (
+	"flag"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	// The golden package teatest uses registers -update; importing it
+	// here makes `go test ./... -update` mean the same in every package
+	// (a second flag of that name would panic).
+	_ "github.com/charmbracelet/x/exp/golden"
 )
 
-// UpdateEnv names the variable that rewrites golden files instead of
-// comparing with them: REKWIZ_UPDATE_GOLDEN=1 go test ./...
+// UpdateEnv names the variable that, like -update, rewrites golden files
+// instead of comparing with them: REKWIZ_UPDATE_GOLDEN=1 go test ./...
 const UpdateEnv = "REKWIZ_UPDATE_GOLDEN"
+
+func updating() bool {
+	if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
+		return true
+	}
+	return os.Getenv(UpdateEnv) == "1"
+}
 
 // Golden compares got with testdata/NAME at the repository's root.
 func Golden(t testing.TB, name, got string) {
 	t.Helper()
 	path := filepath.Join(RepoRoot(t), "testdata", name)
-	if os.Getenv(UpdateEnv) == "1" {
+	if updating() {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -28,10 +41,10 @@ func Golden(t testing.TB, name, got string) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (run %s=1 go test to create it)", err, UpdateEnv)
+		t.Fatalf("%v (run go test -update to create it)", err)
 	}
 	if string(want) != got {
-		t.Fatalf("%s differs (if the change is meant, run %s=1 go test):\n%s", path, UpdateEnv, firstDiff(string(want), got))
+		t.Fatalf("%s differs (if the change is meant, run go test -update):\n%s", path, firstDiff(string(want), got))
 	}
 }
 

@@ -21,6 +21,27 @@ func VendorStatement(sid, principal string) Statement {
 	}
 }
 
+// ServiceAccountActions are the actions a service account's IAM policy
+// allows: the vendor's, and kms:Encrypt.
+var ServiceAccountActions = append(append([]string(nil), VendorActions...), "kms:Encrypt")
+
+// ServiceAccountPolicy is the IAM user policy of a service account: its
+// actions on resource (the key ARN pattern), only for the key the alias
+// names (ForAnyValue:StringEquals on kms:ResourceAliases, as the seeds
+// write it).
+func ServiceAccountPolicy(alias, resource string) Document {
+	cond, _ := json.Marshal(map[string]map[string]string{
+		"ForAnyValue:StringEquals": {"kms:ResourceAliases": alias},
+	})
+	return Document{Version: "2012-10-17", Statement: []Statement{{
+		Sid:       "RekwizKeyAccess",
+		Effect:    "Allow",
+		Action:    append(StringList(nil), ServiceAccountActions...),
+		Resource:  StringList{resource},
+		Condition: cond,
+	}}}
+}
+
 // Upsert returns the policy with st in place of any statement with the
 // same Sid (or added at the end), every other statement and top-level
 // element kept as it was. changed is false when the policy already held
