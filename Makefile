@@ -38,6 +38,7 @@ golden:
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseAliasARN -fuzztime 30s ./flows
 	$(GO) test -run '^$$' -fuzz FuzzParseKeyURL -fuzztime 30s ./flows
+	$(GO) test -run '^$$' -fuzz FuzzRender -fuzztime 30s ./scripts
 
 clean:
 	rm -rf bin

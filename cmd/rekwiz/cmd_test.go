@@ -101,7 +101,10 @@ func TestScriptCommand(t *testing.T) {
 		{[]string{"--provider", "aws-delegated", "--key", "existing", "--domain", "dm-LCAJVnUE94B", "--region", "us-east-1"}, "--key-id: required"},
 		{[]string{"--provider", "aws-delegated", "--key", "old", "--domain", "dm-LCAJVnUE94B"}, "--key: expected existing or new"},
 		{[]string{"--key", "new", "--domain", "dm-LCAJVnUE94B"}, `required flag(s) "provider" not set`},
-		{[]string{"--provider", "azure-delegated", "--key", "new", "--domain", "dm-LCAJVnUE94B", "--hsm-name", "x"}, "unknown flag: --hsm-name"},
+		{[]string{"--provider", "azure-delegated", "--key", "new", "--domain", "dm-LCAJVnUE94B", "--hsm-name", "x", "--key-name", "k"}, "--hsm-name: "},
+		{[]string{"--provider", "azure-delegated", "--key", "new", "--domain", "dm-LCAJVnUE94B", "--hsm-name", "contoso-hsm"}, "--key-name: required"},
+		{[]string{"--provider", "aws-service-account", "--key", "new", "--domain", "dm-LCAJVnUE94B", "--region", "us-east-1", "--company", "a b"}, "--company: "},
+		{[]string{"--provider", "aws-delegated", "--key", "new", "--domain", "dm-LCAJVnUE94B", "--region", "us-east-1", "--hsm-name", "contoso-hsm"}, "--hsm-name: not used by aws-delegated"},
 	}
 	for _, tt := range tests {
 		code, out, errOut := exec(t, false, append([]string{"script"}, tt.args...)...)
@@ -109,6 +112,28 @@ func TestScriptCommand(t *testing.T) {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 2 and %q", tt.args, code, out, errOut, tt.want)
 		}
 	}
+	// Every provider, and --teardown, print exactly what the scripts
+	// package renders.
+	for _, tt := range []struct {
+		args []string
+		spec flows.SetupSpec
+		opts scripts.Options
+	}{
+		{[]string{"--provider", "aws-service-account", "--key", "existing", "--region", "us-east-1", "--company", "Example", "--key-id", "1234abcd-12ab-34cd-56ef-1234567890ab"},
+			flows.SetupSpec{Provider: flows.AWSServiceAccount, Key: flows.KeyExisting, Region: "us-east-1", Company: "Example", KeyID: "1234abcd-12ab-34cd-56ef-1234567890ab"}, scripts.Options{}},
+		{[]string{"--provider", "azure-delegated", "--key", "new", "--hsm-name", "contoso-hsm", "--key-name", "rek-1"},
+			flows.SetupSpec{Provider: flows.AzureDelegated, Key: flows.KeyNew, HSMName: "contoso-hsm", KeyName: "rek-1"}, scripts.Options{}},
+		{[]string{"--provider", "aws-delegated", "--key", "new", "--region", "us-east-1", "--teardown"},
+			flows.SetupSpec{Provider: flows.AWSDelegated, Key: flows.KeyNew, Region: "us-east-1"}, scripts.Options{Teardown: true}},
+	} {
+		code, out, errOut := exec(t, false, append([]string{"script", "--domain", "dm-LCAJVnUE94B"}, tt.args...)...)
+		tt.spec.Domain, tt.spec.Vendor = "dm-LCAJVnUE94B", vendor.Default()
+		want, err := scripts.Render(tt.spec, tt.opts)
+		if err != nil || code != 0 || out != want {
+			t.Errorf("%v: exit %d, err %v, stderr %q; stdout is not the script", tt.args, code, err, errOut)
+		}
+	}
+
 	dir := t.TempDir()
 	profile := filepath.Join(dir, "acme.json")
 	if err := os.WriteFile(profile, []byte(`{"name":"Acme Security","slug":"acme","awsAccountID":"123456789012","azureAppID":"11111111-2222-3333-4444-555555555555"}`), 0o600); err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -11,9 +10,10 @@ import (
 )
 
 type scriptOptions struct {
-	IO      *IOStreams
-	Global  *globalOptions
-	Presets map[flows.Field]string
+	IO       *IOStreams
+	Global   *globalOptions
+	Presets  map[flows.Field]string
+	Teardown bool
 }
 
 func newScriptCmd(ios *IOStreams, g *globalOptions) *cobra.Command {
@@ -21,20 +21,34 @@ func newScriptCmd(ios *IOStreams, g *globalOptions) *cobra.Command {
 	var presets presetFlags
 	cmd := &cobra.Command{
 		Use:   "script",
-		Short: "Print the setup script, for running in your cloud shell",
+		Short: "Print the setup (or teardown) script, for running in your cloud shell",
 		Long: `Prints the setup script for a provider and key choice on stdout, and
 nothing else: redirect it to a file, or pipe it to bash where the AWS CLI
-is signed in. Errors go to stderr, with exit code 2.`,
+(or, for Azure, the Azure CLI) is signed in. With --teardown it prints the
+script that removes what the setup added and leaves the key itself alone.
+Errors go to stderr, with exit code 2.
+
+Each provider reads its own inputs:
+  aws-delegated        --region, and --key-id for an existing key
+  aws-service-account  --region, --company, and --key-id for an existing key
+  azure-delegated      --hsm-name and --key-name (the key, or the name for a new one)`,
 		Example: `  rekwiz script --provider aws-delegated --key new --domain dm-LCAJVnUE94B --region us-east-1 > setup.sh
   rekwiz script --provider aws-delegated --key existing --domain dm-LCAJVnUE94B --region eu-west-2 \
-    --key-id 1234abcd-12ab-34cd-56ef-1234567890ab`,
+    --key-id 1234abcd-12ab-34cd-56ef-1234567890ab
+  rekwiz script --provider aws-service-account --key new --domain dm-LCAJVnUE94B --region us-east-1 \
+    --company Example
+  rekwiz script --provider azure-delegated --key existing --domain dm-LCAJVnUE94B \
+    --hsm-name contoso-hsm --key-name customer-rek
+  rekwiz script --provider aws-delegated --key new --domain dm-LCAJVnUE94B --region us-east-1 --teardown`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Presets = presets.values(cmd.Flags())
 			return runScript(o)
 		},
 	}
-	presets = addPresetFlags(cmd.Flags(), flows.FieldProvider, flows.FieldKey, flows.FieldDomain, flows.FieldRegion, flows.FieldKeyID)
+	presets = addPresetFlags(cmd.Flags(), flows.FieldProvider, flows.FieldKey, flows.FieldDomain, flows.FieldRegion, flows.FieldKeyID,
+		flows.FieldCompany, flows.FieldHSMName, flows.FieldKeyName)
+	cmd.Flags().BoolVar(&o.Teardown, "teardown", false, "print the script that removes the vendor's access instead")
 	for _, f := range []string{"provider", "key", "domain"} {
 		_ = cmd.MarkFlagRequired(f)
 	}
@@ -54,10 +68,7 @@ func runScript(o *scriptOptions) error {
 	if err != nil {
 		return usageError(err)
 	}
-	s, err := scripts.Render(spec, scripts.Options{})
-	if errors.Is(err, scripts.ErrNotBuilt) {
-		return &exitError{code: exitUsage, msg: fmt.Sprintf("--provider: scripts for %s are not available in this version of rekwiz yet", spec.Provider)}
-	}
+	s, err := scripts.Render(spec, scripts.Options{Teardown: o.Teardown})
 	if err != nil {
 		return usageError(err)
 	}
