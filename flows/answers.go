@@ -145,6 +145,12 @@ func (sp SetupSpec) AliasName() string {
 	return AliasName(sp.Provider, sp.Domain, sp.Vendor.Slug, sp.Company)
 }
 
+// ServiceAccountUser is the IAM user a service-account setup makes:
+// SLUG-rek-DOMAIN, at most 51 of IAM's 64 characters.
+func (sp SetupSpec) ServiceAccountUser() string {
+	return sp.Vendor.Slug + "-rek-" + sp.Domain
+}
+
 // ErrIncomplete is returned when a later step's inputs are asked for
 // before the earlier steps are answered.
 var ErrIncomplete = errors.New("earlier steps are not answered")

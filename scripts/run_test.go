@@ -205,7 +205,7 @@ func (c *cloud) lifecycle(t *testing.T, sp flows.SetupSpec) {
 			assertStatement(t, pol, "Their app", wantForeign)
 		}
 		if sp.Provider == flows.AWSServiceAccount {
-			if _, err := c.iam.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(ServiceAccountUser(sp))}); err == nil {
+			if _, err := c.iam.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(sp.ServiceAccountUser())}); err == nil {
 				t.Fatalf("teardown %d left the IAM user", i+1)
 			}
 		}
@@ -272,7 +272,7 @@ func (c *cloud) policy(t *testing.T, keyID string) string {
 
 func (c *cloud) accessKeys(t *testing.T, sp flows.SetupSpec) int {
 	t.Helper()
-	out, err := c.iam.ListAccessKeys(context.Background(), &iam.ListAccessKeysInput{UserName: aws.String(ServiceAccountUser(sp))})
+	out, err := c.iam.ListAccessKeys(context.Background(), &iam.ListAccessKeysInput{UserName: aws.String(sp.ServiceAccountUser())})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +294,7 @@ func (c *cloud) checkGranted(t *testing.T, sp flows.SetupSpec, keyID string) {
 	if strings.Contains(pol, sid) {
 		t.Fatal("the service-account setup changed the key policy")
 	}
-	user := aws.String(ServiceAccountUser(sp))
+	user := aws.String(sp.ServiceAccountUser())
 	out, err := c.iam.GetUserPolicy(context.Background(), &iam.GetUserPolicyInput{UserName: user, PolicyName: user})
 	if err != nil {
 		t.Fatal(err)
@@ -422,7 +422,7 @@ func TestScriptFailures(t *testing.T) {
 		if err == nil || !strings.Contains(errOut, "no IAM user can be given the key") {
 			t.Fatalf("err=%v\n%s", err, errOut)
 		}
-		if _, ok := c.sb.User(ServiceAccountUser(sp)); ok {
+		if _, ok := c.sb.User(sp.ServiceAccountUser()); ok {
 			t.Fatal("the script made the IAM user before stopping")
 		}
 		if c.aliasTarget(t, sp) != "" {

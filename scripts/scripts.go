@@ -108,7 +108,7 @@ func Render(spec flows.SetupSpec, opts Options) (string, error) {
 		}
 		d.Statement = string(stmt)
 		if spec.Provider == flows.AWSServiceAccount {
-			d.UserName = ServiceAccountUser(spec)
+			d.UserName = spec.ServiceAccountUser()
 			d.PolicyName = d.UserName
 			pol, err := json.Marshal(awspolicy.ServiceAccountPolicy(d.AliasName, "*"))
 			if err != nil {
@@ -128,12 +128,6 @@ func Render(spec flows.SetupSpec, opts Options) (string, error) {
 		return "", fmt.Errorf("rendering %s: %w", name, err)
 	}
 	return b.String(), nil
-}
-
-// ServiceAccountUser is the IAM user a service-account setup makes:
-// SLUG-rek-DOMAIN, at most 51 characters of IAM's 64.
-func ServiceAccountUser(spec flows.SetupSpec) string {
-	return spec.Vendor.Slug + "-rek-" + spec.Domain
 }
 
 func keyPhrase(k flows.KeyChoice, teardown bool) string {

@@ -3,13 +3,18 @@ package awskms
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -27,25 +32,75 @@ const (
 	CheckKeySpec     = "aws.key-spec"
 	CheckKeyPolicy   = "aws.key-policy"
 	CheckRoundTrip   = "aws.round-trip"
+	CheckUserPolicy  = "aws.user-policy"
+	CheckKeyInfo     = "aws.key-info"
 )
 
 // callTimeout bounds each AWS call, so a check never hangs on a network
 // that drops packets.
 const callTimeout = 20 * time.Second
 
+// DefaultWait is how long a check keeps retrying after an access denial,
+// since a key or IAM policy change takes time to reach KMS.
+const DefaultWait = 90 * time.Second
+
 // Pairing checks that an AWS KMS key is set up for the vendor, calling AWS
 // with the credentials of cfg: the vendor's own in the demo, so every
-// call is exactly one the vendor would make.
+// call is exactly one the vendor would make. A service account's checks
+// use the pasted access key instead.
 type Pairing struct {
 	cfg aws.Config
+	// iam reads the key policy and a service account's IAM policy: an
+	// admin of the account, where one is at hand; nil tries with the
+	// checked credentials.
+	iam *aws.Config
+	// wait is the time given to a policy change to reach KMS.
+	wait  time.Duration
+	now   func() time.Time
+	sleep func(context.Context, time.Duration) error
+}
+
+// Option changes a Pairing.
+type Option func(*Pairing)
+
+// WithWait sets how long to keep retrying after AccessDenied; 0 reports
+// the first denial at once.
+func WithWait(d time.Duration) Option { return func(p *Pairing) { p.wait = max(d, 0) } }
+
+// WithReader names credentials that may read the key policy and IAM
+// user policies (the customer's admin): the checks then read the policies
+// whoever they run as, and can tell a service account limited to its
+// alias from one that is not.
+func WithReader(cfg aws.Config) Option { return func(p *Pairing) { p.iam = &cfg } }
+
+// WithClock replaces the clock the retries count and wait on (tests).
+func WithClock(now func() time.Time, sleep func(context.Context, time.Duration) error) Option {
+	return func(p *Pairing) { p.now, p.sleep = now, sleep }
 }
 
 // NewPairing returns a check that calls AWS with cfg.
-func NewPairing(cfg aws.Config) *Pairing { return &Pairing{cfg: cfg} }
+func NewPairing(cfg aws.Config, opts ...Option) *Pairing {
+	p := &Pairing{cfg: cfg, wait: DefaultWait, now: time.Now, sleep: sleepCtx}
+	for _, o := range opts {
+		o(p)
+	}
+	return p
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
 
 // Plan lists the checks Run will report on, all pending, in display order.
-func (p *Pairing) Plan(flows.Target) []flows.Check {
-	return []flows.Check{
+func (p *Pairing) Plan(t flows.Target) []flows.Check {
+	plan := []flows.Check{
 		{ID: CheckAliasName, Name: "Alias names this domain and vendor"},
 		{ID: CheckCredentials, Name: "AWS credentials work"},
 		{ID: CheckAlias, Name: "Alias resolves to a key"},
@@ -54,19 +109,83 @@ func (p *Pairing) Plan(flows.Target) []flows.Check {
 		{ID: CheckKeyPolicy, Name: "Key policy grants the vendor"},
 		{ID: CheckRoundTrip, Name: "Wrap and unwrap a data key"},
 	}
+	if t.Provider == flows.AWSServiceAccount {
+		plan[1].Name = "Service account's access key works"
+		plan[5].Name = "Key policy lets IAM grant the key"
+		plan = append(plan, flows.Check{ID: CheckUserPolicy, Name: "Service account is limited to the alias"})
+	}
+	return append(plan, flows.Check{ID: CheckKeyInfo, Name: "Rotation and key origin (information)"})
+}
+
+// config is the SDK configuration the checks of t run with.
+func (p *Pairing) config(t flows.Target) aws.Config {
+	cfg := p.cfg.Copy()
+	if t.Provider == flows.AWSServiceAccount {
+		cfg.Credentials = credentials.NewStaticCredentialsProvider(t.AccessKeyID, t.SecretAccessKey.Reveal(), "")
+	}
+	return cfg
 }
 
 // Run makes the checks, reporting each change as it happens (report may be
 // called from several goroutines at once), and returns the results.
 // Independent calls run at the same time; cancelling ctx stops them all.
+//
+// When AWS denies access, the policy that grants it may be on its way:
+// Run then tries again with growing pauses until the wait is over,
+// reporting the countdown in the denied checks' detail, and returns the
+// last attempt's results.
 func (p *Pairing) Run(ctx context.Context, t flows.Target, report func(flows.Check)) []flows.Check {
+	if report == nil {
+		report = func(flows.Check) {}
+	}
+	deadline := p.now().Add(p.wait)
+	for attempt := 0; ; attempt++ {
+		r := p.once(ctx, t, report)
+		checks := r.results()
+		denied := r.deniedChecks()
+		left := deadline.Sub(p.now())
+		if len(denied) == 0 || p.wait == 0 || left <= 0 || ctx.Err() != nil {
+			if len(denied) > 0 && p.wait > 0 && ctx.Err() == nil {
+				for i := range checks {
+					if slices.Contains(denied, checks[i].ID) {
+						checks[i].Detail += fmt.Sprintf(" (still denied after waiting %s for AWS to apply policy changes)", p.wait.Round(time.Second))
+						report(checks[i])
+					}
+				}
+			}
+			return checks
+		}
+		pause := min(time.Duration(2<<attempt)*time.Second, 15*time.Second, left)
+		for wait := pause; wait > 0; wait -= time.Second {
+			for _, c := range checks {
+				if slices.Contains(denied, c.ID) {
+					c.Status = flows.StatusRunning
+					c.Detail = fmt.Sprintf("access denied; AWS may still be applying a policy change: retrying in %ds (%ds left)",
+						int(wait.Round(time.Second)/time.Second), int(deadline.Sub(p.now()).Round(time.Second)/time.Second))
+					report(c)
+				}
+			}
+			if err := p.sleep(ctx, min(wait, time.Second)); err != nil {
+				return checks
+			}
+		}
+	}
+}
+
+// once runs every check one time.
+func (p *Pairing) once(ctx context.Context, t flows.Target, report func(flows.Check)) *run {
 	r := newRun(p.Plan(t), report)
 	a := t.AliasARN
+	cfg := p.config(t)
 	principal := t.Vendor.AWSPrincipal(a.Partition)
-	k := kms.NewFromConfig(p.cfg, func(o *kms.Options) { o.Region = a.Region })
+	k := kms.NewFromConfig(cfg, func(o *kms.Options) { o.Region = a.Region })
 
-	want := flows.AliasName(t.Provider, t.Domain, t.Vendor.Slug, "")
-	if got := a.AliasName(); got == want || (t.Provider == flows.AWSServiceAccount && strings.HasPrefix(got, want+"/")) {
+	want := flows.AliasName(flows.AWSDelegated, t.Domain, t.Vendor.Slug, "")
+	got := a.AliasName()
+	if t.Provider == flows.AWSServiceAccount {
+		want += "/"
+	}
+	if got == want || (t.Provider == flows.AWSServiceAccount && strings.HasPrefix(got, want) && len(got) > len(want)) {
 		r.set(CheckAliasName, flows.StatusPass, got, "", 0)
 	} else {
 		r.set(CheckAliasName, flows.StatusFail, got+" does not start with "+want,
@@ -74,22 +193,41 @@ func (p *Pairing) Run(ctx context.Context, t flows.Target, report func(flows.Che
 	}
 
 	var (
-		wg     sync.WaitGroup
-		caller *sts.GetCallerIdentityOutput
-		md     *types.KeyMetadata
+		wg        sync.WaitGroup
+		caller    *sts.GetCallerIdentityOutput
+		credsDone = make(chan struct{})
+		md        *types.KeyMetadata
+		usable    bool
+		rt        roundTrip
 	)
+	// The credentials, the alias and the round trip need nothing from
+	// each other: the three start at once, and each check that needs one
+	// of them starts as soon as it is there. The round trip's result
+	// counts only once the key is known to be usable.
 	wg.Go(func() {
+		defer close(credsDone)
 		r.set(CheckCredentials, flows.StatusRunning, "", "", 0)
 		cctx, cancel := context.WithTimeout(ctx, callTimeout)
 		defer cancel()
-		out, err := sts.NewFromConfig(p.cfg, func(o *sts.Options) { o.Region = a.Region }).GetCallerIdentity(cctx, &sts.GetCallerIdentityInput{})
+		out, err := sts.NewFromConfig(cfg, func(o *sts.Options) { o.Region = a.Region }).GetCallerIdentity(cctx, &sts.GetCallerIdentityInput{})
 		if err != nil {
 			pr := explain(err, "")
-			r.set(CheckCredentials, flows.StatusFail, pr.detail, pr.remedy, 0)
+			fix := flows.Step(0)
+			if t.Provider == flows.AWSServiceAccount {
+				fix = flows.StepPaste
+				pr.remedy = "paste the access key ID and secret the script printed (aws iam create-access-key makes a new pair)"
+			}
+			r.set(CheckCredentials, flows.StatusFail, pr.detail, pr.remedy, fix)
+			if t.Provider == flows.AWSServiceAccount {
+				r.set(CheckUserPolicy, flows.StatusSkipped, "needs working credentials", "", 0)
+			}
 			return
 		}
 		caller = out
 		r.set(CheckCredentials, flows.StatusPass, "checking as "+aws.ToString(out.Arn), "", 0)
+		if t.Provider == flows.AWSServiceAccount {
+			wg.Go(func() { r.userPolicy(ctx, p.iamConfig(cfg), t, out) })
+		}
 	})
 	wg.Go(func() {
 		r.set(CheckAlias, flows.StatusRunning, "", "", 0)
@@ -100,36 +238,70 @@ func (p *Pairing) Run(ctx context.Context, t flows.Target, report func(flows.Che
 			pr := explain(err, "alias "+a.AliasName()+" in "+a.Region)
 			fix := flows.StepPaste
 			if pr.action != "" {
-				pr.detail = fmt.Sprintf("the key policy does not let %s call %s", principal, pr.action)
+				pr.detail = fmt.Sprintf("%s may not call %s on this key", who(t, principal), pr.action)
 				pr.remedy = scriptRemedy(t)
 				fix = flows.StepScript
+				r.denied(CheckAlias)
 			}
 			r.set(CheckAlias, flows.StatusFail, pr.detail, pr.remedy, fix)
 			return
 		}
 		md = out.KeyMetadata
 		r.set(CheckAlias, flows.StatusPass, "key "+aws.ToString(md.KeyId), "", 0)
+		enabled := r.keyState(md)
+		usable = r.keySpec(md) && enabled
+		wg.Go(func() { r.keyInfo(ctx, k, md) })
+		wg.Go(func() {
+			if p.iam != nil {
+				// The reader (the customer's admin) may read the policy
+				// whoever the checks run as.
+				rk := kms.NewFromConfig(*p.iam, func(o *kms.Options) { o.Region = a.Region })
+				r.keyPolicy(ctx, rk, t, md, nil, true)
+				return
+			}
+			<-credsDone
+			r.keyPolicy(ctx, k, t, md, caller, false)
+		})
+	})
+	wg.Go(func() {
+		r.set(CheckRoundTrip, flows.StatusRunning, "", "", 0)
+		rt = doRoundTrip(ctx, k, t)
 	})
 	wg.Wait()
 
-	if md == nil {
+	switch {
+	case md == nil:
 		r.skipRest("needs the alias to resolve")
-		return r.results()
-	}
-	enabled := r.keyState(md)
-	usable := r.keySpec(md) && enabled
-
-	wg.Go(func() { r.keyPolicy(ctx, k, t, md, caller) })
-	if usable {
-		wg.Go(func() { r.roundTrip(ctx, k, t) })
-	} else {
+	case !usable:
 		r.set(CheckRoundTrip, flows.StatusSkipped, "the key cannot be used as it is", "", 0)
+	case rt.err != nil:
+		r.roundTripFailed(t, rt)
+	default:
+		r.set(CheckRoundTrip, flows.StatusPass, "GenerateDataKeyWithoutPlaintext, Decrypt, ReEncrypt, Decrypt: same data key", "", 0)
 	}
-	wg.Wait()
-	return r.results()
+	return r
+}
+
+func (p *Pairing) iamConfig(checked aws.Config) aws.Config {
+	if p.iam != nil {
+		return *p.iam
+	}
+	return checked
+}
+
+// who names the identity the checks run as, for a sentence.
+func who(t flows.Target, principal string) string {
+	if t.Provider == flows.AWSServiceAccount {
+		return "the service account " + t.AccessKeyID
+	}
+	return principal
 }
 
 func scriptRemedy(t flows.Target) string {
+	if t.Provider == flows.AWSServiceAccount {
+		return "run the setup script again: it puts the policy that allows " + strings.Join(awspolicy.ServiceAccountActions, ", ") +
+			" on alias " + t.AliasARN.AliasName() + " on the service account"
+	}
 	return fmt.Sprintf("run the setup script again: it puts statement %s (granting %s to %s) into the key policy",
 		awspolicy.VendorSid(t.Vendor.Slug), strings.Join(awspolicy.VendorActions, ", "), t.Vendor.AWSPrincipal(t.AliasARN.Partition))
 }
@@ -157,6 +329,16 @@ func (r *run) keyState(md *types.KeyMetadata) bool {
 	case types.KeyStatePendingImport:
 		r.set(CheckKeyState, flows.StatusFail, "the key is waiting for its key material to be imported",
 			"import the key material (aws kms get-parameters-for-import, then aws kms import-key-material), or use a key KMS generated", flows.StepKey)
+	case types.KeyStateUnavailable:
+		store := aws.ToString(md.CustomKeyStoreId)
+		r.set(CheckKeyState, flows.StatusFail, "the key is unavailable: its custom key store "+store+" is disconnected",
+			fmt.Sprintf("aws kms connect-custom-key-store --region %s --custom-key-store-id %s, then retry", region, store), 0)
+	case types.KeyStateCreating:
+		r.set(CheckKeyState, flows.StatusFail, "the key is still being created (a multi-Region replica takes a few minutes)",
+			fmt.Sprintf("wait until aws kms describe-key --region %s --key-id %s shows Enabled, then retry", region, arn), 0)
+	case types.KeyStatePendingReplicaDeletion:
+		r.set(CheckKeyState, flows.StatusFail, "the key's replicas are being deleted before the key itself",
+			fmt.Sprintf("aws kms cancel-key-deletion --region %s --key-id %s on each replica, then enable the key", region, arn), 0)
 	default:
 		r.set(CheckKeyState, flows.StatusFail, "the key is "+string(md.KeyState), "wait until the key is Enabled, then retry", 0)
 	}
@@ -173,12 +355,13 @@ func (r *run) keySpec(md *types.KeyMetadata) bool {
 	return false
 }
 
-// keyPolicy reads the policy when the checking identity may (it is in the
-// key's account) and names each action the vendor lacks. Run as the
+// keyPolicy reads the policy with the reader, or when the checking
+// identity may (caller is in the key's account) and names each action the vendor lacks. Run as the
 // vendor, the policy is not readable cross-account; the round trip is
-// then the proof.
-func (r *run) keyPolicy(ctx context.Context, k *kms.Client, t flows.Target, md *types.KeyMetadata, caller *sts.GetCallerIdentityOutput) {
-	if caller == nil || aws.ToString(caller.Account) != aws.ToString(md.AWSAccountId) {
+// then the proof. A service account's key policy must leave the grant to
+// IAM in the key's account.
+func (r *run) keyPolicy(ctx context.Context, k *kms.Client, t flows.Target, md *types.KeyMetadata, caller *sts.GetCallerIdentityOutput, reader bool) {
+	if caller == nil && !reader || caller != nil && aws.ToString(caller.Account) != aws.ToString(md.AWSAccountId) {
 		r.set(CheckKeyPolicy, flows.StatusSkipped, "the policy is readable in the key's account only; the round trip tests it", "", 0)
 		return
 	}
@@ -188,12 +371,32 @@ func (r *run) keyPolicy(ctx context.Context, k *kms.Client, t flows.Target, md *
 	out, err := k.GetKeyPolicy(cctx, &kms.GetKeyPolicyInput{KeyId: md.Arn, PolicyName: aws.String("default")})
 	if err != nil {
 		pr := explain(err, "the key policy")
+		if pr.denied {
+			r.set(CheckKeyPolicy, flows.StatusSkipped, "these credentials may not read the key policy; the round trip tests it", "", 0)
+			return
+		}
 		r.set(CheckKeyPolicy, flows.StatusFail, pr.detail, pr.remedy, 0)
 		return
 	}
 	doc, err := awspolicy.Parse(aws.ToString(out.Policy))
 	if err != nil {
 		r.set(CheckKeyPolicy, flows.StatusFail, err.Error(), "fix the key policy's JSON in the KMS console", 0)
+		return
+	}
+	if t.Provider == flows.AWSServiceAccount {
+		account := aws.ToString(md.AWSAccountId)
+		var missing []string
+		for _, a := range awspolicy.ServiceAccountActions {
+			if !doc.GrantsAccount(account, a) {
+				missing = append(missing, a)
+			}
+		}
+		if len(missing) > 0 {
+			r.set(CheckKeyPolicy, flows.StatusFail, "no statement lets IAM policies in "+account+" grant "+strings.Join(missing, ", "),
+				"add the account's statement (Principal arn:aws:iam::"+account+":root) to the key policy, or choose the delegated provider", flows.StepProvider)
+			return
+		}
+		r.set(CheckKeyPolicy, flows.StatusPass, "IAM policies in "+account+" may grant the key", "", 0)
 		return
 	}
 	principal := t.Vendor.AWSPrincipal(t.AliasARN.Partition)
@@ -208,51 +411,192 @@ func (r *run) keyPolicy(ctx context.Context, k *kms.Client, t flows.Target, md *
 	}
 	sort.Strings(names)
 	r.set(CheckKeyPolicy, flows.StatusFail, principal+" lacks "+strings.Join(names, ", "), scriptRemedy(t), flows.StepScript)
+	r.policyWrong()
 }
 
-// roundTrip does what the vendor does with the key: a data key made
-// without plaintext, decrypted, re-encrypted to the same key, decrypted
-// again; both plaintexts must be equal. The encryption context binds the
-// domain.
-func (r *run) roundTrip(ctx context.Context, k *kms.Client, t flows.Target) {
-	r.set(CheckRoundTrip, flows.StatusRunning, "", "", 0)
+// roundTrip is how the round trip went: the call that failed, if any.
+type roundTrip struct {
+	call string
+	err  error
+}
+
+// doRoundTrip does what the vendor does with the key: a data key made
+// without plaintext, decrypted, and re-encrypted to the same key and
+// decrypted again; both plaintexts must be equal. The first Decrypt and
+// the ReEncrypt need only the data key, so they run at the same time.
+// The encryption context binds the domain.
+func doRoundTrip(ctx context.Context, k *kms.Client, t flows.Target) roundTrip {
 	ctx, cancel := context.WithTimeout(ctx, 4*callTimeout)
 	defer cancel()
 	alias := aws.String(t.AliasARN.String())
 	ec := map[string]string{"domain": t.Domain}
-	fail := func(call string, err error) {
-		pr := explain(err, "the key")
-		if pr.action != "" {
-			r.set(CheckRoundTrip, flows.StatusFail, fmt.Sprintf("%s refused: %s (%s)", call, pr.detail, t.Vendor.AWSPrincipal(t.AliasARN.Partition)), scriptRemedy(t), flows.StepScript)
-			return
-		}
-		r.set(CheckRoundTrip, flows.StatusFail, call+": "+pr.detail, pr.remedy, 0)
-	}
 	g, err := k.GenerateDataKeyWithoutPlaintext(ctx, &kms.GenerateDataKeyWithoutPlaintextInput{KeyId: alias, KeySpec: types.DataKeySpecAes256, EncryptionContext: ec})
 	if err != nil {
-		fail("GenerateDataKeyWithoutPlaintext", err)
-		return
+		return roundTrip{"GenerateDataKeyWithoutPlaintext", err}
 	}
-	d1, err := k.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: g.CiphertextBlob, KeyId: alias, EncryptionContext: ec})
-	if err != nil {
-		fail("Decrypt", err)
-		return
-	}
+	var (
+		wg     sync.WaitGroup
+		d1, d2 *kms.DecryptOutput
+		e1     roundTrip
+	)
+	wg.Go(func() {
+		var err error
+		if d1, err = k.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: g.CiphertextBlob, KeyId: alias, EncryptionContext: ec}); err != nil {
+			e1 = roundTrip{"Decrypt", err}
+		}
+	})
 	re, err := k.ReEncrypt(ctx, &kms.ReEncryptInput{CiphertextBlob: g.CiphertextBlob, SourceKeyId: alias, SourceEncryptionContext: ec, DestinationKeyId: alias, DestinationEncryptionContext: ec})
+	var e2 roundTrip
 	if err != nil {
-		fail("ReEncrypt", err)
+		e2 = roundTrip{"ReEncrypt", err}
+	} else if d2, err = k.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: re.CiphertextBlob, KeyId: alias, EncryptionContext: ec}); err != nil {
+		e2 = roundTrip{"Decrypt (after ReEncrypt)", err}
+	}
+	wg.Wait()
+	switch {
+	case e1.err != nil:
+		return e1
+	case e2.err != nil:
+		return e2
+	case !bytes.Equal(d1.Plaintext, d2.Plaintext):
+		return roundTrip{"Decrypt (after ReEncrypt)", errDataKeyChanged}
+	}
+	return roundTrip{}
+}
+
+var errDataKeyChanged = errors.New("the data key changed across re-encryption")
+
+func (r *run) roundTripFailed(t flows.Target, rt roundTrip) {
+	if errors.Is(rt.err, errDataKeyChanged) {
+		r.set(CheckRoundTrip, flows.StatusFail, rt.err.Error(), "report this to the vendor's support with this output", 0)
 		return
 	}
-	d2, err := k.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: re.CiphertextBlob, KeyId: alias, EncryptionContext: ec})
+	pr := explain(rt.err, "the key")
+	if pr.action != "" {
+		r.denied(CheckRoundTrip)
+		r.set(CheckRoundTrip, flows.StatusFail, fmt.Sprintf("%s refused: %s (%s)", rt.call, pr.detail, who(t, t.Vendor.AWSPrincipal(t.AliasARN.Partition))), scriptRemedy(t), flows.StepScript)
+		return
+	}
+	r.set(CheckRoundTrip, flows.StatusFail, rt.call+": "+pr.detail, pr.remedy, 0)
+}
+
+// keyInfo reports, as information that never fails a check, what the
+// customer should know about the key: automatic rotation off, a
+// multi-Region key, imported key material, a custom key store.
+func (r *run) keyInfo(ctx context.Context, k *kms.Client, md *types.KeyMetadata) {
+	r.set(CheckKeyInfo, flows.StatusRunning, "", "", 0)
+	var notes, remedies []string
+	arn := aws.ToString(md.Arn)
+	region := strings.Split(arn, ":")[3]
+	switch {
+	case md.Origin == types.OriginTypeExternal:
+		notes = append(notes, "imported key material: rotation is manual")
+	case md.CustomKeyStoreId != nil:
+		notes = append(notes, "key in custom key store "+aws.ToString(md.CustomKeyStoreId)+": its availability is the store's")
+	default:
+		cctx, cancel := context.WithTimeout(ctx, callTimeout)
+		defer cancel()
+		out, err := k.GetKeyRotationStatus(cctx, &kms.GetKeyRotationStatusInput{KeyId: md.Arn})
+		switch {
+		case err != nil:
+			notes = append(notes, "rotation status not readable with these credentials")
+		case !out.KeyRotationEnabled:
+			notes = append(notes, "automatic rotation is off")
+			remedies = append(remedies, fmt.Sprintf("aws kms enable-key-rotation --region %s --key-id %s", region, arn))
+		}
+	}
+	if aws.ToBool(md.MultiRegion) {
+		notes = append(notes, "multi-Region key: replicas share its material")
+	}
+	if len(notes) == 0 {
+		r.set(CheckKeyInfo, flows.StatusPass, "KMS-generated material, rotated automatically", "", 0)
+		return
+	}
+	if len(notes) == 1 && notes[0] == "rotation status not readable with these credentials" {
+		r.set(CheckKeyInfo, flows.StatusPass, notes[0], "", 0)
+		return
+	}
+	remedy := "nothing is required; to rotate automatically: " + strings.Join(remedies, "; ")
+	if len(remedies) == 0 {
+		remedy = "nothing is required; this is for your records"
+	}
+	r.set(CheckKeyInfo, flows.StatusWarn, strings.Join(notes, "; "), remedy, 0)
+}
+
+// userPolicy checks that a service account may use the alias's key and
+// no other: its inline policies, read with IAM credentials (an admin's;
+// the service account itself should not be able to).
+func (r *run) userPolicy(ctx context.Context, cfg aws.Config, t flows.Target, caller *sts.GetCallerIdentityOutput) {
+	if caller == nil {
+		r.set(CheckUserPolicy, flows.StatusSkipped, "needs working credentials", "", 0)
+		return
+	}
+	arn := aws.ToString(caller.Arn)
+	name, ok := strings.CutPrefix(arn[strings.LastIndex(arn, ":")+1:], "user/")
+	if !ok {
+		r.set(CheckUserPolicy, flows.StatusFail, arn+" is not an IAM user", "paste the access key of the IAM user the script made", flows.StepPaste)
+		return
+	}
+	name = name[strings.LastIndex(name, "/")+1:]
+	r.set(CheckUserPolicy, flows.StatusRunning, "", "", 0)
+	cctx, cancel := context.WithTimeout(ctx, 2*callTimeout)
+	defer cancel()
+	c := iam.NewFromConfig(cfg)
+	list, err := c.ListUserPolicies(cctx, &iam.ListUserPoliciesInput{UserName: &name})
 	if err != nil {
-		fail("Decrypt (after ReEncrypt)", err)
+		if pr := explain(err, ""); pr.denied {
+			r.set(CheckUserPolicy, flows.StatusSkipped, "these credentials may not read IAM (as a service account should not)",
+				"to check it, run rekwiz verify with an account admin's AWS_PROFILE: aws iam get-user-policy --user-name "+name+" --policy-name "+name, 0)
+			return
+		}
+		r.set(CheckUserPolicy, flows.StatusFail, "reading the user's policies: "+explain(err, "").detail, "", 0)
 		return
 	}
-	if !bytes.Equal(d1.Plaintext, d2.Plaintext) {
-		r.set(CheckRoundTrip, flows.StatusFail, "the data key changed across re-encryption", "report this to the vendor's support with this output", 0)
-		return
+	alias := t.AliasARN.AliasName()
+	ctxKeys := awspolicy.Context{"kms:ResourceAliases": {alias}}
+	keyARN := "arn:" + t.AliasARN.Partition + ":kms:" + t.AliasARN.Region + ":" + t.AliasARN.Account + ":key/*"
+	var broad []string
+	granted := map[string]bool{}
+	for _, pn := range list.PolicyNames {
+		out, err := c.GetUserPolicy(cctx, &iam.GetUserPolicyInput{UserName: &name, PolicyName: aws.String(pn)})
+		if err != nil {
+			r.set(CheckUserPolicy, flows.StatusFail, "reading policy "+pn+": "+explain(err, "").detail, "", 0)
+			return
+		}
+		text, err := url.QueryUnescape(aws.ToString(out.PolicyDocument))
+		if err != nil {
+			text = aws.ToString(out.PolicyDocument)
+		}
+		doc, err := awspolicy.Parse(text)
+		if err != nil {
+			r.set(CheckUserPolicy, flows.StatusFail, "policy "+pn+": "+err.Error(), "run the setup script again: it rewrites the policy", flows.StepScript)
+			return
+		}
+		if !doc.ScopedToAlias(awspolicy.ServiceAccountActions, alias) {
+			broad = append(broad, pn)
+		}
+		for _, a := range awspolicy.ServiceAccountActions {
+			if doc.DecideIdentity(a, strings.TrimSuffix(keyARN, "*")+"x", ctxKeys) == awspolicy.Allow {
+				granted[a] = true
+			}
+		}
 	}
-	r.set(CheckRoundTrip, flows.StatusPass, "GenerateDataKeyWithoutPlaintext, Decrypt, ReEncrypt, Decrypt: same data key", "", 0)
+	var missing []string
+	for _, a := range awspolicy.ServiceAccountActions {
+		if !granted[a] {
+			missing = append(missing, a)
+		}
+	}
+	switch {
+	case len(missing) > 0:
+		r.set(CheckUserPolicy, flows.StatusFail, "user "+name+" lacks "+strings.Join(missing, ", ")+" on "+alias,
+			"run the setup script again: it puts policy "+name+" on the user", flows.StepScript)
+	case len(broad) > 0:
+		r.set(CheckUserPolicy, flows.StatusWarn, "policy "+strings.Join(broad, ", ")+" allows KMS use of every key (Resource \"*\" without a kms:ResourceAliases condition)",
+			"limit it to the alias: run the setup script again, and remove the broad policy (aws iam delete-user-policy --user-name "+name+" --policy-name "+broad[0]+")", 0)
+	default:
+		r.set(CheckUserPolicy, flows.StatusPass, "user "+name+": "+fmt.Sprint(len(awspolicy.ServiceAccountActions))+" actions, only on "+alias, "", 0)
+	}
 }
 
 // run holds the checks of one Run; updates go through set, which reports
@@ -261,6 +605,31 @@ type run struct {
 	mu     sync.Mutex
 	checks []flows.Check
 	report func(flows.Check)
+	denial []string // checks that failed because access was denied
+	wrong  bool     // the key policy read lacks the grant
+}
+
+func (r *run) denied(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.denial = append(r.denial, id)
+}
+
+// policyWrong records that the key policy itself lacks the grant: a
+// denial then is no propagation delay, and waiting cannot help.
+func (r *run) policyWrong() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.wrong = true
+}
+
+func (r *run) deniedChecks() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.wrong {
+		return nil
+	}
+	return slices.Clone(r.denial)
 }
 
 func newRun(plan []flows.Check, report func(flows.Check)) *run {

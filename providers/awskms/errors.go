@@ -15,6 +15,7 @@ type problem struct {
 	detail string
 	remedy string
 	action string // the KMS action refused, when the error names one
+	denied bool   // AWS refused access (AccessDenied, in any service's spelling)
 }
 
 var notAuthorizedRE = regexp.MustCompile(`not authorized to perform: (kms:[A-Za-z]+)`)
@@ -24,15 +25,20 @@ var notAuthorizedRE = regexp.MustCompile(`not authorized to perform: (kms:[A-Za-
 func explain(err error, subject string) problem {
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
+		// AccessDenied has no typed error in the SDK: the API error code
+		// is what tells.
 		code, msg := ae.ErrorCode(), ae.ErrorMessage()
 		switch code {
-		case "AccessDeniedException":
-			p := problem{detail: "access denied: " + msg}
+		case "AccessDeniedException", "AccessDenied":
+			p := problem{detail: "access denied: " + msg, denied: true}
 			if m := notAuthorizedRE.FindStringSubmatch(msg); m != nil {
 				p.action = m[1]
 				p.detail = "the key policy does not allow " + m[1]
-				if strings.Contains(msg, "explicit deny") {
-					p.detail = "an explicit Deny in the key policy refuses " + m[1]
+				switch {
+				case strings.Contains(msg, "explicit deny"):
+					p.detail = "an explicit Deny refuses " + m[1]
+				case strings.Contains(msg, "identity-based policy"):
+					p.detail = "no IAM policy of the caller allows " + m[1]
 				}
 			}
 			return p
@@ -41,12 +47,24 @@ func explain(err error, subject string) problem {
 		case "DisabledException":
 			return problem{detail: "the key is disabled", remedy: "enable it: aws kms enable-key --key-id KEY_ID"}
 		case "KMSInvalidStateException":
-			return problem{detail: "the key is in a state that refuses use: " + msg}
-		case "UnrecognizedClientException", "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException", "InvalidSignatureException", "SignatureDoesNotMatch":
-			return problem{detail: "the AWS credentials were refused (" + code + ")",
-				remedy: "sign in again (aws sso login, or fresh keys in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), then retry"}
-		case "ThrottlingException":
-			return problem{detail: "KMS is throttling requests", remedy: "wait a minute and retry"}
+			return problem{detail: "the key is in a state that refuses use: " + msg, remedy: "see the key state check above"}
+		case "KeyUnavailableException":
+			return problem{detail: "the key is unavailable right now: " + msg, remedy: "retry in a minute; a custom key store may need reconnecting"}
+		case "InvalidCiphertextException":
+			return problem{detail: "KMS refused the data key's ciphertext (wrong encryption context, or not this key's)", remedy: "retry; if it persists, send this output to the vendor's support"}
+		case "IncorrectKeyException":
+			return problem{detail: "the ciphertext was made with another key than the alias names", remedy: "the alias may have moved between calls; retry"}
+		case "ExpiredToken", "ExpiredTokenException":
+			return problem{detail: "the AWS session token has expired (" + code + ")",
+				remedy: "sign in again (aws sso login, or a fresh AWS_SESSION_TOKEN), then retry"}
+		case "UnrecognizedClientException", "InvalidClientTokenId":
+			return problem{detail: "AWS does not know this access key ID (" + code + ")",
+				remedy: "check the access key ID; a key made seconds ago can take a moment to work"}
+		case "InvalidSignatureException", "SignatureDoesNotMatch":
+			return problem{detail: "the secret access key does not match the access key ID (" + code + ")",
+				remedy: "paste the secret that was printed with this access key ID"}
+		case "ThrottlingException", "Throttling", "RequestLimitExceeded", "TooManyRequestsException":
+			return problem{detail: "AWS is throttling requests (" + code + ")", remedy: "wait a minute and retry"}
 		}
 		return problem{detail: code + ": " + msg}
 	}

@@ -9,10 +9,14 @@ package awskms
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
+	"reflect"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -21,8 +25,7 @@ import (
 	"github.com/rekwiz/rekwiz/providers/awspolicy"
 )
 
-// Setup does through the SDK what the delegated-key script does with the
-// CLI, with the credentials of cfg (the customer's).
+// Setup does through the SDK what the setup scripts do with the CLI, with the credentials of cfg (the customer's).
 type Setup struct {
 	cfg aws.Config
 }
@@ -37,8 +40,8 @@ var ErrAliasElsewhere = errors.New("the alias already points at another key")
 // Run sets the key up and reports every call as it is made. It is safe to
 // run again: what exists is found and kept.
 func (s *Setup) Run(ctx context.Context, spec flows.SetupSpec, report func(flows.SetupEvent)) (flows.SetupResult, error) {
-	if spec.Provider != flows.AWSDelegated {
-		return flows.SetupResult{}, fmt.Errorf("setting up %s through the SDK is not built yet; run the script instead", spec.Provider)
+	if !spec.Provider.IsAWS() {
+		return flows.SetupResult{}, fmt.Errorf("%s is not an AWS provider", spec.Provider)
 	}
 	region := func(o *kms.Options) { o.Region = spec.Region }
 	k := kms.NewFromConfig(s.cfg, region)
@@ -105,6 +108,10 @@ func (s *Setup) Run(ctx context.Context, spec flows.SetupSpec, report func(flows
 		return fail("kms get-key-policy", err)
 	}
 	partition := flows.PartitionOf(spec.Region)
+	arn := "arn:" + partition + ":kms:" + spec.Region + ":" + account + ":" + alias
+	if spec.Provider == flows.AWSServiceAccount {
+		return s.serviceAccount(ctx, spec, account, aws.ToString(pol.Policy), arn, report, fail)
+	}
 	st := awspolicy.VendorStatement(awspolicy.VendorSid(spec.Vendor.Slug), spec.Vendor.AWSPrincipal(partition))
 	merged, changed, err := awspolicy.Upsert(aws.ToString(pol.Policy), st)
 	if err != nil {
@@ -119,8 +126,81 @@ func (s *Setup) Run(ctx context.Context, spec flows.SetupSpec, report func(flows
 		report(flows.SetupEvent{Call: "kms get-key-policy", Detail: "statement " + st.Sid + " already in place"})
 	}
 
-	arn := "arn:" + partition + ":kms:" + spec.Region + ":" + account + ":" + alias
 	return flows.SetupResult{Paste: map[flows.Field]string{flows.FieldAliasARN: arn}}, nil
+}
+
+// serviceAccount makes the IAM user of a service account, its policy
+// (the alias's key only) and, unless it has one, its access key: what
+// the service-account script does after the key and alias.
+func (s *Setup) serviceAccount(ctx context.Context, spec flows.SetupSpec, account, keyPolicy, aliasARN string,
+	report func(flows.SetupEvent), fail func(string, error) (flows.SetupResult, error)) (flows.SetupResult, error) {
+	doc, err := awspolicy.Parse(keyPolicy)
+	if err != nil {
+		return fail("kms get-key-policy", err)
+	}
+	for _, a := range awspolicy.ServiceAccountActions {
+		if !doc.GrantsAccount(account, a) {
+			return fail("kms get-key-policy", fmt.Errorf("the key policy has no statement for account %s, so no IAM user can be given the key; choose the delegated provider, or add the account's statement to the key policy", account))
+		}
+	}
+	c := iam.NewFromConfig(s.cfg)
+	user := aws.String(spec.ServiceAccountUser())
+	if _, err := c.GetUser(ctx, &iam.GetUserInput{UserName: user}); err == nil {
+		report(flows.SetupEvent{Call: "iam get-user", Detail: "IAM user " + *user + " exists"})
+	} else if _, err := c.CreateUser(ctx, &iam.CreateUserInput{UserName: user}); err != nil {
+		return fail("iam create-user", err)
+	} else {
+		report(flows.SetupEvent{Call: "iam create-user", Detail: "created IAM user " + *user})
+	}
+
+	want := awspolicy.ServiceAccountPolicy(spec.AliasName(), "arn:"+flows.PartitionOf(spec.Region)+":kms:"+spec.Region+":"+account+":key/*")
+	wantJSON, err := json.Marshal(want)
+	if err != nil {
+		return fail("iam put-user-policy", err)
+	}
+	have, err := c.GetUserPolicy(ctx, &iam.GetUserPolicyInput{UserName: user, PolicyName: user})
+	if text, _ := url.QueryUnescape(aws.ToString(haveDoc(have, err))); err == nil && sameJSON(text, string(wantJSON)) {
+		report(flows.SetupEvent{Call: "iam get-user-policy", Detail: "policy " + *user + " is in place"})
+	} else if _, err := c.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: user, PolicyName: user, PolicyDocument: aws.String(string(wantJSON))}); err != nil {
+		return fail("iam put-user-policy", err)
+	} else {
+		report(flows.SetupEvent{Call: "iam put-user-policy", Detail: "policy " + *user + ": " + spec.AliasName() + "'s key only"})
+	}
+
+	paste := map[flows.Field]string{flows.FieldAliasARN: aliasARN}
+	keys, err := c.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: user})
+	if err != nil {
+		return fail("iam list-access-keys", err)
+	}
+	if len(keys.AccessKeyMetadata) > 0 {
+		id := aws.ToString(keys.AccessKeyMetadata[0].AccessKeyId)
+		paste[flows.FieldAccessKeyID] = id
+		report(flows.SetupEvent{Call: "iam list-access-keys", Detail: "access key " + id + " exists; its secret was shown once, when it was made (aws iam create-access-key makes a new one)"})
+		return flows.SetupResult{Paste: paste}, nil
+	}
+	ak, err := c.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: user})
+	if err != nil {
+		return fail("iam create-access-key", err)
+	}
+	paste[flows.FieldAccessKeyID] = aws.ToString(ak.AccessKey.AccessKeyId)
+	paste[flows.FieldSecretAccessKey] = aws.ToString(ak.AccessKey.SecretAccessKey)
+	report(flows.SetupEvent{Call: "iam create-access-key", Detail: "created access key " + aws.ToString(ak.AccessKey.AccessKeyId) + " (its secret goes straight to the next step)"})
+	return flows.SetupResult{Paste: paste}, nil
+}
+
+func haveDoc(out *iam.GetUserPolicyOutput, err error) *string {
+	if err != nil || out == nil {
+		return nil
+	}
+	return out.PolicyDocument
+}
+
+func sameJSON(a, b string) bool {
+	var x, y any
+	if json.Unmarshal([]byte(a), &x) != nil || json.Unmarshal([]byte(b), &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
 }
 
 // findAlias returns the key ID an alias names in the client's account

@@ -66,6 +66,7 @@ func (s *Sandbox) serveIAM(w http.ResponseWriter, r *http.Request, body []byte) 
 		code := map[authKind]string{
 			authMissing: "MissingAuthenticationToken", authUnknown: "InvalidClientTokenId",
 			authMismatch: "SignatureDoesNotMatch", authExpired: "SignatureDoesNotMatch", authMalformed: "IncompleteSignature",
+			authTokenExpired: "ExpiredToken",
 		}[authErr.kind]
 		fail(&apiError{Status: http.StatusForbidden, Code: code, Message: authErr.message})
 		return

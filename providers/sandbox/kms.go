@@ -32,6 +32,7 @@ type kmsKey struct {
 	spec, usage, origin      string
 	state                    string // Enabled, Disabled, PendingDeletion, PendingImport
 	multiRegion              bool
+	rotation                 bool
 	created                  time.Time
 	deletionDate             time.Time
 	policy                   string
@@ -81,6 +82,40 @@ var kmsOps = map[string]kmsOp{
 	"Encrypt":                         (*kmsCall).encrypt,
 	"Decrypt":                         (*kmsCall).decrypt,
 	"ReEncrypt":                       (*kmsCall).reEncrypt,
+	"GetKeyRotationStatus":            (*kmsCall).getKeyRotationStatus,
+	"EnableKeyRotation":               (*kmsCall).enableKeyRotation,
+}
+
+func (c *kmsCall) getKeyRotationStatus(raw []byte) (any, *apiError) {
+	var in struct{ KeyId string }
+	if err := decode(raw, &in); err != nil {
+		return nil, err
+	}
+	k, err := c.keyFor(in.KeyId, "kms:GetKeyRotationStatus", true)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{"KeyId": k.arn, "KeyRotationEnabled": k.rotation}
+	if k.rotation {
+		out["RotationPeriodInDays"] = 365
+	}
+	return out, nil
+}
+
+func (c *kmsCall) enableKeyRotation(raw []byte) (any, *apiError) {
+	var in struct{ KeyId string }
+	if err := decode(raw, &in); err != nil {
+		return nil, err
+	}
+	k, err := c.keyFor(in.KeyId, "kms:EnableKeyRotation", false)
+	if err != nil {
+		return nil, err
+	}
+	if k.spec != "SYMMETRIC_DEFAULT" || k.origin != "AWS_KMS" {
+		return nil, kmsErr("UnsupportedOperationException", "%s does not support automatic rotation.", k.arn)
+	}
+	k.rotation = true
+	return nil, nil
 }
 
 func (s *Sandbox) serveKMS(w http.ResponseWriter, r *http.Request, body []byte) {
@@ -120,11 +155,12 @@ func (s *Sandbox) serveKMS(w http.ResponseWriter, r *http.Request, body []byte) 
 
 func kmsAuthError(e *authError) *apiError {
 	code := map[authKind]string{
-		authMissing:   "MissingAuthenticationTokenException",
-		authUnknown:   "UnrecognizedClientException",
-		authMismatch:  "InvalidSignatureException",
-		authExpired:   "InvalidSignatureException",
-		authMalformed: "IncompleteSignatureException",
+		authMissing:      "MissingAuthenticationTokenException",
+		authUnknown:      "UnrecognizedClientException",
+		authMismatch:     "InvalidSignatureException",
+		authExpired:      "InvalidSignatureException",
+		authMalformed:    "IncompleteSignatureException",
+		authTokenExpired: "ExpiredTokenException",
 	}[e.kind]
 	return kmsErr(code, "%s", e.message)
 }

@@ -50,6 +50,9 @@ type Identity struct {
 	SecretAccessKey string
 	SessionToken    string
 
+	// Expires is when a session's token stops working; zero never.
+	Expires time.Time
+
 	created time.Time // when an IAM user's access key was made
 }
 
@@ -70,6 +73,7 @@ type Sandbox struct {
 	vendor   *Identity
 	kms      kmsState
 	iam      iamState
+	sessions []*Identity // temporary credentials of the customer
 	faults   []Fault
 }
 
@@ -143,6 +147,21 @@ func (s *Sandbox) uuid() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
 
+// CustomerSession returns temporary credentials (an ASIA key with a
+// session token) of the customer's admin, valid until expires; a time in
+// the past gives a session that has expired.
+func (s *Sandbox) CustomerSession(expires time.Time) Identity {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := s.newIdentity("customer", s.customer.ARN, CustomerAccount)
+	id.AccessKeyID = "ASIA" + id.AccessKeyID[4:]
+	id.UserID = s.customer.UserID
+	id.SessionToken = "IQoJb3JpZ2luX2VjE" + s.randString(120, secretChars)
+	id.Expires = expires
+	s.sessions = append(s.sessions, id)
+	return *id
+}
+
 // Customer is the customer's admin, who runs the setup script.
 func (s *Sandbox) Customer() Identity { return *s.customer }
 
@@ -162,6 +181,11 @@ func (s *Sandbox) identityByKey(akid string) *Identity {
 			if k.AccessKeyID == akid {
 				return k
 			}
+		}
+	}
+	for _, id := range s.sessions {
+		if id.AccessKeyID == akid {
+			return id
 		}
 	}
 	return nil

@@ -35,6 +35,7 @@ const (
 	authMismatch                 // signature does not match
 	authExpired                  // request time too far from now
 	authMalformed
+	authTokenExpired // a session whose token has expired
 )
 
 const sigv4Algorithm = "AWS4-HMAC-SHA256"
@@ -67,6 +68,9 @@ func (s *Sandbox) verify(r *http.Request, body []byte, now time.Time) (signed, *
 	}
 	if tok := r.Header.Get("X-Amz-Security-Token"); tok != id.SessionToken {
 		return signed{}, &authError{authUnknown, "The security token included in the request is invalid."}
+	}
+	if id.SessionToken != "" && !id.Expires.IsZero() && !now.Before(id.Expires) {
+		return signed{}, &authError{authTokenExpired, "The security token included in the request is expired"}
 	}
 
 	amzDate := r.Header.Get("X-Amz-Date")

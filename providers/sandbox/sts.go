@@ -33,6 +33,7 @@ func (s *Sandbox) serveSTS(w http.ResponseWriter, r *http.Request, body []byte) 
 		code := map[authKind]string{
 			authMissing: "MissingAuthenticationToken", authUnknown: "InvalidClientTokenId",
 			authMismatch: "SignatureDoesNotMatch", authExpired: "SignatureDoesNotMatch", authMalformed: "IncompleteSignature",
+			authTokenExpired: "ExpiredToken",
 		}[authErr.kind]
 		fail(http.StatusForbidden, code, authErr.message)
 		return
