@@ -313,7 +313,9 @@ func TestAccessDeniedIsRetriedWhilePoliciesPropagate(t *testing.T) {
 	var once sync.Once
 	clock.onSleep = func(total time.Duration) {
 		if total >= 5*time.Second {
-			once.Do(func() { p.addStatement(t, k, awspolicy.VendorStatement("rekwiz-acme", "arn:aws:iam::999988887777:root")) })
+			once.Do(func() {
+				p.addStatement(t, k, awspolicy.VendorStatement("rekwiz-acme", "arn:aws:iam::999988887777:root"))
+			})
 		}
 	}
 	var mu sync.Mutex
