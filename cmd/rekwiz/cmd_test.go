@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -308,5 +309,82 @@ func TestWizardUsesAmbientAWS(t *testing.T) {
 	}
 	if !fileExists(filepath.Join(home, ".config", "rekwiz", "registry.json")) {
 		t.Fatal("the real registry was not written")
+	}
+}
+
+func TestVerifyServiceAccountAndJSON(t *testing.T) {
+	e := sandboxtest.Start(t, sandbox.Options{Seed: 2, Vendor: vendor.Default()})
+	awsEnv(t, e, e.Customer())
+	ctx := context.Background()
+	spec := flows.SetupSpec{Provider: flows.AWSServiceAccount, Key: flows.KeyNew, Domain: "dm-LCAJVnUE94B", Vendor: vendor.Default(), Region: sandboxtest.Region, Company: "Example"}
+	res, err := awskms.NewSetup(e.Server.AWSConfig(e.Customer(), sandboxtest.Region)).Run(ctx, spec, func(flows.SetupEvent) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alias, akid, secret := res.Paste[flows.FieldAliasARN], res.Paste[flows.FieldAccessKeyID], res.Paste[flows.FieldSecretAccessKey]
+	args := []string{"verify", "--provider", "aws-service-account", "--domain", "dm-LCAJVnUE94B", "--key-arn", alias, "--access-key-id", akid}
+
+	// The customer's credentials stay in AWS_ACCESS_KEY_ID for the SDK's
+	// default chain (the reader); the service account's secret is given
+	// in AWS_SECRET_ACCESS_KEY only for the run below.
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	code, out, errOut := exec(t, false, args...)
+	if code != exitUsage || out != "" || !strings.Contains(errOut, "secret access key: set AWS_SECRET_ACCESS_KEY (it is never taken as a flag") {
+		t.Fatalf("without a secret: %d %q %q", code, out, errOut)
+	}
+	if code, _, errOut := exec(t, false, append(args, "--secret-access-key", secret)...); code != exitUsage || !strings.Contains(errOut, "unknown flag: --secret-access-key") {
+		t.Fatalf("a secret flag: %d %q", code, errOut)
+	}
+
+	// Run as the service account, with the customer's profile reading
+	// the policies: everything passes, and the JSON document says so.
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", secret)
+	credFile := filepath.Join(t.TempDir(), "credentials")
+	if err := os.WriteFile(credFile, []byte("[default]\naws_access_key_id = "+e.Customer().AccessKeyID+"\naws_secret_access_key = "+e.Customer().SecretAccessKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", credFile)
+	code, out, errOut = exec(t, false, append(args, "--json")...)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	var doc struct {
+		SchemaVersion int
+		Domain        string
+		Provider      string
+		ProviderName  string
+		Key           string
+		AccessKeyID   string
+		Result        string
+		Failed        int
+		Checks        []struct{ ID, Name, Status, Detail, Remedy string }
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	ids := map[string]string{}
+	for _, c := range doc.Checks {
+		ids[c.ID] = c.Status
+	}
+	if doc.SchemaVersion != 1 || doc.Provider != "aws-service-account" || doc.ProviderName != "aws_sa" || doc.Key != alias || doc.AccessKeyID != akid ||
+		doc.Result != "paired" || doc.Failed != 0 || ids["aws.user-policy"] != "pass" || ids["aws.key-policy"] != "pass" || ids["aws.round-trip"] != "pass" || len(doc.Checks) != 9 {
+		t.Fatalf("document: %+v", doc)
+	}
+	for _, s := range []string{secret, e.Customer().SecretAccessKey, "IQoJ"} {
+		if strings.Contains(out+errOut, s) {
+			t.Fatal("verify printed a secret")
+		}
+	}
+
+	// A wrong secret: exit 1, the credentials check says why.
+	t.Setenv("AWS_SECRET_ACCESS_KEY", strings.Repeat("W", 40))
+	code, out, _ = exec(t, false, append(args, "--json", "--wait", "0")...)
+	if code != exitCheckFailed || !strings.Contains(out, `"result": "failed"`) || !strings.Contains(out, "the secret access key does not match the access key ID") {
+		t.Fatalf("wrong secret: exit %d\n%s", code, out)
+	}
+
+	if code, _, errOut := exec(t, false, append(args, "--wait", "-1s")...); code != exitUsage || !strings.Contains(errOut, "--wait: expected a duration of 0 or more") {
+		t.Fatalf("negative wait: %d %q", code, errOut)
 	}
 }

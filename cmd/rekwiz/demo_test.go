@@ -18,6 +18,7 @@ import (
 	"github.com/rekwiz/rekwiz/flows"
 	"github.com/rekwiz/rekwiz/flows/flowtest"
 	"github.com/rekwiz/rekwiz/providers/registry"
+	"github.com/rekwiz/rekwiz/scripts"
 	"github.com/rekwiz/rekwiz/ui"
 )
 
@@ -62,77 +63,108 @@ func newDemo(t *testing.T) *wizard {
 	return w
 }
 
-// TestDemoFromFirstScreenToDone drives `rekwiz demo`, wired as the
-// command wires it (sandbox, SDK clients, registry), through a real
-// program at 80x24 with no colour, keyboard only, and compares the final
-// screen with testdata/demo/done-80x24.golden.
-func TestDemoFromFirstScreenToDone(t *testing.T) {
-	home := demoHome(t)
-	w := newDemo(t)
-	var mu sync.Mutex
-	var screen string
-	tm := teatest.NewTestModel(t, observed{Model: ui.New(w.flow, w.deps), mu: &mu, last: &screen},
+// demoRun is `rekwiz demo`, wired as the command wires it (sandbox, SDK
+// clients, registry), in a real program at 80x24 with no colour, driven
+// by keyboard only.
+type demoRun struct {
+	t      *testing.T
+	w      *wizard
+	tm     *teatest.TestModel
+	mu     sync.Mutex
+	screen string
+}
+
+func startDemo(t *testing.T) *demoRun {
+	d := &demoRun{t: t, w: newDemo(t)}
+	d.tm = teatest.NewTestModel(t, observed{Model: ui.New(d.w.flow, d.w.deps), mu: &d.mu, last: &d.screen},
 		teatest.WithInitialTermSize(80, 24),
 		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii)))
+	return d
+}
 
-	waitFor := func(text string) {
-		t.Helper()
-		deadline := time.Now().Add(15 * time.Second)
-		for {
-			mu.Lock()
-			s := screen
-			mu.Unlock()
-			if strings.Contains(strings.Join(strings.Fields(s), " "), text) {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the screen never showed %q; last screen:\n%s", text, s)
-			}
-			time.Sleep(10 * time.Millisecond)
+// waitFor waits until the screen shows text (spaces folded).
+func (d *demoRun) waitFor(text string) {
+	d.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		d.mu.Lock()
+		s := d.screen
+		d.mu.Unlock()
+		if strings.Contains(strings.Join(strings.Fields(s), " "), text) {
+			return
 		}
-	}
-	press := func(keys ...tea.KeyPressMsg) {
-		for _, k := range keys {
-			tm.Send(k)
+		if time.Now().After(deadline) {
+			d.t.Fatalf("the screen never showed %q; last screen:\n%s", text, s)
 		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	enter := tea.KeyPressMsg{Code: tea.KeyEnter}
-	down := tea.KeyPressMsg{Code: tea.KeyDown}
-	char := func(r rune) tea.KeyPressMsg { return tea.KeyPressMsg{Code: r, Text: string(r)} }
+}
 
-	waitFor("Step 1 of 8 · Domain")
-	waitFor("› dm-LCAJVnUE94B") // the demo fills in an example domain
-	press(enter)
-	waitFor("Where will the key live?")
-	press(enter)
-	waitFor("Guide me through creating a new key")
-	press(down, enter)
-	waitFor("› us-east-1")
-	press(enter)
-	waitFor("Run this script where the AWS CLI is signed in")
-	press(char('r'))
-	waitFor("Go ahead? y / n")
-	press(char('y'))
-	waitFor("✓ Done. The next step is filled in with:")
-	press(enter)
-	waitFor("› arn:aws:kms:us-east-1:111122223333:alias/dm-LCAJVnUE94B/sandbox")
-	press(enter)
-	waitFor("✓ Registered")
-	press(enter)
-	waitFor("✓ Paired. Press enter to finish.")
-	press(enter)
-	waitFor("Step 8 of 8 · Done")
-	press(enter)
+func (d *demoRun) press(keys ...tea.KeyPressMsg) {
+	for _, k := range keys {
+		d.tm.Send(k)
+	}
+}
 
-	final := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(observed).Model.(*ui.Model)
+func (d *demoRun) typeText(s string) {
+	for _, r := range s {
+		d.press(char(r))
+	}
+}
+
+var (
+	enter = tea.KeyPressMsg{Code: tea.KeyEnter}
+	down  = tea.KeyPressMsg{Code: tea.KeyDown}
+	tab   = tea.KeyPressMsg{Code: tea.KeyTab}
+)
+
+func char(r rune) tea.KeyPressMsg { return tea.KeyPressMsg{Code: r, Text: string(r)} }
+
+// finish ends the walk on the Done screen and compares it with a golden.
+func (d *demoRun) finish(golden string) *ui.Model {
+	d.t.Helper()
+	d.press(enter)
+	final := d.tm.FinalModel(d.t, teatest.WithFinalTimeout(10*time.Second)).(observed).Model.(*ui.Model)
 	if !final.Finished() {
-		t.Fatal("the wizard did not finish")
+		d.t.Fatal("the wizard did not finish")
 	}
 	lines := strings.Split(ansi.Strip(final.View().Content), "\n")
 	for i, l := range lines {
 		lines[i] = strings.TrimRight(l, " ")
 	}
-	flowtest.Golden(t, "demo/done-80x24.golden", strings.Join(lines, "\n")+"\n")
+	flowtest.Golden(d.t, golden, strings.Join(lines, "\n")+"\n")
+	return final
+}
+
+// TestDemoFromFirstScreenToDone walks the delegated-key demo from the
+// first screen to Done and compares the final screen with
+// testdata/demo/done-80x24.golden.
+func TestDemoFromFirstScreenToDone(t *testing.T) {
+	home := demoHome(t)
+	d := startDemo(t)
+	d.waitFor("Step 1 of 8 · Domain")
+	d.waitFor("› dm-LCAJVnUE94B") // the demo fills in an example domain
+	d.press(enter)
+	d.waitFor("Where will the key live?")
+	d.press(enter)
+	d.waitFor("Guide me through creating a new key")
+	d.press(down, enter)
+	d.waitFor("› us-east-1")
+	d.press(enter)
+	d.waitFor("Run this script where the AWS CLI is signed in")
+	d.press(char('r'))
+	d.waitFor("Go ahead? y / n")
+	d.press(char('y'))
+	d.waitFor("✓ Done. The next step is filled in with:")
+	d.press(enter)
+	d.waitFor("› arn:aws:kms:us-east-1:111122223333:alias/dm-LCAJVnUE94B/sandbox")
+	d.press(enter)
+	d.waitFor("✓ Registered")
+	d.press(enter)
+	d.waitFor("✓ Paired. Press enter to finish.")
+	d.press(enter)
+	d.waitFor("Step 8 of 8 · Done")
+	final := d.finish("demo/done-80x24.golden")
 
 	// The demo registered the key in its own registry, not the real one.
 	reg := registry.Open(filepath.Join(home, ".config", "rekwiz", "demo-registry.json"))
@@ -144,6 +176,56 @@ func TestDemoFromFirstScreenToDone(t *testing.T) {
 		t.Fatal("the demo wrote the real registry")
 	}
 	if got := final.Flow().Checks(); !flows.Passed(got) {
+		t.Fatalf("checks %+v", got)
+	}
+}
+
+// TestDemoServiceAccount walks the service-account path of the demo:
+// the script step shows the script rekwiz script prints, "set it up for
+// me" fills in the alias, access key ID and (masked) secret, and the
+// check, run with that access key, passes every check.
+func TestDemoServiceAccount(t *testing.T) {
+	demoHome(t)
+	d := startDemo(t)
+	d.waitFor("› dm-LCAJVnUE94B")
+	d.press(enter)
+	d.waitFor("Where will the key live?")
+	d.press(down, enter)
+	d.waitFor("Guide me through creating a new key")
+	d.press(down, enter)
+	d.waitFor("Company name")
+	d.press(tab)
+	d.typeText("Example")
+	d.press(enter)
+	d.waitFor("Run this script where the AWS CLI is signed in")
+	spec := flows.SetupSpec{Provider: flows.AWSServiceAccount, Key: flows.KeyNew, Domain: demoDomain, Vendor: d.w.flow.Vendor(), Region: demoRegion, Company: "Example"}
+	want, err := scripts.Render(spec, scripts.Options{Demo: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(want, "\n")[:12] {
+		d.waitFor(strings.Join(strings.Fields(line), " "))
+	}
+	d.press(char('r'))
+	d.waitFor("Go ahead? y / n")
+	d.press(char('y'))
+	d.waitFor("✓ iam create-access-key")
+	d.press(enter)
+	d.waitFor("Secret access key")
+	d.mu.Lock()
+	paste := d.screen
+	d.mu.Unlock()
+	if !strings.Contains(paste, "••••") || !strings.Contains(paste, "✓ ****") {
+		t.Fatalf("the secret is not masked:\n%s", paste)
+	}
+	d.press(enter)
+	d.waitFor("✓ Registered")
+	d.press(enter)
+	d.waitFor("✓ Paired. Press enter to finish.")
+	d.press(enter)
+	d.waitFor("Step 8 of 8 · Done")
+	final := d.finish("demo/done-service-account-80x24.golden")
+	if got := final.Flow().Checks(); !flows.Passed(got) || len(got) != 9 {
 		t.Fatalf("checks %+v", got)
 	}
 }

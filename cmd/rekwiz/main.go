@@ -38,6 +38,9 @@ type IOStreams struct {
 	Err      io.Writer
 	Terminal bool
 	Getenv   func(string) string
+	// ReadSecret asks for a secret at the terminal without echoing it;
+	// nil when there is no terminal to ask at.
+	ReadSecret func(prompt string) ([]byte, error)
 }
 
 func main() {
@@ -45,6 +48,13 @@ func main() {
 		In: os.Stdin, Out: os.Stdout, Err: os.Stderr,
 		Terminal: term.IsTerminal(os.Stdin.Fd()) && term.IsTerminal(os.Stdout.Fd()),
 		Getenv:   os.Getenv,
+	}
+	if term.IsTerminal(os.Stdin.Fd()) {
+		ios.ReadSecret = func(prompt string) ([]byte, error) {
+			fmt.Fprint(os.Stderr, prompt)
+			defer fmt.Fprintln(os.Stderr)
+			return term.ReadPassword(os.Stdin.Fd())
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, ios, os.Args[1:])

@@ -1,8 +1,13 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/spf13/cobra"
@@ -15,6 +20,8 @@ type verifyOptions struct {
 	IO      *IOStreams
 	Global  *globalOptions
 	Presets map[flows.Field]string
+	JSON    bool
+	Wait    time.Duration
 }
 
 func newVerifyCmd(ios *IOStreams, g *globalOptions) *cobra.Command {
@@ -24,56 +31,152 @@ func newVerifyCmd(ios *IOStreams, g *globalOptions) *cobra.Command {
 		Use:   "verify",
 		Short: "Check that the vendor can use a key, without a screen",
 		Long: `Runs the pairing check for a key and prints one line per check, then the
-remedies. It calls AWS with your own credentials (AWS_PROFILE, AWS_REGION
-and AWS_ENDPOINT_URL work as in the AWS CLI); the output carries no secret
-and can be pasted into a support ticket.
+remedies; --json prints the same as one JSON document. The output carries
+no secret, session token, signature or data key, so it can be pasted into
+a support ticket.
+
+aws-delegated runs with your own AWS credentials: AWS_PROFILE, AWS_REGION,
+AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_KMS work as in the AWS CLI.
+aws-service-account runs with the service account's access key, as the
+vendor would: --access-key-id (or AWS_ACCESS_KEY_ID) and the secret from
+AWS_SECRET_ACCESS_KEY or, at a terminal, a masked prompt; never a flag,
+which would land in your shell history. Your own profile, if it may,
+also reads the user's IAM policy.
+
+When AWS denies access, a policy change may still be on its way: the
+check retries for up to --wait (default 90s; 0 does not wait).
 
 Exit codes: 0 every check passed (warnings allowed), 1 a check failed,
 2 bad input.`,
 		Example: `  rekwiz verify --provider aws-delegated --domain dm-LCAJVnUE94B \
-    --key-arn arn:aws:kms:us-east-1:123456789012:alias/dm-LCAJVnUE94B/acme`,
+    --key-arn arn:aws:kms:us-east-1:123456789012:alias/dm-LCAJVnUE94B/acme
+  AWS_SECRET_ACCESS_KEY=... rekwiz verify --provider aws-service-account --domain dm-LCAJVnUE94B \
+    --key-arn arn:aws:kms:us-east-1:123456789012:alias/dm-LCAJVnUE94B/acme/Example \
+    --access-key-id AKIAIOSFODNN7EXAMPLE --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Presets = presets.values(cmd.Flags())
-			return runVerify(cmd, o)
+			return runVerify(cmd.Context(), o)
 		},
 	}
-	presets = addPresetFlags(cmd.Flags(), flows.FieldProvider, flows.FieldDomain, flows.FieldAliasARN)
+	presets = addPresetFlags(cmd.Flags(), flows.FieldProvider, flows.FieldDomain, flows.FieldAliasARN, flows.FieldAccessKeyID)
+	cmd.Flags().BoolVar(&o.JSON, "json", false, "print one JSON document (schema in the README)")
+	cmd.Flags().DurationVar(&o.Wait, "wait", awskms.DefaultWait, "how long to keep retrying while AWS applies a policy change (0: no retries)")
 	for _, f := range []string{"provider", "domain", "key-arn"} {
 		_ = cmd.MarkFlagRequired(f)
 	}
 	return cmd
 }
 
-func runVerify(cmd *cobra.Command, o *verifyOptions) error {
+func runVerify(ctx context.Context, o *verifyOptions) error {
+	if o.Wait < 0 {
+		return &exitError{code: exitUsage, msg: "--wait: expected a duration of 0 or more, e.g. 90s or 2m"}
+	}
 	v, err := loadVendor(o.Global, o.IO.Err, false)
 	if err != nil {
 		return err
+	}
+	p, err := flows.ParseProvider(o.Presets[flows.FieldProvider])
+	if err != nil {
+		return usageError(&flows.FieldError{Field: flows.FieldProvider, Err: err})
+	}
+	if !p.IsAWS() {
+		return &exitError{code: exitUsage, msg: "--provider: verify supports aws-delegated and aws-service-account in this version of rekwiz"}
+	}
+	if p == flows.AWSServiceAccount {
+		if err := o.serviceAccountCredentials(); err != nil {
+			return err
+		}
+	} else if _, ok := o.Presets[flows.FieldAccessKeyID]; ok {
+		return &exitError{code: exitUsage, msg: "--access-key-id: only aws-service-account uses it"}
 	}
 	flow, err := flows.New(v, o.Presets)
 	if err != nil {
 		return usageError(err)
 	}
-	if flow.Provider() != flows.AWSDelegated {
-		return &exitError{code: exitUsage, msg: "--provider: verify supports aws-delegated in this version of rekwiz"}
-	}
 	t, err := flow.Target()
 	if err != nil {
 		return usageError(err)
 	}
-	cfg, err := config.LoadDefaultConfig(cmd.Context())
+	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return &exitError{code: exitUsage, msg: "reading your AWS configuration: " + err.Error()}
 	}
-	checks := awskms.NewPairing(cfg).Run(cmd.Context(), t, nil)
-	if err := cmd.Context().Err(); err != nil {
+	opts := []awskms.Option{awskms.WithWait(o.Wait)}
+	if p == flows.AWSServiceAccount {
+		if creds, err := cfg.Credentials.Retrieve(ctx); err == nil && creds.AccessKeyID != t.AccessKeyID {
+			opts = append(opts, awskms.WithReader(cfg))
+		}
+	}
+	checks := awskms.NewPairing(cfg, opts...).Run(ctx, t, progress(o.IO.Err))
+	if err := ctx.Err(); err != nil {
 		return err
 	}
-	writeReport(o.IO, t, checks)
+	if o.JSON {
+		err = writeJSON(o.IO.Out, t, checks)
+	} else {
+		writeReport(o.IO, t, checks)
+	}
+	if err != nil {
+		return err
+	}
 	if !flows.Passed(checks) {
 		return &exitError{code: exitCheckFailed}
 	}
 	return nil
+}
+
+// serviceAccountCredentials fills in the access key: its ID from the
+// flag or AWS_ACCESS_KEY_ID, its secret from AWS_SECRET_ACCESS_KEY or a
+// masked prompt, never from the command line.
+func (o *verifyOptions) serviceAccountCredentials() error {
+	if _, ok := o.Presets[flows.FieldAccessKeyID]; !ok {
+		id := o.IO.Getenv("AWS_ACCESS_KEY_ID")
+		if id == "" {
+			return &exitError{code: exitUsage, msg: "--access-key-id: required for aws-service-account (or set AWS_ACCESS_KEY_ID)"}
+		}
+		o.Presets[flows.FieldAccessKeyID] = id
+	}
+	secret := o.IO.Getenv("AWS_SECRET_ACCESS_KEY")
+	if secret == "" && o.IO.ReadSecret != nil {
+		b, err := o.IO.ReadSecret("Secret access key (hidden): ")
+		if err != nil {
+			return &exitError{code: exitUsage, msg: "reading the secret access key: " + err.Error()}
+		}
+		secret = string(b)
+		clear(b)
+	}
+	if secret == "" {
+		return &exitError{code: exitUsage, msg: "secret access key: set AWS_SECRET_ACCESS_KEY (it is never taken as a flag, which would land in your shell history)"}
+	}
+	o.Presets[flows.FieldSecretAccessKey] = secret
+	return nil
+}
+
+// progress says on stderr when the check starts waiting for a policy
+// change, once per pause, so a long wait is never silent.
+func progress(w io.Writer) func(flows.Check) {
+	var mu sync.Mutex
+	last := map[string]int{}
+	return func(c flows.Check) {
+		var in, left int
+		if _, err := fmt.Sscanf(afterMarker(c.Detail, "retrying in "), "%ds (%ds left)", &in, &left); err != nil {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if prev, ok := last[c.ID]; !ok || in > prev {
+			fmt.Fprintf(w, "rekwiz: %s: access denied; AWS may still be applying a policy change. Retrying in %ds (%ds left)...\n", c.ID, in, left)
+		}
+		last[c.ID] = in
+	}
+}
+
+func afterMarker(s, marker string) string {
+	if i := strings.Index(s, marker); i >= 0 {
+		return s[i+len(marker):]
+	}
+	return ""
 }
 
 // writeReport prints the checks as a ticket can carry them: symbol, status
@@ -81,7 +184,11 @@ func runVerify(cmd *cobra.Command, o *verifyOptions) error {
 func writeReport(ios *IOStreams, t flows.Target, checks []flows.Check) {
 	out := ios.Out
 	fmt.Fprintf(out, "rekwiz verify: %s, %s\n", t.Domain, t.Provider.Title())
-	fmt.Fprintf(out, "key: %s\n\n", t.AliasARN)
+	fmt.Fprintf(out, "key: %s\n", t.AliasARN)
+	if t.Provider == flows.AWSServiceAccount {
+		fmt.Fprintf(out, "access key: %s\n", t.AccessKeyID)
+	}
+	fmt.Fprintln(out)
 	failed := 0
 	var remedies []string
 	for _, c := range checks {
@@ -106,4 +213,49 @@ func writeReport(ios *IOStreams, t flows.Target, checks []flows.Check) {
 		return
 	}
 	fmt.Fprintln(out, "\nResult: paired.")
+}
+
+// verifyReport is the --json document; its schema is in the README and
+// only grows: fields are added, never renamed or removed.
+type verifyReport struct {
+	Schema       int           `json:"schemaVersion"`
+	Domain       string        `json:"domain"`
+	Provider     string        `json:"provider"`
+	ProviderName string        `json:"providerName"`
+	Key          string        `json:"key"`
+	AccessKeyID  string        `json:"accessKeyID,omitempty"`
+	Result       string        `json:"result"`
+	Failed       int           `json:"failed"`
+	Checks       []verifyCheck `json:"checks"`
+}
+
+type verifyCheck struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	Detail string `json:"detail"`
+	Remedy string `json:"remedy,omitempty"`
+}
+
+func writeJSON(w io.Writer, t flows.Target, checks []flows.Check) error {
+	r := verifyReport{
+		Schema: 1, Domain: t.Domain, Provider: string(t.Provider), ProviderName: t.Provider.APIName(),
+		Key: t.AliasARN.String(), AccessKeyID: t.AccessKeyID, Result: "paired", Checks: []verifyCheck{},
+	}
+	for _, c := range checks {
+		vc := verifyCheck{ID: c.ID, Name: c.Name, Status: c.Status.String(), Detail: c.Detail}
+		if c.Status != flows.StatusPass {
+			vc.Remedy = c.Remedy
+		}
+		if c.Status == flows.StatusFail {
+			r.Failed++
+		}
+		r.Checks = append(r.Checks, vc)
+	}
+	if !flows.Passed(checks) {
+		r.Result = "failed"
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
 }

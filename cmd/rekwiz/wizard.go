@@ -91,8 +91,13 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 			return nil, err
 		}
 		w.close = func() { srv.Close() }
-		w.deps.Setup = map[flows.Provider]ui.Setuper{flows.AWSDelegated: awskms.NewSetup(srv.AWSConfig(sb.Customer(), demoRegion))}
-		w.deps.Pairing = map[flows.Provider]ui.Pairer{flows.AWSDelegated: awskms.NewPairing(srv.AWSConfig(sb.Vendor(), demoRegion))}
+		customer := srv.AWSConfig(sb.Customer(), demoRegion)
+		setup := awskms.NewSetup(customer)
+		// The check runs as the vendor (a service account, with its own
+		// access key); the customer reads the policies, as in real life.
+		pairing := awskms.NewPairing(srv.AWSConfig(sb.Vendor(), demoRegion), awskms.WithReader(customer))
+		w.deps.Setup = map[flows.Provider]ui.Setuper{flows.AWSDelegated: setup, flows.AWSServiceAccount: setup}
+		w.deps.Pairing = map[flows.Provider]ui.Pairer{flows.AWSDelegated: pairing, flows.AWSServiceAccount: pairing}
 		w.deps.Registry = registry.Open(filepath.Join(filepath.Dir(regPath), "demo-registry.json"))
 		w.deps.RenderScript = func(sp flows.SetupSpec) (string, error) { return scripts.Render(sp, scripts.Options{Demo: true}) }
 		defaults[flows.FieldDomain], defaults[flows.FieldRegion] = demoDomain, demoRegion
@@ -102,15 +107,20 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 		if err != nil {
 			return nil, &exitError{code: exitUsage, msg: "reading your AWS configuration: " + err.Error()}
 		}
-		w.deps.Setup = map[flows.Provider]ui.Setuper{flows.AWSDelegated: awskms.NewSetup(cfg)}
-		w.deps.Pairing = map[flows.Provider]ui.Pairer{flows.AWSDelegated: awskms.NewPairing(cfg)}
+		setup := awskms.NewSetup(cfg)
+		// The customer's own credentials check a delegated key and read
+		// a service account's policies; the service account's checks run
+		// with its pasted access key.
+		pairing := awskms.NewPairing(cfg, awskms.WithReader(cfg))
+		w.deps.Setup = map[flows.Provider]ui.Setuper{flows.AWSDelegated: setup, flows.AWSServiceAccount: setup}
+		w.deps.Pairing = map[flows.Provider]ui.Pairer{flows.AWSDelegated: pairing, flows.AWSServiceAccount: pairing}
 		w.deps.Registry = registry.Open(regPath)
 		w.deps.RenderScript = func(sp flows.SetupSpec) (string, error) { return scripts.Render(sp, scripts.Options{}) }
 		defaults[flows.FieldRegion] = cfg.Region
 	}
 	if p := flow.Provider(); p != "" && w.deps.Pairing[p] == nil {
 		w.close()
-		return nil, &exitError{code: exitUsage, msg: "--provider: " + p.Title() + " is not available in this version of rekwiz yet; use aws-delegated"}
+		return nil, &exitError{code: exitUsage, msg: "--provider: " + p.Title() + " is not available in this version of rekwiz yet; use an AWS provider"}
 	}
 	for f, val := range defaults {
 		if val != "" && !flow.Locked(f) && flow.Value(f) == "" {
@@ -134,6 +144,10 @@ func verifyCommand(profile string) func(flows.Target) string {
 		cmd := "rekwiz verify --provider " + string(t.Provider) + " --domain " + t.Domain
 		if t.Provider.IsAWS() {
 			cmd += " --key-arn " + t.AliasARN.String()
+		}
+		if t.Provider == flows.AWSServiceAccount {
+			// The secret comes from AWS_SECRET_ACCESS_KEY or a prompt.
+			cmd += " --access-key-id " + t.AccessKeyID
 		}
 		if profile != "" {
 			cmd += " --vendor-profile " + profile
