@@ -527,3 +527,31 @@ func TestPlaceholderVendorIsFlagged(t *testing.T) {
 		t.Fatal("a real vendor profile is flagged")
 	}
 }
+
+// countdownPairer reports a check waiting for a policy change to reach
+// AWS, as awskms does after an AccessDenied, then waits.
+type countdownPairer struct{ blockingPairer }
+
+func (c *countdownPairer) Run(ctx context.Context, t flows.Target, report func(flows.Check)) []flows.Check {
+	report(flows.Check{ID: "aws.alias", Name: "Alias resolves to a key", Status: flows.StatusRunning,
+		Detail: "access denied; AWS may still be applying a policy change: retrying in 4s (86s left)"})
+	return c.blockingPairer.Run(ctx, t, report)
+}
+
+func TestCheckShowsThePropagationCountdown(t *testing.T) {
+	p := &countdownPairer{blockingPairer{started: make(chan struct{}), stopped: make(chan struct{})}}
+	deps, _ := testDeps(t, nil)
+	deps.Pairing[flows.AWSDelegated] = p
+	flow := newFlow(t, map[flows.Field]string{"domain": domain, "provider": "aws-delegated", "key": "new", "region": "us-east-1", "key-arn": aliasARN})
+	d := newDriver(t, flow, deps, 80, 24)
+	d.blocked = 200 * time.Millisecond
+	d.key("enter", "enter")
+	<-p.started
+	d.wantScreen("Alias resolves to a key", "access denied; AWS may still be applying a policy change: retrying in 4s (86s left)", "Checking… (esc stops)")
+	d.key("esc")
+	select {
+	case <-p.stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("esc did not stop the wait")
+	}
+}
