@@ -182,7 +182,7 @@ func TestVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, _ = exec(t, false, "verify", "--provider", "aws-delegated", "--domain", "dm-OTHERDOMAIN", "--key-arn", "arn:aws:kms:us-east-1:111122223333:"+name)
-	for _, want := range []string{"✗ FAIL    Key policy grants the vendor: arn:aws:iam::999988887777:root lacks kms:Decrypt (implicit deny)", "To fix:", "aws.key-policy: run the setup script again", "Result: 1 check(s) failed."} {
+	for _, want := range []string{"✗ FAIL    Key policy grants the vendor: arn:aws:iam::999988887777:root lacks kms:Decrypt (implicit deny)", "What to do:", "aws.key-policy: run the setup script again", "Result: 1 check(s) failed."} {
 		if code != exitCheckFailed || !strings.Contains(out, want) {
 			t.Errorf("unpaired key: exit %d, want 1 and %q:\n%s", code, want, out)
 		}

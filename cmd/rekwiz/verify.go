@@ -206,7 +206,7 @@ func writeReport(ios *IOStreams, t flows.Target, checks []flows.Check) {
 		}
 	}
 	if len(remedies) > 0 {
-		fmt.Fprintf(out, "\nTo fix:\n%s\n", strings.Join(remedies, "\n"))
+		fmt.Fprintf(out, "\nWhat to do:\n%s\n", strings.Join(remedies, "\n"))
 	}
 	if failed > 0 {
 		fmt.Fprintf(out, "\nResult: %d check(s) failed.\n", failed)
