@@ -361,6 +361,7 @@ func (s *State) nextApplicable(from Step) Step {
 type Receipt struct {
 	RekID string // the key's ID in the domain
 	Where string // where it was registered, as a person reads it
+	Test  string // the vendor's own test of the key, when the API ran one
 }
 
 // SetReceipt records a successful apply.

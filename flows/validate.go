@@ -154,6 +154,9 @@ type KeyURL struct {
 }
 
 func (k KeyURL) String() string {
+	if k == (KeyURL{}) {
+		return ""
+	}
 	s := "https://" + k.HSM + "." + k.Suffix + "/keys/" + k.Name
 	if k.Version != "" {
 		s += "/" + k.Version

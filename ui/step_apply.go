@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"charm.land/bubbles/v2/help"
@@ -11,6 +12,9 @@ import (
 
 	"github.com/rekwiz/rekwiz/flows"
 )
+
+// retestKey tests a key the domain has registered already.
+var retestKey = key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "test the registered key"))
 
 // applyStep registers the key with the domain.
 type applyStep struct {
@@ -54,6 +58,27 @@ func (a *applyStep) start() tea.Cmd {
 	})
 }
 
+// existing is the key ID the domain has this key under, when the apply
+// failed because it is registered already and the registry can test it.
+func (a *applyStep) existing() (string, Retester) {
+	var dup interface{ ExistingRekID() string }
+	rt, ok := a.c.Deps.Registry.(Retester)
+	if !ok || !errors.As(a.err, &dup) || dup.ExistingRekID() == "" {
+		return "", nil
+	}
+	return dup.ExistingRekID(), rt
+}
+
+func (a *applyStep) retest() tea.Cmd {
+	id, rt := a.existing()
+	a.err, a.receipt = nil, nil
+	t := a.target
+	return a.job.start(func(ctx context.Context, send func(tea.Msg)) {
+		r, err := rt.Retest(ctx, t, id)
+		send(applyDoneMsg{receipt: r, err: err})
+	})
+}
+
 func (a *applyStep) Leave()           { a.job.stop() }
 func (a *applyStep) SetSize(int, int) {}
 
@@ -82,6 +107,10 @@ func (a *applyStep) Update(msg tea.Msg) (component, tea.Cmd) {
 			return a, send(submitMsg{})
 		case key.Matches(msg, k.Retry) && a.err != nil && !a.job.running():
 			return a, a.start()
+		case key.Matches(msg, retestKey) && !a.job.running():
+			if id, _ := a.existing(); id != "" {
+				return a, a.retest()
+			}
 		}
 	}
 	return a, nil
@@ -96,11 +125,19 @@ func (a *applyStep) View() string {
 		b.WriteString(a.job.spin.View() + " " + st.Text.Render("Registering…"))
 	case a.err != nil:
 		b.WriteString(a.c.wrapIndented("✗ "+a.err.Error(), 0, st.Error) + "\n\n")
-		b.WriteString(st.Muted.Render("r: try again · esc: back"))
+		if id, _ := a.existing(); id != "" {
+			b.WriteString(st.Muted.Render("t: test " + id + " instead · r: try again · esc: back"))
+		} else {
+			b.WriteString(st.Muted.Render("r: try again · esc: back"))
+		}
 	case a.receipt != nil:
 		b.WriteString(st.OK.Render("✓ Registered") + "\n\n")
 		b.WriteString(a.c.fieldLine("Key ID    ", a.receipt.RekID) + "\n")
-		b.WriteString(a.c.fieldLine("Where     ", a.receipt.Where) + "\n\n")
+		b.WriteString(a.c.fieldLine("Where     ", a.receipt.Where) + "\n")
+		if a.receipt.Test != "" {
+			b.WriteString(a.c.fieldLine("Tested    ", a.receipt.Test) + "\n")
+		}
+		b.WriteString("\n")
 		b.WriteString(a.c.wrap("Next, the pairing check proves that "+a.target.Vendor.Name+" can use the key: press enter.", st.Text))
 	}
 	return b.String()
@@ -112,6 +149,9 @@ func (a *applyStep) Bindings() help.KeyMap {
 	case a.receipt != nil:
 		return bindings{short: []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "pairing check")), k.Back, k.Quit}}
 	case a.err != nil:
+		if id, _ := a.existing(); id != "" {
+			return bindings{short: []key.Binding{retestKey, k.Retry, k.Back, k.Quit}}
+		}
 		return bindings{short: []key.Binding{k.Retry, k.Back, k.Quit}}
 	}
 	return bindings{short: []key.Binding{k.Back, k.Quit}}

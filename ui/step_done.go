@@ -36,14 +36,17 @@ type Fact struct{ Label, Value string }
 
 // Facts is the summary, one fact a line.
 func (s Summary) Facts() []Fact {
-	return []Fact{
+	facts := []Fact{
 		{"Domain", s.Domain},
 		{"Provider", s.Provider.Title()},
 		{"Key", s.Key},
 		{"Registered", s.Receipt.RekID},
 		{"Registry", strings.TrimPrefix(s.Receipt.Where, "local registry ")},
-		{"Checks", s.checkCounts()},
 	}
+	if s.Receipt.Test != "" {
+		facts = append(facts, Fact{"Vendor test", s.Receipt.Test})
+	}
+	return append(facts, Fact{"Checks", s.checkCounts()})
 }
 
 // Lines is the summary as plain text, labels aligned.

@@ -32,6 +32,12 @@ type Registrar interface {
 	Register(ctx context.Context, t flows.Target) (flows.Receipt, error)
 }
 
+// Retester tests a key the domain has registered already (a registry
+// that can answer "already registered" offers it instead).
+type Retester interface {
+	Retest(ctx context.Context, t flows.Target, rekID string) (flows.Receipt, error)
+}
+
 // Deps are what the wizard's steps do their work with. A provider without
 // a Pairer is shown as not available yet.
 type Deps struct {

@@ -555,3 +555,38 @@ func TestCheckShowsThePropagationCountdown(t *testing.T) {
 		t.Fatal("esc did not stop the wait")
 	}
 }
+
+// dupRegistry answers like a domain API that has the key already.
+type dupRegistry struct{ retested []string }
+
+type dupErr struct{}
+
+func (dupErr) Error() string         { return "the domain has this key registered already, as rek-42" }
+func (dupErr) ExistingRekID() string { return "rek-42" }
+
+func (d *dupRegistry) Register(context.Context, flows.Target) (flows.Receipt, error) {
+	return flows.Receipt{}, dupErr{}
+}
+
+func (d *dupRegistry) Retest(_ context.Context, _ flows.Target, id string) (flows.Receipt, error) {
+	d.retested = append(d.retested, id)
+	return flows.Receipt{RekID: id, Where: "domain API https://api.example.com", Test: "ok: wrapped and unwrapped a data key (12 ms)"}, nil
+}
+
+func TestAlreadyRegisteredOffersATest(t *testing.T) {
+	deps, _ := testDeps(t, &fakePairer{results: passing})
+	reg := &dupRegistry{}
+	deps.Registry = reg
+	flow := newFlow(t, map[flows.Field]string{"domain": domain, "provider": "aws-delegated", "key": "new", "region": "us-east-1", "key-arn": aliasARN})
+	d := newDriver(t, flow, deps, 80, 24)
+	d.key("enter") // script
+	d.wantStep(flows.StepApply)
+	d.wantScreen("registered already, as rek-42", "t: test rek-42 instead")
+	d.key("t")
+	if len(reg.retested) != 1 || reg.retested[0] != "rek-42" {
+		t.Fatalf("retested %v", reg.retested)
+	}
+	d.wantScreen("✓ Registered", "Tested", "ok: wrapped and unwrapped a data key (12 ms)")
+	d.key("enter")
+	d.wantStep(flows.StepCheck)
+}

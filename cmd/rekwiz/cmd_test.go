@@ -18,10 +18,12 @@ import (
 
 	"github.com/rekwiz/rekwiz/flows"
 	"github.com/rekwiz/rekwiz/providers/awskms"
+	"github.com/rekwiz/rekwiz/providers/domainapi/domainapitest"
 	"github.com/rekwiz/rekwiz/providers/sandbox"
 	"github.com/rekwiz/rekwiz/providers/sandbox/sandboxtest"
 	"github.com/rekwiz/rekwiz/providers/vendor"
 	"github.com/rekwiz/rekwiz/scripts"
+	"github.com/rekwiz/rekwiz/ui"
 )
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
@@ -386,5 +388,59 @@ func TestVerifyServiceAccountAndJSON(t *testing.T) {
 
 	if code, _, errOut := exec(t, false, append(args, "--wait", "-1s")...); code != exitUsage || !strings.Contains(errOut, "--wait: expected a duration of 0 or more") {
 		t.Fatalf("negative wait: %d %q", code, errOut)
+	}
+}
+
+// TestWizardAppliesThroughTheDomainAPI: with REKWIZ_API_URL and
+// REKWIZ_API_TOKEN, the vendor's accounts come from the API (and go into
+// the script), and apply registers with the API, whose test runs the
+// real check against the sandbox.
+func TestWizardAppliesThroughTheDomainAPI(t *testing.T) {
+	demoHome(t)
+	apiVendor := vendor.Default()
+	apiVendor.AWSPrincipalARN = "arn:aws:iam::999988887777:role/rek-access"
+	// The sandbox's vendor checks as a session of that role.
+	e := sandboxtest.Start(t, sandbox.Options{Seed: 1, Vendor: apiVendor})
+	awsEnv(t, e, e.Customer())
+	api := domainapitest.New("rkw_test_token_0123456789", apiVendor, e.Server.AWSConfig(e.Vendor(), sandboxtest.Region), "dm-LCAJVnUE94B")
+	defer api.Close()
+	t.Setenv("REKWIZ_API_URL", api.URL)
+	t.Setenv("REKWIZ_API_TOKEN", "rkw_test_token_0123456789")
+	ios := &IOStreams{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard, Terminal: true, Getenv: os.Getenv}
+
+	if _, err := newWizard(context.Background(), &wizardOptions{IO: ios, Global: &globalOptions{}}); err == nil || !strings.Contains(err.Error(), "--domain: required with --api-url") {
+		t.Fatalf("without --domain: %v", err)
+	}
+	w, err := newWizard(context.Background(), &wizardOptions{IO: ios, Global: &globalOptions{}, Presets: map[flows.Field]string{"domain": "dm-LCAJVnUE94B"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.close()
+	if got := w.flow.Vendor().AWSPrincipalARN; got != apiVendor.AWSPrincipalARN {
+		t.Fatalf("vendor principal %q, want the API's", got)
+	}
+	ctx := context.Background()
+	spec := flows.SetupSpec{Provider: flows.AWSDelegated, Key: flows.KeyNew, Domain: "dm-LCAJVnUE94B", Vendor: w.flow.Vendor(), Region: sandboxtest.Region}
+	res, err := w.deps.Setup[flows.AWSDelegated].Run(ctx, spec, func(flows.SetupEvent) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _, _ := flows.ParseAliasARN(res.Paste[flows.FieldAliasARN])
+	tg := flows.Target{Provider: flows.AWSDelegated, Domain: "dm-LCAJVnUE94B", Vendor: w.flow.Vendor(), AliasARN: a}
+	r, err := w.deps.Registry.Register(ctx, tg)
+	if err != nil || !strings.HasPrefix(r.Test, "ok:") || !strings.HasPrefix(r.Where, "domain API http://127.0.0.1:") {
+		t.Fatalf("register: %+v %v", r, err)
+	}
+	if _, ok := w.deps.Registry.(ui.Retester); !ok {
+		t.Fatal("the API registry cannot re-test a registered key")
+	}
+
+	code, out, _ := exec(t, false, "script", "--provider", "aws-delegated", "--key", "new", "--domain", "dm-LCAJVnUE94B", "--region", "us-east-1")
+	if code != 0 || !strings.Contains(out, "arn:aws:iam::999988887777:role/rek-access") {
+		t.Fatalf("script with the API: exit %d", code)
+	}
+	t.Setenv("REKWIZ_API_TOKEN", "")
+	if code, _, errOut := exec(t, false, "script", "--provider", "aws-delegated", "--key", "new", "--domain", "dm-LCAJVnUE94B", "--region", "us-east-1"); code != exitUsage || !strings.Contains(errOut, "set REKWIZ_API_TOKEN") {
+		t.Fatalf("without a token: %d %s", code, errOut)
 	}
 }

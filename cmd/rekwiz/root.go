@@ -18,6 +18,7 @@ import (
 type globalOptions struct {
 	VendorProfile string
 	NoColor       bool
+	APIURL        string
 }
 
 func newRootCmd(ios *IOStreams) *cobra.Command {
@@ -50,6 +51,7 @@ first with no cloud account at all: rekwiz demo.`,
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&g.VendorProfile, "vendor-profile", "", "your vendor's profile `file` (JSON); without it, rekwiz uses its sandbox vendor")
 	pf.BoolVar(&g.NoColor, "no-color", false, "draw without colour (the NO_COLOR variable works too)")
+	pf.StringVar(&g.APIURL, "api-url", "", "register keys with the vendor's domain API at `URL` (or REKWIZ_API_URL; the token comes from REKWIZ_API_TOKEN)")
 	presets = addPresetFlags(cmd.Flags(), wizardFields...)
 	cmd.AddCommand(newDemoCmd(ios, g), newScriptCmd(ios, g), newVerifyCmd(ios, g), newSandboxCmd(ios))
 	return cmd

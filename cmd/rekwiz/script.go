@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -59,6 +60,19 @@ func runScript(o *scriptOptions) error {
 	v, err := loadVendor(o.Global, o.IO.Err, false)
 	if err != nil {
 		return err
+	}
+	api, err := apiClient(o.Global, o.IO, v)
+	if err != nil {
+		return err
+	}
+	if api != nil {
+		d, err := flows.ParseDomainID(o.Presets[flows.FieldDomain])
+		if err != nil {
+			return usageError(&flows.FieldError{Field: flows.FieldDomain, Err: err})
+		}
+		if v, err = vendorFromAPI(context.Background(), api, v, d); err != nil {
+			return err
+		}
 	}
 	flow, err := flows.New(v, o.Presets)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rekwiz/rekwiz/flows"
 	"github.com/rekwiz/rekwiz/providers/awskms"
+	"github.com/rekwiz/rekwiz/providers/domainapi"
 	"github.com/rekwiz/rekwiz/providers/registry"
 	"github.com/rekwiz/rekwiz/providers/sandbox"
 	"github.com/rekwiz/rekwiz/scripts"
@@ -68,6 +69,27 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 	if err != nil {
 		return nil, err
 	}
+	var api *domainapi.Client
+	if !o.Demo {
+		if api, err = apiClient(o.Global, o.IO, v); err != nil {
+			return nil, err
+		}
+	}
+	if api != nil {
+		// The API gives the vendor's accounts per domain, so the domain
+		// must be known before any script is shown.
+		domain, ok := o.Presets[flows.FieldDomain]
+		if !ok {
+			return nil, &exitError{code: exitUsage, msg: "--domain: required with --api-url, so rekwiz can read the vendor's accounts for the domain"}
+		}
+		d, err := flows.ParseDomainID(domain)
+		if err != nil {
+			return nil, usageError(&flows.FieldError{Field: flows.FieldDomain, Err: err})
+		}
+		if v, err = vendorFromAPI(ctx, api, v, d); err != nil {
+			return nil, err
+		}
+	}
 	flow, err := flows.New(v, o.Presets)
 	if err != nil {
 		return nil, usageError(err)
@@ -115,6 +137,9 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 		w.deps.Setup = map[flows.Provider]ui.Setuper{flows.AWSDelegated: setup, flows.AWSServiceAccount: setup}
 		w.deps.Pairing = map[flows.Provider]ui.Pairer{flows.AWSDelegated: pairing, flows.AWSServiceAccount: pairing}
 		w.deps.Registry = registry.Open(regPath)
+		if api != nil {
+			w.deps.Registry = api
+		}
 		w.deps.RenderScript = func(sp flows.SetupSpec) (string, error) { return scripts.Render(sp, scripts.Options{}) }
 		defaults[flows.FieldRegion] = cfg.Region
 	}

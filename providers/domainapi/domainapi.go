@@ -1,0 +1,406 @@
+// Package domainapi registers a key with the vendor's domain API (the
+// shape of the vendor's published API, antimatter_api 2.0.13): it adds
+// the key, asks the vendor to test it, and reads the vendor's account
+// details for delegated providers.
+//
+// Requests carry the API token as a bearer token and never log it; the
+// token, like a service account's secret, never appears in an error.
+// 429 and 5xx answers are retried with backoff, honouring Retry-After.
+package domainapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rekwiz/rekwiz/flows"
+)
+
+// Client talks to one domain API.
+type Client struct {
+	base  *url.URL
+	token flows.Secret
+	http  *http.Client
+	// attempts is how many times a request is made when the API answers
+	// 429 or 5xx; sleep waits between them.
+	attempts int
+	sleep    func(context.Context, time.Duration) error
+}
+
+// Option changes a Client.
+type Option func(*Client)
+
+// WithHTTPClient sets the HTTP client (its Timeout bounds each request).
+func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }
+
+// WithRetries sets how many times a request is tried in all, and the
+// clock retries wait on (tests).
+func WithRetries(attempts int, sleep func(context.Context, time.Duration) error) Option {
+	return func(c *Client) { c.attempts, c.sleep = max(attempts, 1), sleep }
+}
+
+// New returns a client for the API at baseURL, authenticated by token.
+func New(baseURL string, token flows.Secret, opts ...Option) (*Client, error) {
+	u, err := url.Parse(strings.TrimRight(baseURL, "/"))
+	if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) {
+		return nil, fmt.Errorf("--api-url %q: expected an https:// URL such as https://api.example.com/v2", baseURL)
+	}
+	if token == "" {
+		return nil, errors.New("API token: set REKWIZ_API_TOKEN (it is never taken as a flag, which would land in your shell history)")
+	}
+	c := &Client{base: u, token: token, http: &http.Client{Timeout: 30 * time.Second}, attempts: 4, sleep: sleepCtx}
+	for _, o := range opts {
+		o(c)
+	}
+	return c, nil
+}
+
+func isLoopback(host string) bool { return host == "127.0.0.1" || host == "localhost" || host == "::1" }
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// KeyInformation is the key as the API takes it, tagged by providerName.
+type KeyInformation struct {
+	ProviderName    string `json:"providerName"`
+	KeyARN          string `json:"keyARN,omitempty"`
+	AccessKeyID     string `json:"accessKeyID,omitempty"`
+	SecretAccessKey string `json:"secretAccessKey,omitempty"`
+	TenantID        string `json:"tenantID,omitempty"`
+	KeyURL          string `json:"keyURL,omitempty"`
+}
+
+// KeyInfos is the body of the add-key call.
+type KeyInfos struct {
+	Description    string         `json:"description,omitempty"`
+	KeyInformation KeyInformation `json:"keyInformation"`
+}
+
+// keyInfos is the add-key body for a target. It holds the secret access
+// key of a service account: it is built right before the request and
+// goes nowhere else.
+func keyInfos(t flows.Target) KeyInfos {
+	ki := KeyInformation{ProviderName: t.Provider.APIName()}
+	switch t.Provider {
+	case flows.AWSDelegated:
+		ki.KeyARN = t.AliasARN.String()
+	case flows.AWSServiceAccount:
+		ki.KeyARN, ki.AccessKeyID, ki.SecretAccessKey = t.AliasARN.String(), t.AccessKeyID, t.SecretAccessKey.Reveal()
+	case flows.AzureDelegated:
+		ki.TenantID, ki.KeyURL = t.TenantID, t.KeyURL.String()
+	}
+	return KeyInfos{Description: "Root Encryption Key, registered by rekwiz", KeyInformation: ki}
+}
+
+// TestResult is the vendor's own health check of a key.
+type TestResult struct {
+	ID            string  `json:"id"`
+	Source        string  `json:"source"`
+	ResourcePath  string  `json:"resourcePath"`
+	Description   string  `json:"description"`
+	Status        string  `json:"status"`
+	StatusMessage string  `json:"statusMessage"`
+	LatencyMS     float64 `json:"latencyMS"`
+}
+
+// Healthy reports whether the vendor could use the key.
+func (r TestResult) Healthy() bool { return strings.EqualFold(r.Status, "ok") || strings.EqualFold(r.Status, "healthy") }
+
+// Register adds the target's key to its domain and has the vendor test
+// it. A key the domain has already is an *AlreadyRegisteredError.
+func (c *Client) Register(ctx context.Context, t flows.Target) (flows.Receipt, error) {
+	body, err := json.Marshal(keyInfos(t))
+	if err != nil {
+		return flows.Receipt{}, err
+	}
+	var out struct {
+		RekID string `json:"rekID"`
+	}
+	if err := c.do(ctx, http.MethodPost, "/domains/"+url.PathEscape(t.Domain)+"/control/encryption/keys", body, t.Domain, &out, t.SecretAccessKey.Reveal()); err != nil {
+		clear(body)
+		return flows.Receipt{}, err
+	}
+	clear(body)
+	if out.RekID == "" {
+		return flows.Receipt{}, errors.New("the domain API answered without a rekID")
+	}
+	return c.Retest(ctx, t, out.RekID)
+}
+
+// Retest asks the vendor to test a key the domain already has.
+func (c *Client) Retest(ctx context.Context, t flows.Target, rekID string) (flows.Receipt, error) {
+	res, err := c.Test(ctx, t.Domain, rekID)
+	if err != nil {
+		return flows.Receipt{}, fmt.Errorf("registered as %s, but the vendor's test failed to run: %w", rekID, err)
+	}
+	r := flows.Receipt{RekID: rekID, Where: "domain API " + c.base.String(),
+		Test: fmt.Sprintf("%s: %s (%.0f ms)", res.Status, res.StatusMessage, res.LatencyMS)}
+	if !res.Healthy() {
+		return r, &UnhealthyError{RekID: rekID, Result: res}
+	}
+	return r, nil
+}
+
+// Test runs the vendor-side health check of a registered key.
+func (c *Client) Test(ctx context.Context, domain, rekID string) (TestResult, error) {
+	var out TestResult
+	err := c.do(ctx, http.MethodPost, "/domains/"+url.PathEscape(domain)+"/control/encryption/keys/"+url.PathEscape(rekID)+"/test", []byte("{}"), domain, &out)
+	return out, err
+}
+
+// Accounts are the vendor's identities that a delegated key is given to.
+type Accounts struct {
+	AWSAccountID    string
+	AWSPrincipalARN string
+	AzureAppID      string
+}
+
+// VendorAccounts reads, from the providers call, the account details of
+// the delegated providers: the vendor's AWS account (or principal ARN)
+// and its Azure application ID.
+func (c *Client) VendorAccounts(ctx context.Context, domain string) (Accounts, error) {
+	var out struct {
+		Providers []struct {
+			Type           string `json:"type"`
+			ShortName      string `json:"shortName"`
+			AccountDetails string `json:"accountDetails"`
+		} `json:"providers"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/domains/"+url.PathEscape(domain)+"/control/encryption/providers", nil, domain, &out); err != nil {
+		return Accounts{}, err
+	}
+	var a Accounts
+	for _, p := range out.Providers {
+		if p.Type != "DelegatedRootEncryptionKeyProvider" {
+			continue
+		}
+		switch p.ShortName {
+		case flows.AWSDelegated.APIName():
+			if strings.HasPrefix(p.AccountDetails, "arn:") {
+				a.AWSPrincipalARN = p.AccountDetails
+				if parts := strings.Split(p.AccountDetails, ":"); len(parts) > 4 {
+					a.AWSAccountID = parts[4]
+				}
+			} else {
+				a.AWSAccountID = p.AccountDetails
+			}
+		case flows.AzureDelegated.APIName():
+			a.AzureAppID = p.AccountDetails
+		}
+	}
+	return a, nil
+}
+
+// Apply puts the accounts over a vendor profile and checks the result.
+func (a Accounts) Apply(v flows.Vendor) (flows.Vendor, error) {
+	if a.AWSAccountID != "" {
+		v.AWSAccountID, v.AWSPrincipalARN = a.AWSAccountID, a.AWSPrincipalARN
+	}
+	if a.AzureAppID != "" {
+		v.AzureAppID = a.AzureAppID
+	}
+	if err := v.Validate(); err != nil {
+		return flows.Vendor{}, fmt.Errorf("the domain API's account details: %w", err)
+	}
+	// The name and slug still come from the profile: a placeholder
+	// profile stays flagged, whatever accounts the API gives.
+	return v, nil
+}
+
+// APIError is an answer the API refused a request with.
+type APIError struct {
+	Status  int
+	Field   string // for 400, the field the API names, if it does
+	Message string
+	Domain  string
+}
+
+func (e *APIError) Error() string {
+	switch e.Status {
+	case http.StatusBadRequest:
+		if e.Field != "" {
+			return fmt.Sprintf("the domain API refused %s: %s", e.Field, e.Message)
+		}
+		return "the domain API refused the request: " + e.Message
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return fmt.Sprintf("the domain API refused the API token (%d %s); check REKWIZ_API_TOKEN and that it may manage %s", e.Status, http.StatusText(e.Status), e.Domain)
+	case http.StatusNotFound:
+		return fmt.Sprintf("the domain API has no domain %s (404); check the domain ID and --api-url", e.Domain)
+	case http.StatusTooManyRequests:
+		return "the domain API is rate-limiting requests; try again in a minute"
+	}
+	if e.Status >= 500 {
+		return fmt.Sprintf("the domain API failed (%d %s): %s; try again later", e.Status, http.StatusText(e.Status), e.Message)
+	}
+	return fmt.Sprintf("the domain API answered %d: %s", e.Status, e.Message)
+}
+
+// AlreadyRegisteredError is a 409: the domain has this key already.
+// RekID names it when the API says which.
+type AlreadyRegisteredError struct{ RekID string }
+
+func (e *AlreadyRegisteredError) Error() string {
+	if e.RekID == "" {
+		return "the domain has this key registered already"
+	}
+	return "the domain has this key registered already, as " + e.RekID + "; press t to test it instead"
+}
+
+// ExistingRekID lets the wizard offer to test the registered key.
+func (e *AlreadyRegisteredError) ExistingRekID() string { return e.RekID }
+
+// UnhealthyError is a registration whose vendor-side test failed.
+type UnhealthyError struct {
+	RekID  string
+	Result TestResult
+}
+
+func (e *UnhealthyError) Error() string {
+	return fmt.Sprintf("registered as %s, but the vendor's test says %s: %s", e.RekID, e.Result.Status, e.Result.StatusMessage)
+}
+
+// do makes a request, retrying 429 and 5xx, and decodes a 2xx answer
+// into out.
+//
+// Whatever the API answers, no error repeats the token or a secret the
+// request carried.
+func (c *Client) do(ctx context.Context, method, path string, body []byte, domain string, out any, secrets ...string) error {
+	err := c.request(ctx, method, path, body, domain, out)
+	var ae *APIError
+	if errors.As(err, &ae) {
+		ae.Message = scrub(ae.Message, append(secrets, c.token.Reveal())...)
+	}
+	return err
+}
+
+// scrub replaces with **** every run of 8 or more characters of s that
+// also appears in a secret: the whole secret, or a piece of one in a
+// message cut short.
+func scrub(s string, secrets ...string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		n := 0
+		for _, sec := range secrets {
+			if len(sec) < 8 {
+				continue
+			}
+			for j := i + 8; j <= len(s) && strings.Contains(sec, s[i:j]); j++ {
+				n = max(n, j-i)
+			}
+		}
+		if n >= 8 {
+			b.WriteString("****")
+			i += n
+			continue
+		}
+		b.WriteByte(s[i])
+		i++
+	}
+	return b.String()
+}
+
+func (c *Client) request(ctx context.Context, method, path string, body []byte, domain string, out any) error {
+	for attempt := 1; ; attempt++ {
+		var rd io.Reader
+		if body != nil {
+			rd = bytes.NewReader(body)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, c.base.String()+path, rd)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+c.token.Reveal())
+		req.Header.Set("Accept", "application/json")
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := c.http.Do(req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("could not reach the domain API at %s: %w", c.base.Host, unwrapURL(err))
+		}
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		if resp.StatusCode/100 == 2 {
+			if out == nil {
+				return nil
+			}
+			if err := json.Unmarshal(data, out); err != nil {
+				return fmt.Errorf("the domain API's answer is not the JSON expected: %w", err)
+			}
+			return nil
+		}
+		retryable := resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500
+		if retryable && attempt < c.attempts {
+			if err := c.sleep(ctx, retryAfter(resp.Header.Get("Retry-After"), attempt)); err != nil {
+				return err
+			}
+			continue
+		}
+		return apiError(resp.StatusCode, data, domain)
+	}
+}
+
+// unwrapURL drops the *url.Error wrapper, whose text repeats the URL.
+func unwrapURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// retryAfter is the pause before attempt+1: the server's Retry-After
+// (seconds or an HTTP date) when it gives one, capped at a minute, else
+// 1 s, 2 s, 4 s…
+func retryAfter(h string, attempt int) time.Duration {
+	if s, err := strconv.Atoi(strings.TrimSpace(h)); err == nil && s >= 0 {
+		return min(time.Duration(s)*time.Second, time.Minute)
+	}
+	if t, err := http.ParseTime(h); err == nil {
+		return min(max(time.Until(t), 0), time.Minute)
+	}
+	return time.Duration(1<<(attempt-1)) * time.Second
+}
+
+func apiError(status int, data []byte, domain string) error {
+	var body struct {
+		Message string `json:"message"`
+		Error   string `json:"error"`
+		Field   string `json:"field"`
+		RekID   string `json:"rekID"`
+	}
+	_ = json.Unmarshal(data, &body)
+	if status == http.StatusConflict {
+		return &AlreadyRegisteredError{RekID: body.RekID}
+	}
+	msg := body.Message
+	if msg == "" {
+		msg = body.Error
+	}
+	if msg == "" {
+		msg = strings.TrimSpace(string(data))
+		if len(msg) > 200 {
+			msg = msg[:200] + "…"
+		}
+	}
+	return &APIError{Status: status, Field: body.Field, Message: msg, Domain: domain}
+}
