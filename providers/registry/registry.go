@@ -3,7 +3,7 @@
 // under the user's config directory.
 //
 // Writes are atomic (temp file, fsync, rename) with mode 0600 in a 0700
-// directory, and a file that cannot be read is reported and left as it
+// directory, under a file lock so two wizards never interleave, and a file that cannot be read is reported and left as it
 // is, never overwritten. Secrets are never written here.
 package registry
 
@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/rekwiz/rekwiz/flows"
+	"github.com/rekwiz/rekwiz/providers/fsutil"
 )
 
 // SchemaVersion is the version of the file format this package writes.
@@ -70,7 +71,15 @@ func (r *Registry) Path() string { return r.path }
 
 // Register records the target's key for its domain, replacing what the
 // domain had, and returns the receipt the wizard shows.
-func (r *Registry) Register(_ context.Context, t flows.Target) (flows.Receipt, error) {
+//
+// The read-modify-write holds the registry's lock, so two wizards
+// registering at once both land.
+func (r *Registry) Register(ctx context.Context, t flows.Target) (flows.Receipt, error) {
+	unlock, err := fsutil.Lock(ctx, r.path, lockWait)
+	if err != nil {
+		return flows.Receipt{}, err
+	}
+	defer unlock()
 	f, err := r.read()
 	if err != nil {
 		return flows.Receipt{}, err
@@ -131,45 +140,18 @@ func (r *Registry) read() (file, error) {
 	return f, nil
 }
 
+// lockWait is how long a registration waits for another to finish.
+const lockWait = 10 * time.Second
+
 // write replaces the file atomically: a reader sees the old file or the
 // new one, never a half-written one.
-func (r *Registry) write(f file) (err error) {
-	dir := filepath.Dir(r.path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("creating %s: %w", dir, err)
-	}
+func (r *Registry) write(f file) error {
 	b, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, ".registry-*.json")
-	if err != nil {
+	if err := fsutil.WriteAtomic(r.path, append(b, '\n')); err != nil {
 		return fmt.Errorf("writing the registry: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := tmp.Chmod(0o600); err != nil {
-		return fmt.Errorf("writing the registry: %w", err)
-	}
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		return fmt.Errorf("writing the registry: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("writing the registry: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing the registry: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), r.path); err != nil {
-		return fmt.Errorf("writing the registry: %w", err)
-	}
-	if d, err := os.Open(dir); err == nil { // make the rename durable
-		_ = d.Sync()
-		d.Close()
 	}
 	return nil
 }

@@ -3,12 +3,17 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/rekwiz/rekwiz/flows"
+	"github.com/rekwiz/rekwiz/providers/fsutil"
 )
 
 func target(t *testing.T) flows.Target {
@@ -98,5 +103,52 @@ func TestWriteFailureLeavesNoHalfFile(t *testing.T) {
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 {
 		t.Fatalf("files left behind: %v", entries)
+	}
+}
+
+// TestConcurrentRegistrationsAllLand registers 24 domains at once, each
+// from its own Registry (as separate wizards would): under the lock no
+// read-modify-write is lost.
+func TestConcurrentRegistrationsAllLand(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rekwiz", "registry.json")
+	var wg sync.WaitGroup
+	errs := make(chan error, 24)
+	for i := range 24 {
+		wg.Go(func() {
+			tg := target(t)
+			tg.Domain = fmt.Sprintf("dm-CONCURREN%02d", i)
+			if _, err := Open(path).Register(context.Background(), tg); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	for i := range 24 {
+		if _, ok, err := Open(path).Lookup(fmt.Sprintf("dm-CONCURREN%02d", i)); !ok || err != nil {
+			t.Fatalf("domain %d was lost (%v)", i, err)
+		}
+	}
+}
+
+// TestLockHeldElsewhereIsReported: while another holder keeps the lock,
+// a registration gives up after its wait, saying why, and writes nothing.
+func TestLockHeldElsewhereIsReported(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rekwiz", "registry.json")
+	unlock, err := fsutil.Lock(context.Background(), path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := Open(path).Register(ctx, target(t)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal("the registry was written without the lock")
 	}
 }
