@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
@@ -38,7 +39,8 @@ type Model struct {
 
 	width, height int
 	finished      bool
-	enterCmd      tea.Cmd // the first step's work, started by Init
+	enterCmd      tea.Cmd      // the first step's work, started by Init
+	offer         *resumeOffer // saved progress to offer first, until chosen
 }
 
 // New makes the wizard for a flow.
@@ -58,8 +60,38 @@ func New(flow *flows.State, deps Deps) *Model {
 		flows.StepDone:       newDoneStep(c),
 	}
 	m.help.Styles = c.Styles.Help
+	if c.Deps.Now == nil {
+		c.Deps.Now = time.Now
+	}
+	if deps.Resume != nil {
+		m.offer = &resumeOffer{c: c, snap: *deps.Resume, now: c.Deps.Now}
+		m.active = flow.Step()
+		return m
+	}
 	m.enterCmd = m.enter() // the first screen exists before Init
 	return m
+}
+
+// save keeps the flow's progress, in the background.
+func (m *Model) save() tea.Cmd {
+	p := m.c.Deps.Progress
+	if p == nil {
+		return nil
+	}
+	snap, ok := m.flow.Snapshot(m.c.Deps.Now())
+	if !ok {
+		return nil
+	}
+	return func() tea.Msg { _ = p.Save(snap); return nil }
+}
+
+// forget drops the saved progress of a finished flow.
+func (m *Model) forget() tea.Cmd {
+	p, domain := m.c.Deps.Progress, m.flow.Value(flows.FieldDomain)
+	if p == nil || domain == "" {
+		return nil
+	}
+	return func() tea.Msg { _ = p.Delete(domain); return nil }
 }
 
 // Flow is the flow as the wizard left it.
@@ -104,6 +136,15 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.tooSmall() {
 			return m, nil
 		}
+		if m.offer != nil {
+			return m, m.offer.Update(msg)
+		}
+	case resumeChoiceMsg:
+		if msg.resume {
+			_, _ = m.flow.Resume(m.offer.snap)
+		}
+		m.offer = nil
+		return m, m.enter()
 	case submitMsg:
 		for f, v := range msg.values {
 			m.flow.Set(f, v)
@@ -115,7 +156,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 			return m, nil // work not finished: the step shows why
 		}
-		return m, m.enter()
+		return m, tea.Batch(m.enter(), m.save())
 	case backMsg:
 		for f, v := range msg.values {
 			m.flow.Set(f, v)
@@ -142,7 +183,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case finishMsg:
 		m.finished = true
-		return m, m.quit()
+		return m, tea.Sequence(m.forget(), m.quit())
 	}
 	return m, m.route(msg)
 }
@@ -157,7 +198,9 @@ func (m *Model) route(msg tea.Msg) tea.Cmd {
 // quit stops the current step's work before the program ends, so the
 // terminal is handed back at once and nothing is left running.
 func (m *Model) quit() tea.Cmd {
-	m.steps[m.active].Leave()
+	if m.offer == nil {
+		m.steps[m.active].Leave()
+	}
 	return tea.Quit
 }
 
@@ -188,8 +231,14 @@ func (m *Model) render() string {
 		return lipgloss.NewStyle().Width(max(m.width, 10)).Render(msg)
 	}
 	w := m.c.Width
-	body := lipgloss.NewStyle().Width(w).Height(m.c.Height).MaxHeight(m.c.Height).Render(m.steps[m.active].View())
-	helpLine := m.help.ShortHelpView(m.helpKeys())
+	view, keys := "", []key.Binding(nil)
+	if m.offer != nil {
+		view, keys = m.offer.View(), m.offer.Bindings().ShortHelp()
+	} else {
+		view, keys = m.steps[m.active].View(), m.helpKeys()
+	}
+	body := lipgloss.NewStyle().Width(w).Height(m.c.Height).MaxHeight(m.c.Height).Render(view)
+	helpLine := m.help.ShortHelpView(keys)
 	out := strings.Join([]string{m.header(), st.Rule.Render(strings.Repeat("─", w)), body, st.Rule.Render(strings.Repeat("─", w)), helpLine}, "\n")
 	return st.App.Render(out)
 }

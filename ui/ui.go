@@ -9,6 +9,7 @@ package ui
 
 import (
 	"context"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -50,6 +51,12 @@ type Deps struct {
 	SaveDir string
 	// Demo marks `rekwiz demo`: everything runs against the sandbox.
 	Demo bool
+	// Progress saves the flow after each step (nil saves nothing), and
+	// Resume, when set, is saved progress to offer before the first step.
+	Progress Progress
+	Resume   *flows.Snapshot
+	// Now is the clock progress is stamped with; nil is time.Now.
+	Now func() time.Time
 	// VerifyCommand is the command that checks the pairing again later,
 	// shown on the last screen; nil shows none.
 	VerifyCommand func(t flows.Target) string

@@ -185,7 +185,7 @@ func TestDemoFromFirstScreenToDone(t *testing.T) {
 // me" fills in the alias, access key ID and (masked) secret, and the
 // check, run with that access key, passes every check.
 func TestDemoServiceAccount(t *testing.T) {
-	demoHome(t)
+	home := demoHome(t)
 	d := startDemo(t)
 	d.waitFor("› dm-LCAJVnUE94B")
 	d.press(enter)
@@ -228,6 +228,13 @@ func TestDemoServiceAccount(t *testing.T) {
 	if got := final.Flow().Checks(); !flows.Passed(got) || len(got) != 9 {
 		t.Fatalf("checks %+v", got)
 	}
+	// The secret "set it up for me" made is nowhere rekwiz wrote or drew.
+	secret := final.Flow().Secret(flows.FieldSecretAccessKey)
+	if len(secret) != 40 {
+		t.Fatalf("the flow's secret is %d characters", len(secret))
+	}
+	out, _ := io.ReadAll(d.tm.FinalOutput(t))
+	assertNowhere(t, secret, []string{filepath.Join(home, ".config")}, out)
 }
 
 // TestDemoIsDeterministic runs the demo's setup twice on fresh sandboxes

@@ -18,6 +18,7 @@ import (
 	"github.com/rekwiz/rekwiz/providers/domainapi"
 	"github.com/rekwiz/rekwiz/providers/registry"
 	"github.com/rekwiz/rekwiz/providers/sandbox"
+	"github.com/rekwiz/rekwiz/providers/session"
 	"github.com/rekwiz/rekwiz/scripts"
 	"github.com/rekwiz/rekwiz/ui"
 )
@@ -140,6 +141,9 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 		if api != nil {
 			w.deps.Registry = api
 		}
+		if err := w.offerResume(o, filepath.Join(filepath.Dir(regPath), "sessions")); err != nil {
+			fmt.Fprintln(o.IO.Err, "rekwiz: warning: "+err.Error())
+		}
 		w.deps.RenderScript = func(sp flows.SetupSpec) (string, error) { return scripts.Render(sp, scripts.Options{}) }
 		defaults[flows.FieldRegion] = cfg.Region
 	}
@@ -153,6 +157,28 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 		}
 	}
 	return w, nil
+}
+
+// offerResume keeps the wizard's progress in dir and, when progress for
+// the domain given (or, without one, the latest) was saved, offers to
+// resume it. The demo never resumes: its sandbox starts empty each run.
+func (w *wizard) offerResume(o *wizardOptions, dir string) error {
+	store := session.Open(dir)
+	w.deps.Progress = store
+	var (
+		snap flows.Snapshot
+		ok   bool
+		err  error
+	)
+	if d, given := o.Presets[flows.FieldDomain]; given {
+		snap, ok, err = store.Load(strings.TrimSpace(d))
+	} else {
+		snap, ok, err = store.Latest()
+	}
+	if ok && snap.Step > w.flow.Step() {
+		w.deps.Resume = &snap
+	}
+	return err
 }
 
 // noColor reports whether to draw without colour: --no-color, or

@@ -1,0 +1,63 @@
+package session
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rekwiz/rekwiz/flows"
+)
+
+func TestSaveLoadLatestDelete(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "rekwiz", "sessions")
+	s := Open(dir)
+	if _, ok, err := s.Latest(); ok || err != nil {
+		t.Fatalf("empty store: %v %v", ok, err)
+	}
+	a := flows.Snapshot{Domain: "dm-AAAAAAAAAAA", Step: flows.StepPaste, Values: map[flows.Field]string{"provider": "aws-delegated"}, Saved: time.Unix(100, 0).UTC()}
+	b := flows.Snapshot{Domain: "dm-BBBBBBBBBBB", Step: flows.StepScript, Values: map[flows.Field]string{"provider": "aws-delegated"}, Saved: time.Unix(200, 0).UTC()}
+	for _, snap := range []flows.Snapshot{a, b} {
+		if err := s.Save(snap); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fi, err := os.Stat(filepath.Join(dir, "dm-AAAAAAAAAAA.json"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("file mode %v %v", fi.Mode(), err)
+	}
+	if di, _ := os.Stat(dir); di.Mode().Perm() != 0o700 {
+		t.Fatalf("dir mode %v", di.Mode())
+	}
+	got, ok, err := s.Load("dm-AAAAAAAAAAA")
+	if !ok || err != nil || got.Step != flows.StepPaste || got.Values["provider"] != "aws-delegated" {
+		t.Fatalf("load: %+v %v %v", got, ok, err)
+	}
+	raw, _ := os.ReadFile(filepath.Join(dir, "dm-AAAAAAAAAAA.json"))
+	if !strings.Contains(string(raw), `"step": "paste"`) || !strings.Contains(string(raw), `"version": 1`) {
+		t.Fatalf("file:\n%s", raw)
+	}
+	if latest, _, _ := s.Latest(); latest.Domain != b.Domain {
+		t.Fatalf("latest %s", latest.Domain)
+	}
+	// A damaged file is reported, left alone, and the others still load.
+	bad := filepath.Join(dir, "dm-CCCCCCCCCCC.json")
+	os.WriteFile(bad, []byte("{not json"), 0o600)
+	latest, ok, err := s.Latest()
+	if !ok || latest.Domain != b.Domain || err == nil || !strings.Contains(err.Error(), bad) {
+		t.Fatalf("with a bad file: %v %v %v", latest.Domain, ok, err)
+	}
+	if b, _ := os.ReadFile(bad); string(b) != "{not json" {
+		t.Fatal("the bad file was changed")
+	}
+	if err := s.Delete(b.Domain); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.Load(b.Domain); ok {
+		t.Fatal("deleted progress still loads")
+	}
+	if err := s.Save(flows.Snapshot{Domain: "../../etc/passwd"}); err == nil {
+		t.Fatal("a path in the domain was accepted")
+	}
+}
