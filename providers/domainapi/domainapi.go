@@ -120,7 +120,9 @@ type TestResult struct {
 }
 
 // Healthy reports whether the vendor could use the key.
-func (r TestResult) Healthy() bool { return strings.EqualFold(r.Status, "ok") || strings.EqualFold(r.Status, "healthy") }
+func (r TestResult) Healthy() bool {
+	return strings.EqualFold(r.Status, "ok") || strings.EqualFold(r.Status, "healthy")
+}
 
 // Register adds the target's key to its domain and has the vendor test
 // it. A key the domain has already is an *AlreadyRegisteredError.
