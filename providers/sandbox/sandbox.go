@@ -73,6 +73,7 @@ type Sandbox struct {
 	vendor   *Identity
 	kms      kmsState
 	iam      iamState
+	az       azureState
 	sessions []*Identity // temporary credentials of the customer
 	faults   []Fault
 }
@@ -95,6 +96,7 @@ func New(opts Options) *Sandbox {
 	}
 	s.customer = s.newIdentity("customer", "arn:aws:iam::"+CustomerAccount+":user/admin", CustomerAccount)
 	s.vendor = s.newIdentity("vendor", vendorARN(opts.Vendor), opts.Vendor.AWSAccountID)
+	s.az = s.newAzure(opts.Vendor.AzureAppID)
 	return s
 }
 
@@ -197,6 +199,14 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
 		http.Error(w, "reading the request: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	host := r.Host
+	if h, _, ok := strings.Cut(host, ":"); ok {
+		host = h
+	}
+	if isAzureHost(host) {
+		s.serveAzure(w, r, body)
 		return
 	}
 	switch serviceOf(r) {

@@ -103,8 +103,8 @@ func (srv *Server) route(api http.Handler, ca *authority) http.Handler {
 			return
 		}
 		host, _, _ := net.SplitHostPort(r.Host)
-		if !strings.HasSuffix(host, ".amazonaws.com") {
-			http.Error(w, "the rekwiz sandbox proxies *.amazonaws.com only", http.StatusForbidden)
+		if !servesHost(host) {
+			http.Error(w, "the rekwiz sandbox proxies *.amazonaws.com and Azure's key hosts only", http.StatusForbidden)
 			return
 		}
 		conn, _, err := http.NewResponseController(w).Hijack()
@@ -214,7 +214,7 @@ func newCA() (*authority, error) {
 // asked for, so kms.us-east-1.amazonaws.com verifies against the CA.
 func (a *authority) certFor(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 	host := hello.ServerName
-	if !strings.HasSuffix(host, ".amazonaws.com") {
+	if !servesHost(host) {
 		return nil, fmt.Errorf("the rekwiz sandbox has no certificate for %q", host)
 	}
 	a.mu.Lock()
@@ -243,6 +243,26 @@ func (a *authority) certFor(hello *tls.ClientHelloInfo) (*tls.Certificate, error
 	c := &tls.Certificate{Certificate: [][]byte{der, a.cert.Raw}, PrivateKey: key}
 	a.leafs[host] = c
 	return c, nil
+}
+
+// servesHost reports whether the sandbox stands in for a host: AWS's, and
+// Entra ID, Graph and Managed HSM for Azure.
+func servesHost(host string) bool {
+	return strings.HasSuffix(host, ".amazonaws.com") || isAzureHost(host)
+}
+
+// AzureHTTPClient is an HTTP client whose requests to Azure's hosts reach
+// the sandbox (through it as a proxy) and trust its CA, and nothing else:
+// it is for the Azure SDK's transport in sandbox mode only.
+func (srv *Server) AzureHTTPClient() *http.Client {
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(srv.CACert)
+	proxy, _ := url.Parse(srv.URL)
+	return &http.Client{Transport: &http.Transport{
+		Proxy:             http.ProxyURL(proxy),
+		TLSClientConfig:   &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+		ForceAttemptHTTP2: false,
+	}, Timeout: 30 * time.Second}
 }
 
 // Env is the environment that points the AWS CLI and SDKs at the sandbox

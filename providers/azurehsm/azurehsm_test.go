@@ -1,0 +1,228 @@
+package azurehsm_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"github.com/rekwiz/rekwiz/flows"
+	"github.com/rekwiz/rekwiz/providers/azurehsm"
+	"github.com/rekwiz/rekwiz/providers/sandbox"
+	"github.com/rekwiz/rekwiz/providers/sandbox/sandboxtest"
+)
+
+const (
+	domain = "dm-LCAJVnUE94B"
+	hsm    = "contoso-hsm"
+)
+
+type env struct {
+	*sandboxtest.Env
+	opts azcore.ClientOptions
+}
+
+func start(t *testing.T) *env {
+	t.Helper()
+	e := sandboxtest.Start(t, sandbox.Options{Seed: 7, Vendor: sandboxtest.Vendor})
+	e.CreateHSM(hsm)
+	return &env{Env: e, opts: azcore.ClientOptions{Transport: e.Server.AzureHTTPClient()}}
+}
+
+func (e *env) cred(app sandbox.AzureApp) func(string) (azcore.TokenCredential, error) {
+	return func(tenant string) (azcore.TokenCredential, error) {
+		return azidentity.NewClientSecretCredential(tenant, app.ClientID, app.ClientSecret,
+			&azidentity.ClientSecretCredentialOptions{ClientOptions: e.opts, DisableInstanceDiscovery: true})
+	}
+}
+
+func (e *env) setup() *azurehsm.Setup {
+	c, _ := e.cred(e.AzureCustomer())(e.AzureTenant())
+	return &azurehsm.Setup{Credential: c, TenantID: e.AzureTenant(), Options: e.opts}
+}
+
+func (e *env) pairing(opts ...azurehsm.Option) *azurehsm.Pairing {
+	return azurehsm.NewPairing(azurehsm.Config{Credential: e.cred(e.AzureVendor()), Options: e.opts}, append([]azurehsm.Option{azurehsm.WithWait(0)}, opts...)...)
+}
+
+func spec(k flows.KeyChoice, name string) flows.SetupSpec {
+	return flows.SetupSpec{Provider: flows.AzureDelegated, Key: k, Domain: domain, Vendor: sandboxtest.Vendor, HSMName: hsm, KeyName: name}
+}
+
+func target(t *testing.T, keyURL, tenant string) flows.Target {
+	t.Helper()
+	u, err := flows.ParseKeyURL(keyURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return flows.Target{Provider: flows.AzureDelegated, Domain: domain, Vendor: sandboxtest.Vendor, KeyURL: u, TenantID: tenant}
+}
+
+func byID(checks []flows.Check) map[string]flows.Check {
+	m := map[string]flows.Check{}
+	for _, c := range checks {
+		m[c.ID] = c
+	}
+	return m
+}
+
+// TestSetupThenPair: the setup through azkeys, Graph and the RBAC API,
+// on an existing key with a tag of its own and on a new key; the vendor's
+// check then passes, the key's other tag is kept, and a second setup
+// changes nothing.
+func TestSetupThenPair(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	e.CreateHSMKey(hsm, "customer-rek", sandbox.HSMKeyOptions{Tags: map[string]string{"owner": "platform team"}})
+	for _, sp := range []flows.SetupSpec{spec(flows.KeyExisting, "customer-rek"), spec(flows.KeyNew, "rek-"+domain)} {
+		var events []string
+		res, err := e.setup().Run(ctx, sp, func(ev flows.SetupEvent) { events = append(events, ev.Call+": "+ev.Detail) })
+		if err != nil {
+			t.Fatalf("%s: %v (%v)", sp.Key, err, events)
+		}
+		if res.Paste[flows.FieldTenantID] != e.AzureTenant() || !strings.HasPrefix(res.Paste[flows.FieldKeyURL], "https://"+hsm+".managedhsm.azure.net/keys/"+sp.KeyName+"/") {
+			t.Fatalf("paste %v", res.Paste)
+		}
+		checks := e.pairing().Run(ctx, target(t, res.Paste[flows.FieldKeyURL], res.Paste[flows.FieldTenantID]), nil)
+		if !flows.Passed(checks) {
+			t.Fatalf("%s: %+v", sp.Key, checks)
+		}
+		if c := byID(checks)[azurehsm.CheckRoundTrip]; c.Status != flows.StatusPass {
+			t.Fatalf("round trip %+v", c)
+		}
+		again, err := e.setup().Run(ctx, sp, func(ev flows.SetupEvent) {
+			if strings.Contains(ev.Call, "create") || strings.Contains(ev.Call, "set-attributes") {
+				t.Errorf("second run: %s", ev.Call)
+			}
+		})
+		if err != nil || again.Paste[flows.FieldKeyURL] != res.Paste[flows.FieldKeyURL] {
+			t.Fatalf("second run: %v %v", again.Paste, err)
+		}
+	}
+	checks := e.pairing().Run(ctx, target(t, "https://"+hsm+".managedhsm.azure.net/keys/customer-rek", e.AzureTenant()), nil)
+	if c := byID(checks)[azurehsm.CheckTag]; c.Status != flows.StatusPass {
+		t.Fatalf("tag %+v", c)
+	}
+}
+
+type failure struct {
+	name    string
+	prepare func(t *testing.T, e *env) flows.Target
+	id      string
+	detail  string
+	remedy  string
+}
+
+// granted makes a key the vendor may use, tagged for the domain.
+func granted(e *env, name string, o sandbox.HSMKeyOptions) string {
+	if o.Tags == nil {
+		o.Tags = map[string]string{domain: "allow"}
+	}
+	url := e.CreateHSMKey(hsm, name, o)
+	e.AssignHSMRole(hsm, e.CreateServicePrincipal(sandboxtest.Vendor.AzureAppID), azurehsm.Role, "/keys/"+name)
+	return url
+}
+
+var failures = []failure{
+	{"missing role", func(t *testing.T, e *env) flows.Target {
+		url := e.CreateHSMKey(hsm, "k1", sandbox.HSMKeyOptions{Tags: map[string]string{domain: "allow"}})
+		e.CreateServicePrincipal(sandboxtest.Vendor.AzureAppID)
+		return target(t, url, e.AzureTenant())
+	}, azurehsm.CheckKey, "the vendor's application 11111111-2222-3333-4444-555555555555 may not use key k1 (Forbidden)",
+		`az keyvault role assignment create --hsm-name contoso-hsm --role "Managed HSM Crypto User" --assignee 11111111-2222-3333-4444-555555555555 --scope /keys/k1`},
+	{"role at the wrong scope", func(t *testing.T, e *env) flows.Target {
+		granted(e, "other", sandbox.HSMKeyOptions{})
+		url := e.CreateHSMKey(hsm, "k2", sandbox.HSMKeyOptions{Tags: map[string]string{domain: "allow"}})
+		return target(t, url, e.AzureTenant())
+	}, azurehsm.CheckKey, "may not use key k2", "--scope /keys/k2"},
+	{"missing tag", func(t *testing.T, e *env) flows.Target {
+		return target(t, granted(e, "k3", sandbox.HSMKeyOptions{Tags: map[string]string{"owner": "x"}}), e.AzureTenant())
+	}, azurehsm.CheckTag, "the key has no tag dm-LCAJVnUE94B=allow", "run the setup script again"},
+	{"tag of another domain", func(t *testing.T, e *env) flows.Target {
+		return target(t, granted(e, "k4", sandbox.HSMKeyOptions{Tags: map[string]string{"dm-OTHERDOMAIN": "allow"}}), e.AzureTenant())
+	}, azurehsm.CheckTag, "the key is tagged for dm-OTHERDOMAIN, not dm-LCAJVnUE94B", "adds the tag"},
+	{"disabled key", func(t *testing.T, e *env) flows.Target {
+		return target(t, granted(e, "k5", sandbox.HSMKeyOptions{Disabled: true}), e.AzureTenant())
+	}, azurehsm.CheckKeyState, "the key is disabled", "az keyvault key set-attributes --hsm-name contoso-hsm --name k5 --enabled true"},
+	{"expired key", func(t *testing.T, e *env) flows.Target {
+		past := time.Now().Add(-48 * time.Hour).UTC()
+		return target(t, granted(e, "k6", sandbox.HSMKeyOptions{Expires: &past}), e.AzureTenant())
+	}, azurehsm.CheckKeyState, "the key expired on " + time.Now().Add(-48*time.Hour).UTC().Format("2006-01-02"), "--expires"},
+	{"RSA key", func(t *testing.T, e *env) flows.Target {
+		return target(t, granted(e, "k7", sandbox.HSMKeyOptions{Kty: "RSA-HSM", Size: 2048}), e.AzureTenant())
+	}, azurehsm.CheckKeyType, "the key is RSA-HSM; the vendor wraps with symmetric oct-HSM keys", "choose an oct-HSM key"},
+	{"no wrapKey operation", func(t *testing.T, e *env) flows.Target {
+		return target(t, granted(e, "k8", sandbox.HSMKeyOptions{Ops: []string{"encrypt", "unwrapKey"}}), e.AzureTenant())
+	}, azurehsm.CheckKeyType, "the key does not allow wrapKey", "--ops encrypt wrapKey unwrapKey"},
+	{"wrong tenant", func(t *testing.T, e *env) flows.Target {
+		return target(t, granted(e, "k9", sandbox.HSMKeyOptions{}), "72f988bf-86f1-41af-91ab-2d7cd011db47")
+	}, azurehsm.CheckCredential, "tenant 72f988bf-86f1-41af-91ab-2d7cd011db47 does not exist", "paste the Tenant ID the script printed"},
+	{"no service principal", func(t *testing.T, e *env) flows.Target {
+		return target(t, e.CreateHSMKey(hsm, "k10", sandbox.HSMKeyOptions{}), e.AzureTenant())
+	}, azurehsm.CheckCredential, "has no service principal in tenant", "az ad sp create --id 11111111-2222-3333-4444-555555555555"},
+	{"key not found", func(t *testing.T, e *env) flows.Target {
+		// A role on every key, so the lookup is not refused first.
+		e.AssignHSMRole(hsm, e.CreateServicePrincipal(sandboxtest.Vendor.AzureAppID), azurehsm.Role, "/keys")
+		return target(t, "https://contoso-hsm.managedhsm.azure.net/keys/nope", e.AzureTenant())
+	}, azurehsm.CheckKey, "no key nope in Managed HSM contoso-hsm (tried https://contoso-hsm.managedhsm.azure.net/keys/nope)", "paste the key URL"},
+}
+
+func TestEachFailure(t *testing.T) {
+	for _, f := range failures {
+		t.Run(f.name, func(t *testing.T) {
+			e := start(t)
+			checks := e.pairing().Run(context.Background(), f.prepare(t, e), nil)
+			c := byID(checks)[f.id]
+			if c.Status != flows.StatusFail || !strings.Contains(c.Detail, f.detail) || !strings.Contains(c.Remedy, f.remedy) {
+				t.Fatalf("%s = %+v\nwant fail, detail %q, remedy %q", f.id, c, f.detail, f.remedy)
+			}
+			if flows.Passed(checks) {
+				t.Fatal("passed")
+			}
+		})
+	}
+}
+
+// TestRoleAssignmentIsAwaited: denied until the role assignment lands
+// 5 s into the wait; the check counts down, retries, and passes.
+func TestRoleAssignmentIsAwaited(t *testing.T) {
+	e := start(t)
+	url := e.CreateHSMKey(hsm, "late", sandbox.HSMKeyOptions{Tags: map[string]string{domain: "allow"}})
+	sp := e.CreateServicePrincipal(sandboxtest.Vendor.AzureAppID)
+	var mu sync.Mutex
+	now, slept := time.Unix(1_800_000_000, 0), time.Duration(0)
+	clockNow := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	sleep := func(ctx context.Context, d time.Duration) error {
+		mu.Lock()
+		now, slept = now.Add(d), slept+d
+		s := slept
+		mu.Unlock()
+		if s == 5*time.Second {
+			e.AssignHSMRole(hsm, sp, azurehsm.Role, "/keys/late")
+		}
+		return ctx.Err()
+	}
+	var countdown []string
+	checks := e.pairing(azurehsm.WithWait(90*time.Second), azurehsm.WithClock(clockNow, sleep)).Run(context.Background(), target(t, url, e.AzureTenant()), func(c flows.Check) {
+		if strings.Contains(c.Detail, "retrying in") {
+			countdown = append(countdown, c.Detail)
+		}
+	})
+	if !flows.Passed(checks) || len(countdown) == 0 || !strings.Contains(countdown[0], "a new role assignment can take minutes to apply: retrying in 2s (90s left)") {
+		t.Fatalf("checks %+v\ncountdown %q", checks, countdown)
+	}
+}
+
+// TestThrottlingIsRetried: a 429 with Retry-After is retried by the SDK.
+func TestThrottlingIsRetried(t *testing.T) {
+	e := start(t)
+	url := granted(e, "busy", sandbox.HSMKeyOptions{})
+	e.Inject(sandbox.Fault{Service: "hsm", Code: "Throttled", Message: "Too many requests", Status: 429, Times: 2})
+	if checks := e.pairing().Run(context.Background(), target(t, url, e.AzureTenant()), nil); !flows.Passed(checks) {
+		t.Fatalf("%+v", checks)
+	}
+}

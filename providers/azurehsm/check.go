@@ -1,0 +1,465 @@
+// Package azurehsm is rekwiz's Azure Managed HSM provider, on azidentity
+// and azkeys: the pairing check that proves the vendor's application can
+// wrap and unwrap with the customer's oct-HSM key, and the setup the
+// script does, made through the SDK ("set it up for me").
+package azurehsm
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azkeys"
+
+	"github.com/rekwiz/rekwiz/flows"
+)
+
+// The checks' stable IDs, for tickets and --json.
+const (
+	CheckCredential = "azure.credential"
+	CheckKey        = "azure.key"
+	CheckKeyState   = "azure.key-state"
+	CheckKeyType    = "azure.key-type"
+	CheckTag        = "azure.tag"
+	CheckRoundTrip  = "azure.round-trip"
+)
+
+// Role is the role the vendor's application needs on the key.
+const Role = "Managed HSM Crypto User"
+
+// hsmScope is the token scope of Managed HSM's data plane.
+const hsmScope = "https://managedhsm.azure.net/.default"
+
+// DefaultWait is how long a check keeps retrying while a role assignment
+// takes effect (Azure says it can take minutes).
+const DefaultWait = 90 * time.Second
+
+// Config is how the checks reach Azure.
+type Config struct {
+	// Credential returns a credential for a tenant: the vendor's
+	// application in the demo, the customer's own sign-in (az login,
+	// Cloud Shell's managed identity) otherwise.
+	Credential func(tenantID string) (azcore.TokenCredential, error)
+	// Options are the SDK clients' options: a transport in sandbox mode,
+	// the zero value against Azure.
+	Options azcore.ClientOptions
+}
+
+// DefaultCredential is the customer's own credential for a tenant:
+// azidentity's default chain, which picks up az login and Cloud Shell.
+func DefaultCredential(opts azcore.ClientOptions) func(string) (azcore.TokenCredential, error) {
+	return func(tenant string) (azcore.TokenCredential, error) {
+		return azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{ClientOptions: opts, TenantID: tenant})
+	}
+}
+
+// Pairing is the Azure pairing check.
+type Pairing struct {
+	cfg   Config
+	wait  time.Duration
+	now   func() time.Time
+	sleep func(context.Context, time.Duration) error
+}
+
+// Option changes a Pairing.
+type Option func(*Pairing)
+
+// WithWait sets how long to keep retrying after an access denial.
+func WithWait(d time.Duration) Option { return func(p *Pairing) { p.wait = max(d, 0) } }
+
+// WithClock replaces the clock the retries count and wait on (tests).
+func WithClock(now func() time.Time, sleep func(context.Context, time.Duration) error) Option {
+	return func(p *Pairing) { p.now, p.sleep = now, sleep }
+}
+
+// NewPairing returns the check.
+func NewPairing(cfg Config, opts ...Option) *Pairing {
+	p := &Pairing{cfg: cfg, wait: DefaultWait, now: time.Now, sleep: sleepCtx}
+	for _, o := range opts {
+		o(p)
+	}
+	return p
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Plan lists the checks in display order.
+func (p *Pairing) Plan(flows.Target) []flows.Check {
+	return []flows.Check{
+		{ID: CheckCredential, Name: "Azure credential for the tenant"},
+		{ID: CheckKey, Name: "Key exists in the Managed HSM"},
+		{ID: CheckKeyState, Name: "Key is enabled and within its dates"},
+		{ID: CheckKeyType, Name: "Key is oct-HSM, for wrapKey and unwrapKey"},
+		{ID: CheckTag, Name: "Key is tagged for this domain"},
+		{ID: CheckRoundTrip, Name: "Wrap and unwrap 32 random bytes"},
+	}
+}
+
+// Run makes the checks, retrying while a role assignment takes effect
+// (the countdown is in the denied checks' detail), and returns the last
+// attempt's results.
+func (p *Pairing) Run(ctx context.Context, t flows.Target, report func(flows.Check)) []flows.Check {
+	if report == nil {
+		report = func(flows.Check) {}
+	}
+	deadline := p.now().Add(p.wait)
+	for attempt := 0; ; attempt++ {
+		r := p.once(ctx, t, report)
+		checks := r.results()
+		denied := r.deniedChecks()
+		left := deadline.Sub(p.now())
+		if len(denied) == 0 || p.wait == 0 || left <= 0 || ctx.Err() != nil {
+			if len(denied) > 0 && p.wait > 0 && ctx.Err() == nil {
+				for i := range checks {
+					if slices.Contains(denied, checks[i].ID) {
+						checks[i].Detail += fmt.Sprintf(" (still denied after waiting %s for the role assignment to take effect)", p.wait.Round(time.Second))
+						report(checks[i])
+					}
+				}
+			}
+			return checks
+		}
+		pause := min(time.Duration(2<<attempt)*time.Second, 15*time.Second, left)
+		for wait := pause; wait > 0; wait -= time.Second {
+			for _, c := range checks {
+				if slices.Contains(denied, c.ID) {
+					c.Status = flows.StatusRunning
+					c.Detail = fmt.Sprintf("access denied; a new role assignment can take minutes to apply: retrying in %ds (%ds left)",
+						int(wait.Round(time.Second)/time.Second), int(deadline.Sub(p.now()).Round(time.Second)/time.Second))
+					report(c)
+				}
+			}
+			if err := p.sleep(ctx, min(wait, time.Second)); err != nil {
+				return checks
+			}
+		}
+	}
+}
+
+func (p *Pairing) once(ctx context.Context, t flows.Target, report func(flows.Check)) *run {
+	r := &run{checks: p.Plan(t), report: report}
+	u := t.KeyURL
+	r.set(CheckCredential, flows.StatusRunning, "", "", 0)
+	cred, err := p.cfg.Credential(t.TenantID)
+	if err == nil {
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		_, err = cred.GetToken(cctx, policy.TokenRequestOptions{Scopes: []string{hsmScope}, TenantID: t.TenantID})
+		cancel()
+	}
+	if err != nil {
+		pr := explain(err, t)
+		r.set(CheckCredential, flows.StatusFail, pr.detail, pr.remedy, pr.fix)
+		r.skipRest("needs a credential")
+		return r
+	}
+	r.set(CheckCredential, flows.StatusPass, "signed in to tenant "+t.TenantID, "", 0)
+
+	client, err := azkeys.NewClient("https://"+u.HSM+"."+u.Suffix, cred, &azkeys.ClientOptions{ClientOptions: p.cfg.Options})
+	if err != nil {
+		r.set(CheckKey, flows.StatusFail, err.Error(), "", flows.StepPaste)
+		r.skipRest("needs the key")
+		return r
+	}
+	var (
+		wg  sync.WaitGroup
+		key *azkeys.GetKeyResponse
+		rt  error
+	)
+	// The key's properties and the round trip need nothing from each
+	// other; the round trip counts only if the key is usable.
+	wg.Go(func() {
+		r.set(CheckKey, flows.StatusRunning, "", "", 0)
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		res, err := client.GetKey(cctx, u.Name, u.Version, nil)
+		if err != nil {
+			pr := explain(err, t)
+			if pr.denied {
+				r.denied(CheckKey)
+			}
+			r.set(CheckKey, flows.StatusFail, pr.detail, pr.remedy, pr.fix)
+			return
+		}
+		key = &res
+		r.set(CheckKey, flows.StatusPass, string(*res.Key.KID), "", 0)
+	})
+	wg.Go(func() {
+		r.set(CheckRoundTrip, flows.StatusRunning, "", "", 0)
+		rt = roundTrip(ctx, client, u)
+	})
+	wg.Wait()
+	if key == nil {
+		r.skipRest("needs the key")
+		return r
+	}
+	usable := r.keyState(key, p.now(), t) && r.keyType(key, t)
+	r.tag(key, t)
+	switch {
+	case !usable:
+		r.set(CheckRoundTrip, flows.StatusSkipped, "the key cannot be used as it is", "", 0)
+	case rt != nil:
+		pr := explain(rt, t)
+		if pr.denied {
+			r.denied(CheckRoundTrip)
+		}
+		r.set(CheckRoundTrip, flows.StatusFail, pr.detail, pr.remedy, pr.fix)
+	default:
+		r.set(CheckRoundTrip, flows.StatusPass, "WrapKey (A256KW) then UnwrapKey: the same 32 bytes", "", 0)
+	}
+	return r
+}
+
+var errChanged = errors.New("the unwrapped bytes differ from the wrapped ones")
+
+// roundTrip wraps 32 random bytes with the key and unwraps them.
+func roundTrip(ctx context.Context, c *azkeys.Client, u flows.KeyURL) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return err
+	}
+	alg := azkeys.EncryptionAlgorithmA256KW
+	w, err := c.WrapKey(ctx, u.Name, u.Version, azkeys.KeyOperationParameters{Algorithm: &alg, Value: secret}, nil)
+	if err != nil {
+		return fmt.Errorf("WrapKey: %w", err)
+	}
+	un, err := c.UnwrapKey(ctx, u.Name, u.Version, azkeys.KeyOperationParameters{Algorithm: &alg, Value: w.Result}, nil)
+	if err != nil {
+		return fmt.Errorf("UnwrapKey: %w", err)
+	}
+	if !bytes.Equal(un.Result, secret) {
+		return errChanged
+	}
+	return nil
+}
+
+func (r *run) keyState(k *azkeys.GetKeyResponse, now time.Time, t flows.Target) bool {
+	a := k.Attributes
+	u := t.KeyURL
+	switch {
+	case a == nil || a.Enabled == nil || !*a.Enabled:
+		r.set(CheckKeyState, flows.StatusFail, "the key is disabled",
+			fmt.Sprintf("az keyvault key set-attributes --hsm-name %s --name %s --enabled true", u.HSM, u.Name), 0)
+		return false
+	case a.Expires != nil && now.After(*a.Expires):
+		r.set(CheckKeyState, flows.StatusFail, "the key expired on "+a.Expires.UTC().Format("2006-01-02"),
+			fmt.Sprintf("az keyvault key set-attributes --hsm-name %s --name %s --expires YYYY-MM-DDT00:00:00Z (a date to come), or use another key", u.HSM, u.Name), flows.StepKey)
+		return false
+	case a.NotBefore != nil && now.Before(*a.NotBefore):
+		r.set(CheckKeyState, flows.StatusFail, "the key is not valid before "+a.NotBefore.UTC().Format(time.RFC3339),
+			fmt.Sprintf("wait until then, or az keyvault key set-attributes --hsm-name %s --name %s --not-before with an earlier time", u.HSM, u.Name), 0)
+		return false
+	}
+	detail := "enabled"
+	if a.Expires != nil {
+		detail += ", expires " + a.Expires.UTC().Format("2006-01-02")
+	}
+	r.set(CheckKeyState, flows.StatusPass, detail, "", 0)
+	return true
+}
+
+func (r *run) keyType(k *azkeys.GetKeyResponse, t flows.Target) bool {
+	kty := ""
+	if k.Key != nil && k.Key.Kty != nil {
+		kty = string(*k.Key.Kty)
+	}
+	var ops []string
+	if k.Key != nil {
+		for _, o := range k.Key.KeyOps {
+			if o != nil {
+				ops = append(ops, string(*o))
+			}
+		}
+	}
+	if kty != string(azkeys.KeyTypeOctHSM) {
+		r.set(CheckKeyType, flows.StatusFail, "the key is "+kty+"; the vendor wraps with symmetric oct-HSM keys",
+			"choose an oct-HSM key, or let the script create one", flows.StepKey)
+		return false
+	}
+	var missing []string
+	for _, want := range []string{"wrapKey", "unwrapKey"} {
+		if !slices.Contains(ops, want) {
+			missing = append(missing, want)
+		}
+	}
+	if len(missing) > 0 {
+		r.set(CheckKeyType, flows.StatusFail, "the key does not allow "+strings.Join(missing, " or "),
+			fmt.Sprintf("az keyvault key set-attributes --hsm-name %s --name %s --ops %s wrapKey unwrapKey", t.KeyURL.HSM, t.KeyURL.Name, strings.Join(withoutWrap(ops), " ")), 0)
+		return false
+	}
+	r.set(CheckKeyType, flows.StatusPass, "oct-HSM, operations "+strings.Join(ops, ", "), "", 0)
+	return true
+}
+
+func withoutWrap(ops []string) []string {
+	var out []string
+	for _, o := range ops {
+		if o != "wrapKey" && o != "unwrapKey" {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func (r *run) tag(k *azkeys.GetKeyResponse, t flows.Target) {
+	var others []string
+	for name, v := range k.Tags {
+		if name != t.Domain && v != nil && *v == "allow" {
+			if _, err := flows.ParseDomainID(name); err == nil {
+				others = append(others, name)
+			}
+		}
+	}
+	sort.Strings(others)
+	v := k.Tags[t.Domain]
+	fix := "run the setup script again: it adds the tag " + t.Domain + "=allow and keeps the key's other tags"
+	switch {
+	case v == nil && len(others) > 0:
+		r.set(CheckTag, flows.StatusFail, "the key is tagged for "+strings.Join(others, ", ")+", not "+t.Domain, fix, flows.StepScript)
+	case v == nil || *v != "allow":
+		r.set(CheckTag, flows.StatusFail, "the key has no tag "+t.Domain+"=allow", fix, flows.StepScript)
+	case len(others) > 0:
+		r.set(CheckTag, flows.StatusWarn, t.Domain+"=allow, and also tagged for "+strings.Join(others, ", "),
+			"if those domains should not use this key, remove their tags (az keyvault key set-attributes --tags with the tags to keep)", 0)
+	default:
+		r.set(CheckTag, flows.StatusPass, t.Domain+"=allow", "", 0)
+	}
+}
+
+// problem is an Azure error said for a person.
+type problem struct {
+	detail, remedy string
+	fix            flows.Step
+	denied         bool // 403: the role assignment is missing or not applied yet
+}
+
+// explain turns an SDK error into one sentence and a fix.
+func explain(err error, t flows.Target) problem {
+	u := t.KeyURL
+	msg := err.Error()
+	roleCmd := fmt.Sprintf("az keyvault role assignment create --hsm-name %s --role %q --assignee %s --scope /keys/%s",
+		u.HSM, Role, t.Vendor.AzureAppID, u.Name)
+	var re *azcore.ResponseError
+	switch {
+	case errors.Is(err, errChanged):
+		return problem{detail: err.Error(), remedy: "report this to the vendor's support with this output"}
+	case strings.Contains(msg, "isn't configured to acquire tokens for tenant"):
+		other := between(msg, `tenant "`, `"`)
+		return problem{detail: fmt.Sprintf("the Managed HSM %s is in tenant %s, not %s", u.HSM, other, t.TenantID),
+			remedy: "paste the Tenant ID the script printed (az account show --query tenantId)", fix: flows.StepPaste}
+	case strings.Contains(msg, "AADSTS90002"):
+		return problem{detail: "tenant " + t.TenantID + " does not exist", remedy: "paste the Tenant ID the script printed (az account show --query tenantId)", fix: flows.StepPaste}
+	case strings.Contains(msg, "AADSTS700016"):
+		return problem{detail: "the vendor's application " + t.Vendor.AzureAppID + " has no service principal in tenant " + t.TenantID,
+			remedy: "az ad sp create --id " + t.Vendor.AzureAppID + " (the setup script does it)", fix: flows.StepScript}
+	case strings.Contains(msg, "AADSTS7000215"):
+		return problem{detail: "the application's client secret was refused", remedy: "check the client secret, or sign in again"}
+	case strings.Contains(msg, "CredentialUnavailable") || strings.Contains(msg, "az login") || strings.Contains(msg, "DefaultAzureCredential"):
+		return problem{detail: "no Azure credential is available", remedy: "sign in with az login (Azure Cloud Shell is signed in already), then retry"}
+	case errors.As(err, &re):
+		switch {
+		case re.StatusCode == 404 && re.ErrorCode == "HsmNotFound":
+			return problem{detail: "there is no Managed HSM " + u.HSM + "." + u.Suffix, remedy: "check the key URL's HSM name", fix: flows.StepPaste}
+		case re.StatusCode == 404:
+			return problem{detail: fmt.Sprintf("no key %s in Managed HSM %s (tried %s)", u.Name, u.HSM, u.String()),
+				remedy: "paste the key URL the script printed", fix: flows.StepPaste}
+		case strings.Contains(msg, "KeyDisabled"):
+			return problem{detail: "the key is disabled", remedy: fmt.Sprintf("az keyvault key set-attributes --hsm-name %s --name %s --enabled true", u.HSM, u.Name)}
+		case strings.Contains(msg, "KeyExpired") || strings.Contains(msg, "KeyNotYetValid"):
+			return problem{detail: "the key is outside its validity dates", remedy: "see the key's dates above", fix: flows.StepKey}
+		case strings.Contains(msg, "KeyOperationForbidden"):
+			return problem{detail: "the key does not allow this operation", remedy: "see the key type check above"}
+		case re.StatusCode == 403 || re.StatusCode == 401:
+			return problem{detail: fmt.Sprintf("the vendor's application %s may not use key %s (%s)", t.Vendor.AzureAppID, u.Name, re.ErrorCode),
+				remedy: roleCmd, fix: flows.StepScript, denied: true}
+		case re.StatusCode == 429:
+			return problem{detail: "Managed HSM is throttling requests (429)", remedy: "wait a minute and retry"}
+		}
+		return problem{detail: fmt.Sprintf("%s (%d)", re.ErrorCode, re.StatusCode)}
+	case errors.Is(err, context.DeadlineExceeded):
+		return problem{detail: "Azure did not answer in time", remedy: "check the network and retry"}
+	}
+	return problem{detail: firstLine(msg)}
+}
+
+func between(s, from, to string) string {
+	_, rest, ok := strings.Cut(s, from)
+	if !ok {
+		return "another tenant"
+	}
+	v, _, _ := strings.Cut(rest, to)
+	return v
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return l
+}
+
+// run holds the checks of one attempt.
+type run struct {
+	mu     sync.Mutex
+	checks []flows.Check
+	report func(flows.Check)
+	denial []string
+}
+
+func (r *run) set(id string, st flows.Status, detail, remedy string, fix flows.Step) {
+	r.mu.Lock()
+	var c flows.Check
+	for i := range r.checks {
+		if r.checks[i].ID == id {
+			r.checks[i].Status, r.checks[i].Detail, r.checks[i].Remedy, r.checks[i].Fix = st, detail, remedy, fix
+			c = r.checks[i]
+		}
+	}
+	r.mu.Unlock()
+	r.report(c)
+}
+
+func (r *run) denied(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.denial = append(r.denial, id)
+}
+
+func (r *run) deniedChecks() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.denial)
+}
+
+func (r *run) skipRest(why string) {
+	for _, c := range r.results() {
+		if !c.Status.Done() {
+			r.set(c.ID, flows.StatusSkipped, why, "", 0)
+		}
+	}
+}
+
+func (r *run) results() []flows.Check {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]flows.Check(nil), r.checks...)
+}
+
