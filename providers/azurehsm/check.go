@@ -462,4 +462,3 @@ func (r *run) results() []flows.Check {
 	defer r.mu.Unlock()
 	return append([]flows.Check(nil), r.checks...)
 }
-

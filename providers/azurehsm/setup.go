@@ -218,4 +218,3 @@ func (s *Setup) assignRole(ctx context.Context, vault, scope, principal string) 
 	_, err := s.do(ctx, s.pipeline(hsmScope), http.MethodPut, vault+scope+"/providers/Microsoft.Authorization/roleAssignments/"+name+"?api-version="+rbacAPIVersion, body, nil)
 	return err
 }
-
