@@ -73,10 +73,6 @@ func TestWizardRefusesBadFlagsBeforeDrawing(t *testing.T) {
 			t.Errorf("stderr lacks %q: %s", want, errOut)
 		}
 	}
-	code, _, errOut = exec(t, true, "demo", "--provider", "azure-delegated")
-	if code != exitUsage || !strings.Contains(errOut, "--provider: Azure Managed HSM, delegated key is not available in this version") {
-		t.Errorf("azure: %d %s", code, errOut)
-	}
 }
 
 func TestScriptCommand(t *testing.T) {

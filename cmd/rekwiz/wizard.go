@@ -9,12 +9,15 @@ import (
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/charmbracelet/colorprofile"
 	"github.com/spf13/cobra"
 
 	"github.com/rekwiz/rekwiz/flows"
 	"github.com/rekwiz/rekwiz/providers/awskms"
+	"github.com/rekwiz/rekwiz/providers/azurehsm"
 	"github.com/rekwiz/rekwiz/providers/domainapi"
 	"github.com/rekwiz/rekwiz/providers/registry"
 	"github.com/rekwiz/rekwiz/providers/sandbox"
@@ -121,6 +124,13 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 		pairing := awskms.NewPairing(srv.AWSConfig(sb.Vendor(), demoRegion), awskms.WithReader(customer))
 		w.deps.Setup = map[flows.Provider]ui.Setuper{flows.AWSDelegated: setup, flows.AWSServiceAccount: setup}
 		w.deps.Pairing = map[flows.Provider]ui.Pairer{flows.AWSDelegated: pairing, flows.AWSServiceAccount: pairing}
+		azSetup, azPairing, err := demoAzure(sb, srv)
+		if err != nil {
+			srv.Close()
+			return nil, err
+		}
+		w.deps.Setup[flows.AzureDelegated], w.deps.Pairing[flows.AzureDelegated] = azSetup, azPairing
+		defaults[flows.FieldHSMName], defaults[flows.FieldKeyName] = demoHSM, demoAzureKey
 		w.deps.Registry = registry.Open(filepath.Join(filepath.Dir(regPath), "demo-registry.json"))
 		w.deps.RenderScript = func(sp flows.SetupSpec) (string, error) { return scripts.Render(sp, scripts.Options{Demo: true}) }
 		defaults[flows.FieldDomain], defaults[flows.FieldRegion] = demoDomain, demoRegion
@@ -136,7 +146,10 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 		// with its pasted access key.
 		pairing := awskms.NewPairing(cfg, awskms.WithReader(cfg))
 		w.deps.Setup = map[flows.Provider]ui.Setuper{flows.AWSDelegated: setup, flows.AWSServiceAccount: setup}
-		w.deps.Pairing = map[flows.Provider]ui.Pairer{flows.AWSDelegated: pairing, flows.AWSServiceAccount: pairing}
+		// Azure is checked with the customer's own sign-in (az login,
+		// Cloud Shell); its setup is the script.
+		w.deps.Pairing = map[flows.Provider]ui.Pairer{flows.AWSDelegated: pairing, flows.AWSServiceAccount: pairing,
+			flows.AzureDelegated: azurehsm.NewPairing(azurehsm.Config{Credential: azurehsm.DefaultCredential(azcore.ClientOptions{})})}
 		w.deps.Registry = registry.Open(regPath)
 		if api != nil {
 			w.deps.Registry = api
@@ -149,7 +162,7 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 	}
 	if p := flow.Provider(); p != "" && w.deps.Pairing[p] == nil {
 		w.close()
-		return nil, &exitError{code: exitUsage, msg: "--provider: " + p.Title() + " is not available in this version of rekwiz yet; use an AWS provider"}
+		return nil, &exitError{code: exitUsage, msg: "--provider: " + p.Title() + " is not available in this version of rekwiz yet; use another provider"}
 	}
 	for f, val := range defaults {
 		if val != "" && !flow.Locked(f) && flow.Value(f) == "" {
@@ -157,6 +170,33 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 		}
 	}
 	return w, nil
+}
+
+// The demo's Managed HSM and the existing key in it.
+const (
+	demoHSM      = "sandbox-hsm"
+	demoAzureKey = "customer-rek"
+)
+
+// demoAzure makes the sandbox's Managed HSM with an existing key, and the
+// Azure setup (as the customer's admin) and check (as the vendor's
+// application), both reaching the sandbox through its transport.
+func demoAzure(sb *sandbox.Sandbox, srv *sandbox.Server) (ui.Setuper, ui.Pairer, error) {
+	sb.CreateHSM(demoHSM)
+	sb.CreateHSMKey(demoHSM, demoAzureKey, sandbox.HSMKeyOptions{Tags: map[string]string{"owner": "platform team"}})
+	opts := azcore.ClientOptions{Transport: srv.AzureHTTPClient()}
+	cred := func(app sandbox.AzureApp) func(string) (azcore.TokenCredential, error) {
+		return func(tenant string) (azcore.TokenCredential, error) {
+			return azidentity.NewClientSecretCredential(tenant, app.ClientID, app.ClientSecret,
+				&azidentity.ClientSecretCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: true})
+		}
+	}
+	customer, err := cred(sb.AzureCustomer())(sb.AzureTenant())
+	if err != nil {
+		return nil, nil, err
+	}
+	return &azurehsm.Setup{Credential: customer, TenantID: sb.AzureTenant(), Options: opts},
+		azurehsm.NewPairing(azurehsm.Config{Credential: cred(sb.AzureVendor()), Options: opts}), nil
 }
 
 // offerResume keeps the wizard's progress in dir and, when progress for
