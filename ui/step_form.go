@@ -79,6 +79,9 @@ func (f *formStep) Leave() {}
 func (f *formStep) SetSize(w, _ int) {
 	for _, ff := range f.fields {
 		ff.input.SetWidth(max(w-4, 8))
+		// SetWidth leaves the visible window as it was; setting the
+		// value again scrolls it so the input keeps to its width.
+		ff.input.SetValue(ff.input.Value())
 	}
 }
 

@@ -352,10 +352,14 @@ func (s *scriptStep) View() string {
 	s.view.SetHeight(max(s.c.Height-2-lipgloss.Height(status), 3))
 
 	var b strings.Builder
-	b.WriteString(st.Heading.Render("Run this script where the AWS CLI is signed in") + "\n")
+	cli, shell := "AWS CLI", "AWS CloudShell"
+	if !s.spec.Provider.IsAWS() {
+		cli, shell = "Azure CLI", "Azure Cloud Shell"
+	}
+	b.WriteString(st.Heading.Render("Run this script where the "+cli+" is signed in") + "\n")
 	first := s.view.YOffset() + 1
 	last := min(s.view.YOffset()+s.view.Height(), s.view.TotalLineCount())
-	b.WriteString(st.Muted.Render(fmt.Sprintf("AWS CloudShell works. Lines %d–%d of %d; ↑/↓ scroll.", first, last, s.view.TotalLineCount())) + "\n")
+	b.WriteString(st.Muted.Render(fmt.Sprintf("%s works. Lines %d–%d of %d; ↑/↓ scroll.", shell, first, last, s.view.TotalLineCount())) + "\n")
 	b.WriteString(s.view.View() + "\n" + status)
 	return b.String()
 }
@@ -371,17 +375,36 @@ func (s *scriptStep) nextHint() string {
 
 func (s *scriptStep) confirmView() string {
 	st := s.c.Styles
+	var b strings.Builder
+	b.WriteString(st.Heading.Render("Set it up for me") + "\n\n")
+	b.WriteString(s.c.wrap(s.setupPlan(), st.Text) + "\n\n")
+	b.WriteString(st.Label.Render("Go ahead? ") + st.Muted.Render("y / n"))
+	return b.String()
+}
+
+// setupPlan says, in one paragraph, what "set it up for me" will do.
+func (s *scriptStep) setupPlan() string {
+	sp := s.spec
 	who := "with your AWS credentials"
+	if sp.Provider == flows.AzureDelegated {
+		who = "with your Azure sign-in"
+	}
 	if s.c.Deps.Demo {
 		who = "as the sandbox's customer admin"
 	}
-	var b strings.Builder
-	b.WriteString(st.Heading.Render("Set it up for me") + "\n\n")
-	b.WriteString(s.c.wrap(fmt.Sprintf(
-		"rekwiz will make the calls the script makes, %s, in %s: find or create the key and the alias %s, and add %s's statement to the key policy, keeping every other statement. Nothing is deleted.",
-		who, s.spec.Region, s.spec.AliasName(), s.spec.Vendor.Name), st.Text) + "\n\n")
-	b.WriteString(st.Label.Render("Go ahead? ") + st.Muted.Render("y / n"))
-	return b.String()
+	var what string
+	switch sp.Provider {
+	case flows.AWSServiceAccount:
+		what = fmt.Sprintf("in %s: find or create the key and the alias %s, and create the IAM user %s with a policy limited to that alias, and one access key for %s.",
+			sp.Region, sp.AliasName(), sp.ServiceAccountUser(), sp.Vendor.Name)
+	case flows.AzureDelegated:
+		what = fmt.Sprintf("in the Managed HSM %s: find or create the key %s, give %s's application the role Managed HSM Crypto User on that key only, and add the tag %s=allow, keeping the key's other tags.",
+			sp.HSMName, sp.KeyName, sp.Vendor.Name, sp.Domain)
+	default:
+		what = fmt.Sprintf("in %s: find or create the key and the alias %s, and add %s's statement to the key policy, keeping every other statement.",
+			sp.Region, sp.AliasName(), sp.Vendor.Name)
+	}
+	return "rekwiz will make the calls the script makes, " + who + ", " + what + " Nothing is deleted."
 }
 
 func (s *scriptStep) runView() string {

@@ -377,6 +377,48 @@ func TestSetItUpForMe(t *testing.T) {
 	d.wantStep(flows.StepApply)
 }
 
+func TestSetItUpForMeOnAzure(t *testing.T) {
+	const keyURL = "https://contoso-hsm.managedhsm.azure.net/keys/customer-rek/0123456789abcdef0123456789abcdef"
+	const tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+	deps, _ := testDeps(t, &fakePairer{results: passing})
+	deps.Demo = true
+	deps.Pairing[flows.AzureDelegated] = deps.Pairing[flows.AWSDelegated]
+	deps.Setup[flows.AzureDelegated] = &fakeSetup{
+		events: []flows.SetupEvent{{Call: "az keyvault key show", Detail: "key customer-rek exists"}},
+		res:    flows.SetupResult{Paste: map[flows.Field]string{flows.FieldKeyURL: keyURL, flows.FieldTenantID: tenant}},
+	}
+	flow := newFlow(t, map[flows.Field]string{"domain": domain, "provider": "azure-delegated", "key": "existing",
+		"hsm-name": "contoso-hsm", "key-name": "customer-rek"})
+	d := newDriver(t, flow, deps, 80, 24)
+	d.wantStep(flows.StepScript)
+	d.wantScreen("Run this script where the Azure CLI is signed in", "Azure Cloud Shell works.")
+	d.key("r")
+	d.wantScreen("in the Managed HSM contoso-hsm: find or create the key customer-rek",
+		"Managed HSM Crypto User on that key only", "tag dm-LCAJVnUE94B=allow")
+	d.key("y")
+	d.wantScreen("✓ Done.")
+	d.key("enter")
+	d.wantStep(flows.StepPaste)
+	// The URL is wider than its input: the input scrolls to its end and
+	// keeps to one line; the whole URL is shown under it.
+	var input string
+	for _, l := range strings.Split(d.screen(), "\n") {
+		if strings.Contains(l, "› ") && strings.Contains(l, "/keys/") {
+			input = l
+		}
+	}
+	if !strings.Contains(input, "0123456789abcdef") || strings.Contains(input, "https://") {
+		t.Fatalf("the key URL's input line is %q; want its end, scrolled", input)
+	}
+	d.wantScreen("› "+tenant, "✓ https://contoso-hsm.managedhsm.azure.net/keys/customer-rek/")
+	checkWidth(t, d, 80)
+	d.key("enter")
+	d.wantStep(flows.StepApply)
+	if got := d.m.Flow().Value(flows.FieldKeyURL); got != keyURL {
+		t.Fatalf("flow has key URL %q", got)
+	}
+}
+
 func TestSetItUpForMeFailure(t *testing.T) {
 	deps, _ := testDeps(t, &fakePairer{results: passing})
 	deps.Setup[flows.AWSDelegated] = &fakeSetup{
