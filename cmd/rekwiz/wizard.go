@@ -149,7 +149,7 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 		// Azure is checked with the customer's own sign-in (az login,
 		// Cloud Shell); its setup is the script.
 		w.deps.Pairing = map[flows.Provider]ui.Pairer{flows.AWSDelegated: pairing, flows.AWSServiceAccount: pairing,
-			flows.AzureDelegated: azurehsm.NewPairing(azurehsm.Config{Credential: azurehsm.DefaultCredential(azcore.ClientOptions{})})}
+			flows.AzureDelegated: azurehsm.NewPairing(azurehsm.Config{Credential: azurehsm.DefaultCredential(azcore.ClientOptions{}), AsCustomer: true})}
 		w.deps.Registry = registry.Open(regPath)
 		if api != nil {
 			w.deps.Registry = api

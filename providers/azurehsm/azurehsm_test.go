@@ -226,3 +226,90 @@ func TestThrottlingIsRetried(t *testing.T) {
 		t.Fatalf("%+v", checks)
 	}
 }
+
+// asCustomer is the check as rekwiz verify and the real wizard make it:
+// with the customer's own sign-in.
+func (e *env) asCustomer() *azurehsm.Pairing {
+	return azurehsm.NewPairing(azurehsm.Config{Credential: e.cred(e.AzureCustomer()), Options: e.opts, AsCustomer: true}, azurehsm.WithWait(0))
+}
+
+// TestAsCustomer: run as the customer, the round trip proves the key
+// works and the vendor's access is read from the role assignments, so a
+// missing or misplaced role is still found.
+func TestAsCustomer(t *testing.T) {
+	ctx := context.Background()
+	const app = "11111111-2222-3333-4444-555555555555"
+	cases := []struct {
+		name    string
+		prepare func(e *env) string
+		status  flows.Status
+		detail  string
+		remedy  string
+	}{
+		{"after setup", func(e *env) string {
+			e.CreateHSMKey(hsm, "k", sandbox.HSMKeyOptions{})
+			res, err := e.setup().Run(ctx, spec(flows.KeyExisting, "k"), func(flows.SetupEvent) {})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res.Paste[flows.FieldKeyURL]
+		}, flows.StatusPass, "Managed HSM Crypto User at /keys/k (service principal ", ""},
+		{"officer on every key", func(e *env) string {
+			url := e.CreateHSMKey(hsm, "k", sandbox.HSMKeyOptions{Tags: map[string]string{domain: "allow"}})
+			e.AssignHSMRole(hsm, e.CreateServicePrincipal(app), "Managed HSM Crypto Officer", "/keys")
+			return url
+		}, flows.StatusPass, "Managed HSM Crypto Officer at /keys", ""},
+		{"missing role", func(e *env) string {
+			e.CreateServicePrincipal(app)
+			return e.CreateHSMKey(hsm, "k", sandbox.HSMKeyOptions{Tags: map[string]string{domain: "allow"}})
+		}, flows.StatusFail, "the vendor's application " + app + " has no Managed HSM Crypto User role that covers key k",
+			`az keyvault role assignment create --hsm-name contoso-hsm --role "Managed HSM Crypto User" --assignee ` + app + " --scope /keys/k"},
+		{"role at the wrong scope", func(e *env) string {
+			granted(e, "other", sandbox.HSMKeyOptions{})
+			return e.CreateHSMKey(hsm, "k", sandbox.HSMKeyOptions{Tags: map[string]string{domain: "allow"}})
+		}, flows.StatusFail, "(it has one at /keys/other, which does not)", "--scope /keys/k"},
+		{"only an auditor", func(e *env) string {
+			e.AssignHSMRole(hsm, e.CreateServicePrincipal(app), "Managed HSM Crypto Auditor", "/")
+			return e.CreateHSMKey(hsm, "k", sandbox.HSMKeyOptions{Tags: map[string]string{domain: "allow"}})
+		}, flows.StatusFail, "has no Managed HSM Crypto User role", "--role \"Managed HSM Crypto User\""},
+		{"no service principal", func(e *env) string {
+			return e.CreateHSMKey(hsm, "k", sandbox.HSMKeyOptions{Tags: map[string]string{domain: "allow"}})
+		}, flows.StatusFail, "has no service principal in tenant", "az ad sp create --id " + app},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := start(t)
+			checks := e.asCustomer().Run(ctx, target(t, c.prepare(e), e.AzureTenant()), nil)
+			got := byID(checks)
+			role := got[azurehsm.CheckRole]
+			if role.Status != c.status || !strings.Contains(role.Detail, c.detail) || !strings.Contains(role.Remedy, c.remedy) {
+				t.Fatalf("role check %+v\nwant %s, detail %q, remedy %q", role, c.status, c.detail, c.remedy)
+			}
+			if rt := got[azurehsm.CheckRoundTrip]; rt.Status != flows.StatusPass {
+				t.Fatalf("round trip as the customer: %+v", rt)
+			}
+			if flows.Passed(checks) != (c.status == flows.StatusPass) {
+				t.Fatalf("passed = %v with the role check %s", flows.Passed(checks), role.Status)
+			}
+		})
+	}
+}
+
+// TestAsCustomerDenied: when the customer's own sign-in may not use the
+// key, the message says it is the customer, not the vendor, and the
+// vendor's role is reported as unchecked, not missing.
+func TestAsCustomerDenied(t *testing.T) {
+	e := start(t)
+	url := granted(e, "k", sandbox.HSMKeyOptions{})
+	e.Inject(sandbox.Fault{Service: "hsm", Caller: e.AzureCustomer().Name, Code: "Forbidden", Message: "Caller is not authorized to perform action on resource.", Status: 403})
+	checks := byID(e.asCustomer().Run(context.Background(), target(t, url, e.AzureTenant()), nil))
+	k := checks[azurehsm.CheckKey]
+	if k.Status != flows.StatusFail || !strings.Contains(k.Detail, "your sign-in may not use key k (Forbidden); the check runs as you, not as the vendor") ||
+		!strings.Contains(k.Remedy, `--assignee "$(az ad signed-in-user show --query id -o tsv)" --scope /keys/k`) {
+		t.Fatalf("key check %+v", k)
+	}
+	if r := checks[azurehsm.CheckRole]; r.Status != flows.StatusWarn || !strings.Contains(r.Detail, "so the vendor's role was not checked") ||
+		!strings.Contains(r.Remedy, "az keyvault role assignment list --hsm-name contoso-hsm --assignee") {
+		t.Fatalf("role check %+v", r)
+	}
+}

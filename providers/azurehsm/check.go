@@ -32,6 +32,7 @@ const (
 	CheckKeyType    = "azure.key-type"
 	CheckTag        = "azure.tag"
 	CheckRoundTrip  = "azure.round-trip"
+	CheckRole       = "azure.role"
 )
 
 // Role is the role the vendor's application needs on the key.
@@ -53,6 +54,11 @@ type Config struct {
 	// Options are the SDK clients' options: a transport in sandbox mode,
 	// the zero value against Azure.
 	Options azcore.ClientOptions
+	// AsCustomer says the credential is the customer's, not the vendor's
+	// application's. The round trip then proves the key works, and the
+	// vendor's access is read from the HSM's role assignments (and
+	// Microsoft Graph, for its service principal).
+	AsCustomer bool
 }
 
 // DefaultCredential is the customer's own credential for a tenant:
@@ -104,14 +110,17 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 
 // Plan lists the checks in display order.
 func (p *Pairing) Plan(flows.Target) []flows.Check {
-	return []flows.Check{
+	checks := []flows.Check{
 		{ID: CheckCredential, Name: "Azure credential for the tenant"},
 		{ID: CheckKey, Name: "Key exists in the Managed HSM"},
 		{ID: CheckKeyState, Name: "Key is enabled and within its dates"},
 		{ID: CheckKeyType, Name: "Key is oct-HSM, for wrapKey and unwrapKey"},
 		{ID: CheckTag, Name: "Key is tagged for this domain"},
-		{ID: CheckRoundTrip, Name: "Wrap and unwrap 32 random bytes"},
 	}
+	if p.cfg.AsCustomer {
+		checks = append(checks, flows.Check{ID: CheckRole, Name: "Vendor's application holds " + Role})
+	}
+	return append(checks, flows.Check{ID: CheckRoundTrip, Name: "Wrap and unwrap 32 random bytes"})
 }
 
 // Run makes the checks, retrying while a role assignment takes effect
@@ -156,7 +165,7 @@ func (p *Pairing) Run(ctx context.Context, t flows.Target, report func(flows.Che
 }
 
 func (p *Pairing) once(ctx context.Context, t flows.Target, report func(flows.Check)) *run {
-	r := &run{checks: p.Plan(t), report: report}
+	r := &run{checks: p.Plan(t), report: report, asCustomer: p.cfg.AsCustomer}
 	u := t.KeyURL
 	r.set(CheckCredential, flows.StatusRunning, "", "", 0)
 	cred, err := p.cfg.Credential(t.TenantID)
@@ -166,7 +175,7 @@ func (p *Pairing) once(ctx context.Context, t flows.Target, report func(flows.Ch
 		cancel()
 	}
 	if err != nil {
-		pr := explain(err, t)
+		pr := r.explain(err, t)
 		r.set(CheckCredential, flows.StatusFail, pr.detail, pr.remedy, pr.fix)
 		r.skipRest("needs a credential")
 		return r
@@ -192,7 +201,7 @@ func (p *Pairing) once(ctx context.Context, t flows.Target, report func(flows.Ch
 		defer cancel()
 		res, err := client.GetKey(cctx, u.Name, u.Version, nil)
 		if err != nil {
-			pr := explain(err, t)
+			pr := r.explain(err, t)
 			if pr.denied {
 				r.denied(CheckKey)
 			}
@@ -206,6 +215,9 @@ func (p *Pairing) once(ctx context.Context, t flows.Target, report func(flows.Ch
 		r.set(CheckRoundTrip, flows.StatusRunning, "", "", 0)
 		rt = roundTrip(ctx, client, u)
 	})
+	if p.cfg.AsCustomer {
+		wg.Go(func() { r.vendorRole(ctx, rest{cred, p.cfg.Options}, t) })
+	}
 	wg.Wait()
 	if key == nil {
 		r.skipRest("needs the key")
@@ -217,7 +229,7 @@ func (p *Pairing) once(ctx context.Context, t flows.Target, report func(flows.Ch
 	case !usable:
 		r.set(CheckRoundTrip, flows.StatusSkipped, "the key cannot be used as it is", "", 0)
 	case rt != nil:
-		pr := explain(rt, t)
+		pr := r.explain(rt, t)
 		if pr.denied {
 			r.denied(CheckRoundTrip)
 		}
@@ -321,6 +333,77 @@ func withoutWrap(ops []string) []string {
 	return out
 }
 
+// vendorRole finds the vendor's service principal and its role
+// assignments that cover the key. What the customer may not read is a
+// warning: the role is then unchecked, not missing.
+func (r *run) vendorRole(ctx context.Context, api rest, t flows.Target) {
+	r.set(CheckRole, flows.StatusRunning, "", "", 0)
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	u, app := t.KeyURL, t.Vendor.AzureAppID
+	unread := func(what string, err error) {
+		r.set(CheckRole, flows.StatusWarn, fmt.Sprintf("your sign-in may not read %s (%s), so the vendor's role was not checked", what, firstLine(codeOf(err))),
+			fmt.Sprintf("an HSM administrator can check it: az keyvault role assignment list --hsm-name %s --assignee %s", u.HSM, app), 0)
+	}
+	sp, err := api.servicePrincipal(ctx, app)
+	switch {
+	case err != nil:
+		unread("service principals in Microsoft Graph", err)
+		return
+	case sp == "":
+		r.set(CheckRole, flows.StatusFail, "the vendor's application "+app+" has no service principal in tenant "+t.TenantID,
+			"az ad sp create --id "+app+" (the setup script does it)", flows.StepScript)
+		return
+	}
+	// Listing at "/" returns every assignment in the HSM, as az does
+	// (it filters by scope itself); the key's own scopes are listed too,
+	// for an HSM that answers with one scope's assignments only.
+	vault := "https://" + u.HSM + "." + u.Suffix
+	covers := []string{"/", "/keys", "/keys/" + u.Name}
+	seen := map[string]bool{}
+	var elsewhere []string
+	for _, scope := range covers {
+		list, err := api.roleAssignments(ctx, vault, scope)
+		if err != nil {
+			unread("the HSM's role assignments", err)
+			return
+		}
+		for _, a := range list {
+			if seen[a.Name] || a.Properties.PrincipalID != sp || (a.role() != CryptoUserRoleID && a.role() != CryptoOfficerRoleID) {
+				continue
+			}
+			seen[a.Name] = true
+			at := "/" + strings.TrimPrefix(a.Properties.Scope, "/")
+			if !slices.Contains(covers, at) {
+				elsewhere = append(elsewhere, at)
+				continue
+			}
+			name := Role
+			if a.role() == CryptoOfficerRoleID {
+				name = "Managed HSM Crypto Officer"
+			}
+			r.set(CheckRole, flows.StatusPass, name+" at "+at+" (service principal "+sp+")", "", 0)
+			return
+		}
+	}
+	sort.Strings(elsewhere)
+	detail := fmt.Sprintf("the vendor's application %s has no %s role that covers key %s", app, Role, u.Name)
+	if len(elsewhere) > 0 {
+		detail += " (it has one at " + strings.Join(elsewhere, ", ") + ", which does not)"
+	}
+	r.set(CheckRole, flows.StatusFail, detail, fmt.Sprintf("az keyvault role assignment create --hsm-name %s --role %q --assignee %s --scope /keys/%s",
+		u.HSM, Role, app, u.Name), flows.StepScript)
+}
+
+// codeOf is an Azure error's code, or its message.
+func codeOf(err error) string {
+	var re *azcore.ResponseError
+	if errors.As(err, &re) && re.ErrorCode != "" {
+		return re.ErrorCode
+	}
+	return err.Error()
+}
+
 func (r *run) tag(k *azkeys.GetKeyResponse, t flows.Target) {
 	var others []string
 	for name, v := range k.Tags {
@@ -354,7 +437,7 @@ type problem struct {
 }
 
 // explain turns an SDK error into one sentence and a fix.
-func explain(err error, t flows.Target) problem {
+func (r *run) explain(err error, t flows.Target) problem {
 	u := t.KeyURL
 	msg := err.Error()
 	roleCmd := fmt.Sprintf("az keyvault role assignment create --hsm-name %s --role %q --assignee %s --scope /keys/%s",
@@ -389,6 +472,10 @@ func explain(err error, t flows.Target) problem {
 			return problem{detail: "the key is outside its validity dates", remedy: "see the key's dates above", fix: flows.StepKey}
 		case strings.Contains(msg, "KeyOperationForbidden"):
 			return problem{detail: "the key does not allow this operation", remedy: "see the key type check above"}
+		case (re.StatusCode == 403 || re.StatusCode == 401) && r.asCustomer:
+			return problem{detail: fmt.Sprintf("your sign-in may not use key %s (%s); the check runs as you, not as the vendor", u.Name, re.ErrorCode),
+				remedy: fmt.Sprintf("run it signed in as someone who holds %s on the key, or give yourself the role: az keyvault role assignment create --hsm-name %s --role %q --assignee \"$(az ad signed-in-user show --query id -o tsv)\" --scope /keys/%s",
+					Role, u.HSM, Role, u.Name), denied: true}
 		case re.StatusCode == 403 || re.StatusCode == 401:
 			return problem{detail: fmt.Sprintf("the vendor's application %s may not use key %s (%s)", t.Vendor.AzureAppID, u.Name, re.ErrorCode),
 				remedy: roleCmd, fix: flows.StepScript, denied: true}
@@ -422,6 +509,8 @@ type run struct {
 	checks []flows.Check
 	report func(flows.Check)
 	denial []string
+	// asCustomer: the checks run as the customer, not as the vendor.
+	asCustomer bool
 }
 
 func (r *run) set(id string, st flows.Status, detail, remedy string, fix flows.Step) {

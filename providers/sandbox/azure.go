@@ -656,8 +656,10 @@ func (s *Sandbox) roleAssignments(w http.ResponseWriter, r *http.Request, body [
 	switch {
 	case r.Method == http.MethodGet && len(rest) == 3:
 		list := []map[string]any{}
+		// Managed HSM lists the assignments at and below the scope;
+		// az filters them by scope itself.
 		for _, a := range h.assignments {
-			if a.Scope == scope {
+			if scope == "/" || a.Scope == scope || strings.HasPrefix(a.Scope, scope+"/") {
 				list = append(list, view(a))
 			}
 		}
