@@ -119,6 +119,7 @@ type State struct {
 	secrets map[Field]string // kept apart so no dump of values can leak one
 	notes   map[Field]string // what normalising changed, to show the user
 	locked  map[Field]bool   // given on the command line: asked no more
+	suggest map[Field]string // offered in an empty field, not yet an answer
 	receipt *Receipt
 	checks  []Check // the last pairing check's results
 }
@@ -133,6 +134,7 @@ func New(v Vendor, presets map[Field]string) (*State, error) {
 		secrets: map[Field]string{},
 		notes:   map[Field]string{},
 		locked:  map[Field]bool{},
+		suggest: map[Field]string{},
 	}
 	var errs FieldErrors
 	for _, f := range fieldOrder {
@@ -200,6 +202,19 @@ func (s *State) Secret(f Field) string { return s.secrets[f] }
 // Note is what normalising an answer changed, to show next to it.
 func (s *State) Note(f Field) string { return s.notes[f] }
 
+// Suggest offers a value for a field the user has not answered (the
+// demo's existing key, say). It is an answer only once the step is passed.
+func (s *State) Suggest(f Field, v string) { s.suggest[f] = strings.TrimSpace(v) }
+
+// Suggestion is what an empty field starts with. A new Azure key is
+// offered the name rek-DOMAIN; an existing one, what Suggest offered.
+func (s *State) Suggestion(f Field) string {
+	if f == FieldKeyName && s.KeyChoice() == KeyNew && s.values[FieldDomain] != "" {
+		return "rek-" + s.values[FieldDomain]
+	}
+	return s.suggest[f]
+}
+
 // Locked reports whether a field was given on the command line.
 func (s *State) Locked(f Field) bool { return s.locked[f] }
 
@@ -210,7 +225,11 @@ func (s *State) Fields() []FieldSpec { return s.specsOf(s.step) }
 func (s *State) specsOf(step Step) []FieldSpec {
 	var specs []FieldSpec
 	for _, f := range fieldsOf(step, s.Provider(), s.KeyChoice()) {
-		specs = append(specs, Spec(f))
+		spec := Spec(f)
+		if f == FieldKeyName && s.KeyChoice() == KeyNew {
+			spec.Label, spec.Help = "Name for the new key", "the script creates an oct-HSM key of this name"
+		}
+		specs = append(specs, spec)
 	}
 	return specs
 }
@@ -225,6 +244,11 @@ func (s *State) Set(f Field, v string) {
 	}
 	if m[f] == v {
 		return
+	}
+	// The Azure key name means the key to use, or the name for a new
+	// one: another key choice asks for it afresh.
+	if f == FieldKey && !s.locked[FieldKeyName] {
+		delete(s.values, FieldKeyName)
 	}
 	m[f] = v
 	delete(s.notes, f)

@@ -358,3 +358,31 @@ func TestVendorValidate(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+// TestAzureKeyNameFollowsTheKeyChoice: the key name is the key to use or
+// the name of the key to make, so each choice asks for it afresh: an
+// existing key gets what Suggest offered, a new one rek-DOMAIN, and
+// neither is an answer until the step is passed.
+func TestAzureKeyNameFollowsTheKeyChoice(t *testing.T) {
+	s := newState(t, nil)
+	s.Suggest(FieldKeyName, "customer-rek")
+	answer(t, s, "domain", domain)
+	answer(t, s, "provider", "azure-delegated")
+	answer(t, s, "key", "existing")
+	if got := s.Suggestion(FieldKeyName); got != "customer-rek" || s.Value(FieldKeyName) != "" {
+		t.Fatalf("existing key: suggestion %q, value %q", got, s.Value(FieldKeyName))
+	}
+	if specs := s.Fields(); specs[1].Label != "Key name" {
+		t.Fatalf("existing key: label %q", specs[1].Label)
+	}
+	answer(t, s, "hsm-name", "contoso-hsm", "key-name", "customer-rek")
+	s.Back()
+	s.Back()
+	answer(t, s, "key", "new")
+	if s.Value(FieldKeyName) != "" || s.Suggestion(FieldKeyName) != "rek-"+domain {
+		t.Fatalf("new key: value %q, suggestion %q", s.Value(FieldKeyName), s.Suggestion(FieldKeyName))
+	}
+	if specs := s.Fields(); specs[1].Label != "Name for the new key" || s.Value(FieldHSMName) != "contoso-hsm" {
+		t.Fatalf("new key: label %q, HSM %q", specs[1].Label, s.Value(FieldHSMName))
+	}
+}

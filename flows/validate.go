@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -188,16 +189,18 @@ func ParseKeyURL(s string) (KeyURL, error) {
 			return KeyURL{}, errors.New("this is a Key Vault URL; symmetric oct-HSM keys exist only in Azure Managed HSM (https://NAME.managedhsm.azure.net/keys/KEY)")
 		}
 	}
-	known := false
-	for _, h := range hsmSuffixes {
-		known = known || suffix == h
+	if !slices.Contains(hsmSuffixes, suffix) {
+		return KeyURL{}, fmt.Errorf("the host is not a Managed HSM (NAME.%s); %w", strings.Join(hsmSuffixes, ", NAME."), want)
 	}
-	if !known || !validHSMName(hsm) {
-		return KeyURL{}, want
+	if !validHSMName(hsm) {
+		return KeyURL{}, fmt.Errorf("HSM name %q is not 3-24 letters, digits and single hyphens starting with a letter; %w", hsm, want)
 	}
 	segs := strings.Split(strings.TrimSuffix(path, "/"), "/")
-	if len(segs) < 2 || len(segs) > 3 || segs[0] != "keys" || !keyNameRE.MatchString(segs[1]) {
-		return KeyURL{}, want
+	if len(segs) < 2 || len(segs) > 3 || segs[0] != "keys" {
+		return KeyURL{}, fmt.Errorf("the path is not /keys/KEY or /keys/KEY/VERSION; %w", want)
+	}
+	if !keyNameRE.MatchString(segs[1]) {
+		return KeyURL{}, fmt.Errorf("key name %q is not 1-127 letters, digits and hyphens; %w", segs[1], want)
 	}
 	k := KeyURL{HSM: hsm, Suffix: suffix, Name: segs[1]}
 	if len(segs) == 3 {

@@ -62,7 +62,10 @@ func TestParsers(t *testing.T) {
 		{"key url vault", keyURL, "https://contoso.vault.azure.net/keys/rek/0123456789abcdef0123456789abcdef", "", "Key Vault URL; symmetric oct-HSM keys exist only in Azure Managed HSM"},
 		{"key url http", keyURL, "http://contoso-hsm.managedhsm.azure.net/keys/rek", "", "Managed HSM key URL"},
 		{"key url bad version", keyURL, "https://contoso-hsm.managedhsm.azure.net/keys/rek/xyz", "", "32 hex digits"},
-		{"key url secrets path", keyURL, "https://contoso-hsm.managedhsm.azure.net/secrets/rek", "", "Managed HSM key URL"},
+		{"key url secrets path", keyURL, "https://contoso-hsm.managedhsm.azure.net/secrets/rek", "", "the path is not /keys/KEY or /keys/KEY/VERSION"},
+		{"key url short hsm", keyURL, "https://x.managedhsm.azure.net/keys/rek", "", `HSM name "x" is not 3-24 letters`},
+		{"key url other host", keyURL, "https://contoso-hsm.example.com/keys/rek", "", "the host is not a Managed HSM (NAME.managedhsm.azure.net"},
+		{"key url bad key name", keyURL, "https://contoso-hsm.managedhsm.azure.net/keys/rek_1", "", `key name "rek_1" is not 1-127 letters`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -52,8 +52,10 @@ func (f *formStep) Enter(s *flows.State) tea.Cmd {
 			ff.input.EchoMode = textinput.EchoPassword
 			ff.input.EchoCharacter = '•'
 			ff.input.SetValue(s.Secret(spec.Field))
+		} else if v := s.Value(spec.Field); v != "" {
+			ff.input.SetValue(v)
 		} else {
-			ff.input.SetValue(s.Value(spec.Field))
+			ff.input.SetValue(s.Suggestion(spec.Field))
 		}
 		ff.input.CursorEnd()
 		f.fields = append(f.fields, ff)

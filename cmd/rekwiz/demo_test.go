@@ -319,3 +319,57 @@ func TestDemoExistingKey(t *testing.T) {
 		t.Fatalf("checks %+v", checks)
 	}
 }
+
+// TestDemoAzure walks the demo's Azure path with a new key: the script
+// names the Azure CLI, "set it up for me" creates the key, assigns the
+// vendor's role and tags it through the SDK against the sandbox HSM, and
+// the vendor's check passes. The final screen is
+// testdata/demo/done-azure-80x24.golden.
+func TestDemoAzure(t *testing.T) {
+	demoHome(t)
+	d := startDemo(t)
+	d.waitFor("› dm-LCAJVnUE94B")
+	d.press(enter)
+	d.waitFor("Where will the key live?")
+	d.press(down, down, enter)
+	d.waitFor("Guide me through creating a new key")
+	d.press(down, enter)
+	d.waitFor("Name for the new key › rek-dm-LCAJVnUE94B")
+	d.waitFor("Managed HSM name › sandbox-hsm")
+	d.press(enter)
+	d.waitFor("Run this script where the Azure CLI is signed in")
+	spec := flows.SetupSpec{Provider: flows.AzureDelegated, Key: flows.KeyNew, Domain: demoDomain, Vendor: d.w.flow.Vendor(), HSMName: demoHSM, KeyName: "rek-" + demoDomain}
+	want, err := scripts.Render(spec, scripts.Options{Demo: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(want, "\n")[:12] {
+		d.waitFor(strings.Join(strings.Fields(line), " "))
+	}
+	d.press(char('r'))
+	d.waitFor("find or create the key rek-dm-LCAJVnUE94B")
+	d.press(char('y'))
+	d.waitFor("✓ az keyvault key create")
+	d.waitFor("✓ az keyvault role assignment create")
+	d.waitFor("✓ Done.")
+	d.press(enter)
+	d.waitFor("Key URL › ")
+	d.waitFor("Tenant ID › ")
+	d.press(enter)
+	d.waitFor("✓ Registered")
+	d.press(enter)
+	d.waitFor("✓ PASS Wrap and unwrap 32 random bytes")
+	d.waitFor("✓ Paired. Press enter to finish.")
+	d.press(enter)
+	d.waitFor("Step 8 of 8 · Done")
+	final := d.finish("demo/done-azure-80x24.golden")
+	if got := final.Flow().Checks(); !flows.Passed(got) || len(got) != 6 {
+		t.Fatalf("checks %+v", got)
+	}
+	if u := final.Flow().Value(flows.FieldKeyURL); !strings.HasPrefix(u, "https://sandbox-hsm.managedhsm.azure.net/keys/rek-dm-LCAJVnUE94B/") {
+		t.Fatalf("key URL %q", u)
+	}
+	if _, err := flows.ParseTenantID(final.Flow().Value(flows.FieldTenantID)); err != nil {
+		t.Fatalf("tenant: %v", err)
+	}
+}

@@ -5,16 +5,26 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/spf13/cobra"
 
 	"github.com/rekwiz/rekwiz/flows"
 	"github.com/rekwiz/rekwiz/providers/awskms"
+	"github.com/rekwiz/rekwiz/providers/azurehsm"
 )
+
+// azureConfig is how verify reaches Azure: the signed-in customer's own
+// credential (az login, Cloud Shell, AZURE_* variables). Tests point it
+// at the sandbox; nothing else changes it.
+var azureConfig = func() azurehsm.Config {
+	return azurehsm.Config{Credential: azurehsm.DefaultCredential(azcore.ClientOptions{}), AsCustomer: true}
+}
 
 type verifyOptions struct {
 	IO      *IOStreams
@@ -43,8 +53,14 @@ AWS_SECRET_ACCESS_KEY or, at a terminal, a masked prompt; never a flag,
 which would land in your shell history. Your own profile, if it may,
 also reads the user's IAM policy.
 
-When AWS denies access, a policy change may still be on its way: the
-check retries for up to --wait (default 90s; 0 does not wait).
+azure-delegated runs with your own Azure sign-in (az login, Azure Cloud
+Shell, or the AZURE_* variables azidentity reads): it wraps and unwraps
+with the key, and reads the HSM's role assignments for the vendor's
+application's role.
+
+When access is denied, a policy change or role assignment may still be
+on its way: the check retries for up to --wait (default 90s; 0 does not
+wait).
 
 Exit codes: 0 every check passed (warnings allowed), 1 a check failed,
 2 bad input.`,
@@ -52,17 +68,20 @@ Exit codes: 0 every check passed (warnings allowed), 1 a check failed,
     --key-arn arn:aws:kms:us-east-1:123456789012:alias/dm-LCAJVnUE94B/acme
   AWS_SECRET_ACCESS_KEY=... rekwiz verify --provider aws-service-account --domain dm-LCAJVnUE94B \
     --key-arn arn:aws:kms:us-east-1:123456789012:alias/dm-LCAJVnUE94B/acme/Example \
-    --access-key-id AKIAIOSFODNN7EXAMPLE --json`,
+    --access-key-id AKIAIOSFODNN7EXAMPLE --json
+  rekwiz verify --provider azure-delegated --domain dm-LCAJVnUE94B \
+    --key-url https://contoso-hsm.managedhsm.azure.net/keys/rek-dm-LCAJVnUE94B \
+    --tenant-id 72f988bf-86f1-41af-91ab-2d7cd011db47`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Presets = presets.values(cmd.Flags())
 			return runVerify(cmd.Context(), o)
 		},
 	}
-	presets = addPresetFlags(cmd.Flags(), flows.FieldProvider, flows.FieldDomain, flows.FieldAliasARN, flows.FieldAccessKeyID)
+	presets = addPresetFlags(cmd.Flags(), flows.FieldProvider, flows.FieldDomain, flows.FieldAliasARN, flows.FieldAccessKeyID, flows.FieldKeyURL, flows.FieldTenantID)
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print one JSON document (schema in the README)")
-	cmd.Flags().DurationVar(&o.Wait, "wait", awskms.DefaultWait, "how long to keep retrying while AWS applies a policy change (0: no retries)")
-	for _, f := range []string{"provider", "domain", "key-arn"} {
+	cmd.Flags().DurationVar(&o.Wait, "wait", awskms.DefaultWait, "how long to keep retrying while a policy change or role assignment takes effect (0: no retries)")
+	for _, f := range []string{"provider", "domain"} {
 		_ = cmd.MarkFlagRequired(f)
 	}
 	return cmd
@@ -80,15 +99,13 @@ func runVerify(ctx context.Context, o *verifyOptions) error {
 	if err != nil {
 		return usageError(&flows.FieldError{Field: flows.FieldProvider, Err: err})
 	}
-	if !p.IsAWS() {
-		return &exitError{code: exitUsage, msg: "--provider: verify supports aws-delegated and aws-service-account in this version of rekwiz"}
+	if err := o.flagsFor(p); err != nil {
+		return err
 	}
 	if p == flows.AWSServiceAccount {
 		if err := o.serviceAccountCredentials(); err != nil {
 			return err
 		}
-	} else if _, ok := o.Presets[flows.FieldAccessKeyID]; ok {
-		return &exitError{code: exitUsage, msg: "--access-key-id: only aws-service-account uses it"}
 	}
 	flow, err := flows.New(v, o.Presets)
 	if err != nil {
@@ -98,17 +115,22 @@ func runVerify(ctx context.Context, o *verifyOptions) error {
 	if err != nil {
 		return usageError(err)
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return &exitError{code: exitUsage, msg: "reading your AWS configuration: " + err.Error()}
-	}
-	opts := []awskms.Option{awskms.WithWait(o.Wait)}
-	if p == flows.AWSServiceAccount {
-		if creds, err := cfg.Credentials.Retrieve(ctx); err == nil && creds.AccessKeyID != t.AccessKeyID {
-			opts = append(opts, awskms.WithReader(cfg))
+	var checks []flows.Check
+	if p.IsAWS() {
+		cfg, err := config.LoadDefaultConfig(ctx)
+		if err != nil {
+			return &exitError{code: exitUsage, msg: "reading your AWS configuration: " + err.Error()}
 		}
+		opts := []awskms.Option{awskms.WithWait(o.Wait)}
+		if p == flows.AWSServiceAccount {
+			if creds, err := cfg.Credentials.Retrieve(ctx); err == nil && creds.AccessKeyID != t.AccessKeyID {
+				opts = append(opts, awskms.WithReader(cfg))
+			}
+		}
+		checks = awskms.NewPairing(cfg, opts...).Run(ctx, t, progress(o.IO.Err))
+	} else {
+		checks = azurehsm.NewPairing(azureConfig(), azurehsm.WithWait(o.Wait)).Run(ctx, t, progress(o.IO.Err))
 	}
-	checks := awskms.NewPairing(cfg, opts...).Run(ctx, t, progress(o.IO.Err))
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -122,6 +144,27 @@ func runVerify(ctx context.Context, o *verifyOptions) error {
 	}
 	if !flows.Passed(checks) {
 		return &exitError{code: exitCheckFailed}
+	}
+	return nil
+}
+
+// flagsFor checks that the key flags given are the provider's: the key's
+// flags are required, another provider's refused.
+func (o *verifyOptions) flagsFor(p flows.Provider) error {
+	want := map[flows.Provider][]flows.Field{
+		flows.AWSDelegated:      {flows.FieldAliasARN},
+		flows.AWSServiceAccount: {flows.FieldAliasARN},
+		flows.AzureDelegated:    {flows.FieldKeyURL, flows.FieldTenantID},
+	}[p]
+	for _, f := range want {
+		if _, ok := o.Presets[f]; !ok {
+			return &exitError{code: exitUsage, msg: fmt.Sprintf("--%s: required for %s (%s)", f, p, flagUsage(f))}
+		}
+	}
+	for _, f := range []flows.Field{flows.FieldAliasARN, flows.FieldAccessKeyID, flows.FieldKeyURL, flows.FieldTenantID} {
+		if _, ok := o.Presets[f]; ok && !slices.Contains(want, f) && !(f == flows.FieldAccessKeyID && p == flows.AWSServiceAccount) {
+			return &exitError{code: exitUsage, msg: fmt.Sprintf("--%s: %s does not use it", f, p)}
+		}
 	}
 	return nil
 }
@@ -166,7 +209,8 @@ func progress(w io.Writer) func(flows.Check) {
 		mu.Lock()
 		defer mu.Unlock()
 		if prev, ok := last[c.ID]; !ok || in > prev {
-			fmt.Fprintf(w, "rekwiz: %s: access denied; AWS may still be applying a policy change. Retrying in %ds (%ds left)...\n", c.ID, in, left)
+			why, _, _ := strings.Cut(c.Detail, ": retrying in ")
+			fmt.Fprintf(w, "rekwiz: %s: %s. Retrying in %ds (%ds left)...\n", c.ID, why, in, left)
 		}
 		last[c.ID] = in
 	}
@@ -184,7 +228,11 @@ func afterMarker(s, marker string) string {
 func writeReport(ios *IOStreams, t flows.Target, checks []flows.Check) {
 	out := ios.Out
 	fmt.Fprintf(out, "rekwiz verify: %s, %s\n", t.Domain, t.Provider.Title())
-	fmt.Fprintf(out, "key: %s\n", t.AliasARN)
+	if t.Provider.IsAWS() {
+		fmt.Fprintf(out, "key: %s\n", t.AliasARN)
+	} else {
+		fmt.Fprintf(out, "key: %s\ntenant: %s\n", t.KeyURL, t.TenantID)
+	}
 	if t.Provider == flows.AWSServiceAccount {
 		fmt.Fprintf(out, "access key: %s\n", t.AccessKeyID)
 	}
@@ -224,6 +272,7 @@ type verifyReport struct {
 	ProviderName string        `json:"providerName"`
 	Key          string        `json:"key"`
 	AccessKeyID  string        `json:"accessKeyID,omitempty"`
+	TenantID     string        `json:"tenantID,omitempty"`
 	Result       string        `json:"result"`
 	Failed       int           `json:"failed"`
 	Checks       []verifyCheck `json:"checks"`
@@ -241,6 +290,9 @@ func writeJSON(w io.Writer, t flows.Target, checks []flows.Check) error {
 	r := verifyReport{
 		Schema: 1, Domain: t.Domain, Provider: string(t.Provider), ProviderName: t.Provider.APIName(),
 		Key: t.AliasARN.String(), AccessKeyID: t.AccessKeyID, Result: "paired", Checks: []verifyCheck{},
+	}
+	if t.Provider == flows.AzureDelegated {
+		r.Key, r.TenantID = t.KeyURL.String(), t.TenantID
 	}
 	for _, c := range checks {
 		vc := verifyCheck{ID: c.ID, Name: c.Name, Status: c.Status.String(), Detail: c.Detail}

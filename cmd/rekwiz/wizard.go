@@ -130,7 +130,8 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 			return nil, err
 		}
 		w.deps.Setup[flows.AzureDelegated], w.deps.Pairing[flows.AzureDelegated] = azSetup, azPairing
-		defaults[flows.FieldHSMName], defaults[flows.FieldKeyName] = demoHSM, demoAzureKey
+		defaults[flows.FieldHSMName] = demoHSM
+		flow.Suggest(flows.FieldKeyName, demoAzureKey) // the existing key; a new one is offered rek-DOMAIN
 		w.deps.Registry = registry.Open(filepath.Join(filepath.Dir(regPath), "demo-registry.json"))
 		w.deps.RenderScript = func(sp flows.SetupSpec) (string, error) { return scripts.Render(sp, scripts.Options{Demo: true}) }
 		defaults[flows.FieldDomain], defaults[flows.FieldRegion] = demoDomain, demoRegion
@@ -235,6 +236,8 @@ func verifyCommand(profile string) func(flows.Target) string {
 		cmd := "rekwiz verify --provider " + string(t.Provider) + " --domain " + t.Domain
 		if t.Provider.IsAWS() {
 			cmd += " --key-arn " + t.AliasARN.String()
+		} else {
+			cmd += " --key-url " + t.KeyURL.String() + " --tenant-id " + t.TenantID
 		}
 		if t.Provider == flows.AWSServiceAccount {
 			// The secret comes from AWS_SECRET_ACCESS_KEY or a prompt.

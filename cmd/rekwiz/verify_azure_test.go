@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"github.com/rekwiz/rekwiz/flows"
+	"github.com/rekwiz/rekwiz/providers/azurehsm"
+	"github.com/rekwiz/rekwiz/providers/sandbox"
+	"github.com/rekwiz/rekwiz/providers/sandbox/sandboxtest"
+	"github.com/rekwiz/rekwiz/providers/vendor"
+)
+
+// azureAs points verify at the sandbox, signed in as app; the check and
+// its output are otherwise what a customer at az login gets.
+func azureAs(t *testing.T, e *sandboxtest.Env, app sandbox.AzureApp) azcore.ClientOptions {
+	t.Helper()
+	opts := azcore.ClientOptions{Transport: e.Server.AzureHTTPClient()}
+	old := azureConfig
+	azureConfig = func() azurehsm.Config {
+		return azurehsm.Config{AsCustomer: true, Options: opts, Credential: func(tenant string) (azcore.TokenCredential, error) {
+			return azidentity.NewClientSecretCredential(tenant, app.ClientID, app.ClientSecret,
+				&azidentity.ClientSecretCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: true})
+		}}
+	}
+	t.Cleanup(func() { azureConfig = old })
+	return opts
+}
+
+func TestVerifyAzure(t *testing.T) {
+	e := sandboxtest.Start(t, sandbox.Options{Seed: 3, Vendor: vendor.Default()})
+	opts := azureAs(t, e, e.AzureCustomer())
+	const domain = "dm-LCAJVnUE94B"
+	e.CreateHSM("contoso-hsm")
+	cred, err := azidentity.NewClientSecretCredential(e.AzureTenant(), e.AzureCustomer().ClientID, e.AzureCustomer().ClientSecret,
+		&azidentity.ClientSecretCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := flows.SetupSpec{Provider: flows.AzureDelegated, Key: flows.KeyNew, Domain: domain, Vendor: vendor.Default(), HSMName: "contoso-hsm", KeyName: "rek-1"}
+	res, err := (&azurehsm.Setup{Credential: cred, TenantID: e.AzureTenant(), Options: opts}).Run(context.Background(), spec, func(flows.SetupEvent) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyURL, tenant := res.Paste[flows.FieldKeyURL], res.Paste[flows.FieldTenantID]
+	args := []string{"verify", "--provider", "azure-delegated", "--domain", domain, "--key-url", keyURL, "--tenant-id", tenant}
+
+	code, out, errOut := exec(t, false, args...)
+	for _, want := range []string{"key: " + keyURL, "tenant: " + tenant, "✓ PASS    Vendor's application holds Managed HSM Crypto User: Managed HSM Crypto User at /keys/rek-1",
+		"✓ PASS    Wrap and unwrap 32 random bytes", "Result: paired."} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Fatalf("paired key: exit %d, want %q\n%s\n%s", code, want, out, errOut)
+		}
+	}
+
+	code, out, errOut = exec(t, false, append(args, "--json")...)
+	var doc struct {
+		SchemaVersion                          int
+		Provider, ProviderName, Key, TenantID string
+		Result                                 string
+		Checks                                 []struct{ ID, Status string }
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || code != 0 {
+		t.Fatalf("--json: exit %d, %v\n%s\n%s", code, err, out, errOut)
+	}
+	if doc.SchemaVersion != 1 || doc.Provider != "azure-delegated" || doc.ProviderName != "azure_am" || doc.Key != keyURL || doc.TenantID != tenant ||
+		doc.Result != "paired" || len(doc.Checks) != 7 || doc.Checks[5].ID != azurehsm.CheckRole || doc.Checks[5].Status != "pass" {
+		t.Fatalf("document %+v", doc)
+	}
+	assertNowhere(t, e.AzureCustomer().ClientSecret, nil, []byte(out), []byte(errOut))
+
+	// A key of the same HSM the vendor was given no role on: exit 1, and
+	// the fix is the exact az command.
+	other := e.CreateHSMKey("contoso-hsm", "rek-2", sandbox.HSMKeyOptions{Tags: map[string]string{domain: "allow"}})
+	code, out, _ = exec(t, false, "verify", "--provider", "azure-delegated", "--domain", domain, "--key-url", other, "--tenant-id", tenant)
+	for _, want := range []string{"✗ FAIL    Vendor's application holds Managed HSM Crypto User: the vendor's application " + vendor.Default().AzureAppID +
+		" has no Managed HSM Crypto User role that covers key rek-2 (it has one at /keys/rek-1, which does not)",
+		`azure.role: az keyvault role assignment create --hsm-name contoso-hsm --role "Managed HSM Crypto User" --assignee ` + vendor.Default().AzureAppID + " --scope /keys/rek-2",
+		"Result: 1 check(s) failed."} {
+		if code != exitCheckFailed || !strings.Contains(out, want) {
+			t.Fatalf("no role: exit %d, want %q\n%s", code, want, out)
+		}
+	}
+
+	// Another tenant: the credential check names it.
+	code, out, _ = exec(t, false, "verify", "--provider", "azure-delegated", "--domain", domain, "--key-url", keyURL, "--tenant-id", "72f988bf-86f1-41af-91ab-2d7cd011db47", "--wait", "0")
+	if code != exitCheckFailed || !strings.Contains(out, "✗ FAIL    Azure credential for the tenant: tenant 72f988bf-86f1-41af-91ab-2d7cd011db47 does not exist") {
+		t.Fatalf("wrong tenant: exit %d\n%s", code, out)
+	}
+
+	// Denied once, as a fresh role assignment is: stderr says it waits,
+	// the retry passes.
+	e.Inject(sandbox.Fault{Service: "hsm", Operation: "POST " + strings.TrimPrefix(keyURL, "https://contoso-hsm.managedhsm.azure.net") + "/wrapkey",
+		Code: "Forbidden", Message: "Caller is not authorized to perform action on resource.", Status: 403, Times: 1})
+	code, out, errOut = exec(t, false, append(args, "--wait", "10s")...)
+	if code != 0 || !strings.Contains(errOut, "rekwiz: azure.round-trip: access denied; a new role assignment can take minutes to apply. Retrying in 2s (10s left)...") {
+		t.Fatalf("denied once: exit %d\n%s\n%s", code, out, errOut)
+	}
+
+	for _, bad := range [][]string{
+		{"--key-url", keyURL},
+		{"--key-url", keyURL, "--tenant-id", tenant, "--key-arn", "arn:aws:kms:us-east-1:111122223333:alias/" + domain + "/sandbox"},
+		{"--key-url", strings.Replace(keyURL, "managedhsm.azure.net", "vault.azure.net", 1), "--tenant-id", tenant},
+		{"--key-url", keyURL, "--tenant-id", "not-a-guid"},
+	} {
+		code, out, errOut := exec(t, false, append([]string{"verify", "--provider", "azure-delegated", "--domain", domain}, bad...)...)
+		if code != exitUsage || out != "" || !strings.Contains(errOut, "rekwiz: --") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", bad, code, out, errOut)
+		}
+	}
+}
