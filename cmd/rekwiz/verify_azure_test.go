@@ -60,10 +60,10 @@ func TestVerifyAzure(t *testing.T) {
 
 	code, out, errOut = exec(t, false, append(args, "--json")...)
 	var doc struct {
-		SchemaVersion                          int
+		SchemaVersion                         int
 		Provider, ProviderName, Key, TenantID string
-		Result                                 string
-		Checks                                 []struct{ ID, Status string }
+		Result                                string
+		Checks                                []struct{ ID, Status string }
 	}
 	if err := json.Unmarshal([]byte(out), &doc); err != nil || code != 0 {
 		t.Fatalf("--json: exit %d, %v\n%s\n%s", code, err, out, errOut)
