@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/rekwiz/rekwiz/flows"
 	"github.com/rekwiz/rekwiz/providers/awspolicy"
+	"github.com/rekwiz/rekwiz/providers/checkrun"
 )
 
 // The checks' stable IDs, for tickets and --json.
@@ -80,22 +80,11 @@ func WithClock(now func() time.Time, sleep func(context.Context, time.Duration) 
 
 // NewPairing returns a check that calls AWS with cfg.
 func NewPairing(cfg aws.Config, opts ...Option) *Pairing {
-	p := &Pairing{cfg: cfg, wait: DefaultWait, now: time.Now, sleep: sleepCtx}
+	p := &Pairing{cfg: cfg, wait: DefaultWait, now: time.Now, sleep: checkrun.Sleep}
 	for _, o := range opts {
 		o(p)
 	}
 	return p
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // Plan lists the checks Run will report on, all pending, in display order.
@@ -135,46 +124,14 @@ func (p *Pairing) config(t flows.Target) aws.Config {
 // reporting the countdown in the denied checks' detail, and returns the
 // last attempt's results.
 func (p *Pairing) Run(ctx context.Context, t flows.Target, report func(flows.Check)) []flows.Check {
-	if report == nil {
-		report = func(flows.Check) {}
-	}
-	deadline := p.now().Add(p.wait)
-	for attempt := 0; ; attempt++ {
-		r := p.once(ctx, t, report)
-		checks := r.results()
-		denied := r.deniedChecks()
-		left := deadline.Sub(p.now())
-		if len(denied) == 0 || p.wait == 0 || left <= 0 || ctx.Err() != nil {
-			if len(denied) > 0 && p.wait > 0 && ctx.Err() == nil {
-				for i := range checks {
-					if slices.Contains(denied, checks[i].ID) {
-						checks[i].Detail += fmt.Sprintf(" (still denied after waiting %s for AWS to apply policy changes)", p.wait.Round(time.Second))
-						report(checks[i])
-					}
-				}
-			}
-			return checks
-		}
-		pause := min(time.Duration(2<<attempt)*time.Second, 15*time.Second, left)
-		for wait := pause; wait > 0; wait -= time.Second {
-			for _, c := range checks {
-				if slices.Contains(denied, c.ID) {
-					c.Status = flows.StatusRunning
-					c.Detail = fmt.Sprintf("access denied; AWS may still be applying a policy change: retrying in %ds (%ds left)",
-						int(wait.Round(time.Second)/time.Second), int(deadline.Sub(p.now()).Round(time.Second)/time.Second))
-					report(c)
-				}
-			}
-			if err := p.sleep(ctx, min(wait, time.Second)); err != nil {
-				return checks
-			}
-		}
-	}
+	retry := checkrun.Retry{Wait: p.wait, Now: p.now, Sleep: p.sleep,
+		Why: "AWS may still be applying a policy change", Until: "for AWS to apply policy changes"}
+	return retry.Run(ctx, report, func() *checkrun.Attempt { return p.once(ctx, t, report).Attempt })
 }
 
 // once runs every check one time.
 func (p *Pairing) once(ctx context.Context, t flows.Target, report func(flows.Check)) *run {
-	r := newRun(p.Plan(t), report)
+	r := &run{checkrun.NewAttempt(p.Plan(t), report)}
 	a := t.AliasARN
 	cfg := p.config(t)
 	principal := t.Vendor.AWSPrincipal(a.Partition)
@@ -186,9 +143,9 @@ func (p *Pairing) once(ctx context.Context, t flows.Target, report func(flows.Ch
 		want += "/"
 	}
 	if got == want || (t.Provider == flows.AWSServiceAccount && strings.HasPrefix(got, want) && len(got) > len(want)) {
-		r.set(CheckAliasName, flows.StatusPass, got, "", 0)
+		r.Set(CheckAliasName, flows.StatusPass, got, "", 0)
 	} else {
-		r.set(CheckAliasName, flows.StatusFail, got+" does not start with "+want,
+		r.Set(CheckAliasName, flows.StatusFail, got+" does not start with "+want,
 			"paste the alias the script printed for this domain", flows.StepPaste)
 	}
 
@@ -206,7 +163,7 @@ func (p *Pairing) once(ctx context.Context, t flows.Target, report func(flows.Ch
 	// counts only once the key is known to be usable.
 	wg.Go(func() {
 		defer close(credsDone)
-		r.set(CheckCredentials, flows.StatusRunning, "", "", 0)
+		r.Set(CheckCredentials, flows.StatusRunning, "", "", 0)
 		cctx, cancel := context.WithTimeout(ctx, callTimeout)
 		defer cancel()
 		out, err := sts.NewFromConfig(cfg, func(o *sts.Options) { o.Region = a.Region }).GetCallerIdentity(cctx, &sts.GetCallerIdentityInput{})
@@ -217,20 +174,20 @@ func (p *Pairing) once(ctx context.Context, t flows.Target, report func(flows.Ch
 				fix = flows.StepPaste
 				pr.remedy = "paste the access key ID and secret the script printed (aws iam create-access-key makes a new pair)"
 			}
-			r.set(CheckCredentials, flows.StatusFail, pr.detail, pr.remedy, fix)
+			r.Set(CheckCredentials, flows.StatusFail, pr.detail, pr.remedy, fix)
 			if t.Provider == flows.AWSServiceAccount {
-				r.set(CheckUserPolicy, flows.StatusSkipped, "needs working credentials", "", 0)
+				r.Set(CheckUserPolicy, flows.StatusSkipped, "needs working credentials", "", 0)
 			}
 			return
 		}
 		caller = out
-		r.set(CheckCredentials, flows.StatusPass, "checking as "+aws.ToString(out.Arn), "", 0)
+		r.Set(CheckCredentials, flows.StatusPass, "checking as "+aws.ToString(out.Arn), "", 0)
 		if t.Provider == flows.AWSServiceAccount {
 			wg.Go(func() { r.userPolicy(ctx, p.iamConfig(cfg), t, out) })
 		}
 	})
 	wg.Go(func() {
-		r.set(CheckAlias, flows.StatusRunning, "", "", 0)
+		r.Set(CheckAlias, flows.StatusRunning, "", "", 0)
 		cctx, cancel := context.WithTimeout(ctx, callTimeout)
 		defer cancel()
 		out, err := k.DescribeKey(cctx, &kms.DescribeKeyInput{KeyId: aws.String(a.String())})
@@ -241,13 +198,13 @@ func (p *Pairing) once(ctx context.Context, t flows.Target, report func(flows.Ch
 				pr.detail = fmt.Sprintf("%s may not call %s on this key", who(t, principal), pr.action)
 				pr.remedy = scriptRemedy(t)
 				fix = flows.StepScript
-				r.denied(CheckAlias)
+				r.Denied(CheckAlias)
 			}
-			r.set(CheckAlias, flows.StatusFail, pr.detail, pr.remedy, fix)
+			r.Set(CheckAlias, flows.StatusFail, pr.detail, pr.remedy, fix)
 			return
 		}
 		md = out.KeyMetadata
-		r.set(CheckAlias, flows.StatusPass, "key "+aws.ToString(md.KeyId), "", 0)
+		r.Set(CheckAlias, flows.StatusPass, "key "+aws.ToString(md.KeyId), "", 0)
 		enabled := r.keyState(md)
 		usable = r.keySpec(md) && enabled
 		wg.Go(func() { r.keyInfo(ctx, k, md) })
@@ -264,20 +221,20 @@ func (p *Pairing) once(ctx context.Context, t flows.Target, report func(flows.Ch
 		})
 	})
 	wg.Go(func() {
-		r.set(CheckRoundTrip, flows.StatusRunning, "", "", 0)
+		r.Set(CheckRoundTrip, flows.StatusRunning, "", "", 0)
 		rt = doRoundTrip(ctx, k, t)
 	})
 	wg.Wait()
 
 	switch {
 	case md == nil:
-		r.skipRest("needs the alias to resolve")
+		r.SkipRest("needs the alias to resolve")
 	case !usable:
-		r.set(CheckRoundTrip, flows.StatusSkipped, "the key cannot be used as it is", "", 0)
+		r.Set(CheckRoundTrip, flows.StatusSkipped, "the key cannot be used as it is", "", 0)
 	case rt.err != nil:
 		r.roundTripFailed(t, rt)
 	default:
-		r.set(CheckRoundTrip, flows.StatusPass, "GenerateDataKeyWithoutPlaintext, Decrypt, ReEncrypt, Decrypt: same data key", "", 0)
+		r.Set(CheckRoundTrip, flows.StatusPass, "GenerateDataKeyWithoutPlaintext, Decrypt, ReEncrypt, Decrypt: same data key", "", 0)
 	}
 	return r
 }
@@ -314,43 +271,43 @@ func (r *run) keyState(md *types.KeyMetadata) bool {
 	}
 	switch md.KeyState {
 	case types.KeyStateEnabled:
-		r.set(CheckKeyState, flows.StatusPass, "Enabled", "", 0)
+		r.Set(CheckKeyState, flows.StatusPass, "Enabled", "", 0)
 		return true
 	case types.KeyStateDisabled:
-		r.set(CheckKeyState, flows.StatusFail, "the key is disabled",
+		r.Set(CheckKeyState, flows.StatusFail, "the key is disabled",
 			fmt.Sprintf("aws kms enable-key --region %s --key-id %s", region, arn), 0)
 	case types.KeyStatePendingDeletion:
 		when := "soon"
 		if md.DeletionDate != nil {
 			when = "on " + md.DeletionDate.UTC().Format("2006-01-02")
 		}
-		r.set(CheckKeyState, flows.StatusFail, "the key is scheduled for deletion "+when,
+		r.Set(CheckKeyState, flows.StatusFail, "the key is scheduled for deletion "+when,
 			fmt.Sprintf("aws kms cancel-key-deletion --region %s --key-id %s && aws kms enable-key --region %s --key-id %s", region, arn, region, arn), 0)
 	case types.KeyStatePendingImport:
-		r.set(CheckKeyState, flows.StatusFail, "the key is waiting for its key material to be imported",
+		r.Set(CheckKeyState, flows.StatusFail, "the key is waiting for its key material to be imported",
 			"import the key material (aws kms get-parameters-for-import, then aws kms import-key-material), or use a key KMS generated", flows.StepKey)
 	case types.KeyStateUnavailable:
 		store := aws.ToString(md.CustomKeyStoreId)
-		r.set(CheckKeyState, flows.StatusFail, "the key is unavailable: its custom key store "+store+" is disconnected",
+		r.Set(CheckKeyState, flows.StatusFail, "the key is unavailable: its custom key store "+store+" is disconnected",
 			fmt.Sprintf("aws kms connect-custom-key-store --region %s --custom-key-store-id %s, then retry", region, store), 0)
 	case types.KeyStateCreating:
-		r.set(CheckKeyState, flows.StatusFail, "the key is still being created (a multi-Region replica takes a few minutes)",
+		r.Set(CheckKeyState, flows.StatusFail, "the key is still being created (a multi-Region replica takes a few minutes)",
 			fmt.Sprintf("wait until aws kms describe-key --region %s --key-id %s shows Enabled, then retry", region, arn), 0)
 	case types.KeyStatePendingReplicaDeletion:
-		r.set(CheckKeyState, flows.StatusFail, "the key's replicas are being deleted before the key itself",
+		r.Set(CheckKeyState, flows.StatusFail, "the key's replicas are being deleted before the key itself",
 			fmt.Sprintf("aws kms cancel-key-deletion --region %s --key-id %s on each replica, then enable the key", region, arn), 0)
 	default:
-		r.set(CheckKeyState, flows.StatusFail, "the key is "+string(md.KeyState), "wait until the key is Enabled, then retry", 0)
+		r.Set(CheckKeyState, flows.StatusFail, "the key is "+string(md.KeyState), "wait until the key is Enabled, then retry", 0)
 	}
 	return false
 }
 
 func (r *run) keySpec(md *types.KeyMetadata) bool {
 	if md.KeySpec == types.KeySpecSymmetricDefault && md.KeyUsage == types.KeyUsageTypeEncryptDecrypt {
-		r.set(CheckKeySpec, flows.StatusPass, "SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT", "", 0)
+		r.Set(CheckKeySpec, flows.StatusPass, "SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT", "", 0)
 		return true
 	}
-	r.set(CheckKeySpec, flows.StatusFail, fmt.Sprintf("the key is %s, %s; the vendor wraps keys with SYMMETRIC_DEFAULT ENCRYPT_DECRYPT keys", md.KeySpec, md.KeyUsage),
+	r.Set(CheckKeySpec, flows.StatusFail, fmt.Sprintf("the key is %s, %s; the vendor wraps keys with SYMMETRIC_DEFAULT ENCRYPT_DECRYPT keys", md.KeySpec, md.KeyUsage),
 		"choose another key, or let the script create one", flows.StepKey)
 	return false
 }
@@ -362,25 +319,25 @@ func (r *run) keySpec(md *types.KeyMetadata) bool {
 // IAM in the key's account.
 func (r *run) keyPolicy(ctx context.Context, k *kms.Client, t flows.Target, md *types.KeyMetadata, caller *sts.GetCallerIdentityOutput, reader bool) {
 	if caller == nil && !reader || caller != nil && aws.ToString(caller.Account) != aws.ToString(md.AWSAccountId) {
-		r.set(CheckKeyPolicy, flows.StatusSkipped, "the policy is readable in the key's account only; the round trip tests it", "", 0)
+		r.Set(CheckKeyPolicy, flows.StatusSkipped, "the policy is readable in the key's account only; the round trip tests it", "", 0)
 		return
 	}
-	r.set(CheckKeyPolicy, flows.StatusRunning, "", "", 0)
+	r.Set(CheckKeyPolicy, flows.StatusRunning, "", "", 0)
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	out, err := k.GetKeyPolicy(cctx, &kms.GetKeyPolicyInput{KeyId: md.Arn, PolicyName: aws.String("default")})
 	if err != nil {
 		pr := explain(err, "the key policy")
 		if pr.denied {
-			r.set(CheckKeyPolicy, flows.StatusSkipped, "these credentials may not read the key policy; the round trip tests it", "", 0)
+			r.Set(CheckKeyPolicy, flows.StatusSkipped, "these credentials may not read the key policy; the round trip tests it", "", 0)
 			return
 		}
-		r.set(CheckKeyPolicy, flows.StatusFail, pr.detail, pr.remedy, 0)
+		r.Set(CheckKeyPolicy, flows.StatusFail, pr.detail, pr.remedy, 0)
 		return
 	}
 	doc, err := awspolicy.Parse(aws.ToString(out.Policy))
 	if err != nil {
-		r.set(CheckKeyPolicy, flows.StatusFail, err.Error(), "fix the key policy's JSON in the KMS console", 0)
+		r.Set(CheckKeyPolicy, flows.StatusFail, err.Error(), "fix the key policy's JSON in the KMS console", 0)
 		return
 	}
 	if t.Provider == flows.AWSServiceAccount {
@@ -392,17 +349,17 @@ func (r *run) keyPolicy(ctx context.Context, k *kms.Client, t flows.Target, md *
 			}
 		}
 		if len(missing) > 0 {
-			r.set(CheckKeyPolicy, flows.StatusFail, "no statement lets IAM policies in "+account+" grant "+strings.Join(missing, ", "),
+			r.Set(CheckKeyPolicy, flows.StatusFail, "no statement lets IAM policies in "+account+" grant "+strings.Join(missing, ", "),
 				"add the account's statement (Principal arn:aws:iam::"+account+":root) to the key policy, or choose the delegated provider", flows.StepProvider)
 			return
 		}
-		r.set(CheckKeyPolicy, flows.StatusPass, "IAM policies in "+account+" may grant the key", "", 0)
+		r.Set(CheckKeyPolicy, flows.StatusPass, "IAM policies in "+account+" may grant the key", "", 0)
 		return
 	}
 	principal := t.Vendor.AWSPrincipal(t.AliasARN.Partition)
 	missing := doc.Missing(awspolicy.Caller{ARN: principal, Account: t.Vendor.AWSAccountID}, awspolicy.VendorActions)
 	if len(missing) == 0 {
-		r.set(CheckKeyPolicy, flows.StatusPass, principal+" has all "+fmt.Sprint(len(awspolicy.VendorActions))+" actions", "", 0)
+		r.Set(CheckKeyPolicy, flows.StatusPass, principal+" has all "+fmt.Sprint(len(awspolicy.VendorActions))+" actions", "", 0)
 		return
 	}
 	var names []string
@@ -410,7 +367,7 @@ func (r *run) keyPolicy(ctx context.Context, k *kms.Client, t flows.Target, md *
 		names = append(names, a+" ("+dec.String()+")")
 	}
 	sort.Strings(names)
-	r.set(CheckKeyPolicy, flows.StatusFail, principal+" lacks "+strings.Join(names, ", "), scriptRemedy(t), flows.StepScript)
+	r.Set(CheckKeyPolicy, flows.StatusFail, principal+" lacks "+strings.Join(names, ", "), scriptRemedy(t), flows.StepScript)
 	r.policyWrong()
 }
 
@@ -468,23 +425,23 @@ var errDataKeyChanged = errors.New("the data key changed across re-encryption")
 
 func (r *run) roundTripFailed(t flows.Target, rt roundTrip) {
 	if errors.Is(rt.err, errDataKeyChanged) {
-		r.set(CheckRoundTrip, flows.StatusFail, rt.err.Error(), "report this to the vendor's support with this output", 0)
+		r.Set(CheckRoundTrip, flows.StatusFail, rt.err.Error(), "report this to the vendor's support with this output", 0)
 		return
 	}
 	pr := explain(rt.err, "the key")
 	if pr.action != "" {
-		r.denied(CheckRoundTrip)
-		r.set(CheckRoundTrip, flows.StatusFail, fmt.Sprintf("%s refused: %s (%s)", rt.call, pr.detail, who(t, t.Vendor.AWSPrincipal(t.AliasARN.Partition))), scriptRemedy(t), flows.StepScript)
+		r.Denied(CheckRoundTrip)
+		r.Set(CheckRoundTrip, flows.StatusFail, fmt.Sprintf("%s refused: %s (%s)", rt.call, pr.detail, who(t, t.Vendor.AWSPrincipal(t.AliasARN.Partition))), scriptRemedy(t), flows.StepScript)
 		return
 	}
-	r.set(CheckRoundTrip, flows.StatusFail, rt.call+": "+pr.detail, pr.remedy, 0)
+	r.Set(CheckRoundTrip, flows.StatusFail, rt.call+": "+pr.detail, pr.remedy, 0)
 }
 
 // keyInfo reports, as information that never fails a check, what the
 // customer should know about the key: automatic rotation off, a
 // multi-Region key, imported key material, a custom key store.
 func (r *run) keyInfo(ctx context.Context, k *kms.Client, md *types.KeyMetadata) {
-	r.set(CheckKeyInfo, flows.StatusRunning, "", "", 0)
+	r.Set(CheckKeyInfo, flows.StatusRunning, "", "", 0)
 	var notes, remedies []string
 	arn := aws.ToString(md.Arn)
 	region := strings.Split(arn, ":")[3]
@@ -509,18 +466,18 @@ func (r *run) keyInfo(ctx context.Context, k *kms.Client, md *types.KeyMetadata)
 		notes = append(notes, "multi-Region key: replicas share its material")
 	}
 	if len(notes) == 0 {
-		r.set(CheckKeyInfo, flows.StatusPass, "KMS-generated material, rotated automatically", "", 0)
+		r.Set(CheckKeyInfo, flows.StatusPass, "KMS-generated material, rotated automatically", "", 0)
 		return
 	}
 	if len(notes) == 1 && notes[0] == "rotation status not readable with these credentials" {
-		r.set(CheckKeyInfo, flows.StatusPass, notes[0], "", 0)
+		r.Set(CheckKeyInfo, flows.StatusPass, notes[0], "", 0)
 		return
 	}
 	remedy := "nothing is required; to rotate automatically: " + strings.Join(remedies, "; ")
 	if len(remedies) == 0 {
 		remedy = "nothing is required; this is for your records"
 	}
-	r.set(CheckKeyInfo, flows.StatusWarn, strings.Join(notes, "; "), remedy, 0)
+	r.Set(CheckKeyInfo, flows.StatusWarn, strings.Join(notes, "; "), remedy, 0)
 }
 
 // userPolicy checks that a service account may use the alias's key and
@@ -528,28 +485,28 @@ func (r *run) keyInfo(ctx context.Context, k *kms.Client, md *types.KeyMetadata)
 // the service account itself should not be able to).
 func (r *run) userPolicy(ctx context.Context, cfg aws.Config, t flows.Target, caller *sts.GetCallerIdentityOutput) {
 	if caller == nil {
-		r.set(CheckUserPolicy, flows.StatusSkipped, "needs working credentials", "", 0)
+		r.Set(CheckUserPolicy, flows.StatusSkipped, "needs working credentials", "", 0)
 		return
 	}
 	arn := aws.ToString(caller.Arn)
 	name, ok := strings.CutPrefix(arn[strings.LastIndex(arn, ":")+1:], "user/")
 	if !ok {
-		r.set(CheckUserPolicy, flows.StatusFail, arn+" is not an IAM user", "paste the access key of the IAM user the script made", flows.StepPaste)
+		r.Set(CheckUserPolicy, flows.StatusFail, arn+" is not an IAM user", "paste the access key of the IAM user the script made", flows.StepPaste)
 		return
 	}
 	name = name[strings.LastIndex(name, "/")+1:]
-	r.set(CheckUserPolicy, flows.StatusRunning, "", "", 0)
+	r.Set(CheckUserPolicy, flows.StatusRunning, "", "", 0)
 	cctx, cancel := context.WithTimeout(ctx, 2*callTimeout)
 	defer cancel()
 	c := iam.NewFromConfig(cfg)
 	list, err := c.ListUserPolicies(cctx, &iam.ListUserPoliciesInput{UserName: &name})
 	if err != nil {
 		if pr := explain(err, ""); pr.denied {
-			r.set(CheckUserPolicy, flows.StatusSkipped, "these credentials may not read IAM (as a service account should not)",
+			r.Set(CheckUserPolicy, flows.StatusSkipped, "these credentials may not read IAM (as a service account should not)",
 				"to check it, run rekwiz verify with an account admin's AWS_PROFILE: aws iam get-user-policy --user-name "+name+" --policy-name "+name, 0)
 			return
 		}
-		r.set(CheckUserPolicy, flows.StatusFail, "reading the user's policies: "+explain(err, "").detail, "", 0)
+		r.Set(CheckUserPolicy, flows.StatusFail, "reading the user's policies: "+explain(err, "").detail, "", 0)
 		return
 	}
 	alias := t.AliasARN.AliasName()
@@ -560,7 +517,7 @@ func (r *run) userPolicy(ctx context.Context, cfg aws.Config, t flows.Target, ca
 	for _, pn := range list.PolicyNames {
 		out, err := c.GetUserPolicy(cctx, &iam.GetUserPolicyInput{UserName: &name, PolicyName: aws.String(pn)})
 		if err != nil {
-			r.set(CheckUserPolicy, flows.StatusFail, "reading policy "+pn+": "+explain(err, "").detail, "", 0)
+			r.Set(CheckUserPolicy, flows.StatusFail, "reading policy "+pn+": "+explain(err, "").detail, "", 0)
 			return
 		}
 		text, err := url.QueryUnescape(aws.ToString(out.PolicyDocument))
@@ -569,7 +526,7 @@ func (r *run) userPolicy(ctx context.Context, cfg aws.Config, t flows.Target, ca
 		}
 		doc, err := awspolicy.Parse(text)
 		if err != nil {
-			r.set(CheckUserPolicy, flows.StatusFail, "policy "+pn+": "+err.Error(), "run the setup script again: it rewrites the policy", flows.StepScript)
+			r.Set(CheckUserPolicy, flows.StatusFail, "policy "+pn+": "+err.Error(), "run the setup script again: it rewrites the policy", flows.StepScript)
 			return
 		}
 		if !doc.ScopedToAlias(awspolicy.ServiceAccountActions, alias) {
@@ -589,80 +546,21 @@ func (r *run) userPolicy(ctx context.Context, cfg aws.Config, t flows.Target, ca
 	}
 	switch {
 	case len(missing) > 0:
-		r.set(CheckUserPolicy, flows.StatusFail, "user "+name+" lacks "+strings.Join(missing, ", ")+" on "+alias,
+		r.Set(CheckUserPolicy, flows.StatusFail, "user "+name+" lacks "+strings.Join(missing, ", ")+" on "+alias,
 			"run the setup script again: it puts policy "+name+" on the user", flows.StepScript)
 	case len(broad) > 0:
-		r.set(CheckUserPolicy, flows.StatusWarn, "policy "+strings.Join(broad, ", ")+" allows KMS use of every key (Resource \"*\" without a kms:ResourceAliases condition)",
+		r.Set(CheckUserPolicy, flows.StatusWarn, "policy "+strings.Join(broad, ", ")+" allows KMS use of every key (Resource \"*\" without a kms:ResourceAliases condition)",
 			"limit it to the alias: run the setup script again, and remove the broad policy (aws iam delete-user-policy --user-name "+name+" --policy-name "+broad[0]+")", 0)
 	default:
-		r.set(CheckUserPolicy, flows.StatusPass, "user "+name+": "+fmt.Sprint(len(awspolicy.ServiceAccountActions))+" actions, only on "+alias, "", 0)
+		r.Set(CheckUserPolicy, flows.StatusPass, "user "+name+": "+fmt.Sprint(len(awspolicy.ServiceAccountActions))+" actions, only on "+alias, "", 0)
 	}
 }
 
-// run holds the checks of one Run; updates go through set, which reports
-// a copy of the check.
+// run is one attempt at the checks.
 type run struct {
-	mu     sync.Mutex
-	checks []flows.Check
-	report func(flows.Check)
-	denial []string // checks that failed because access was denied
-	wrong  bool     // the key policy read lacks the grant
-}
-
-func (r *run) denied(id string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.denial = append(r.denial, id)
+	*checkrun.Attempt
 }
 
 // policyWrong records that the key policy itself lacks the grant: a
 // denial then is no propagation delay, and waiting cannot help.
-func (r *run) policyWrong() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.wrong = true
-}
-
-func (r *run) deniedChecks() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.wrong {
-		return nil
-	}
-	return slices.Clone(r.denial)
-}
-
-func newRun(plan []flows.Check, report func(flows.Check)) *run {
-	if report == nil {
-		report = func(flows.Check) {}
-	}
-	return &run{checks: plan, report: report}
-}
-
-func (r *run) set(id string, st flows.Status, detail, remedy string, fix flows.Step) {
-	r.mu.Lock()
-	var c flows.Check
-	for i := range r.checks {
-		if r.checks[i].ID == id {
-			r.checks[i].Status, r.checks[i].Detail, r.checks[i].Remedy, r.checks[i].Fix = st, detail, remedy, fix
-			c = r.checks[i]
-		}
-	}
-	r.mu.Unlock()
-	r.report(c)
-}
-
-// skipRest marks every check without a result as skipped.
-func (r *run) skipRest(why string) {
-	for _, c := range r.results() {
-		if !c.Status.Done() {
-			r.set(c.ID, flows.StatusSkipped, why, "", 0)
-		}
-	}
-}
-
-func (r *run) results() []flows.Check {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]flows.Check(nil), r.checks...)
-}
+func (r *run) policyWrong() { r.Final() }

@@ -22,6 +22,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azkeys"
 
 	"github.com/rekwiz/rekwiz/flows"
+	"github.com/rekwiz/rekwiz/providers/checkrun"
 )
 
 // The checks' stable IDs, for tickets and --json.
@@ -90,22 +91,11 @@ func WithClock(now func() time.Time, sleep func(context.Context, time.Duration) 
 
 // NewPairing returns the check.
 func NewPairing(cfg Config, opts ...Option) *Pairing {
-	p := &Pairing{cfg: cfg, wait: DefaultWait, now: time.Now, sleep: sleepCtx}
+	p := &Pairing{cfg: cfg, wait: DefaultWait, now: time.Now, sleep: checkrun.Sleep}
 	for _, o := range opts {
 		o(p)
 	}
 	return p
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // Plan lists the checks in display order.
@@ -127,47 +117,15 @@ func (p *Pairing) Plan(flows.Target) []flows.Check {
 // (the countdown is in the denied checks' detail), and returns the last
 // attempt's results.
 func (p *Pairing) Run(ctx context.Context, t flows.Target, report func(flows.Check)) []flows.Check {
-	if report == nil {
-		report = func(flows.Check) {}
-	}
-	deadline := p.now().Add(p.wait)
-	for attempt := 0; ; attempt++ {
-		r := p.once(ctx, t, report)
-		checks := r.results()
-		denied := r.deniedChecks()
-		left := deadline.Sub(p.now())
-		if len(denied) == 0 || p.wait == 0 || left <= 0 || ctx.Err() != nil {
-			if len(denied) > 0 && p.wait > 0 && ctx.Err() == nil {
-				for i := range checks {
-					if slices.Contains(denied, checks[i].ID) {
-						checks[i].Detail += fmt.Sprintf(" (still denied after waiting %s for the role assignment to take effect)", p.wait.Round(time.Second))
-						report(checks[i])
-					}
-				}
-			}
-			return checks
-		}
-		pause := min(time.Duration(2<<attempt)*time.Second, 15*time.Second, left)
-		for wait := pause; wait > 0; wait -= time.Second {
-			for _, c := range checks {
-				if slices.Contains(denied, c.ID) {
-					c.Status = flows.StatusRunning
-					c.Detail = fmt.Sprintf("access denied; a new role assignment can take minutes to apply: retrying in %ds (%ds left)",
-						int(wait.Round(time.Second)/time.Second), int(deadline.Sub(p.now()).Round(time.Second)/time.Second))
-					report(c)
-				}
-			}
-			if err := p.sleep(ctx, min(wait, time.Second)); err != nil {
-				return checks
-			}
-		}
-	}
+	retry := checkrun.Retry{Wait: p.wait, Now: p.now, Sleep: p.sleep,
+		Why: "a new role assignment can take minutes to apply", Until: "for the role assignment to take effect"}
+	return retry.Run(ctx, report, func() *checkrun.Attempt { return p.once(ctx, t, report).Attempt })
 }
 
 func (p *Pairing) once(ctx context.Context, t flows.Target, report func(flows.Check)) *run {
-	r := &run{checks: p.Plan(t), report: report, asCustomer: p.cfg.AsCustomer}
+	r := &run{Attempt: checkrun.NewAttempt(p.Plan(t), report), asCustomer: p.cfg.AsCustomer}
 	u := t.KeyURL
-	r.set(CheckCredential, flows.StatusRunning, "", "", 0)
+	r.Set(CheckCredential, flows.StatusRunning, "", "", 0)
 	cred, err := p.cfg.Credential(t.TenantID)
 	if err == nil {
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -176,16 +134,16 @@ func (p *Pairing) once(ctx context.Context, t flows.Target, report func(flows.Ch
 	}
 	if err != nil {
 		pr := r.explain(err, t)
-		r.set(CheckCredential, flows.StatusFail, pr.detail, pr.remedy, pr.fix)
-		r.skipRest("needs a credential")
+		r.Set(CheckCredential, flows.StatusFail, pr.detail, pr.remedy, pr.fix)
+		r.SkipRest("needs a credential")
 		return r
 	}
-	r.set(CheckCredential, flows.StatusPass, "signed in to tenant "+t.TenantID, "", 0)
+	r.Set(CheckCredential, flows.StatusPass, "signed in to tenant "+t.TenantID, "", 0)
 
 	client, err := azkeys.NewClient("https://"+u.HSM+"."+u.Suffix, cred, &azkeys.ClientOptions{ClientOptions: p.cfg.Options})
 	if err != nil {
-		r.set(CheckKey, flows.StatusFail, err.Error(), "", flows.StepPaste)
-		r.skipRest("needs the key")
+		r.Set(CheckKey, flows.StatusFail, err.Error(), "", flows.StepPaste)
+		r.SkipRest("needs the key")
 		return r
 	}
 	var (
@@ -196,23 +154,23 @@ func (p *Pairing) once(ctx context.Context, t flows.Target, report func(flows.Ch
 	// The key's properties and the round trip need nothing from each
 	// other; the round trip counts only if the key is usable.
 	wg.Go(func() {
-		r.set(CheckKey, flows.StatusRunning, "", "", 0)
+		r.Set(CheckKey, flows.StatusRunning, "", "", 0)
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		res, err := client.GetKey(cctx, u.Name, u.Version, nil)
 		if err != nil {
 			pr := r.explain(err, t)
 			if pr.denied {
-				r.denied(CheckKey)
+				r.Denied(CheckKey)
 			}
-			r.set(CheckKey, flows.StatusFail, pr.detail, pr.remedy, pr.fix)
+			r.Set(CheckKey, flows.StatusFail, pr.detail, pr.remedy, pr.fix)
 			return
 		}
 		key = &res
-		r.set(CheckKey, flows.StatusPass, string(*res.Key.KID), "", 0)
+		r.Set(CheckKey, flows.StatusPass, string(*res.Key.KID), "", 0)
 	})
 	wg.Go(func() {
-		r.set(CheckRoundTrip, flows.StatusRunning, "", "", 0)
+		r.Set(CheckRoundTrip, flows.StatusRunning, "", "", 0)
 		rt = roundTrip(ctx, client, u)
 	})
 	if p.cfg.AsCustomer {
@@ -220,22 +178,22 @@ func (p *Pairing) once(ctx context.Context, t flows.Target, report func(flows.Ch
 	}
 	wg.Wait()
 	if key == nil {
-		r.skipRest("needs the key")
+		r.SkipRest("needs the key")
 		return r
 	}
 	usable := r.keyState(key, p.now(), t) && r.keyType(key, t)
 	r.tag(key, t)
 	switch {
 	case !usable:
-		r.set(CheckRoundTrip, flows.StatusSkipped, "the key cannot be used as it is", "", 0)
+		r.Set(CheckRoundTrip, flows.StatusSkipped, "the key cannot be used as it is", "", 0)
 	case rt != nil:
 		pr := r.explain(rt, t)
 		if pr.denied {
-			r.denied(CheckRoundTrip)
+			r.Denied(CheckRoundTrip)
 		}
-		r.set(CheckRoundTrip, flows.StatusFail, pr.detail, pr.remedy, pr.fix)
+		r.Set(CheckRoundTrip, flows.StatusFail, pr.detail, pr.remedy, pr.fix)
 	default:
-		r.set(CheckRoundTrip, flows.StatusPass, "WrapKey (A256KW) then UnwrapKey: the same 32 bytes", "", 0)
+		r.Set(CheckRoundTrip, flows.StatusPass, "WrapKey (A256KW) then UnwrapKey: the same 32 bytes", "", 0)
 	}
 	return r
 }
@@ -270,15 +228,15 @@ func (r *run) keyState(k *azkeys.GetKeyResponse, now time.Time, t flows.Target) 
 	u := t.KeyURL
 	switch {
 	case a == nil || a.Enabled == nil || !*a.Enabled:
-		r.set(CheckKeyState, flows.StatusFail, "the key is disabled",
+		r.Set(CheckKeyState, flows.StatusFail, "the key is disabled",
 			fmt.Sprintf("az keyvault key set-attributes --hsm-name %s --name %s --enabled true", u.HSM, u.Name), 0)
 		return false
 	case a.Expires != nil && now.After(*a.Expires):
-		r.set(CheckKeyState, flows.StatusFail, "the key expired on "+a.Expires.UTC().Format("2006-01-02"),
+		r.Set(CheckKeyState, flows.StatusFail, "the key expired on "+a.Expires.UTC().Format("2006-01-02"),
 			fmt.Sprintf("az keyvault key set-attributes --hsm-name %s --name %s --expires YYYY-MM-DDT00:00:00Z (a date to come), or use another key", u.HSM, u.Name), flows.StepKey)
 		return false
 	case a.NotBefore != nil && now.Before(*a.NotBefore):
-		r.set(CheckKeyState, flows.StatusFail, "the key is not valid before "+a.NotBefore.UTC().Format(time.RFC3339),
+		r.Set(CheckKeyState, flows.StatusFail, "the key is not valid before "+a.NotBefore.UTC().Format(time.RFC3339),
 			fmt.Sprintf("wait until then, or az keyvault key set-attributes --hsm-name %s --name %s --not-before with an earlier time", u.HSM, u.Name), 0)
 		return false
 	}
@@ -286,7 +244,7 @@ func (r *run) keyState(k *azkeys.GetKeyResponse, now time.Time, t flows.Target) 
 	if a.Expires != nil {
 		detail += ", expires " + a.Expires.UTC().Format("2006-01-02")
 	}
-	r.set(CheckKeyState, flows.StatusPass, detail, "", 0)
+	r.Set(CheckKeyState, flows.StatusPass, detail, "", 0)
 	return true
 }
 
@@ -304,7 +262,7 @@ func (r *run) keyType(k *azkeys.GetKeyResponse, t flows.Target) bool {
 		}
 	}
 	if kty != string(azkeys.KeyTypeOctHSM) {
-		r.set(CheckKeyType, flows.StatusFail, "the key is "+kty+"; the vendor wraps with symmetric oct-HSM keys",
+		r.Set(CheckKeyType, flows.StatusFail, "the key is "+kty+"; the vendor wraps with symmetric oct-HSM keys",
 			"choose an oct-HSM key, or let the script create one", flows.StepKey)
 		return false
 	}
@@ -315,11 +273,11 @@ func (r *run) keyType(k *azkeys.GetKeyResponse, t flows.Target) bool {
 		}
 	}
 	if len(missing) > 0 {
-		r.set(CheckKeyType, flows.StatusFail, "the key does not allow "+strings.Join(missing, " or "),
+		r.Set(CheckKeyType, flows.StatusFail, "the key does not allow "+strings.Join(missing, " or "),
 			fmt.Sprintf("az keyvault key set-attributes --hsm-name %s --name %s --ops %s wrapKey unwrapKey", t.KeyURL.HSM, t.KeyURL.Name, strings.Join(withoutWrap(ops), " ")), 0)
 		return false
 	}
-	r.set(CheckKeyType, flows.StatusPass, "oct-HSM, operations "+strings.Join(ops, ", "), "", 0)
+	r.Set(CheckKeyType, flows.StatusPass, "oct-HSM, operations "+strings.Join(ops, ", "), "", 0)
 	return true
 }
 
@@ -337,12 +295,12 @@ func withoutWrap(ops []string) []string {
 // assignments that cover the key. What the customer may not read is a
 // warning: the role is then unchecked, not missing.
 func (r *run) vendorRole(ctx context.Context, api rest, t flows.Target) {
-	r.set(CheckRole, flows.StatusRunning, "", "", 0)
+	r.Set(CheckRole, flows.StatusRunning, "", "", 0)
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	u, app := t.KeyURL, t.Vendor.AzureAppID
 	unread := func(what string, err error) {
-		r.set(CheckRole, flows.StatusWarn, fmt.Sprintf("your sign-in may not read %s (%s), so the vendor's role was not checked", what, firstLine(codeOf(err))),
+		r.Set(CheckRole, flows.StatusWarn, fmt.Sprintf("your sign-in may not read %s (%s), so the vendor's role was not checked", what, firstLine(codeOf(err))),
 			fmt.Sprintf("an HSM administrator can check it: az keyvault role assignment list --hsm-name %s --assignee %s", u.HSM, app), 0)
 	}
 	sp, err := api.servicePrincipal(ctx, app)
@@ -351,7 +309,7 @@ func (r *run) vendorRole(ctx context.Context, api rest, t flows.Target) {
 		unread("service principals in Microsoft Graph", err)
 		return
 	case sp == "":
-		r.set(CheckRole, flows.StatusFail, "the vendor's application "+app+" has no service principal in tenant "+t.TenantID,
+		r.Set(CheckRole, flows.StatusFail, "the vendor's application "+app+" has no service principal in tenant "+t.TenantID,
 			"az ad sp create --id "+app+" (the setup script does it)", flows.StepScript)
 		return
 	}
@@ -382,7 +340,7 @@ func (r *run) vendorRole(ctx context.Context, api rest, t flows.Target) {
 			if a.role() == CryptoOfficerRoleID {
 				name = "Managed HSM Crypto Officer"
 			}
-			r.set(CheckRole, flows.StatusPass, name+" at "+at+" (service principal "+sp+")", "", 0)
+			r.Set(CheckRole, flows.StatusPass, name+" at "+at+" (service principal "+sp+")", "", 0)
 			return
 		}
 	}
@@ -391,7 +349,7 @@ func (r *run) vendorRole(ctx context.Context, api rest, t flows.Target) {
 	if len(elsewhere) > 0 {
 		detail += " (it has one at " + strings.Join(elsewhere, ", ") + ", which does not)"
 	}
-	r.set(CheckRole, flows.StatusFail, detail, fmt.Sprintf("az keyvault role assignment create --hsm-name %s --role %q --assignee %s --scope /keys/%s",
+	r.Set(CheckRole, flows.StatusFail, detail, fmt.Sprintf("az keyvault role assignment create --hsm-name %s --role %q --assignee %s --scope /keys/%s",
 		u.HSM, Role, app, u.Name), flows.StepScript)
 }
 
@@ -418,14 +376,14 @@ func (r *run) tag(k *azkeys.GetKeyResponse, t flows.Target) {
 	fix := "run the setup script again: it adds the tag " + t.Domain + "=allow and keeps the key's other tags"
 	switch {
 	case v == nil && len(others) > 0:
-		r.set(CheckTag, flows.StatusFail, "the key is tagged for "+strings.Join(others, ", ")+", not "+t.Domain, fix, flows.StepScript)
+		r.Set(CheckTag, flows.StatusFail, "the key is tagged for "+strings.Join(others, ", ")+", not "+t.Domain, fix, flows.StepScript)
 	case v == nil || *v != "allow":
-		r.set(CheckTag, flows.StatusFail, "the key has no tag "+t.Domain+"=allow", fix, flows.StepScript)
+		r.Set(CheckTag, flows.StatusFail, "the key has no tag "+t.Domain+"=allow", fix, flows.StepScript)
 	case len(others) > 0:
-		r.set(CheckTag, flows.StatusWarn, t.Domain+"=allow, and also tagged for "+strings.Join(others, ", "),
+		r.Set(CheckTag, flows.StatusWarn, t.Domain+"=allow, and also tagged for "+strings.Join(others, ", "),
 			"if those domains should not use this key, remove their tags (az keyvault key set-attributes --tags with the tags to keep)", 0)
 	default:
-		r.set(CheckTag, flows.StatusPass, t.Domain+"=allow", "", 0)
+		r.Set(CheckTag, flows.StatusPass, t.Domain+"=allow", "", 0)
 	}
 }
 
@@ -505,49 +463,7 @@ func firstLine(s string) string {
 
 // run holds the checks of one attempt.
 type run struct {
-	mu     sync.Mutex
-	checks []flows.Check
-	report func(flows.Check)
-	denial []string
+	*checkrun.Attempt
 	// asCustomer: the checks run as the customer, not as the vendor.
 	asCustomer bool
-}
-
-func (r *run) set(id string, st flows.Status, detail, remedy string, fix flows.Step) {
-	r.mu.Lock()
-	var c flows.Check
-	for i := range r.checks {
-		if r.checks[i].ID == id {
-			r.checks[i].Status, r.checks[i].Detail, r.checks[i].Remedy, r.checks[i].Fix = st, detail, remedy, fix
-			c = r.checks[i]
-		}
-	}
-	r.mu.Unlock()
-	r.report(c)
-}
-
-func (r *run) denied(id string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.denial = append(r.denial, id)
-}
-
-func (r *run) deniedChecks() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.denial)
-}
-
-func (r *run) skipRest(why string) {
-	for _, c := range r.results() {
-		if !c.Status.Done() {
-			r.set(c.ID, flows.StatusSkipped, why, "", 0)
-		}
-	}
-}
-
-func (r *run) results() []flows.Check {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]flows.Check(nil), r.checks...)
 }
