@@ -210,6 +210,7 @@ func TestDemoServiceAccount(t *testing.T) {
 	d.waitFor("Go ahead? y / n")
 	d.press(char('y'))
 	d.waitFor("✓ iam create-access-key")
+	d.waitFor("✓ Done.") // enter before the set-up ends is not a step on
 	d.press(enter)
 	d.waitFor("Secret access key")
 	d.mu.Lock()

@@ -102,6 +102,7 @@ func TestResumeAndSecrets(t *testing.T) {
 	d.waitFor("Go ahead? y / n")
 	d.press(char('y'))
 	d.waitFor("✓ iam create-access-key")
+	d.waitFor("✓ Done.") // enter before the set-up ends is not a step on
 	d.press(enter)
 	d.waitFor("Secret access key")
 	d.press(tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl})
