@@ -151,6 +151,13 @@ func (f *formStep) Update(msg tea.Msg) (component, tea.Cmd) {
 	}
 	var cmd tea.Cmd
 	cur.input, cmd = cur.input.Update(msg)
+	// A terminal without bracketed paste types a pasted line key by key:
+	// once "Key URL (save this for next step): h" is in, the label goes
+	// and the value typed so far stays, so the rest lands after it.
+	if m := labelledRE.FindStringSubmatch(cur.input.Value()); m != nil && labelFields[strings.ToLower(strings.TrimSpace(m[1]))] == cur.spec.Field {
+		cur.input.SetValue(m[2])
+		cur.input.CursorEnd()
+	}
 	f.validate(cur)
 	return f, cmd
 }

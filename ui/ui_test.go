@@ -231,6 +231,18 @@ func TestPasteOfTheScriptsLastLines(t *testing.T) {
 	}
 }
 
+// TestTypedLabelledLine: a terminal without bracketed paste types the
+// script's line key by key; the label is dropped as it completes.
+func TestTypedLabelledLine(t *testing.T) {
+	d := toPaste(t, 80)
+	d.typ("  Key alias (save this for next step): " + aliasARN)
+	if got := d.m.steps[flows.StepPaste].(*formStep).fields[0].input.Value(); got != aliasARN {
+		t.Fatalf("typed value %q", got)
+	}
+	d.key("enter")
+	d.wantStep(flows.StepApply)
+}
+
 func TestBackKeepsWhatWasTyped(t *testing.T) {
 	deps, _ := testDeps(t, &fakePairer{results: passing})
 	d := newDriver(t, newFlow(t, nil), deps, 80, 24)
