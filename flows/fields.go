@@ -60,6 +60,10 @@ var fieldSpecs = map[Field]FieldSpec{
 // Spec returns the description of a field.
 func Spec(f Field) FieldSpec { return fieldSpecs[f] }
 
+// PasteFields lists, in the order the paste step asks for them, what a
+// provider's script prints for the next step.
+func PasteFields(p Provider) []Field { return fieldsOf(StepPaste, p, "") }
+
 // fieldsOf lists the fields a step asks for, given the provider and key
 // choice made so far. Steps with no fields (script, apply, check, done) do
 // work rather than ask.

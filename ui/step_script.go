@@ -423,8 +423,15 @@ func (s *scriptStep) runView() string {
 		b.WriteString(s.job.spin.View() + " " + st.Muted.Render("working… (esc stops)"))
 	case s.result != nil:
 		b.WriteString("\n" + st.OK.Render("✓ Done.") + " " + st.Text.Render("The next step is filled in with:") + "\n")
-		for _, v := range s.result.Paste {
-			b.WriteString(s.c.wrapIndented(v, 2, st.Value) + "\n")
+		for _, f := range flows.PasteFields(s.spec.Provider) {
+			v, ok := s.result.Paste[f]
+			if !ok {
+				continue
+			}
+			if flows.Spec(f).Kind == flows.SecretField {
+				v = flows.Secret(v).Masked()
+			}
+			b.WriteString(s.c.wrapIndented(flows.Spec(f).Label+": "+v, 2, st.Value) + "\n")
 		}
 		b.WriteString(st.Muted.Render("Press enter to continue."))
 	case s.runErr != nil:

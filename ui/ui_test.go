@@ -431,6 +431,27 @@ func TestSetItUpForMeOnAzure(t *testing.T) {
 	}
 }
 
+// TestSetItUpForMeMasksTheSecret: the values carried to the next step
+// are listed in its order, labelled, and the secret access key masked.
+func TestSetItUpForMeMasksTheSecret(t *testing.T) {
+	const secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+	deps, _ := testDeps(t, &fakePairer{results: passing})
+	deps.Pairing[flows.AWSServiceAccount] = deps.Pairing[flows.AWSDelegated]
+	deps.Setup[flows.AWSServiceAccount] = &fakeSetup{res: flows.SetupResult{Paste: map[flows.Field]string{
+		flows.FieldSecretAccessKey: secret, flows.FieldAccessKeyID: "AKIAIOSFODNN7EXAMPLE", flows.FieldAliasARN: aliasARN + "/Example"}}}
+	flow := newFlow(t, map[flows.Field]string{"domain": domain, "provider": "aws-service-account", "key": "new", "region": "us-east-1", "company": "Example"})
+	d := newDriver(t, flow, deps, 80, 24)
+	d.wantStep(flows.StepScript)
+	d.key("r", "y")
+	d.wantScreen("✓ Done.", "Key alias ARN:", "Access key ID: AKIAIOSFODNN7EXAMPLE Secret access key: "+flows.Secret(secret).Masked())
+	if scr := d.screen(); strings.Index(scr, "Key alias ARN:") > strings.Index(scr, "Access key ID:") {
+		t.Fatalf("not in the paste step's order:\n%s", scr)
+	}
+	if strings.Contains(d.screen(), secret) {
+		t.Fatal("the secret is on screen")
+	}
+}
+
 func TestSetItUpForMeFailure(t *testing.T) {
 	deps, _ := testDeps(t, &fakePairer{results: passing})
 	deps.Setup[flows.AWSDelegated] = &fakeSetup{

@@ -75,6 +75,30 @@ func TestWizardRefusesBadFlagsBeforeDrawing(t *testing.T) {
 	}
 }
 
+// TestWizardTakesEveryAnswerAsAFlag: the Azure answers too; a step
+// whose answers are all given is skipped, and a flag another provider
+// uses is refused by name.
+func TestWizardTakesEveryAnswerAsAFlag(t *testing.T) {
+	demoHome(t)
+	ios := &IOStreams{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard, Terminal: true, Getenv: func(string) string { return "" }}
+	w, err := newWizard(context.Background(), &wizardOptions{IO: ios, Global: &globalOptions{}, Demo: true, Seed: demoSeed, Presets: map[flows.Field]string{
+		flows.FieldDomain: "dm-LCAJVnUE94B", flows.FieldProvider: "azure-delegated", flows.FieldKey: "new",
+		flows.FieldHSMName: "sandbox-hsm", flows.FieldKeyName: "rek-1",
+		flows.FieldKeyURL: "https://sandbox-hsm.managedhsm.azure.net/keys/rek-1", flows.FieldTenantID: "72f988bf-86f1-41af-91ab-2d7cd011db47",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.close()
+	if w.flow.Step() != flows.StepScript || !w.flow.Locked(flows.FieldKeyURL) {
+		t.Fatalf("at %s", w.flow.Step())
+	}
+	code, _, errOut := exec(t, true, "demo", "--provider", "azure-delegated", "--company", "Example")
+	if code != exitUsage || !strings.Contains(errOut, "--company: not used by azure-delegated") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+}
+
 func TestScriptCommand(t *testing.T) {
 	code, out, errOut := exec(t, false, "script", "--provider", "aws-delegated", "--key", "new", "--domain", "dm-LCAJVnUE94B", "--region", "eu-west-2")
 	if code != 0 {

@@ -60,7 +60,8 @@ first with no cloud account at all: rekwiz demo.`,
 // wizardFields are the answers the wizard takes as flags; a step whose
 // answers are all given is skipped.
 var wizardFields = []flows.Field{
-	flows.FieldDomain, flows.FieldProvider, flows.FieldKey, flows.FieldRegion, flows.FieldKeyID, flows.FieldAliasARN,
+	flows.FieldDomain, flows.FieldProvider, flows.FieldKey, flows.FieldRegion, flows.FieldKeyID, flows.FieldCompany,
+	flows.FieldHSMName, flows.FieldKeyName, flows.FieldAliasARN, flows.FieldAccessKeyID, flows.FieldKeyURL, flows.FieldTenantID,
 }
 
 // presetFlags are flags that answer the flow's fields.
