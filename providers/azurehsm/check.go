@@ -39,7 +39,8 @@ const (
 // Role is the role the vendor's application needs on the key.
 const Role = "Managed HSM Crypto User"
 
-// hsmScope is the token scope of Managed HSM's data plane.
+// hsmScope is the token scope of Managed HSM's data plane in the public
+// cloud (cloudOf has the others).
 const hsmScope = "https://managedhsm.azure.net/.default"
 
 // DefaultWait is how long a check keeps retrying while a role assignment
@@ -129,7 +130,7 @@ func (p *Pairing) once(ctx context.Context, t flows.Target, report func(flows.Ch
 	cred, err := p.cfg.Credential(t.TenantID)
 	if err == nil {
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		_, err = cred.GetToken(cctx, policy.TokenRequestOptions{Scopes: []string{hsmScope}, TenantID: t.TenantID})
+		_, err = cred.GetToken(cctx, policy.TokenRequestOptions{Scopes: []string{cloudOf(u.Suffix).hsmScope}, TenantID: t.TenantID})
 		cancel()
 	}
 	if err != nil {
@@ -174,7 +175,7 @@ func (p *Pairing) once(ctx context.Context, t flows.Target, report func(flows.Ch
 		rt = roundTrip(ctx, client, u)
 	})
 	if p.cfg.AsCustomer {
-		wg.Go(func() { r.vendorRole(ctx, rest{cred, p.cfg.Options}, t) })
+		wg.Go(func() { r.vendorRole(ctx, rest{cred, p.cfg.Options, cloudOf(u.Suffix)}, t) })
 	}
 	wg.Wait()
 	if key == nil {

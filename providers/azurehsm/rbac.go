@@ -26,8 +26,24 @@ const rbacAPIVersion = "7.4"
 // module is not on the module proxy), through an azcore pipeline with
 // the SDK's retries and bearer tokens.
 type rest struct {
-	cred azcore.TokenCredential
-	opts azcore.ClientOptions
+	cred  azcore.TokenCredential
+	opts  azcore.ClientOptions
+	cloud cloud
+}
+
+// cloud is where an HSM's cloud has its token audience and Graph.
+type cloud struct{ hsmScope, graph string }
+
+// cloudOf is the cloud of a Managed HSM host suffix: the public cloud,
+// Azure Government or Azure China.
+func cloudOf(suffix string) cloud {
+	switch suffix {
+	case "managedhsm.usgovcloudapi.net":
+		return cloud{"https://managedhsm.usgovcloudapi.net/.default", "https://graph.microsoft.us"}
+	case "managedhsm.azure.cn":
+		return cloud{"https://managedhsm.azure.cn/.default", "https://microsoftgraph.chinacloudapi.cn"}
+	}
+	return cloud{hsmScope, "https://graph.microsoft.com"}
 }
 
 func (r rest) pipeline(scope string) runtime.Pipeline {
@@ -65,14 +81,13 @@ func (r rest) do(ctx context.Context, p runtime.Pipeline, method, u string, body
 	return resp.StatusCode, nil
 }
 
-const graph = "https://graph.microsoft.com"
-
 // servicePrincipal is the object ID of an application's service
 // principal in the caller's tenant; "" when it has none.
 func (r rest) servicePrincipal(ctx context.Context, appID string) (string, error) {
 	var sp struct {
 		ID string `json:"id"`
 	}
+	graph := r.cloud.graph
 	status, err := r.do(ctx, r.pipeline(graph+"/.default"), http.MethodGet, graph+"/v1.0/servicePrincipals(appId='"+url.PathEscape(appID)+"')", nil, &sp)
 	if err != nil || status == http.StatusNotFound {
 		return "", err
@@ -86,6 +101,7 @@ func (r rest) createServicePrincipal(ctx context.Context, appID string) (string,
 	var sp struct {
 		ID string `json:"id"`
 	}
+	graph := r.cloud.graph
 	_, err := r.do(ctx, r.pipeline(graph+"/.default"), http.MethodPost, graph+"/v1.0/servicePrincipals", map[string]string{"appId": appID}, &sp)
 	return sp.ID, err
 }
@@ -113,7 +129,7 @@ func (r rest) roleAssignments(ctx context.Context, vault, scope string) ([]assig
 		Value []assignment `json:"value"`
 	}
 	u := vault + scope + "/providers/Microsoft.Authorization/roleAssignments?api-version=" + rbacAPIVersion
-	if _, err := r.do(ctx, r.pipeline(hsmScope), http.MethodGet, u, nil, &list); err != nil {
+	if _, err := r.do(ctx, r.pipeline(r.cloud.hsmScope), http.MethodGet, u, nil, &list); err != nil {
 		return nil, err
 	}
 	for i := range list.Value {
@@ -134,6 +150,6 @@ func (r rest) assignRole(ctx context.Context, vault, scope, roleID, principal st
 		"roleDefinitionId": "Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/" + roleID,
 		"principalId":      principal,
 	}}
-	_, err = r.do(ctx, r.pipeline(hsmScope), http.MethodPut, vault+scope+"/providers/Microsoft.Authorization/roleAssignments/"+name+"?api-version="+rbacAPIVersion, body, nil)
+	_, err = r.do(ctx, r.pipeline(r.cloud.hsmScope), http.MethodPut, vault+scope+"/providers/Microsoft.Authorization/roleAssignments/"+name+"?api-version="+rbacAPIVersion, body, nil)
 	return err
 }

@@ -41,7 +41,7 @@ func (s *Setup) Run(ctx context.Context, spec flows.SetupSpec, report func(flows
 		return fail("az keyvault key show", err)
 	}
 
-	api := rest{s.Credential, s.Options}
+	api := rest{s.Credential, s.Options, cloudOf("managedhsm.azure.net")}
 	spID, err := api.servicePrincipal(ctx, spec.Vendor.AzureAppID)
 	switch {
 	case err != nil:
