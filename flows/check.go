@@ -1,5 +1,7 @@
 package flows
 
+import "time"
+
 // Status is where a pairing check stands.
 type Status int
 
@@ -50,6 +52,16 @@ type Check struct {
 	Detail string // one line: what was found
 	Remedy string // when not passed: what to do, with the command that does it
 	Fix    Step   // the wizard step that fixes a failure, 0 if none does
+	// Wait is set while a denied check waits to be tried again (the
+	// detail says the same for a person).
+	Wait *Wait
+}
+
+// Wait is a pause before a check is tried again.
+type Wait struct {
+	Why  string        // why it may pass later: "AWS may still be applying a policy change"
+	In   time.Duration // until the next try
+	Left time.Duration // until the check gives up
 }
 
 // Passed reports whether every check has a result and none failed.

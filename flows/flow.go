@@ -142,7 +142,7 @@ func New(v Vendor, presets map[Field]string) (*State, error) {
 		if !ok {
 			continue
 		}
-		if p := s.Provider(); p != "" && !usedBy(f, p) {
+		if p := s.Provider(); p != "" && !UsedBy(f, p) {
 			errs = append(errs, &FieldError{f, fmt.Errorf("not used by %s", p)})
 			continue
 		}
@@ -169,8 +169,8 @@ var fieldOrder = []Field{
 	FieldKeyURL, FieldTenantID,
 }
 
-// usedBy reports whether a provider asks for a field under any key choice.
-func usedBy(f Field, p Provider) bool {
+// UsedBy reports whether a provider asks for a field under any key choice.
+func UsedBy(f Field, p Provider) bool {
 	for _, k := range KeyChoices() {
 		for _, st := range Steps() {
 			if slices.Contains(fieldsOf(st, p, k), f) {

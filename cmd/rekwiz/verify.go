@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -148,22 +149,23 @@ func runVerify(ctx context.Context, o *verifyOptions) error {
 	return nil
 }
 
-// flagsFor checks that the key flags given are the provider's: the key's
-// flags are required, another provider's refused.
+// flagsFor checks the key flags before anything is asked or read: the
+// provider's are required, and what it does not use is refused, as
+// flows would refuse it (but before a secret is prompted for).
 func (o *verifyOptions) flagsFor(p flows.Provider) error {
-	want := map[flows.Provider][]flows.Field{
+	required := map[flows.Provider][]flows.Field{
 		flows.AWSDelegated:      {flows.FieldAliasARN},
 		flows.AWSServiceAccount: {flows.FieldAliasARN},
 		flows.AzureDelegated:    {flows.FieldKeyURL, flows.FieldTenantID},
 	}[p]
-	for _, f := range want {
+	for _, f := range required {
 		if _, ok := o.Presets[f]; !ok {
 			return &exitError{code: exitUsage, msg: fmt.Sprintf("--%s: required for %s (%s)", f, p, flagUsage(f))}
 		}
 	}
-	for _, f := range []flows.Field{flows.FieldAliasARN, flows.FieldAccessKeyID, flows.FieldKeyURL, flows.FieldTenantID} {
-		if _, ok := o.Presets[f]; ok && !slices.Contains(want, f) && !(f == flows.FieldAccessKeyID && p == flows.AWSServiceAccount) {
-			return &exitError{code: exitUsage, msg: fmt.Sprintf("--%s: %s does not use it", f, p)}
+	for _, f := range slices.Sorted(maps.Keys(o.Presets)) {
+		if !flows.UsedBy(f, p) {
+			return &exitError{code: exitUsage, msg: fmt.Sprintf("--%s: not used by %s", f, p)}
 		}
 	}
 	return nil
@@ -197,30 +199,23 @@ func (o *verifyOptions) serviceAccountCredentials() error {
 }
 
 // progress says on stderr when the check starts waiting for a policy
-// change, once per pause, so a long wait is never silent.
+// change or role assignment, once per pause, so a long wait is never
+// silent.
 func progress(w io.Writer) func(flows.Check) {
 	var mu sync.Mutex
-	last := map[string]int{}
+	last := map[string]time.Duration{}
 	return func(c flows.Check) {
-		var in, left int
-		if _, err := fmt.Sscanf(afterMarker(c.Detail, "retrying in "), "%ds (%ds left)", &in, &left); err != nil {
+		if c.Wait == nil {
 			return
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		if prev, ok := last[c.ID]; !ok || in > prev {
-			why, _, _ := strings.Cut(c.Detail, ": retrying in ")
-			fmt.Fprintf(w, "rekwiz: %s: %s. Retrying in %ds (%ds left)...\n", c.ID, why, in, left)
+		if prev, ok := last[c.ID]; !ok || c.Wait.In > prev {
+			fmt.Fprintf(w, "rekwiz: %s: access denied; %s. Retrying in %ds (%ds left)...\n",
+				c.ID, c.Wait.Why, int(c.Wait.In/time.Second), int(c.Wait.Left/time.Second))
 		}
-		last[c.ID] = in
+		last[c.ID] = c.Wait.In
 	}
-}
-
-func afterMarker(s, marker string) string {
-	if i := strings.Index(s, marker); i >= 0 {
-		return s[i+len(marker):]
-	}
-	return ""
 }
 
 // writeReport prints the checks as a ticket can carry them: symbol, status

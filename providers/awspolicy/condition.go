@@ -154,22 +154,7 @@ func Wildcard(pattern, s string) bool {
 // action on a resource, conditions evaluated against ctx: an explicit
 // Deny wins, then any Allow, else the request is denied.
 func (d Document) DecideIdentity(action, resource string, ctx Context) Decision {
-	allowed := false
-	for _, st := range d.Statement {
-		if !st.matchesAction(action) || !st.matchesResource(resource) {
-			continue
-		}
-		switch cond := evalCondition(st.Condition, ctx); {
-		case st.Effect == "Deny" && cond != condFalse:
-			return ExplicitDeny
-		case st.Effect == "Allow" && cond == condTrue:
-			allowed = true
-		}
-	}
-	if allowed {
-		return Allow
-	}
-	return ImplicitDeny
+	return d.decide(ctx, func(st Statement) bool { return st.matchesAction(action) && st.matchesResource(resource) })
 }
 
 func (st Statement) matchesResource(resource string) bool {

@@ -207,9 +207,15 @@ func (d Document) Decide(c Caller, action string) Decision {
 // operators are evaluated against ctx, and any other operator is treated
 // as Decide treats every condition.
 func (d Document) DecideIn(c Caller, action string, ctx Context) Decision {
+	return d.decide(ctx, func(st Statement) bool { return st.matchesAction(action) && st.matchesCaller(c) })
+}
+
+// decide applies the statements that match, conditions evaluated against
+// ctx: an explicit Deny wins, then any Allow, else the request is denied.
+func (d Document) decide(ctx Context, matches func(Statement) bool) Decision {
 	allowed := false
 	for _, st := range d.Statement {
-		if !st.matchesAction(action) || !st.matchesCaller(c) {
+		if !matches(st) {
 			continue
 		}
 		switch cond := evalCondition(st.Condition, ctx); {

@@ -1,6 +1,7 @@
 // Package checkrun is what the providers' pairing checks share: the
 // results of one attempt, which concurrent calls set as they finish, and
-// the retries while a grant that was just made is still on its way.
+// the retries while a grant that was just made is still on its way; and
+// Sleep, which the domain API's retries use too.
 package checkrun
 
 import (
@@ -128,9 +129,9 @@ func (r Retry) Run(ctx context.Context, report func(flows.Check), attempt func()
 		for wait := pause; wait > 0; wait -= time.Second {
 			for _, c := range checks {
 				if slices.Contains(denied, c.ID) {
-					c.Status = flows.StatusRunning
-					c.Detail = fmt.Sprintf("access denied; %s: retrying in %ds (%ds left)",
-						r.Why, int(wait.Round(time.Second)/time.Second), int(deadline.Sub(r.Now()).Round(time.Second)/time.Second))
+					w := &flows.Wait{Why: r.Why, In: wait.Round(time.Second), Left: deadline.Sub(r.Now()).Round(time.Second)}
+					c.Status, c.Wait = flows.StatusRunning, w
+					c.Detail = fmt.Sprintf("access denied; %s: retrying in %ds (%ds left)", w.Why, int(w.In/time.Second), int(w.Left/time.Second))
 					report(c)
 				}
 			}

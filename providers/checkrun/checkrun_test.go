@@ -42,10 +42,14 @@ func TestRetryUntilAllowed(t *testing.T) {
 	c := &clock{now: time.Unix(0, 0)}
 	var calls int
 	var said []string
+	var waits []flows.Wait
 	r := Retry{Wait: 90 * time.Second, Now: c.Now, Sleep: c.Sleep, Why: "a grant may be on its way", Until: "for the grant"}
 	checks := r.Run(context.Background(), func(ch flows.Check) {
 		if strings.Contains(ch.Detail, "retrying") {
 			said = append(said, ch.Detail)
+		}
+		if ch.Wait != nil {
+			waits = append(waits, *ch.Wait)
 		}
 	}, attempts(2, &calls, false))
 	if !flows.Passed(checks) || calls != 3 {
@@ -59,6 +63,14 @@ func TestRetryUntilAllowed(t *testing.T) {
 	}
 	if len(said) != 6 || said[0] != want[0] || said[1] != want[1] || said[2] != want[2] {
 		t.Fatalf("countdown %q", said)
+	}
+	if len(waits) != 6 || waits[0] != (flows.Wait{Why: "a grant may be on its way", In: 2 * time.Second, Left: 90 * time.Second}) {
+		t.Fatalf("waits %+v", waits)
+	}
+	for _, c := range checks {
+		if c.Wait != nil {
+			t.Fatalf("a result still waits: %+v", c)
+		}
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/rekwiz/rekwiz/flows"
+	"github.com/rekwiz/rekwiz/providers/checkrun"
 )
 
 // Client talks to one domain API.
@@ -56,7 +57,7 @@ func New(baseURL string, token flows.Secret, opts ...Option) (*Client, error) {
 	if token == "" {
 		return nil, errors.New("API token: set REKWIZ_API_TOKEN (it is never taken as a flag, which would land in your shell history)")
 	}
-	c := &Client{base: u, token: token, http: &http.Client{Timeout: 30 * time.Second}, attempts: 4, sleep: sleepCtx}
+	c := &Client{base: u, token: token, http: &http.Client{Timeout: 30 * time.Second}, attempts: 4, sleep: checkrun.Sleep}
 	for _, o := range opts {
 		o(c)
 	}
@@ -64,17 +65,6 @@ func New(baseURL string, token flows.Secret, opts ...Option) (*Client, error) {
 }
 
 func isLoopback(host string) bool { return host == "127.0.0.1" || host == "localhost" || host == "::1" }
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
 
 // KeyInformation is the key as the API takes it, tagged by providerName.
 type KeyInformation struct {
