@@ -104,7 +104,7 @@ func runVerify(ctx context.Context, o *verifyOptions) error {
 		return err
 	}
 	if p == flows.AWSServiceAccount {
-		if err := o.serviceAccountCredentials(); err != nil {
+		if err := o.serviceAccountCredentials(ctx); err != nil {
 			return err
 		}
 	}
@@ -135,6 +135,9 @@ func runVerify(ctx context.Context, o *verifyOptions) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	// What the checks found comes from the cloud: escaped for the
+	// terminal, in the text report and in the JSON's string values.
+	checks = safeChecks(checks)
 	if o.JSON {
 		err = writeJSON(o.IO.Out, t, checks)
 	} else {
@@ -174,7 +177,7 @@ func (o *verifyOptions) flagsFor(p flows.Provider) error {
 // serviceAccountCredentials fills in the access key: its ID from the
 // flag or AWS_ACCESS_KEY_ID, its secret from AWS_SECRET_ACCESS_KEY or a
 // masked prompt, never from the command line.
-func (o *verifyOptions) serviceAccountCredentials() error {
+func (o *verifyOptions) serviceAccountCredentials(ctx context.Context) error {
 	if _, ok := o.Presets[flows.FieldAccessKeyID]; !ok {
 		id := o.IO.Getenv("AWS_ACCESS_KEY_ID")
 		if id == "" {
@@ -184,9 +187,9 @@ func (o *verifyOptions) serviceAccountCredentials() error {
 	}
 	secret := o.IO.Getenv("AWS_SECRET_ACCESS_KEY")
 	if secret == "" && o.IO.ReadSecret != nil {
-		b, err := o.IO.ReadSecret("Secret access key (hidden): ")
+		b, err := o.IO.ReadSecret(ctx, "Secret access key (hidden): ")
 		if err != nil {
-			return &exitError{code: exitUsage, msg: "reading the secret access key: " + err.Error()}
+			return secretPromptError("secret access key", err)
 		}
 		secret = string(b)
 		clear(b)
@@ -208,6 +211,7 @@ func progress(w io.Writer) func(flows.Check) {
 		if c.Wait == nil {
 			return
 		}
+		c = safeCheck(c)
 		mu.Lock()
 		defer mu.Unlock()
 		if prev, ok := last[c.ID]; !ok || c.Wait.In > prev {

@@ -12,6 +12,7 @@ import (
 	"github.com/rekwiz/rekwiz/flows"
 	"github.com/rekwiz/rekwiz/providers/fsutil"
 	"github.com/rekwiz/rekwiz/providers/jsonstrict"
+	"github.com/rekwiz/rekwiz/ui/termtext"
 )
 
 //go:embed default.json
@@ -48,6 +49,11 @@ func parse(b []byte) (flows.Vendor, error) {
 	}
 	if err := v.Validate(); err != nil {
 		return flows.Vendor{}, err
+	}
+	// The name is shown on screen and in scripts: no control character,
+	// escape sequence or bidirectional override.
+	if !termtext.Safe(v.Name) {
+		return flows.Vendor{}, fmt.Errorf("vendor profile: name: expected a display name of printable characters, not %s", termtext.Line(v.Name))
 	}
 	return v, nil
 }
