@@ -135,9 +135,6 @@ func runVerify(ctx context.Context, o *verifyOptions) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	// What the checks found comes from the cloud: escaped for the
-	// terminal, in the text report and in the JSON's string values.
-	checks = safeChecks(checks)
 	if o.JSON {
 		err = writeJSON(o.IO.Out, t, checks)
 	} else {
@@ -224,8 +221,12 @@ func progress(w io.Writer) func(flows.Check) {
 
 // writeReport prints the checks as a ticket can carry them: symbol, status
 // word, name and detail on one line each, then the remedies.
+//
+// What the checks found comes from the cloud: it is escaped here, the
+// sink, whoever calls.
 func writeReport(ios *IOStreams, t flows.Target, checks []flows.Check) {
 	out := ios.Out
+	checks = safeChecks(checks)
 	fmt.Fprintf(out, "rekwiz verify: %s, %s\n", t.Domain, t.Provider.Title())
 	if t.Provider.IsAWS() {
 		fmt.Fprintf(out, "key: %s\n", t.AliasARN)
@@ -285,7 +286,12 @@ type verifyCheck struct {
 	Remedy string `json:"remedy,omitempty"`
 }
 
+//
+// The string values are escaped as for a terminal (a support engineer
+// pipes this to one), so the document holds no ESC, BEL or C1 control,
+// raw or as a JSON escape that a decoder would turn back into one.
 func writeJSON(w io.Writer, t flows.Target, checks []flows.Check) error {
+	checks = safeChecks(checks)
 	r := verifyReport{
 		Schema: 1, Domain: t.Domain, Provider: string(t.Provider), ProviderName: t.Provider.APIName(),
 		Key: t.AliasARN.String(), AccessKeyID: t.AccessKeyID, Result: "paired", Checks: []verifyCheck{},
