@@ -286,7 +286,8 @@ type verifyCheck struct {
 	Remedy string `json:"remedy,omitempty"`
 }
 
-// The string values are escaped as for a terminal (a support engineer
+// writeJSON prints the --json document. Its string values are escaped as
+// for a terminal (a support engineer
 // pipes this to one), so the document holds no ESC, BEL or C1 control,
 // raw or as a JSON escape that a decoder would turn back into one.
 func writeJSON(w io.Writer, t flows.Target, checks []flows.Check) error {
