@@ -84,7 +84,7 @@ func main() {
 	if term.IsTerminal(os.Stdin.Fd()) {
 		saved, _ = term.GetState(os.Stdin.Fd())
 		ios.ReadSecret = func(ctx context.Context, prompt string) ([]byte, error) {
-			return readSecret(ctx, os.Stdin.Fd(), os.Stderr, prompt, saved)
+			return readSecret(ctx, func() ([]byte, error) { return term.ReadPassword(os.Stdin.Fd()) }, os.Stderr, prompt, saved)
 		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
@@ -116,7 +116,7 @@ func restoreTerminal(saved *term.State) {
 // readSecret reads a line at the terminal without echo. Interrupted, it
 // puts the terminal back and returns ctx's error at once (the read is
 // abandoned: the process is about to exit).
-func readSecret(ctx context.Context, fd uintptr, w io.Writer, prompt string, saved *term.State) ([]byte, error) {
+func readSecret(ctx context.Context, read func() ([]byte, error), w io.Writer, prompt string, saved *term.State) ([]byte, error) {
 	fmt.Fprint(w, prompt)
 	defer fmt.Fprintln(w)
 	type result struct {
@@ -125,7 +125,7 @@ func readSecret(ctx context.Context, fd uintptr, w io.Writer, prompt string, sav
 	}
 	done := make(chan result, 1)
 	go func() {
-		b, err := term.ReadPassword(fd)
+		b, err := read()
 		done <- result{b, err}
 	}()
 	select {

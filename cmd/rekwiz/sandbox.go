@@ -66,6 +66,9 @@ func runSandbox(cmd *cobra.Command, o *sandboxOptions) error {
 		fmt.Fprintf(out, "export %s\n", strings.Join(srv.Env(who.id, demoRegion, ca), " \\\n  "))
 	}
 	fmt.Fprintln(out, "\n# Requests are logged on stderr.")
+	// Until ctrl+c, SIGINT, SIGTERM or SIGHUP (a closed terminal): then
+	// the deferred calls stop the server and remove the CA bundle, and
+	// rekwiz exits 130 like every other command.
 	<-cmd.Context().Done()
-	return nil
+	return cmd.Context().Err()
 }
