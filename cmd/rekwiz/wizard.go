@@ -275,13 +275,7 @@ func runWizard(ctx context.Context, o *wizardOptions) error {
 	}
 	final, err := tea.NewProgram(model, opts...).Run()
 	if err != nil {
-		if errors.Is(err, tea.ErrProgramPanic) {
-			return &exitError{code: exitCheckFailed, msg: "internal error: the wizard stopped on a defect (the terminal was restored); what is set up stays set up. Please report it."}
-		}
-		if errors.Is(err, tea.ErrProgramKilled) {
-			return context.Canceled
-		}
-		return &exitError{code: exitUsage, msg: err.Error()}
+		return programError(err)
 	}
 	m := final.(*ui.Model)
 	if !m.Finished() {
@@ -306,4 +300,18 @@ func writeSummary(out io.Writer, s ui.Summary, demo bool) {
 		}
 		fmt.Fprintln(out, later+"\n  "+termtext.Line(s.Verify))
 	}
+}
+
+// programError maps the end of a bubbletea program that did not finish:
+// a panic anywhere (Update, View, a command, background work) is a
+// defect, exit 1, after bubbletea has restored the terminal; a kill is
+// an interrupt.
+func programError(err error) error {
+	switch {
+	case errors.Is(err, tea.ErrProgramPanic):
+		return &exitError{code: exitCheckFailed, msg: "internal error: the wizard stopped on a defect (the terminal was restored); what is set up stays set up. Please report it."}
+	case errors.Is(err, tea.ErrProgramKilled):
+		return context.Canceled
+	}
+	return &exitError{code: exitUsage, msg: err.Error()}
 }
