@@ -8,7 +8,6 @@ import (
 
 const testSecret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
-
 // TestNonSecretFieldsRefuseASecret: a secret typed or pasted into a field
 // that is shown, saved and logged is refused without being repeated, and
 // Set does not keep it.
