@@ -163,3 +163,30 @@ func TestMaskedPromptHonoursInterruptAndEOF(t *testing.T) {
 		}
 	}
 }
+
+// TestWideConfigDirIsReported: a config directory others can read is
+// named, with the command that fixes it.
+func TestWideConfigDirIsReported(t *testing.T) {
+	home := demoHome(t)
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(home, "none"))
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(home, "none"))
+	t.Setenv("REKWIZ_API_URL", "")
+	dir := filepath.Join(home, ".config", "rekwiz")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var errOut strings.Builder
+	ios := &IOStreams{In: strings.NewReader(""), Out: io.Discard, Err: &errOut, Terminal: true, Getenv: os.Getenv}
+	w, err := newWizard(context.Background(), &wizardOptions{IO: ios, Global: &globalOptions{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.close()
+	if !strings.Contains(errOut.String(), dir+" is readable by others") || !strings.Contains(errOut.String(), "chmod 700 "+dir) {
+		t.Fatalf("stderr: %q", errOut.String())
+	}
+}

@@ -176,3 +176,23 @@ func TestAnswerWithCaseTwinIsRefused(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestRetryAfterHonoursInterrupt: a server asking to wait 60 s does not
+// hold ctrl+c up.
+func TestRetryAfterHonoursInterrupt(t *testing.T) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "60")
+		w.WriteHeader(503)
+	}))
+	defer api.Close()
+	c, err := domainapi.New(api.URL, "tok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	start := time.Now()
+	if _, err := c.Test(ctx, domain, "rek-1"); !errors.Is(err, context.Canceled) || time.Since(start) > time.Second {
+		t.Fatalf("%v after %s", err, time.Since(start))
+	}
+}
