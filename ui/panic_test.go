@@ -17,13 +17,13 @@ import (
 func TestPanicInBackgroundWorkReachesBubbletea(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cmd, _ := stream(ctx, func(func(tea.Msg)) { var m map[string]int; m["nil map"]++ })
+	cmd, _ := stream(ctx, func(func(tea.Msg)) { panic("boom: a field was nil") })
 	got := func() (r any) {
 		defer func() { r = recover() }()
 		cmd()
 		return nil
 	}()
-	if got == nil || !strings.Contains(fmt.Sprint(got), "background work: assignment to entry in nil map") {
+	if got == nil || !strings.Contains(fmt.Sprint(got), "background work: boom: a field was nil") {
 		t.Fatalf("recovered %v", got)
 	}
 }

@@ -14,7 +14,7 @@ import (
 type panicky struct{}
 
 func (panicky) Init() tea.Cmd {
-	return func() tea.Msg { var m map[string]int; m["x"]++; return nil }
+	return func() tea.Msg { panic("boom: a field was nil") }
 }
 func (p panicky) Update(tea.Msg) (tea.Model, tea.Cmd) { return p, nil }
 func (panicky) View() tea.View                        { return tea.NewView("working") }
