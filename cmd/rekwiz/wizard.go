@@ -162,7 +162,7 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 			w.deps.Registry = api
 		}
 		if err := w.offerResume(o, filepath.Join(filepath.Dir(regPath), "sessions")); err != nil {
-			fmt.Fprintln(o.IO.Err, "rekwiz: warning: "+err.Error())
+			fmt.Fprintln(o.IO.Err, "rekwiz: warning: "+termtext.Text(err.Error()))
 		}
 		w.deps.RenderScript = func(sp flows.SetupSpec) (string, error) { return scripts.Render(sp, scripts.Options{}) }
 		defaults[flows.FieldRegion] = cfg.Region

@@ -73,3 +73,15 @@ func TestDuplicateKeysAreRefused(t *testing.T) {
 		t.Fatalf("%v %v", ok, err)
 	}
 }
+
+func TestControlCharactersAreRefused(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "dm-AAAAAAAAAAA.json")
+	if err := os.WriteFile(p, []byte(`{"version":1,"domain":"dm-AAAAAAAAAAA","step":"paste","values":{"company":"x\u001b]52;c;AAAA\u0007"},"saved":"2026-01-01T00:00:00Z"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, ok, err := Open(dir).Load("dm-AAAAAAAAAAA")
+	if ok || err == nil || !strings.Contains(err.Error(), "control characters") || strings.ContainsRune(err.Error(), 0x1b) {
+		t.Fatalf("%v %v", ok, err)
+	}
+}
