@@ -153,8 +153,10 @@ func secretPromptError(what string, err error) error {
 // this one place.
 func run(ctx context.Context, ios *IOStreams, args []string) (code int) {
 	defer func() {
-		// A panic is a defect: said plainly, with exit code 1, never a
-		// stack dump over a raw terminal (main restores it).
+		// A panic is a defect: reported (escaped, with its stack for the
+		// bug report) and exit code 1, not a crash; main then restores
+		// the terminal. The wizard's own panics bubbletea recovers
+		// first, restoring the terminal before anything is printed.
 		if r := recover(); r != nil {
 			fmt.Fprintf(ios.Err, "rekwiz: internal error: %s\n%s", termtext.Text(fmt.Sprint(r)), debug.Stack())
 			code = exitCheckFailed
