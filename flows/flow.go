@@ -241,6 +241,8 @@ func (s *State) Set(f Field, v string) {
 	m := s.values
 	if Spec(f).Kind == SecretField {
 		m = s.secrets
+	} else if ContainsSecret(v) {
+		return // a secret is never kept in a field that is not secret
 	}
 	if m[f] == v {
 		return

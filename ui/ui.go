@@ -9,6 +9,7 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -102,6 +103,17 @@ func stream(ctx context.Context, work func(send func(tea.Msg))) (tea.Cmd, <-chan
 	ch := make(chan tea.Msg)
 	go func() {
 		defer close(ch)
+		defer func() {
+			// A panic in the work is handed to listen, which panics again
+			// inside a tea.Cmd: bubbletea recovers it there, restores the
+			// terminal and ends Run with ErrProgramPanic.
+			if r := recover(); r != nil {
+				select {
+				case ch <- workPanic{r}:
+				case <-ctx.Done():
+				}
+			}
+		}()
 		work(func(m tea.Msg) {
 			select {
 			case ch <- m:
@@ -118,6 +130,12 @@ func listen(ch <-chan tea.Msg) tea.Cmd {
 		if !ok {
 			return nil
 		}
+		if p, ok := m.(workPanic); ok {
+			panic(fmt.Sprintf("background work: %v", p.v))
+		}
 		return streamMsg{ch: ch, msg: m}
 	}
 }
+
+// workPanic carries a panic out of a stream's goroutine.
+type workPanic struct{ v any }

@@ -21,16 +21,16 @@ func apiURL(g *globalOptions, ios *IOStreams, v flows.Vendor) string {
 
 // apiClient is the domain API client, or nil without an API URL. The
 // token comes from REKWIZ_API_TOKEN or a masked prompt, never a flag.
-func apiClient(g *globalOptions, ios *IOStreams, v flows.Vendor) (*domainapi.Client, error) {
+func apiClient(ctx context.Context, g *globalOptions, ios *IOStreams, v flows.Vendor) (*domainapi.Client, error) {
 	u := apiURL(g, ios, v)
 	if u == "" {
 		return nil, nil
 	}
 	token := ios.Getenv("REKWIZ_API_TOKEN")
 	if token == "" && ios.ReadSecret != nil {
-		b, err := ios.ReadSecret("Domain API token (hidden): ")
+		b, err := ios.ReadSecret(ctx, "Domain API token (hidden): ")
 		if err != nil {
-			return nil, &exitError{code: exitUsage, msg: "reading the API token: " + err.Error()}
+			return nil, secretPromptError("API token", err)
 		}
 		token = string(b)
 		clear(b)

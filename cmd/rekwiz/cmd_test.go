@@ -279,8 +279,8 @@ func TestSandboxCommand(t *testing.T) {
 	cancel()
 	select {
 	case code := <-done:
-		if code != 0 {
-			t.Fatalf("sandbox exit %d", code)
+		if code != exitInterrupted {
+			t.Fatalf("sandbox exit %d, want %d", code, exitInterrupted)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the sandbox did not stop when interrupted")

@@ -13,10 +13,15 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
+
+	"github.com/rekwiz/rekwiz/ui/termtext"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -39,32 +44,124 @@ type IOStreams struct {
 	Terminal bool
 	Getenv   func(string) string
 	// ReadSecret asks for a secret at the terminal without echoing it;
-	// nil when there is no terminal to ask at.
-	ReadSecret func(prompt string) ([]byte, error)
+	// nil when there is no terminal to ask at. It returns ctx's error
+	// when interrupted, and io.EOF at end of input (ctrl+d).
+	ReadSecret func(ctx context.Context, prompt string) ([]byte, error)
 }
 
+// debugEnv are the variables that make the Charm stack write what it
+// reads and draws to a file: a secret typed at the paste step would land
+// there. They are removed before anything starts.
+var debugEnv = []string{"TEA_TRACE", "TEA_DEBUG", "UV_DEBUG"}
+
+// dropDebugEnv removes debugEnv from the environment, saying so in one
+// line on w.
+func dropDebugEnv(w io.Writer) {
+	var dropped []string
+	for _, k := range debugEnv {
+		if _, ok := os.LookupEnv(k); ok {
+			_ = os.Unsetenv(k)
+			dropped = append(dropped, k)
+		}
+	}
+	if len(dropped) > 0 {
+		fmt.Fprintf(w, "rekwiz: ignoring %s: debug logging would record what you type, secrets included\n", strings.Join(dropped, ", "))
+	}
+}
+
+// interruptGrace is how long a command has to wind down after ctrl+c,
+// SIGINT or SIGTERM before rekwiz exits 130 regardless.
+const interruptGrace = time.Second
+
 func main() {
+	dropDebugEnv(os.Stderr)
 	ios := &IOStreams{
 		In: os.Stdin, Out: os.Stdout, Err: os.Stderr,
 		Terminal: term.IsTerminal(os.Stdin.Fd()) && term.IsTerminal(os.Stdout.Fd()),
 		Getenv:   os.Getenv,
 	}
+	var saved *term.State
 	if term.IsTerminal(os.Stdin.Fd()) {
-		ios.ReadSecret = func(prompt string) ([]byte, error) {
-			fmt.Fprint(os.Stderr, prompt)
-			defer fmt.Fprintln(os.Stderr)
-			return term.ReadPassword(os.Stdin.Fd())
+		saved, _ = term.GetState(os.Stdin.Fd())
+		ios.ReadSecret = func(ctx context.Context, prompt string) ([]byte, error) {
+			return readSecret(ctx, func() ([]byte, error) { return term.ReadPassword(os.Stdin.Fd()) }, os.Stderr, prompt, saved)
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		// Interrupted: every wait is given ctx and ends on its own; if
+		// one does not within the grace, the terminal is put back and
+		// rekwiz exits anyway. A second signal ends it at once.
+		<-ctx.Done()
+		stop()
+		time.Sleep(interruptGrace)
+		restoreTerminal(saved)
+		fmt.Fprintln(os.Stderr, "\r\nrekwiz: interrupted")
+		os.Exit(exitInterrupted)
+	}()
 	code := run(ctx, ios, os.Args[1:])
+	if code != exitOK {
+		restoreTerminal(saved)
+	}
 	stop()
 	os.Exit(code)
 }
 
+func restoreTerminal(saved *term.State) {
+	if saved != nil {
+		_ = term.Restore(os.Stdin.Fd(), saved)
+	}
+}
+
+// readSecret reads a line at the terminal without echo. Interrupted, it
+// puts the terminal back and returns ctx's error at once (the read is
+// abandoned: the process is about to exit).
+func readSecret(ctx context.Context, read func() ([]byte, error), w io.Writer, prompt string, saved *term.State) ([]byte, error) {
+	fmt.Fprint(w, prompt)
+	defer fmt.Fprintln(w)
+	type result struct {
+		b   []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		b, err := read()
+		done <- result{b, err}
+	}()
+	select {
+	case r := <-done:
+		return r.b, r.err
+	case <-ctx.Done():
+		restoreTerminal(saved)
+		return nil, ctx.Err()
+	}
+}
+
+// secretPromptError maps a failed masked prompt to the command's end:
+// interrupted (130), or end of input (2).
+func secretPromptError(what string, err error) error {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return err
+	case errors.Is(err, io.EOF):
+		return &exitError{code: exitUsage, msg: "no " + what + " given (end of input)"}
+	}
+	return &exitError{code: exitUsage, msg: "reading the " + what + ": " + err.Error()}
+}
+
 // run executes a command line and maps its outcome to an exit code, in
 // this one place.
-func run(ctx context.Context, ios *IOStreams, args []string) int {
+func run(ctx context.Context, ios *IOStreams, args []string) (code int) {
+	defer func() {
+		// A panic is a defect: reported (escaped, with its stack for the
+		// bug report) and exit code 1, not a crash; main then restores
+		// the terminal. The wizard's own panics bubbletea recovers
+		// first, restoring the terminal before anything is printed.
+		if r := recover(); r != nil {
+			fmt.Fprintf(ios.Err, "rekwiz: internal error: %s\n%s", termtext.Text(fmt.Sprint(r)), debug.Stack())
+			code = exitCheckFailed
+		}
+	}()
 	cmd := newRootCmd(ios)
 	cmd.SetArgs(args)
 	cmd.SetIn(ios.In)
@@ -78,7 +175,7 @@ func run(ctx context.Context, ios *IOStreams, args []string) int {
 	switch {
 	case errors.As(err, &silent):
 		if silent.msg != "" {
-			fmt.Fprintln(ios.Err, "rekwiz: "+silent.msg)
+			fmt.Fprintln(ios.Err, "rekwiz: "+termtext.Text(silent.msg))
 		}
 		return silent.code
 	case errors.Is(err, context.Canceled):
@@ -86,7 +183,7 @@ func run(ctx context.Context, ios *IOStreams, args []string) int {
 	}
 	// Everything else is a usage error cobra or a command found in the
 	// input: one sentence, and the hint to get help.
-	fmt.Fprintf(ios.Err, "rekwiz: %v\nRun '%s --help' for usage.\n", err, commandPath(cmd, args))
+	fmt.Fprintf(ios.Err, "rekwiz: %s\nRun '%s --help' for usage.\n", termtext.Text(err.Error()), commandPath(cmd, args))
 	return exitUsage
 }
 

@@ -136,8 +136,23 @@ func usageError(err error) error {
 	}
 	var lines []string
 	for _, e := range fe {
-		lines = append(lines, "--"+string(e.Field)+": "+e.Err.Error())
+		lines = append(lines, fieldName(e.Field)+": "+e.Err.Error())
 	}
 	sort.Strings(lines)
 	return &exitError{code: exitUsage, msg: strings.Join(lines, "\nrekwiz: ")}
+}
+
+// fieldName names a field in a message as the user gives it: its flag,
+// or, for a field no flag takes (the secret access key), where it comes
+// from.
+func fieldName(f flows.Field) string {
+	if f == flows.FieldSecretAccessKey {
+		return "the secret access key (AWS_SECRET_ACCESS_KEY, or the masked prompt)"
+	}
+	for _, w := range wizardFields {
+		if w == f {
+			return "--" + string(f)
+		}
+	}
+	return strings.ToLower(flows.Spec(f).Label)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/rekwiz/rekwiz/providers/sandbox"
 	"github.com/rekwiz/rekwiz/providers/vendor"
+	"github.com/rekwiz/rekwiz/ui/termtext"
 )
 
 type sandboxOptions struct {
@@ -38,7 +40,8 @@ AWS_CA_BUNDLE route *.amazonaws.com to it. State is in memory.`,
 
 func runSandbox(cmd *cobra.Command, o *sandboxOptions) error {
 	v := vendor.Default()
-	sb := sandbox.New(sandbox.Options{Seed: o.Seed, Vendor: v, Log: o.IO.Err})
+	// The request log shows what clients sent (paths, headers): escaped.
+	sb := sandbox.New(sandbox.Options{Seed: o.Seed, Vendor: v, Log: escapingWriter{o.IO.Err}})
 	srv, err := sb.Start(o.Listen)
 	if err != nil {
 		return &exitError{code: exitUsage, msg: "--listen: " + err.Error()}
@@ -66,6 +69,20 @@ func runSandbox(cmd *cobra.Command, o *sandboxOptions) error {
 		fmt.Fprintf(out, "export %s\n", strings.Join(srv.Env(who.id, demoRegion, ca), " \\\n  "))
 	}
 	fmt.Fprintln(out, "\n# Requests are logged on stderr.")
+	// Until ctrl+c, SIGINT, SIGTERM or SIGHUP (a closed terminal): then
+	// the deferred calls stop the server and remove the CA bundle, and
+	// rekwiz exits 130 like every other command.
 	<-cmd.Context().Done()
-	return nil
+	return cmd.Context().Err()
+}
+
+// escapingWriter escapes for the terminal what is written through it,
+// one write (a log line) at a time.
+type escapingWriter struct{ w io.Writer }
+
+func (e escapingWriter) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(e.w, termtext.Text(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }

@@ -44,7 +44,7 @@ Each provider reads its own inputs:
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Presets = presets.values(cmd.Flags())
-			return runScript(o)
+			return runScript(cmd.Context(), o)
 		},
 	}
 	presets = addPresetFlags(cmd.Flags(), flows.FieldProvider, flows.FieldKey, flows.FieldDomain, flows.FieldRegion, flows.FieldKeyID,
@@ -56,12 +56,12 @@ Each provider reads its own inputs:
 	return cmd
 }
 
-func runScript(o *scriptOptions) error {
+func runScript(ctx context.Context, o *scriptOptions) error {
 	v, err := loadVendor(o.Global, o.IO.Err, false)
 	if err != nil {
 		return err
 	}
-	api, err := apiClient(o.Global, o.IO, v)
+	api, err := apiClient(ctx, o.Global, o.IO, v)
 	if err != nil {
 		return err
 	}
@@ -70,7 +70,7 @@ func runScript(o *scriptOptions) error {
 		if err != nil {
 			return usageError(&flows.FieldError{Field: flows.FieldDomain, Err: err})
 		}
-		if v, err = vendorFromAPI(context.Background(), api, v, d); err != nil {
+		if v, err = vendorFromAPI(ctx, api, v, d); err != nil {
 			return err
 		}
 	}

@@ -104,7 +104,7 @@ func runVerify(ctx context.Context, o *verifyOptions) error {
 		return err
 	}
 	if p == flows.AWSServiceAccount {
-		if err := o.serviceAccountCredentials(); err != nil {
+		if err := o.serviceAccountCredentials(ctx); err != nil {
 			return err
 		}
 	}
@@ -174,7 +174,7 @@ func (o *verifyOptions) flagsFor(p flows.Provider) error {
 // serviceAccountCredentials fills in the access key: its ID from the
 // flag or AWS_ACCESS_KEY_ID, its secret from AWS_SECRET_ACCESS_KEY or a
 // masked prompt, never from the command line.
-func (o *verifyOptions) serviceAccountCredentials() error {
+func (o *verifyOptions) serviceAccountCredentials(ctx context.Context) error {
 	if _, ok := o.Presets[flows.FieldAccessKeyID]; !ok {
 		id := o.IO.Getenv("AWS_ACCESS_KEY_ID")
 		if id == "" {
@@ -184,9 +184,9 @@ func (o *verifyOptions) serviceAccountCredentials() error {
 	}
 	secret := o.IO.Getenv("AWS_SECRET_ACCESS_KEY")
 	if secret == "" && o.IO.ReadSecret != nil {
-		b, err := o.IO.ReadSecret("Secret access key (hidden): ")
+		b, err := o.IO.ReadSecret(ctx, "Secret access key (hidden): ")
 		if err != nil {
-			return &exitError{code: exitUsage, msg: "reading the secret access key: " + err.Error()}
+			return secretPromptError("secret access key", err)
 		}
 		secret = string(b)
 		clear(b)
@@ -208,6 +208,7 @@ func progress(w io.Writer) func(flows.Check) {
 		if c.Wait == nil {
 			return
 		}
+		c = safeCheck(c)
 		mu.Lock()
 		defer mu.Unlock()
 		if prev, ok := last[c.ID]; !ok || c.Wait.In > prev {
@@ -220,8 +221,12 @@ func progress(w io.Writer) func(flows.Check) {
 
 // writeReport prints the checks as a ticket can carry them: symbol, status
 // word, name and detail on one line each, then the remedies.
+//
+// What the checks found comes from the cloud: it is escaped here, the
+// sink, whoever calls.
 func writeReport(ios *IOStreams, t flows.Target, checks []flows.Check) {
 	out := ios.Out
+	checks = safeChecks(checks)
 	fmt.Fprintf(out, "rekwiz verify: %s, %s\n", t.Domain, t.Provider.Title())
 	if t.Provider.IsAWS() {
 		fmt.Fprintf(out, "key: %s\n", t.AliasARN)
@@ -281,7 +286,12 @@ type verifyCheck struct {
 	Remedy string `json:"remedy,omitempty"`
 }
 
+// writeJSON prints the --json document. Its string values are escaped as
+// for a terminal (a support engineer
+// pipes this to one), so the document holds no ESC, BEL or C1 control,
+// raw or as a JSON escape that a decoder would turn back into one.
 func writeJSON(w io.Writer, t flows.Target, checks []flows.Check) error {
+	checks = safeChecks(checks)
 	r := verifyReport{
 		Schema: 1, Domain: t.Domain, Provider: string(t.Provider), ProviderName: t.Provider.APIName(),
 		Key: t.AliasARN.String(), AccessKeyID: t.AccessKeyID, Result: "paired", Checks: []verifyCheck{},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,11 +20,13 @@ import (
 	"github.com/rekwiz/rekwiz/providers/awskms"
 	"github.com/rekwiz/rekwiz/providers/azurehsm"
 	"github.com/rekwiz/rekwiz/providers/domainapi"
+	"github.com/rekwiz/rekwiz/providers/fsutil"
 	"github.com/rekwiz/rekwiz/providers/registry"
 	"github.com/rekwiz/rekwiz/providers/sandbox"
 	"github.com/rekwiz/rekwiz/providers/session"
 	"github.com/rekwiz/rekwiz/scripts"
 	"github.com/rekwiz/rekwiz/ui"
+	"github.com/rekwiz/rekwiz/ui/termtext"
 )
 
 // Demo defaults: answers filled in (not fixed) so a demo is quick.
@@ -75,7 +78,7 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 	}
 	var api *domainapi.Client
 	if !o.Demo {
-		if api, err = apiClient(o.Global, o.IO, v); err != nil {
+		if api, err = apiClient(ctx, o.Global, o.IO, v); err != nil {
 			return nil, err
 		}
 	}
@@ -151,12 +154,15 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 		// Cloud Shell); its setup is the script.
 		w.deps.Pairing = map[flows.Provider]ui.Pairer{flows.AWSDelegated: pairing, flows.AWSServiceAccount: pairing,
 			flows.AzureDelegated: azurehsm.NewPairing(azurehsm.Config{Credential: azurehsm.DefaultCredential(azcore.ClientOptions{}), AsCustomer: true})}
+		if warn := fsutil.DirWarning(filepath.Dir(regPath)); warn != "" {
+			fmt.Fprintln(o.IO.Err, "rekwiz: warning: "+termtext.Line(warn))
+		}
 		w.deps.Registry = registry.Open(regPath)
 		if api != nil {
 			w.deps.Registry = api
 		}
 		if err := w.offerResume(o, filepath.Join(filepath.Dir(regPath), "sessions")); err != nil {
-			fmt.Fprintln(o.IO.Err, "rekwiz: warning: "+err.Error())
+			fmt.Fprintln(o.IO.Err, "rekwiz: warning: "+termtext.Text(err.Error()))
 		}
 		w.deps.RenderScript = func(sp flows.SetupSpec) (string, error) { return scripts.Render(sp, scripts.Options{}) }
 		defaults[flows.FieldRegion] = cfg.Region
@@ -170,6 +176,7 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 			flow.Set(f, val)
 		}
 	}
+	w.deps = safeDeps(w.deps)
 	return w, nil
 }
 
@@ -268,27 +275,43 @@ func runWizard(ctx context.Context, o *wizardOptions) error {
 	}
 	final, err := tea.NewProgram(model, opts...).Run()
 	if err != nil {
-		if errors.Is(err, tea.ErrProgramKilled) {
-			return context.Canceled
-		}
-		return &exitError{code: exitUsage, msg: err.Error()}
+		return programError(err)
 	}
 	m := final.(*ui.Model)
 	if !m.Finished() {
 		fmt.Fprintf(o.IO.Err, "rekwiz: quit at the %s step. What is set up stays set up; run rekwiz again to finish.\n", strings.ToLower(m.Flow().Step().Title()))
 		return &exitError{code: exitInterrupted}
 	}
-	s := m.Summary()
-	fmt.Fprintf(o.IO.Out, "rekwiz: paired. %s can use your key.\n", s.Vendor)
+	writeSummary(o.IO.Out, m.Summary(), o.Demo)
+	return nil
+}
+
+// writeSummary prints what was configured after the wizard, every value
+// escaped: the vendor's name, the rekID and the test come from outside.
+func writeSummary(out io.Writer, s ui.Summary, demo bool) {
+	fmt.Fprintf(out, "rekwiz: paired. %s can use your key.\n", termtext.Line(s.Vendor))
 	for _, l := range s.Lines() {
-		fmt.Fprintln(o.IO.Out, "  "+l)
+		fmt.Fprintln(out, "  "+termtext.Line(l))
 	}
 	if s.Verify != "" {
 		later := "Check it again later with:"
-		if o.Demo {
+		if demo {
 			later = "In a real account, you would check it again later with:"
 		}
-		fmt.Fprintln(o.IO.Out, later+"\n  "+s.Verify)
+		fmt.Fprintln(out, later+"\n  "+termtext.Line(s.Verify))
 	}
-	return nil
+}
+
+// programError maps the end of a bubbletea program that did not finish:
+// a panic anywhere (Update, View, a command, background work) is a
+// defect, exit 1, after bubbletea has restored the terminal; a kill is
+// an interrupt.
+func programError(err error) error {
+	switch {
+	case errors.Is(err, tea.ErrProgramPanic):
+		return &exitError{code: exitCheckFailed, msg: "internal error: the wizard stopped on a defect (the terminal was restored); what is set up stays set up. Please report it."}
+	case errors.Is(err, tea.ErrProgramKilled):
+		return context.Canceled
+	}
+	return &exitError{code: exitUsage, msg: err.Error()}
 }

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -23,6 +24,8 @@ import (
 
 	"github.com/rekwiz/rekwiz/flows"
 	"github.com/rekwiz/rekwiz/providers/checkrun"
+	"github.com/rekwiz/rekwiz/providers/jsonstrict"
+	"github.com/rekwiz/rekwiz/ui/termtext"
 )
 
 // Client talks to one domain API.
@@ -34,13 +37,24 @@ type Client struct {
 	// 429 or 5xx; sleep waits between them.
 	attempts int
 	sleep    func(context.Context, time.Duration) error
+	timeout  time.Duration
 }
 
 // Option changes a Client.
 type Option func(*Client)
 
 // WithHTTPClient sets the HTTP client (its Timeout bounds each request).
-func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }
+// Whatever its CheckRedirect, the client follows no redirect.
+func WithHTTPClient(h *http.Client) Option {
+	return func(c *Client) {
+		cp := *h
+		c.http = &cp
+	}
+}
+
+// WithTimeout bounds each request: an API that accepts the connection
+// and never answers is given up on after d (30 s by default).
+func WithTimeout(d time.Duration) Option { return func(c *Client) { c.timeout = d } }
 
 // WithRetries sets how many times a request is tried in all, and the
 // clock retries wait on (tests).
@@ -51,20 +65,41 @@ func WithRetries(attempts int, sleep func(context.Context, time.Duration) error)
 // New returns a client for the API at baseURL, authenticated by token.
 func New(baseURL string, token flows.Secret, opts ...Option) (*Client, error) {
 	u, err := url.Parse(strings.TrimRight(baseURL, "/"))
-	if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) {
+	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("--api-url %q: expected an https:// URL such as https://api.example.com/v2", baseURL)
+	}
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	case u.Scheme == "http":
+		return nil, fmt.Errorf("--api-url %q: expected an https:// URL; plain http is allowed only to this machine (localhost, 127.0.0.0/8, ::1), and %s is not: the API token would travel unencrypted", baseURL, u.Hostname())
+	default:
 		return nil, fmt.Errorf("--api-url %q: expected an https:// URL such as https://api.example.com/v2", baseURL)
 	}
 	if token == "" {
 		return nil, errors.New("API token: set REKWIZ_API_TOKEN (it is never taken as a flag, which would land in your shell history)")
 	}
-	c := &Client{base: u, token: token, http: &http.Client{Timeout: 30 * time.Second}, attempts: 4, sleep: checkrun.Sleep}
+	c := &Client{base: u, token: token, http: &http.Client{}, attempts: 4, sleep: checkrun.Sleep, timeout: 30 * time.Second}
 	for _, o := range opts {
 		o(c)
 	}
+	// The token and any secret go to the configured origin only: a
+	// redirect is never followed (it would re-send the request, body
+	// and all, to wherever the server says) but answered with an error.
+	c.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c.http.Timeout = 0 // the per-request context bounds it, and names the endpoint
 	return c, nil
 }
 
-func isLoopback(host string) bool { return host == "127.0.0.1" || host == "localhost" || host == "::1" }
+// isLoopback reports an address of this machine: localhost,
+// 127.0.0.0/8 or ::1.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
 
 // KeyInformation is the key as the API takes it, tagged by providerName.
 type KeyInformation struct {
@@ -132,6 +167,9 @@ func (c *Client) Register(ctx context.Context, t flows.Target) (flows.Receipt, e
 	if out.RekID == "" {
 		return flows.Receipt{}, errors.New("the domain API answered without a rekID")
 	}
+	if !termtext.Safe(out.RekID) || len(out.RekID) > 256 {
+		return flows.Receipt{}, fmt.Errorf("the domain API answered with a rekID that is not an ID: %s", termtext.Line(truncate(out.RekID, 80)))
+	}
 	return c.Retest(ctx, t, out.RekID)
 }
 
@@ -153,7 +191,19 @@ func (c *Client) Retest(ctx context.Context, t flows.Target, rekID string) (flow
 func (c *Client) Test(ctx context.Context, domain, rekID string) (TestResult, error) {
 	var out TestResult
 	err := c.do(ctx, http.MethodPost, "/domains/"+url.PathEscape(domain)+"/control/encryption/keys/"+url.PathEscape(rekID)+"/test", []byte("{}"), domain, &out)
+	// What the vendor says is shown on a terminal: escaped, never raw.
+	for _, f := range []*string{&out.ID, &out.Source, &out.ResourcePath, &out.Description, &out.Status, &out.StatusMessage} {
+		*f = termtext.Line(*f)
+	}
 	return out, err
+}
+
+// truncate cuts s to at most n bytes.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 // Accounts are the vendor's identities that a delegated key is given to.
@@ -313,8 +363,10 @@ func (c *Client) request(ctx context.Context, method, path string, body []byte, 
 		if body != nil {
 			rd = bytes.NewReader(body)
 		}
-		req, err := http.NewRequestWithContext(ctx, method, c.base.String()+path, rd)
+		rctx, cancel := context.WithTimeout(ctx, c.timeout)
+		req, err := http.NewRequestWithContext(rctx, method, c.base.String()+path, rd)
 		if err != nil {
+			cancel()
 			return err
 		}
 		req.Header.Set("Authorization", "Bearer "+c.token.Reveal())
@@ -324,18 +376,40 @@ func (c *Client) request(ctx context.Context, method, path string, body []byte, 
 		}
 		resp, err := c.http.Do(req)
 		if err != nil {
+			cancel()
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
+			if errors.Is(err, context.DeadlineExceeded) {
+				return fmt.Errorf("the domain API at %s did not answer within %s; check --api-url and try again", c.base.Host, c.timeout)
+			}
 			return fmt.Errorf("could not reach the domain API at %s: %w", c.base.Host, unwrapURL(err))
 		}
-		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		data, rerr := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		resp.Body.Close()
+		cancel()
+		if rerr != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if errors.Is(rerr, context.DeadlineExceeded) {
+				return fmt.Errorf("the domain API at %s did not finish its answer within %s; try again", c.base.Host, c.timeout)
+			}
+			return fmt.Errorf("reading the domain API's answer from %s: %w", c.base.Host, rerr)
+		}
+		if resp.StatusCode/100 == 3 {
+			where := "nowhere"
+			if loc, err := resp.Location(); err == nil {
+				where = loc.Host
+			}
+			return fmt.Errorf("the domain API at %s answered %d %s, redirecting to %s; rekwiz follows no redirect (your token and key would go with it): check --api-url",
+				c.base.Host, resp.StatusCode, http.StatusText(resp.StatusCode), termtext.Line(where))
+		}
 		if resp.StatusCode/100 == 2 {
 			if out == nil {
 				return nil
 			}
-			if err := json.Unmarshal(data, out); err != nil {
+			if err := jsonstrict.Unmarshal(data, out); err != nil {
 				return fmt.Errorf("the domain API's answer is not the JSON expected: %w", err)
 			}
 			return nil
@@ -380,9 +454,9 @@ func apiError(status int, data []byte, domain string) error {
 		Field   string `json:"field"`
 		RekID   string `json:"rekID"`
 	}
-	_ = json.Unmarshal(data, &body)
+	_ = jsonstrict.Unmarshal(data, &body)
 	if status == http.StatusConflict {
-		return &AlreadyRegisteredError{RekID: body.RekID}
+		return &AlreadyRegisteredError{RekID: termtext.Line(body.RekID)}
 	}
 	msg := body.Message
 	if msg == "" {
@@ -394,5 +468,5 @@ func apiError(status int, data []byte, domain string) error {
 			msg = msg[:200] + "…"
 		}
 	}
-	return &APIError{Status: status, Field: body.Field, Message: msg, Domain: domain}
+	return &APIError{Status: status, Field: termtext.Line(body.Field), Message: termtext.Line(msg), Domain: domain}
 }

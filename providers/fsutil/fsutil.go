@@ -8,6 +8,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -64,9 +66,22 @@ func Lock(ctx context.Context, path string, wait time.Duration) (func(), error) 
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("creating %s: %w", filepath.Dir(path), err)
 	}
-	f, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	lock := path + ".lock"
+	// A symlink at the lock's path, dangling or not, is refused: it is
+	// never followed to create or lock what it names.
+	if fi, err := os.Lstat(lock); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		return nil, fmt.Errorf("%s is a symbolic link; rekwiz does not follow it. Remove it and try again", lock)
+	}
+	f, err := os.OpenFile(lock, os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("%s is a symbolic link; rekwiz does not follow it. Remove it and try again", lock)
+	}
 	if err != nil {
 		return nil, err
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s is not a regular file; remove it and try again", lock)
 	}
 	deadline := time.Now().Add(wait)
 	for {
@@ -92,4 +107,70 @@ func Lock(ctx context.Context, path string, wait time.Duration) (func(), error) 
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// MaxFileSize is the largest file rekwiz reads: profiles, the registry
+// and session files are a few kilobytes.
+const MaxFileSize = 1 << 20
+
+// ReadFile reads a file rekwiz takes as input, only if it is a regular
+// file of at most MaxFileSize bytes. A FIFO, a device, a directory or a
+// huge file is refused at once, with an error naming the path: the file
+// is opened without blocking (a FIFO with no writer would wait forever)
+// and checked before anything is read. A missing file's error wraps
+// fs.ErrNotExist.
+func ReadFile(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file (%s); expected a JSON file", path, kind(fi.Mode()))
+	}
+	if fi.Size() > MaxFileSize {
+		return nil, fmt.Errorf("%s: too large (%d bytes); expected at most %d", path, fi.Size(), MaxFileSize)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if len(b) > MaxFileSize {
+		return nil, fmt.Errorf("%s: too large (more than %d bytes)", path, MaxFileSize)
+	}
+	return b, nil
+}
+
+func kind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m.IsDir():
+		return "a directory"
+	}
+	return m.Type().String()
+}
+
+// DirWarning says, when dir exists with access wider than 0700, that
+// others may read what rekwiz keeps there, and how to fix it; "" when
+// dir is private or does not exist.
+func DirWarning(dir string) string {
+	fi, err := os.Stat(dir)
+	if err != nil || !fi.IsDir() {
+		return ""
+	}
+	if fi.Mode().Perm()&0o077 == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s is readable by others (mode %04o); run: chmod 700 %s", dir, fi.Mode().Perm(), dir)
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/rekwiz/rekwiz/flows"
 	"github.com/rekwiz/rekwiz/providers/fsutil"
+	"github.com/rekwiz/rekwiz/providers/jsonstrict"
 )
 
 // SchemaVersion is the version of the file format this package writes.
@@ -120,7 +121,7 @@ func rekID(domain string, e Entry) string {
 var ErrCorrupt = errors.New("registry file is not readable")
 
 func (r *Registry) read() (file, error) {
-	b, err := os.ReadFile(r.path)
+	b, err := fsutil.ReadFile(r.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return file{Version: SchemaVersion, Domains: map[string]Entry{}}, nil
 	}
@@ -128,7 +129,7 @@ func (r *Registry) read() (file, error) {
 		return file{}, fmt.Errorf("reading the registry: %w", err)
 	}
 	var f file
-	if err := json.Unmarshal(b, &f); err != nil {
+	if err := jsonstrict.Unmarshal(b, &f); err != nil {
 		return file{}, fmt.Errorf("%w: %s: %v; it was left as it is: move it away to start a new one", ErrCorrupt, r.path, err)
 	}
 	if f.Version != SchemaVersion {

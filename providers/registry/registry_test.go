@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -150,5 +151,35 @@ func TestLockHeldElsewhereIsReported(t *testing.T) {
 	}
 	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatal("the registry was written without the lock")
+	}
+}
+
+// TestDuplicateKeysAreRefusedNotResolved: with encoding/json the second
+// keyARN, differing only in case, silently won.
+func TestDuplicateKeysAreRefusedNotResolved(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FileName)
+	body := `{"version":1,"domains":{"dm-LCAJVnUE94B":{"rekID":"rek-1","providerName":"aws_am","keyARN":"arn:aws:kms:us-east-1:111122223333:alias/a","KeyARN":"arn:aws:kms:us-east-1:666666666666:alias/b"}}}`
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := Open(path).Lookup("dm-LCAJVnUE94B")
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), `"KeyARN": given twice`) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("err = %v", err)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := Open(path).Register(context.Background(), target(t)); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), path) {
+			t.Fatalf("FIFO: %v", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("a FIFO registry hangs")
 	}
 }

@@ -17,6 +17,8 @@ import (
 
 	"github.com/rekwiz/rekwiz/flows"
 	"github.com/rekwiz/rekwiz/providers/fsutil"
+	"github.com/rekwiz/rekwiz/providers/jsonstrict"
+	"github.com/rekwiz/rekwiz/ui/termtext"
 )
 
 // SchemaVersion is the version of the files this package writes.
@@ -73,16 +75,29 @@ func (s *Store) Load(domain string) (flows.Snapshot, bool, error) {
 }
 
 func read(p string) (flows.Snapshot, bool, error) {
-	b, err := os.ReadFile(p)
+	b, err := fsutil.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return flows.Snapshot{}, false, nil
 	}
 	if err != nil {
-		return flows.Snapshot{}, false, err
+		return flows.Snapshot{}, false, fmt.Errorf("saved progress: %w; starting over (the file is left as it is)", err)
 	}
 	var f file
-	if err := json.Unmarshal(b, &f); err != nil || f.Version != SchemaVersion {
+	if err := jsonstrict.Unmarshal(b, &f); err != nil {
+		return flows.Snapshot{}, false, fmt.Errorf("saved progress %s cannot be read: %v; starting over (the file is left as it is)", p, err)
+	}
+	if f.Version != SchemaVersion {
 		return flows.Snapshot{}, false, fmt.Errorf("saved progress %s cannot be read; starting over (the file is left as it is)", p)
+	}
+	// What the file says is shown when resume is offered: a value with a
+	// control character, escape sequence or bidi override is no answer
+	// rekwiz saved.
+	unsafe := !termtext.Safe(f.Domain)
+	for k, v := range f.Values {
+		unsafe = unsafe || !termtext.Safe(string(k)) || !termtext.Safe(v)
+	}
+	if unsafe {
+		return flows.Snapshot{}, false, fmt.Errorf("saved progress %s holds control characters rekwiz never saves; starting over (the file is left as it is)", p)
 	}
 	return f.Snapshot, true, nil
 }

@@ -61,3 +61,27 @@ func TestSaveLoadLatestDelete(t *testing.T) {
 		t.Fatal("a path in the domain was accepted")
 	}
 }
+
+func TestDuplicateKeysAreRefused(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "dm-AAAAAAAAAAA.json")
+	if err := os.WriteFile(p, []byte(`{"version":1,"domain":"dm-AAAAAAAAAAA","step":3,"values":{"region":"us-east-1","Region":"eu-west-1"},"saved":"2026-01-01T00:00:00Z"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, ok, err := Open(dir).Load("dm-AAAAAAAAAAA")
+	if ok || err == nil || !strings.Contains(err.Error(), `"values"."Region": given twice`) || !strings.Contains(err.Error(), p) {
+		t.Fatalf("%v %v", ok, err)
+	}
+}
+
+func TestControlCharactersAreRefused(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "dm-AAAAAAAAAAA.json")
+	if err := os.WriteFile(p, []byte(`{"version":1,"domain":"dm-AAAAAAAAAAA","step":"paste","values":{"company":"x\u001b]52;c;AAAA\u0007"},"saved":"2026-01-01T00:00:00Z"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, ok, err := Open(dir).Load("dm-AAAAAAAAAAA")
+	if ok || err == nil || !strings.Contains(err.Error(), "control characters") || strings.ContainsRune(err.Error(), 0x1b) {
+		t.Fatalf("%v %v", ok, err)
+	}
+}

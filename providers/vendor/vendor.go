@@ -6,15 +6,13 @@
 package vendor
 
 import (
-	"bytes"
 	_ "embed"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/rekwiz/rekwiz/flows"
+	"github.com/rekwiz/rekwiz/providers/fsutil"
+	"github.com/rekwiz/rekwiz/providers/jsonstrict"
+	"github.com/rekwiz/rekwiz/ui/termtext"
 )
 
 //go:embed default.json
@@ -33,7 +31,7 @@ func Default() flows.Vendor {
 
 // Load reads a vendor profile file (JSON; the fields of flows.Vendor).
 func Load(path string) (flows.Vendor, error) {
-	b, err := os.ReadFile(path)
+	b, err := fsutil.ReadFile(path)
 	if err != nil {
 		return flows.Vendor{}, fmt.Errorf("vendor profile: %w", err)
 	}
@@ -45,17 +43,17 @@ func Load(path string) (flows.Vendor, error) {
 }
 
 func parse(b []byte) (flows.Vendor, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	var v flows.Vendor
-	if err := dec.Decode(&v); err != nil {
+	if err := jsonstrict.Unmarshal(b, &v, jsonstrict.Options{DisallowUnknownFields: true}); err != nil {
 		return flows.Vendor{}, fmt.Errorf("vendor profile: %w", err)
-	}
-	if err := dec.Decode(new(any)); !errors.Is(err, io.EOF) {
-		return flows.Vendor{}, errors.New("vendor profile: more than one JSON document")
 	}
 	if err := v.Validate(); err != nil {
 		return flows.Vendor{}, err
+	}
+	// The name is shown on screen and in scripts: no control character,
+	// escape sequence or bidirectional override.
+	if !termtext.Safe(v.Name) {
+		return flows.Vendor{}, fmt.Errorf("vendor profile: name: expected a display name of printable characters, not %s", termtext.Line(v.Name))
 	}
 	return v, nil
 }

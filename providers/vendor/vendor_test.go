@@ -4,7 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestDefault(t *testing.T) {
@@ -48,5 +50,43 @@ func TestLoad(t *testing.T) {
 	}
 	if _, err := Load(filepath.Join(dir, "missing.json")); err == nil || !strings.Contains(err.Error(), "no such file") {
 		t.Errorf("missing file: %v", err)
+	}
+}
+
+// TestLoadRefusesCaseTwinsAndOddFiles: a second awsAccountID differing
+// only in case would silently win with encoding/json; a FIFO would hang
+// and /dev/zero never end.
+func TestLoadRefusesCaseTwinsAndOddFiles(t *testing.T) {
+	dir := t.TempDir()
+	twin := filepath.Join(dir, "twin.json")
+	body := `{"name":"Acme","slug":"acme","awsAccountID":"123456789012","AWSAccountID":"666666666666","azureAppID":"11111111-2222-3333-4444-555555555555"}`
+	if err := os.WriteFile(twin, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(twin); err == nil || !strings.Contains(err.Error(), `"AWSAccountID": given twice`) || !strings.Contains(err.Error(), twin) {
+		t.Errorf("case twin: %v", err)
+	}
+	lone := filepath.Join(dir, "lone.json")
+	if err := os.WriteFile(lone, []byte(`{"name":"Acme","slug":"acme","AWSACCOUNTID":"666666666666","azureAppID":"11111111-2222-3333-4444-555555555555"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(lone); err == nil || !strings.Contains(err.Error(), `spelled "awsAccountID"`) {
+		t.Errorf("wrong case: %v", err)
+	}
+	fifo := filepath.Join(dir, "fifo.json")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{fifo, "/dev/zero"} {
+		done := make(chan error, 1)
+		go func() { _, err := Load(p); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "not a regular file") {
+				t.Errorf("%s: %v", p, err)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatalf("%s: Load hangs", p)
+		}
 	}
 }
