@@ -214,7 +214,7 @@ func (d Document) BeyondAlias(alias string, keys []string, need []string) []Find
 				}
 			}
 			if len(wide) > 0 {
-				out = append(out, Finding{Sid: sid, Fail: true, What: "allows " + NameActions(granted) + " on " + strings.Join(wide, ", ") +
+				out = append(out, Finding{Sid: sid, Fail: true, What: "allows " + st.written() + " on " + strings.Join(wide, ", ") +
 					" without a kms:ResourceAliases condition limiting it to " + alias})
 				continue
 			}
@@ -224,6 +224,14 @@ func (d Document) BeyondAlias(alias string, keys []string, need []string) []Find
 		}
 	}
 	return out
+}
+
+// written names a statement's actions as it writes them.
+func (st Statement) written() string {
+	if len(st.NotAction) > 0 {
+		return "every action but " + strings.Join(st.NotAction, ", ")
+	}
+	return strings.Join(st.Action, ", ")
 }
 
 // grantsService reports whether a statement allows any action of a
@@ -262,7 +270,7 @@ func (st Statement) grantsService(service string) bool {
 // its Action patterns that do, or its NotAction.
 func (st Statement) actionsOf(service string) []string {
 	if len(st.NotAction) > 0 {
-		return []string{"every action but " + strings.Join(st.NotAction, ", ")}
+		return []string{st.written()}
 	}
 	var out []string
 	for _, p := range st.Action {
