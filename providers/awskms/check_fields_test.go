@@ -54,7 +54,9 @@ func cannedAWS(t *testing.T, drop string) aws.Config {
 		"GetCallerIdentity": func() string {
 			return el("GetCallerIdentity", "Arn", "arn:aws:iam::"+account+":user/svc") + "<UserId>AIDAEXAMPLE</UserId>" + el("GetCallerIdentity", "Account", account)
 		},
-		"ListUserPolicies": func() string { return "<PolicyNames><member>svc</member></PolicyNames><IsTruncated>false</IsTruncated>" },
+		"ListUserPolicies": func() string {
+			return "<PolicyNames><member>svc</member></PolicyNames><IsTruncated>false</IsTruncated>"
+		},
 		"GetUserPolicy": func() string {
 			return "<UserName>svc</UserName><PolicyName>svc</PolicyName>" + el("GetUserPolicy", "PolicyDocument", url.PathEscape(saDoc))
 		},
