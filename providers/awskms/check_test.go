@@ -594,3 +594,46 @@ func TestServiceAccountIsolationOnMoto(t *testing.T) {
 		t.Fatalf("group managed policy: %+v", c)
 	}
 }
+
+// TestNoWaitWhenThePolicyLacksTheGrant: run as the vendor with the
+// customer's admin as reader (as the wizard does), a key policy without
+// the vendor's statement fails at once: the admin's read shows the grant
+// is not there, so no change is on its way. A denial while the policy
+// does grant is still waited out, as it may be propagation.
+func TestNoWaitWhenThePolicyLacksTheGrant(t *testing.T) {
+	p := sandboxPeer(t)
+	_, a := p.key(t, types.KeySpecSymmetricDefault)
+	clock := &fakeClock{now: time.Unix(1_800_000_000, 0)}
+	res := check(t, p.vendor, delegated(t, a), awskms.WithReader(p.customer), awskms.WithWait(90*time.Second), awskms.WithClock(clock.Now, clock.Sleep))
+	if clock.slept != 0 {
+		t.Fatalf("waited %v for a grant the policy does not have", clock.slept)
+	}
+	if c := res[awskms.CheckKeyPolicy]; c.Status != flows.StatusFail || !strings.Contains(c.Detail, "arn:aws:iam::999988887777:root lacks kms:Decrypt") || c.Fix != flows.StepScript {
+		t.Fatalf("key policy: %+v", c)
+	}
+	if c := res[awskms.CheckAlias]; c.Status != flows.StatusFail || strings.Contains(c.Detail, "still denied after waiting") {
+		t.Fatalf("alias: %+v", c)
+	}
+
+	// The policy grants, but KMS still denies twice: that may be
+	// propagation, and is waited out.
+	p2 := sandboxPeer(t)
+	_, a2 := p2.key(t, types.KeySpecSymmetricDefault, awspolicy.VendorActions...)
+	p2.sb.Inject(sandbox.Fault{Service: "kms", Operation: "DescribeKey", Caller: "vendor", Code: "AccessDeniedException", Times: 2,
+		Message: "User: arn:aws:iam::999988887777:root is not authorized to perform: kms:DescribeKey on resource: " + a2})
+	clock = &fakeClock{now: time.Unix(1_800_000_000, 0)}
+	res = check(t, p2.vendor, delegated(t, a2), awskms.WithReader(p2.customer), awskms.WithWait(90*time.Second), awskms.WithClock(clock.Now, clock.Sleep))
+	if !flows.Passed(mapValues(res)) || clock.slept == 0 {
+		t.Fatalf("slept %v: %+v", clock.slept, res)
+	}
+}
+
+// TestMissingAliasPointsAtTheScript: an alias that does not exist is
+// made by the script, so the check offers to go back there, not to paste.
+func TestMissingAliasPointsAtTheScript(t *testing.T) {
+	p := sandboxPeer(t)
+	c := check(t, p.customer, delegated(t, "arn:aws:kms:us-east-1:"+p.account+":alias/"+domain+"/acme"))[awskms.CheckAlias]
+	if c.Status != flows.StatusFail || !strings.Contains(c.Detail, "was not found") || c.Fix != flows.StepScript {
+		t.Fatalf("%+v", c)
+	}
+}
