@@ -214,8 +214,10 @@ func (p *Pairing) once(ctx context.Context, t flows.Target, report func(flows.Ch
 		got, err := describe(cctx, k, a.String())
 		if err != nil {
 			pr := explain(err, "alias "+a.AliasName()+" in "+a.Region)
-			fix := flows.Step(0)
+			fix := flows.StepPaste
 			switch {
+			case errors.As(err, new(errMissing)):
+				fix = 0
 			case pr.action != "":
 				pr.detail = fmt.Sprintf("%s may not call %s on this key", who(t, principal), pr.action)
 				pr.remedy = scriptRemedy(t)
