@@ -686,6 +686,9 @@ func (r *run) userPolicy(ctx context.Context, cfg aws.Config, t flows.Target, ca
 	case len(missing) > 0:
 		r.Set(CheckUserPolicy, flows.StatusFail, "user "+name+" lacks "+strings.Join(missing, ", ")+" on "+alias,
 			"run the setup script again: it puts policy "+name+" on the user", flows.StepScript)
+		// The user's own policies, as read, do not grant it: a denial is
+		// no change on its way.
+		r.policyWrong()
 	case len(warns) > 0:
 		r.Set(CheckUserPolicy, flows.StatusWarn, "user "+name+" has more KMS actions than the vendor needs: "+strings.Join(warns, "; "),
 			"remove the extra actions from the policy; the vendor needs "+strings.Join(awspolicy.ServiceAccountActions, ", "), 0)

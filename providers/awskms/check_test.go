@@ -628,6 +628,24 @@ func TestNoWaitWhenThePolicyLacksTheGrant(t *testing.T) {
 	}
 }
 
+// TestNoWaitWhenTheUserPolicyLacksTheGrant: a service account whose
+// policies, as the admin reads them, do not grant the key fails at once.
+func TestNoWaitWhenTheUserPolicyLacksTheGrant(t *testing.T) {
+	p := sandboxPeer(t)
+	tg, sp := p.serviceAccount(t)
+	if _, err := iam.NewFromConfig(p.customer).DeleteUserPolicy(context.Background(), &iam.DeleteUserPolicyInput{UserName: aws.String(sp.ServiceAccountUser()), PolicyName: aws.String(sp.ServiceAccountUser())}); err != nil {
+		t.Fatal(err)
+	}
+	clock := &fakeClock{now: time.Unix(1_800_000_000, 0)}
+	res := check(t, p.customer, tg, awskms.WithReader(p.customer), awskms.WithWait(90*time.Second), awskms.WithClock(clock.Now, clock.Sleep))
+	if clock.slept != 0 {
+		t.Fatalf("waited %v for a grant the user's policies do not have", clock.slept)
+	}
+	if c := res[awskms.CheckUserPolicy]; c.Status != flows.StatusFail || !strings.Contains(c.Detail, "lacks kms:DescribeKey") || c.Fix != flows.StepScript {
+		t.Fatalf("user policy: %+v", c)
+	}
+}
+
 // TestMissingAliasPointsAtTheScript: an alias that does not exist is
 // made by the script, so the check offers to go back there, not to paste.
 func TestMissingAliasPointsAtTheScript(t *testing.T) {
