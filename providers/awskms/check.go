@@ -14,9 +14,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/rekwiz/rekwiz/flows"
 	"github.com/rekwiz/rekwiz/providers/awspolicy"
@@ -154,9 +156,19 @@ func (p *Pairing) once(ctx context.Context, t flows.Target, report func(flows.Ch
 		caller    *sts.GetCallerIdentityOutput
 		credsDone = make(chan struct{})
 		md        *types.KeyMetadata
+		keyDone   = make(chan struct{})
 		usable    bool
 		rt        roundTrip
 	)
+	// keyARN waits for DescribeKey and returns the key's ARN, "" when the
+	// key is not known.
+	keyARN := func() string {
+		<-keyDone
+		if md == nil {
+			return ""
+		}
+		return aws.ToString(md.Arn)
+	}
 	// The credentials, the alias and the round trip need nothing from
 	// each other: the three start at once, and each check that needs one
 	// of them starts as soon as it is there. The round trip's result
@@ -167,10 +179,18 @@ func (p *Pairing) once(ctx context.Context, t flows.Target, report func(flows.Ch
 		cctx, cancel := context.WithTimeout(ctx, callTimeout)
 		defer cancel()
 		out, err := sts.NewFromConfig(cfg, func(o *sts.Options) { o.Region = a.Region }).GetCallerIdentity(cctx, &sts.GetCallerIdentityInput{})
+		if err == nil {
+			switch {
+			case out.Arn == nil:
+				err = errMissing{"GetCallerIdentity", "Arn"}
+			case out.Account == nil:
+				err = errMissing{"GetCallerIdentity", "Account"}
+			}
+		}
 		if err != nil {
 			pr := explain(err, "")
 			fix := flows.Step(0)
-			if t.Provider == flows.AWSServiceAccount {
+			if t.Provider == flows.AWSServiceAccount && !errors.As(err, new(errMissing)) {
 				fix = flows.StepPaste
 				pr.remedy = "paste the access key ID and secret the script printed (aws iam create-access-key makes a new pair)"
 			}
@@ -183,27 +203,40 @@ func (p *Pairing) once(ctx context.Context, t flows.Target, report func(flows.Ch
 		caller = out
 		r.Set(CheckCredentials, flows.StatusPass, "checking as "+aws.ToString(out.Arn), "", 0)
 		if t.Provider == flows.AWSServiceAccount {
-			wg.Go(func() { r.userPolicy(ctx, p.iamConfig(cfg), t, out) })
+			wg.Go(func() { r.userPolicy(ctx, p.iamConfig(cfg), t, out, keyARN) })
 		}
 	})
 	wg.Go(func() {
+		defer close(keyDone)
 		r.Set(CheckAlias, flows.StatusRunning, "", "", 0)
 		cctx, cancel := context.WithTimeout(ctx, callTimeout)
 		defer cancel()
-		out, err := k.DescribeKey(cctx, &kms.DescribeKeyInput{KeyId: aws.String(a.String())})
+		got, err := describe(cctx, k, a.String())
 		if err != nil {
 			pr := explain(err, "alias "+a.AliasName()+" in "+a.Region)
 			fix := flows.StepPaste
-			if pr.action != "" {
+			switch {
+			case errors.As(err, new(errMissing)):
+				fix = 0
+			case pr.action != "":
 				pr.detail = fmt.Sprintf("%s may not call %s on this key", who(t, principal), pr.action)
 				pr.remedy = scriptRemedy(t)
 				fix = flows.StepScript
 				r.Denied(CheckAlias)
+				if p.iam != nil {
+					// The customer's admin can tell whether the key
+					// policy lacks the grant (then waiting cannot help)
+					// or has it (then it may still be on its way).
+					wg.Go(func() { r.policyAsReader(ctx, *p.iam, t) })
+				}
+			case pr.notFound:
+				// The script creates the alias.
+				fix = flows.StepScript
 			}
 			r.Set(CheckAlias, flows.StatusFail, pr.detail, pr.remedy, fix)
 			return
 		}
-		md = out.KeyMetadata
+		md = got
 		r.Set(CheckAlias, flows.StatusPass, "key "+aws.ToString(md.KeyId), "", 0)
 		enabled := r.keyState(md)
 		usable = r.keySpec(md) && enabled
@@ -237,6 +270,41 @@ func (p *Pairing) once(ctx context.Context, t flows.Target, report func(flows.Ch
 		r.Set(CheckRoundTrip, flows.StatusPass, "GenerateDataKeyWithoutPlaintext, Decrypt, ReEncrypt, Decrypt: same data key", "", 0)
 	}
 	return r
+}
+
+// describe calls DescribeKey and returns the key's metadata, refusing an
+// answer without the fields the checks read.
+func describe(ctx context.Context, k *kms.Client, keyID string) (*types.KeyMetadata, error) {
+	out, err := k.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(keyID)})
+	if err != nil {
+		return nil, err
+	}
+	md := out.KeyMetadata
+	switch {
+	case md == nil:
+		return nil, errMissing{"DescribeKey", "KeyMetadata"}
+	case md.Arn == nil:
+		return nil, errMissing{"DescribeKey", "KeyMetadata.Arn"}
+	case md.KeyId == nil:
+		return nil, errMissing{"DescribeKey", "KeyMetadata.KeyId"}
+	case md.KeyState == "":
+		return nil, errMissing{"DescribeKey", "KeyMetadata.KeyState"}
+	}
+	return md, nil
+}
+
+// policyAsReader reads the key policy as the customer's admin when the
+// checked identity was denied the key: a policy that lacks the grant
+// fails the check at once, with no wait for a change that is not coming.
+func (r *run) policyAsReader(ctx context.Context, reader aws.Config, t flows.Target) {
+	rk := kms.NewFromConfig(reader, func(o *kms.Options) { o.Region = t.AliasARN.Region })
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	md, err := describe(cctx, rk, t.AliasARN.String())
+	if err != nil {
+		return // the denial stands; the key policy check is skipped with the rest
+	}
+	r.keyPolicy(ctx, rk, t, md, nil, true)
 }
 
 func (p *Pairing) iamConfig(checked aws.Config) aws.Config {
@@ -335,11 +403,25 @@ func (r *run) keyPolicy(ctx context.Context, k *kms.Client, t flows.Target, md *
 		r.Set(CheckKeyPolicy, flows.StatusFail, pr.detail, pr.remedy, 0)
 		return
 	}
-	doc, err := awspolicy.Parse(aws.ToString(out.Policy))
+	if out.Policy == nil {
+		r.Set(CheckKeyPolicy, flows.StatusFail, errMissing{"GetKeyPolicy", "Policy"}.Error(), "retry; if it persists, send this output to the vendor's support", 0)
+		return
+	}
+	doc, err := awspolicy.Parse(*out.Policy)
 	if err != nil {
 		r.Set(CheckKeyPolicy, flows.StatusFail, err.Error(), "fix the key policy's JSON in the KMS console", 0)
 		return
 	}
+	// A statement that lets anyone use the key fails the check whatever
+	// else the policy says; grants to the vendor beyond what it needs are
+	// a warning.
+	var fails, remedies []string
+	fix := flows.Step(0)
+	if open := doc.OpenToEveryone(); len(open) > 0 {
+		fails = append(fails, "statement "+strings.Join(open, ", statement ")+" lets everyone use the key (Principal \"*\" without a Condition)")
+		remedies = append(remedies, "remove it from the key policy, or limit it with a Condition (for example kms:CallerAccount)")
+	}
+	var need []string
 	if t.Provider == flows.AWSServiceAccount {
 		account := aws.ToString(md.AWSAccountId)
 		var missing []string
@@ -349,26 +431,54 @@ func (r *run) keyPolicy(ctx context.Context, k *kms.Client, t flows.Target, md *
 			}
 		}
 		if len(missing) > 0 {
-			r.Set(CheckKeyPolicy, flows.StatusFail, "no statement lets IAM policies in "+account+" grant "+strings.Join(missing, ", "),
-				"add the account's statement (Principal arn:aws:iam::"+account+":root) to the key policy, or choose the delegated provider", flows.StepProvider)
-			return
+			fails = append(fails, "no statement lets IAM policies in "+account+" grant "+strings.Join(missing, ", "))
+			remedies = append(remedies, "add the account's statement (Principal arn:aws:iam::"+account+":root) to the key policy, or choose the delegated provider")
+			fix = flows.StepProvider
+			r.policyWrong()
 		}
-		r.Set(CheckKeyPolicy, flows.StatusPass, "IAM policies in "+account+" may grant the key", "", 0)
-		return
+	} else {
+		principal := t.Vendor.AWSPrincipal(t.AliasARN.Partition)
+		need = awspolicy.VendorActions
+		if missing := doc.Missing(awspolicy.Caller{ARN: principal, Account: t.Vendor.AWSAccountID}, awspolicy.VendorActions); len(missing) > 0 {
+			var names []string
+			for a, dec := range missing {
+				names = append(names, a+" ("+dec.String()+")")
+			}
+			sort.Strings(names)
+			fails = append(fails, principal+" lacks "+strings.Join(names, ", "))
+			remedies = append(remedies, scriptRemedy(t))
+			fix = flows.StepScript
+			r.policyWrong()
+		}
 	}
-	principal := t.Vendor.AWSPrincipal(t.AliasARN.Partition)
-	missing := doc.Missing(awspolicy.Caller{ARN: principal, Account: t.Vendor.AWSAccountID}, awspolicy.VendorActions)
-	if len(missing) == 0 {
-		r.Set(CheckKeyPolicy, flows.StatusPass, principal+" has all "+fmt.Sprint(len(awspolicy.VendorActions))+" actions", "", 0)
-		return
+	var extras []string
+	for _, e := range doc.Beyond(t.Vendor.AWSAccountID, need) {
+		extras = append(extras, e.String())
 	}
-	var names []string
-	for a, dec := range missing {
-		names = append(names, a+" ("+dec.String()+")")
+	extra := ""
+	if len(extras) > 0 {
+		extra = "; and beyond what it needs, " + strings.Join(extras, "; ")
 	}
-	sort.Strings(names)
-	r.Set(CheckKeyPolicy, flows.StatusFail, principal+" lacks "+strings.Join(names, ", "), scriptRemedy(t), flows.StepScript)
-	r.policyWrong()
+	switch {
+	case len(fails) > 0:
+		r.Set(CheckKeyPolicy, flows.StatusFail, strings.Join(fails, "; ")+extra, strings.Join(remedies, "; "), fix)
+	case len(extras) > 0:
+		r.Set(CheckKeyPolicy, flows.StatusWarn, "the vendor ("+t.Vendor.AWSAccountID+") may do more than it needs: "+strings.Join(extras, "; "),
+			extrasRemedy(t), 0)
+	case t.Provider == flows.AWSServiceAccount:
+		r.Set(CheckKeyPolicy, flows.StatusPass, "IAM policies in "+aws.ToString(md.AWSAccountId)+" may grant the key", "", 0)
+	default:
+		r.Set(CheckKeyPolicy, flows.StatusPass, t.Vendor.AWSPrincipal(t.AliasARN.Partition)+" has all "+fmt.Sprint(len(awspolicy.VendorActions))+" actions", "", 0)
+	}
+}
+
+// extrasRemedy says what to do about grants to the vendor beyond what
+// it needs.
+func extrasRemedy(t flows.Target) string {
+	if t.Provider == flows.AWSServiceAccount {
+		return "remove the vendor's statements from the key policy: with a service account the vendor needs no grant there"
+	}
+	return "remove the extra actions from the key policy; the vendor needs " + strings.Join(awspolicy.VendorActions, ", ")
 }
 
 // roundTrip is how the round trip went: the call that failed, if any.
@@ -388,6 +498,9 @@ func doRoundTrip(ctx context.Context, k *kms.Client, t flows.Target) roundTrip {
 	alias := aws.String(t.AliasARN.String())
 	ec := map[string]string{"domain": t.Domain}
 	g, err := k.GenerateDataKeyWithoutPlaintext(ctx, &kms.GenerateDataKeyWithoutPlaintextInput{KeyId: alias, KeySpec: types.DataKeySpecAes256, EncryptionContext: ec})
+	if err == nil && len(g.CiphertextBlob) == 0 {
+		err = errMissing{"GenerateDataKeyWithoutPlaintext", "CiphertextBlob"}
+	}
 	if err != nil {
 		return roundTrip{"GenerateDataKeyWithoutPlaintext", err}
 	}
@@ -398,15 +511,23 @@ func doRoundTrip(ctx context.Context, k *kms.Client, t flows.Target) roundTrip {
 	)
 	wg.Go(func() {
 		var err error
-		if d1, err = k.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: g.CiphertextBlob, KeyId: alias, EncryptionContext: ec}); err != nil {
+		if d1, err = k.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: g.CiphertextBlob, KeyId: alias, EncryptionContext: ec}); err == nil && len(d1.Plaintext) == 0 {
+			err = errMissing{"Decrypt", "Plaintext"}
+		}
+		if err != nil {
 			e1 = roundTrip{"Decrypt", err}
 		}
 	})
 	re, err := k.ReEncrypt(ctx, &kms.ReEncryptInput{CiphertextBlob: g.CiphertextBlob, SourceKeyId: alias, SourceEncryptionContext: ec, DestinationKeyId: alias, DestinationEncryptionContext: ec})
+	if err == nil && len(re.CiphertextBlob) == 0 {
+		err = errMissing{"ReEncrypt", "CiphertextBlob"}
+	}
 	var e2 roundTrip
 	if err != nil {
 		e2 = roundTrip{"ReEncrypt", err}
-	} else if d2, err = k.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: re.CiphertextBlob, KeyId: alias, EncryptionContext: ec}); err != nil {
+	} else if d2, err = k.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: re.CiphertextBlob, KeyId: alias, EncryptionContext: ec}); err == nil && len(d2.Plaintext) == 0 {
+		e2 = roundTrip{"Decrypt (after ReEncrypt)", errMissing{"Decrypt", "Plaintext"}}
+	} else if err != nil {
 		e2 = roundTrip{"Decrypt (after ReEncrypt)", err}
 	}
 	wg.Wait()
@@ -444,7 +565,10 @@ func (r *run) keyInfo(ctx context.Context, k *kms.Client, md *types.KeyMetadata)
 	r.Set(CheckKeyInfo, flows.StatusRunning, "", "", 0)
 	var notes, remedies []string
 	arn := aws.ToString(md.Arn)
-	region := strings.Split(arn, ":")[3]
+	region := ""
+	if parts := strings.Split(arn, ":"); len(parts) > 3 {
+		region = parts[3]
+	}
 	switch {
 	case md.Origin == types.OriginTypeExternal:
 		notes = append(notes, "imported key material: rotation is manual")
@@ -481,9 +605,12 @@ func (r *run) keyInfo(ctx context.Context, k *kms.Client, md *types.KeyMetadata)
 }
 
 // userPolicy checks that a service account may use the alias's key and
-// no other: its inline policies, read with IAM credentials (an admin's;
-// the service account itself should not be able to).
-func (r *run) userPolicy(ctx context.Context, cfg aws.Config, t flows.Target, caller *sts.GetCallerIdentityOutput) {
+// no other, and nothing in IAM: every policy that applies to the user
+// (inline, attached managed policies at their default version, and its
+// groups' inline and attached policies) is read with IAM credentials (an
+// admin's; the service account itself should not be able to). keyARN
+// waits for the key the alias names, "" when it is not known.
+func (r *run) userPolicy(ctx context.Context, cfg aws.Config, t flows.Target, caller *sts.GetCallerIdentityOutput, keyARN func() string) {
 	if caller == nil {
 		r.Set(CheckUserPolicy, flows.StatusSkipped, "needs working credentials", "", 0)
 		return
@@ -496,64 +623,297 @@ func (r *run) userPolicy(ctx context.Context, cfg aws.Config, t flows.Target, ca
 	}
 	name = name[strings.LastIndex(name, "/")+1:]
 	r.Set(CheckUserPolicy, flows.StatusRunning, "", "", 0)
-	cctx, cancel := context.WithTimeout(ctx, 2*callTimeout)
+	cctx, cancel := context.WithTimeout(ctx, 3*callTimeout)
 	defer cancel()
-	c := iam.NewFromConfig(cfg)
-	list, err := c.ListUserPolicies(cctx, &iam.ListUserPoliciesInput{UserName: &name})
+	policies, err := readUserPolicies(cctx, iam.NewFromConfig(cfg), name)
 	if err != nil {
 		if pr := explain(err, ""); pr.denied {
 			r.Set(CheckUserPolicy, flows.StatusSkipped, "these credentials may not read IAM (as a service account should not)",
 				"to check it, run rekwiz verify with an account admin's AWS_PROFILE: aws iam get-user-policy --user-name "+name+" --policy-name "+name, 0)
 			return
 		}
-		r.Set(CheckUserPolicy, flows.StatusFail, "reading the user's policies: "+explain(err, "").detail, "", 0)
+		var re *readError
+		what := "the user's policies"
+		if errors.As(err, &re) {
+			what = re.what
+		}
+		r.Set(CheckUserPolicy, flows.StatusFail, "reading "+what+": "+explain(err, "").detail, "", 0)
 		return
 	}
 	alias := t.AliasARN.AliasName()
 	ctxKeys := awspolicy.Context{"kms:ResourceAliases": {alias}}
-	keyARN := "arn:" + t.AliasARN.Partition + ":kms:" + t.AliasARN.Region + ":" + t.AliasARN.Account + ":key/*"
-	var broad []string
-	granted := map[string]bool{}
-	for _, pn := range list.PolicyNames {
-		out, err := c.GetUserPolicy(cctx, &iam.GetUserPolicyInput{UserName: &name, PolicyName: aws.String(pn)})
+	keys := []string{t.AliasARN.String()}
+	probe := "arn:" + t.AliasARN.Partition + ":kms:" + t.AliasARN.Region + ":" + t.AliasARN.Account + ":key/x"
+	if k := keyARN(); k != "" {
+		keys, probe = append(keys, k), k
+	}
+	var all awspolicy.Document
+	var fails, warns []string
+	var fixes []string
+	for _, p := range policies {
+		doc, err := awspolicy.Parse(p.doc)
 		if err != nil {
-			r.Set(CheckUserPolicy, flows.StatusFail, "reading policy "+pn+": "+explain(err, "").detail, "", 0)
+			r.Set(CheckUserPolicy, flows.StatusFail, p.name+": "+err.Error(), "fix or remove it: "+p.remove(name), 0)
 			return
 		}
-		text, err := url.QueryUnescape(aws.ToString(out.PolicyDocument))
-		if err != nil {
-			text = aws.ToString(out.PolicyDocument)
-		}
-		doc, err := awspolicy.Parse(text)
-		if err != nil {
-			r.Set(CheckUserPolicy, flows.StatusFail, "policy "+pn+": "+err.Error(), "run the setup script again: it rewrites the policy", flows.StepScript)
-			return
-		}
-		if !doc.ScopedToAlias(awspolicy.ServiceAccountActions, alias) {
-			broad = append(broad, pn)
-		}
-		for _, a := range awspolicy.ServiceAccountActions {
-			if doc.DecideIdentity(a, strings.TrimSuffix(keyARN, "*")+"x", ctxKeys) == awspolicy.Allow {
-				granted[a] = true
+		all.Statement = append(all.Statement, doc.Statement...)
+		var pf, pw []string
+		for _, f := range doc.BeyondAlias(alias, keys, awspolicy.ServiceAccountActions) {
+			if f.Fail {
+				pf = append(pf, f.String())
+			} else {
+				pw = append(pw, f.String())
 			}
+		}
+		if len(pf) > 0 {
+			fails = append(fails, p.name+": "+strings.Join(pf, "; "))
+			fixes = append(fixes, p.remove(name))
+		}
+		if len(pw) > 0 {
+			warns = append(warns, p.name+": "+strings.Join(pw, "; "))
 		}
 	}
 	var missing []string
 	for _, a := range awspolicy.ServiceAccountActions {
-		if !granted[a] {
+		if all.DecideIdentity(a, probe, ctxKeys) != awspolicy.Allow {
 			missing = append(missing, a)
 		}
 	}
 	switch {
+	case len(fails) > 0:
+		r.Set(CheckUserPolicy, flows.StatusFail, "user "+name+" may do more than use "+alias+": "+strings.Join(fails, "; "),
+			"limit each to the alias, or remove it: "+strings.Join(fixes, "; "), 0)
 	case len(missing) > 0:
 		r.Set(CheckUserPolicy, flows.StatusFail, "user "+name+" lacks "+strings.Join(missing, ", ")+" on "+alias,
 			"run the setup script again: it puts policy "+name+" on the user", flows.StepScript)
-	case len(broad) > 0:
-		r.Set(CheckUserPolicy, flows.StatusWarn, "policy "+strings.Join(broad, ", ")+" allows KMS use of every key (Resource \"*\" without a kms:ResourceAliases condition)",
-			"limit it to the alias: run the setup script again, and remove the broad policy (aws iam delete-user-policy --user-name "+name+" --policy-name "+broad[0]+")", 0)
+		// The user's own policies, as read, do not grant it: a denial is
+		// no change on its way.
+		r.policyWrong()
+	case len(warns) > 0:
+		r.Set(CheckUserPolicy, flows.StatusWarn, "user "+name+" has more KMS actions than the vendor needs: "+strings.Join(warns, "; "),
+			"remove the extra actions from the policy; the vendor needs "+strings.Join(awspolicy.ServiceAccountActions, ", "), 0)
 	default:
-		r.Set(CheckUserPolicy, flows.StatusPass, "user "+name+": "+fmt.Sprint(len(awspolicy.ServiceAccountActions))+" actions, only on "+alias, "", 0)
+		r.Set(CheckUserPolicy, flows.StatusPass, "user "+name+": "+fmt.Sprint(len(awspolicy.ServiceAccountActions))+" actions, only on "+alias+
+			" ("+fmt.Sprint(len(policies))+" "+plural(len(policies), "policy", "policies")+" read)", "", 0)
 	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// userPolicyDoc is one policy that applies to an IAM user, and where it
+// comes from.
+type userPolicyDoc struct {
+	name  string // "inline policy X", "managed policy X (ARN)", "group G's inline policy X", …
+	group string // the group it comes through, if any
+	arn   string // a managed policy's ARN
+	short string // an inline policy's name
+	doc   string
+}
+
+// remove is the command that takes the policy away from the user.
+func (p userPolicyDoc) remove(user string) string {
+	switch {
+	case p.group != "":
+		return "aws iam remove-user-from-group --user-name " + user + " --group-name " + p.group
+	case p.arn != "":
+		return "aws iam detach-user-policy --user-name " + user + " --policy-arn " + p.arn
+	}
+	return "aws iam delete-user-policy --user-name " + user + " --policy-name " + p.short
+}
+
+// readError says which read failed.
+type readError struct {
+	what string
+	err  error
+}
+
+func (e *readError) Error() string { return e.what + ": " + e.err.Error() }
+func (e *readError) Unwrap() error { return e.err }
+
+// errMissing is a well-formed answer that lacks a field the check needs.
+type errMissing struct{ call, field string }
+
+func (e errMissing) Error() string {
+	return "AWS answered " + e.call + " without " + e.field
+}
+
+// readUserPolicies reads every policy that applies to an IAM user. The
+// reads that do not depend on each other run at the same time: the
+// three lists, each group's two, and each policy's reads; lists are
+// followed page by page (IsTruncated, Marker). A managed policy attached
+// twice (to the user and a group) is read once.
+func readUserPolicies(ctx context.Context, c *iam.Client, user string) ([]userPolicyDoc, error) {
+	g, ctx := errgroup.WithContext(ctx)
+	var (
+		mu   sync.Mutex
+		docs []userPolicyDoc
+		seen = map[string]bool{}
+	)
+	add := func(p userPolicyDoc) {
+		mu.Lock()
+		defer mu.Unlock()
+		docs = append(docs, p)
+	}
+	fail := func(what string, err error) error { return &readError{what, err} }
+	inline := func(names []string, group string) {
+		for _, pn := range names {
+			g.Go(func() error {
+				var doc *string
+				var call string
+				if group == "" {
+					call = "GetUserPolicy"
+					out, err := c.GetUserPolicy(ctx, &iam.GetUserPolicyInput{UserName: &user, PolicyName: aws.String(pn)})
+					if err != nil {
+						return fail("inline policy "+pn, err)
+					}
+					doc = out.PolicyDocument
+				} else {
+					call = "GetGroupPolicy"
+					out, err := c.GetGroupPolicy(ctx, &iam.GetGroupPolicyInput{GroupName: &group, PolicyName: aws.String(pn)})
+					if err != nil {
+						return fail("group "+group+"'s inline policy "+pn, err)
+					}
+					doc = out.PolicyDocument
+				}
+				if doc == nil {
+					return errMissing{call, "PolicyDocument"}
+				}
+				name := "inline policy " + pn
+				if group != "" {
+					name = "group " + group + "'s inline policy " + pn
+				}
+				add(userPolicyDoc{name: name, group: group, short: pn, doc: decodePolicy(*doc)})
+				return nil
+			})
+		}
+	}
+	managed := func(list []iamtypes.AttachedPolicy, group string) error {
+		for _, ap := range list {
+			if ap.PolicyArn == nil {
+				return errMissing{"a list of attached policies", "PolicyArn"}
+			}
+			arn := *ap.PolicyArn
+			mu.Lock()
+			dup := seen[arn]
+			seen[arn] = true
+			mu.Unlock()
+			if dup {
+				continue
+			}
+			g.Go(func() error {
+				what := "managed policy " + arn
+				pol, err := c.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: &arn})
+				if err != nil {
+					return fail(what, err)
+				}
+				if pol.Policy == nil {
+					return errMissing{"GetPolicy", "Policy"}
+				}
+				if pol.Policy.DefaultVersionId == nil {
+					return errMissing{"GetPolicy", "Policy.DefaultVersionId"}
+				}
+				v, err := c.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: &arn, VersionId: pol.Policy.DefaultVersionId})
+				if err != nil {
+					return fail(what+" version "+*pol.Policy.DefaultVersionId, err)
+				}
+				if v.PolicyVersion == nil {
+					return errMissing{"GetPolicyVersion", "PolicyVersion"}
+				}
+				if v.PolicyVersion.Document == nil {
+					return errMissing{"GetPolicyVersion", "PolicyVersion.Document"}
+				}
+				name := "managed policy " + aws.ToString(ap.PolicyName) + " (" + arn + ")"
+				if group != "" {
+					name += " of group " + group
+				}
+				add(userPolicyDoc{name: name, group: group, arn: arn, doc: decodePolicy(*v.PolicyVersion.Document)})
+				return nil
+			})
+		}
+		return nil
+	}
+	g.Go(func() error {
+		pg := iam.NewListUserPoliciesPaginator(c, &iam.ListUserPoliciesInput{UserName: &user})
+		for pg.HasMorePages() {
+			out, err := pg.NextPage(ctx)
+			if err != nil {
+				return fail("the user's inline policies", err)
+			}
+			inline(out.PolicyNames, "")
+		}
+		return nil
+	})
+	g.Go(func() error {
+		pg := iam.NewListAttachedUserPoliciesPaginator(c, &iam.ListAttachedUserPoliciesInput{UserName: &user})
+		for pg.HasMorePages() {
+			out, err := pg.NextPage(ctx)
+			if err != nil {
+				return fail("the user's attached policies", err)
+			}
+			if err := managed(out.AttachedPolicies, ""); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	g.Go(func() error {
+		pg := iam.NewListGroupsForUserPaginator(c, &iam.ListGroupsForUserInput{UserName: &user})
+		for pg.HasMorePages() {
+			out, err := pg.NextPage(ctx)
+			if err != nil {
+				return fail("the user's groups", err)
+			}
+			for _, gr := range out.Groups {
+				if gr.GroupName == nil {
+					return errMissing{"ListGroupsForUser", "Groups.GroupName"}
+				}
+				group := *gr.GroupName
+				g.Go(func() error {
+					pg := iam.NewListGroupPoliciesPaginator(c, &iam.ListGroupPoliciesInput{GroupName: &group})
+					for pg.HasMorePages() {
+						out, err := pg.NextPage(ctx)
+						if err != nil {
+							return fail("group "+group+"'s inline policies", err)
+						}
+						inline(out.PolicyNames, group)
+					}
+					return nil
+				})
+				g.Go(func() error {
+					pg := iam.NewListAttachedGroupPoliciesPaginator(c, &iam.ListAttachedGroupPoliciesInput{GroupName: &group})
+					for pg.HasMorePages() {
+						out, err := pg.NextPage(ctx)
+						if err != nil {
+							return fail("group "+group+"'s attached policies", err)
+						}
+						if err := managed(out.AttachedPolicies, group); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+			}
+		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	sort.Slice(docs, func(i, j int) bool { return docs[i].name < docs[j].name })
+	return docs, nil
+}
+
+// decodePolicy undoes the URL encoding IAM gives policy documents.
+func decodePolicy(s string) string {
+	if text, err := url.QueryUnescape(s); err == nil {
+		return text
+	}
+	return s
 }
 
 // run is one attempt at the checks.

@@ -16,6 +16,8 @@ type problem struct {
 	remedy string
 	action string // the KMS action refused, when the error names one
 	denied bool   // AWS refused access (AccessDenied, in any service's spelling)
+	// notFound: what the call named does not exist (NotFoundException).
+	notFound bool
 }
 
 var notAuthorizedRE = regexp.MustCompile(`not authorized to perform: (kms:[A-Za-z]+)`)
@@ -43,7 +45,7 @@ func explain(err error, subject string) problem {
 			}
 			return p
 		case "NotFoundException":
-			return problem{detail: subject + " was not found: " + msg, remedy: "check the alias ARN's region and account, or run the setup script (it creates the alias)"}
+			return problem{detail: subject + " was not found: " + msg, remedy: "check the alias ARN's region and account, or run the setup script (it creates the alias)", notFound: true}
 		case "DisabledException":
 			return problem{detail: "the key is disabled", remedy: "enable it: aws kms enable-key --key-id KEY_ID"}
 		case "KMSInvalidStateException":

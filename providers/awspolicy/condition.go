@@ -158,6 +158,14 @@ func (d Document) DecideIdentity(action, resource string, ctx Context) Decision 
 }
 
 func (st Statement) matchesResource(resource string) bool {
+	if len(st.NotResource) > 0 {
+		for _, r := range st.NotResource {
+			if Wildcard(r, resource) {
+				return false
+			}
+		}
+		return true
+	}
 	for _, r := range st.Resource {
 		if Wildcard(r, resource) {
 			return true

@@ -40,6 +40,7 @@ type Statement struct {
 	Action       StringList      `json:"Action,omitempty"`
 	NotAction    StringList      `json:"NotAction,omitempty"`
 	Resource     StringList      `json:"Resource,omitempty"`
+	NotResource  StringList      `json:"NotResource,omitempty"`
 	Condition    json.RawMessage `json:"Condition,omitempty"`
 }
 

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"sort"
 	"strings"
 	"time"
 
@@ -27,6 +26,7 @@ type iamUser struct {
 
 type iamState struct {
 	users map[string]*iamUser // by user name (IAM user names are case-insensitive; the sandbox keeps them as given)
+	extra *iamExtra           // groups and managed policies, made on first use
 }
 
 func newIAMState() iamState { return iamState{users: map[string]*iamUser{}} }
@@ -183,7 +183,7 @@ func (s *Sandbox) iamDeleteUser(form url.Values) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	if len(u.policies) > 0 || len(u.keys) > 0 {
+	if len(u.policies) > 0 || len(u.keys) > 0 || s.userBlocked(u) {
 		return nil, iamErr(http.StatusConflict, "DeleteConflict", "Cannot delete entity, must delete policies and access keys first.")
 	}
 	delete(s.iam.users, strings.ToLower(u.name))
@@ -229,15 +229,7 @@ func (s *Sandbox) iamListUserPolicies(form url.Values) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	var names []string
-	for n := range u.policies {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return struct {
-		PolicyNames []string `xml:"PolicyNames>member"`
-		IsTruncated bool     `xml:"IsTruncated"`
-	}{names, false}, nil
+	return policyNames(form, u.policies)
 }
 
 func (s *Sandbox) iamDeleteUserPolicy(form url.Values) (any, *apiError) {

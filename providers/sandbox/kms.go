@@ -363,7 +363,7 @@ func (c *kmsCall) authorize(k *kmsKey, action string) *apiError {
 	// The key policy allows the user: by its own ARN, or by its account.
 	direct := doc.DecideIn(awspolicy.Caller{ARN: c.id.ARN}, action, ctx) == awspolicy.Allow
 	idDec := awspolicy.ImplicitDeny
-	for _, p := range user.policies {
+	for _, p := range c.s.identityPolicies(user) {
 		d, err := awspolicy.Parse(p)
 		if err != nil {
 			continue
