@@ -39,8 +39,12 @@ type Model struct {
 
 	width, height int
 	finished      bool
-	enterCmd      tea.Cmd      // the first step's work, started by Init
-	offer         *resumeOffer // saved progress to offer first, until chosen
+	// The body scrolls when a step's view is taller than it: scroll is
+	// the first line shown, anchor the line last kept in view.
+	scroll, anchor int
+	overflow       bool
+	enterCmd       tea.Cmd      // the first step's work, started by Init
+	offer          *resumeOffer // saved progress to offer first, until chosen
 }
 
 // New makes the wizard for a flow.
@@ -117,6 +121,7 @@ func (m *Model) enter() tea.Cmd {
 		m.steps[m.active].Leave()
 	}
 	m.active = next
+	m.scroll, m.anchor = 0, -1
 	return m.steps[next].Enter(m.flow)
 }
 
@@ -134,6 +139,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, m.quit()
 		}
 		if m.tooSmall() {
+			return m, nil
+		}
+		if m.scrollKey(msg) {
 			return m, nil
 		}
 		if m.offer != nil {
@@ -237,8 +245,8 @@ func (m *Model) render() string {
 	} else {
 		view, keys = m.steps[m.active].View(), m.helpKeys()
 	}
-	body := lipgloss.NewStyle().Width(w).Height(m.c.Height).MaxHeight(m.c.Height).Render(view)
-	helpLine := m.help.ShortHelpView(keys)
+	body := lipgloss.NewStyle().Width(w).Height(m.c.Height).MaxHeight(m.c.Height).Render(m.window(view))
+	helpLine := m.fitHelp(keys)
 	out := strings.Join([]string{m.header(), st.Rule.Render(strings.Repeat("─", w)), body, st.Rule.Render(strings.Repeat("─", w)), helpLine}, "\n")
 	return st.App.Render(out)
 }

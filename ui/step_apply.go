@@ -156,3 +156,7 @@ func (a *applyStep) Bindings() help.KeyMap {
 	}
 	return bindings{short: []key.Binding{k.Back, k.Quit}}
 }
+
+// arrowsScroll: the result scrolls with ↑/↓ when it is taller than the
+// screen.
+func (a *applyStep) arrowsScroll() bool { return true }

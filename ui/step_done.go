@@ -142,3 +142,7 @@ func (d *doneStep) Bindings() help.KeyMap {
 	k := d.c.Keys
 	return bindings{short: []key.Binding{k.Done, k.Back}}
 }
+
+// arrowsScroll: the summary scrolls with ↑/↓ when it is taller than the
+// screen.
+func (d *doneStep) arrowsScroll() bool { return true }

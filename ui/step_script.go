@@ -349,17 +349,21 @@ func (s *scriptStep) View() string {
 			status = s.c.wrap(s.nextHint(), st.Muted)
 		}
 	}
-	s.view.SetHeight(max(s.c.Height-2-lipgloss.Height(status), 3))
-
 	var b strings.Builder
 	cli, shell := "AWS CLI", "AWS CloudShell"
 	if !s.spec.Provider.IsAWS() {
 		cli, shell = "Azure CLI", "Azure Cloud Shell"
 	}
-	b.WriteString(st.Heading.Render("Run this script where the "+cli+" is signed in") + "\n")
-	first := s.view.YOffset() + 1
-	last := min(s.view.YOffset()+s.view.Height(), s.view.TotalLineCount())
-	b.WriteString(st.Muted.Render(fmt.Sprintf("%s works. Lines %d–%d of %d; ↑/↓ scroll.", shell, first, last, s.view.TotalLineCount())) + "\n")
+	heading := st.Heading.Render(truncate("Run this script where the "+cli+" is signed in", s.c.Width))
+	// The line count needs the viewport's height, which needs the
+	// heading's: the count's wording is the same length whatever it says.
+	where := func() string {
+		first := s.view.YOffset() + 1
+		last := min(s.view.YOffset()+s.view.Height(), s.view.TotalLineCount())
+		return s.c.wrap(fmt.Sprintf("%s works. Lines %d–%d of %d; ↑/↓ scroll.", shell, first, last, s.view.TotalLineCount()), st.Muted)
+	}
+	s.view.SetHeight(max(min(s.c.Height-lipgloss.Height(heading)-lipgloss.Height(where())-lipgloss.Height(status), s.view.TotalLineCount()), 1))
+	b.WriteString(heading + "\n" + where() + "\n")
 	b.WriteString(s.view.View() + "\n" + status)
 	return b.String()
 }
@@ -458,4 +462,18 @@ func (s *scriptStep) Bindings() help.KeyMap {
 		short = append(short, k.Run)
 	}
 	return bindings{short: append(short, k.Back, k.Quit)}
+}
+
+// anchor keeps the set-up's last line in view: the call under way, then
+// "Press enter to continue".
+func (s *scriptStep) anchor() int {
+	if s.err != nil || (s.mode != scriptRunning && s.mode != scriptRan) {
+		return -1
+	}
+	return strings.Count(s.runView(), "\n")
+}
+
+// arrowsScroll: the set-up's calls and result scroll with ↑/↓.
+func (s *scriptStep) arrowsScroll() bool {
+	return s.err == nil && (s.mode == scriptRunning || s.mode == scriptRan)
 }
