@@ -163,7 +163,7 @@ func anchorOf(comp any, lines []string) int {
 		}
 		for i, l := range lines {
 			if strings.Contains(ansi.Strip(l), in) {
-				return min(i+1, len(lines)-1)
+				return min(i+2, len(lines)-1) // and two lines of its error
 			}
 		}
 	}
