@@ -36,6 +36,7 @@ var (
 // and its last row says what is above and below.
 func (m *Model) window(view string) string {
 	h := m.c.Height
+	view = strings.TrimRight(view, "\n")
 	lines := strings.Split(lipgloss.NewStyle().Width(m.c.Width).Render(view), "\n")
 	m.overflow = len(lines) > h
 	if !m.overflow {
