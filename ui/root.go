@@ -58,7 +58,7 @@ func New(flow *flows.State, deps Deps) *Model {
 		flows.StepKey:        newChoiceStep(c, flows.FieldKey, "Which key?", keyItems),
 		flows.StepKeyDetails: newFormStep(c, "About the key", keyDetailsIntro),
 		flows.StepScript:     newScriptStep(c),
-		flows.StepPaste:      newFormStep(c, "Paste what the script printed", pasteIntro),
+		flows.StepPaste:      newFormStep(c, "Paste what the script printed", func(s *flows.State) string { return pasteIntro(c, s) }),
 		flows.StepApply:      newApplyStep(c),
 		flows.StepCheck:      newCheckStep(c),
 		flows.StepDone:       newDoneStep(c),
@@ -313,6 +313,16 @@ func keyDetailsIntro(s *flows.State) string {
 	return "The Managed HSM that holds the key, and the key's name."
 }
 
-func pasteIntro(s *flows.State) string {
-	return "The script's last lines say \"(save this for next step)\". Paste the value here, or the whole lines: rekwiz picks the values out."
+func pasteIntro(c *Common, s *flows.State) string {
+	intro := "The script's last lines say \"(save this for next step)\". Paste the value here, or the whole lines: rekwiz picks the values out."
+	for _, f := range flows.PasteFields(s.Provider()) {
+		if s.Value(f) != "" || s.Secret(f) != "" {
+			return intro
+		}
+	}
+	// Nothing to paste yet: say where the values come from.
+	if c.Deps.Demo && c.Deps.Setup[s.Provider()] != nil {
+		return "Nothing to paste yet: in the demo the values come from the set-up. Press esc to go back to the script step, then r to set it up; the values are filled in here."
+	}
+	return intro + " Not run it yet? esc goes back to the script."
 }
