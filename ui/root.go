@@ -45,6 +45,10 @@ type Model struct {
 	overflow       bool
 	enterCmd       tea.Cmd      // the first step's work, started by Init
 	offer          *resumeOffer // saved progress to offer first, until chosen
+
+	// What has happened, for the line printed on quitting.
+	sawScript bool // the script step was shown
+	setUp     bool // "set it up for me" finished
 }
 
 // New makes the wizard for a flow.
@@ -104,6 +108,36 @@ func (m *Model) Flow() *flows.State { return m.flow }
 // Finished reports whether the customer reached the end and finished.
 func (m *Model) Finished() bool { return m.finished }
 
+// QuitNote says, in a sentence or two, what is true when the wizard is
+// left before the end: what was set up, registered and checked, and what
+// stays as it is.
+func (m *Model) QuitNote() string {
+	again := " Run rekwiz again to finish."
+	if m.c.Deps.Demo {
+		again = " The demo's sandbox ends with it."
+	}
+	domain := m.flow.Value(flows.FieldDomain)
+	pasted := false
+	for _, f := range flows.PasteFields(m.flow.Provider()) {
+		if m.flow.Value(f) != "" {
+			pasted = true
+		}
+	}
+	switch r := m.flow.Receipt(); {
+	case m.flow.Paired():
+		return "The key is paired: " + m.flow.Vendor().Name + " can use it. Nothing is left to do."
+	case r != nil && len(m.flow.Checks()) > 0:
+		return "The key is registered with " + domain + " as " + r.RekID + ", but the pairing check did not pass; it stays registered and set up." + again
+	case r != nil:
+		return "The key is registered with " + domain + " as " + r.RekID + " but not checked yet; what is set up and registered stays so." + again
+	case m.setUp || pasted:
+		return "The key is set up but not registered; what is set up stays set up." + again
+	case m.sawScript:
+		return "The script was shown but rekwiz did not run it, so rekwiz changed nothing in your account (if you ran the script yourself, what it set up stays set up)." + again
+	}
+	return "Nothing was set up yet." + again
+}
+
 // Summary is what the wizard configured; valid once Finished.
 func (m *Model) Summary() Summary { return summarize(m.flow, m.c.Deps) }
 
@@ -122,6 +156,9 @@ func (m *Model) enter() tea.Cmd {
 	}
 	m.active = next
 	m.scroll, m.anchor = 0, -1
+	if next == flows.StepScript {
+		m.sawScript = true
+	}
 	return m.steps[next].Enter(m.flow)
 }
 
@@ -182,6 +219,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		for f, v := range msg.values {
 			m.flow.Set(f, v)
 		}
+		m.setUp = true
 		return m, nil
 	case appliedMsg:
 		m.flow.SetReceipt(msg.receipt)

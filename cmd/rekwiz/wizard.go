@@ -275,7 +275,7 @@ func runWizard(ctx context.Context, o *wizardOptions) error {
 	}
 	m := final.(*ui.Model)
 	if !m.Finished() {
-		fmt.Fprintf(o.IO.Err, "rekwiz: quit at the %s step. What is set up stays set up; run rekwiz again to finish.\n", strings.ToLower(m.Flow().Step().Title()))
+		fmt.Fprintf(o.IO.Err, "rekwiz: quit at the %s step. %s\n", strings.ToLower(m.Flow().Step().Title()), m.QuitNote())
 		return &exitError{code: exitInterrupted}
 	}
 	s := m.Summary()
