@@ -73,6 +73,7 @@ func walkDeps(t *testing.T, w walkProvider) Deps {
 		deps.Pairing[p] = deps.Pairing[flows.AWSDelegated]
 	}
 	deps.Setup[w.provider] = w.setup
+	deps.VerifyCommand = verifyLike
 	return deps
 }
 
@@ -148,4 +149,18 @@ func TestStepScreens(t *testing.T) {
 			})
 		}
 	}
+}
+
+// verifyLike is the command cmd/rekwiz suggests, as long as the real one.
+func verifyLike(t flows.Target) string {
+	cmd := "rekwiz verify --provider " + string(t.Provider) + " --domain " + t.Domain
+	if t.Provider.IsAWS() {
+		cmd += " --key-arn " + t.AliasARN.String()
+	} else {
+		cmd += " --key-url " + t.KeyURL.String() + " --tenant-id " + t.TenantID
+	}
+	if t.Provider == flows.AWSServiceAccount {
+		cmd += " --access-key-id " + t.AccessKeyID
+	}
+	return cmd
 }

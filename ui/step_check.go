@@ -25,6 +25,7 @@ type checkStep struct {
 	checks  []flows.Check
 	err     error
 	stopped bool // the customer stopped the check: its results are as they stood
+	copied  string // the check whose command was copied, "" if none
 	// waitLine is the line of the list last kept in view: the check that
 	// is under way or waiting.
 	waitLine int
@@ -67,7 +68,7 @@ func (s *checkStep) start() tea.Cmd {
 		s.err = fmt.Errorf("the pairing check for %s is not available in this version", s.target.Provider.Title())
 		return nil
 	}
-	s.checks, s.stopped, s.waitLine = p.Plan(s.target), false, -1
+	s.checks, s.stopped, s.waitLine, s.copied = p.Plan(s.target), false, -1, ""
 	s.view.GotoTop()
 	t := s.target
 	return s.job.start(func(ctx context.Context, send func(tea.Msg)) {
@@ -156,6 +157,12 @@ func (s *checkStep) Update(msg tea.Msg) (component, tea.Cmd) {
 			return s, send(submitMsg{})
 		case key.Matches(msg, k.Retry):
 			return s, s.start()
+		case key.Matches(msg, copyCommand):
+			if c, cmd := s.command(); cmd != "" {
+				s.copied = c.Name
+				return s, tea.SetClipboard(cmd)
+			}
+			return s, nil
 		case key.Matches(msg, k.Fix) && s.firstFix() != 0:
 			return s, send(goBackToMsg{step: s.firstFix()})
 		}
@@ -235,7 +242,7 @@ func (s *checkStep) list() (string, [2]int) {
 				lines = append(lines, s.c.wrapIndented(c.Detail, 8, st.Muted))
 			}
 			if c.Remedy != "" && c.Status != flows.StatusPass {
-				lines = append(lines, s.c.wrapIndented("→ "+c.Remedy, 8, st.Note))
+				lines = append(lines, s.remedy(c.Remedy))
 			}
 		}
 		block := strings.Join(lines, "\n")
@@ -254,6 +261,10 @@ func (s *checkStep) summary() string {
 	if s.running() {
 		return s.c.wrap("Checking… s: stop waiting and show the results as they stand · esc: back to "+s.back()+".", st.Muted)
 	}
+	copied := ""
+	if s.copied != "" {
+		copied = s.c.wrap("✓ Copied the command for \""+s.copied+"\" through your terminal (OSC 52).", st.OK) + "\n"
+	}
 	var failed, warned, open int
 	for _, c := range s.checks {
 		switch c.Status {
@@ -269,7 +280,7 @@ func (s *checkStep) summary() string {
 	}
 	switch {
 	case s.passed() && warned > 0:
-		return st.OK.Render("✓ Paired, with "+plural(warned, "warning", "warnings")+".") + "\n" + s.c.wrap("Press enter to finish.", st.Text)
+		return copied + st.OK.Render("✓ Paired, with "+plural(warned, "warning", "warnings")+".") + "\n" + s.c.wrap("Press enter to finish.", st.Text)
 	case s.passed():
 		return st.OK.Render("✓ Paired.") + "\n" + s.c.wrap("Press enter to finish.", st.Text)
 	}
@@ -288,7 +299,42 @@ func (s *checkStep) summary() string {
 	} else if s.stopped && failed == 0 {
 		next = "r: run the check again."
 	}
-	return st.Error.Render(head) + "\n" + s.c.wrap(next, st.Text)
+	if _, cmd := s.command(); cmd != "" {
+		next += " c: copy the command."
+	}
+	return copied + st.Error.Render(head) + "\n" + s.c.wrap(next, st.Text)
+}
+
+// remedy shows a check's remedy under it: its words, and the command it
+// names as lines that copy as one command.
+func (s *checkStep) remedy(r string) string {
+	st := s.c.Styles
+	before, cmd, after, ok := remedyCommand(r)
+	if !ok {
+		return s.c.wrapIndented("→ "+r, 8, st.Note)
+	}
+	if before == "" {
+		before = "run:"
+	}
+	// The command gets the width of the screen, so that an ARN fits.
+	out := []string{s.c.wrapIndented("→ "+before, 8, st.Note), s.c.command(cmd, "c copies it whole")}
+	if after != "" {
+		out = append(out, s.c.wrapIndented(after, 8, st.Note))
+	}
+	return strings.Join(out, "\n")
+}
+
+// command is the first failed check's command (a warning's when none
+// failed): what c copies.
+func (s *checkStep) command() (flows.Check, string) {
+	for _, want := range []flows.Status{flows.StatusFail, flows.StatusWarn} {
+		for _, c := range s.checks {
+			if _, cmd, _, ok := remedyCommand(c.Remedy); ok && c.Status == want {
+				return c, cmd
+			}
+		}
+	}
+	return flows.Check{}, ""
 }
 
 // back is the step esc goes back to.
@@ -314,6 +360,9 @@ func (s *checkStep) Bindings() help.KeyMap {
 	short := []key.Binding{k.Retry}
 	if s.firstFix() != 0 {
 		short = append(short, k.Fix)
+	}
+	if _, cmd := s.command(); cmd != "" {
+		short = append(short, copyCommand)
 	}
 	return bindings{short: append(short, back, k.Quit)}
 }
