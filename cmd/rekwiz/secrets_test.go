@@ -104,6 +104,7 @@ func TestResumeAndSecrets(t *testing.T) {
 	d.waitFor("✓ iam create-access-key")
 	d.waitFor("✓ Done.") // enter before the set-up ends is not a step on
 	d.press(enter)
+	d.waitFor("Step 5 of 8 · Paste")
 	d.waitFor("Secret access key")
 	d.press(tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl})
 	out1, _ := io.ReadAll(d.tm.FinalOutput(t, teatest.WithFinalTimeout(10*time.Second)))
