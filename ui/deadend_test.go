@@ -1,8 +1,10 @@
 package ui
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rekwiz/rekwiz/flows"
 )
@@ -69,4 +71,56 @@ func TestQuitSaysWhatIsTrue(t *testing.T) {
 			}
 		})
 	}
+}
+
+// replacingRegistry has another key registered for the domain.
+type replacingRegistry struct {
+	fakeRegistry
+	old Registration
+}
+
+func (r *replacingRegistry) Replaces(context.Context, flows.Target) (Registration, bool, error) {
+	return r.old, r.old.RekID != "", nil
+}
+
+// TestReplacingARegistrationAsksFirst: registering a different key for a
+// domain that has one shows the old entry and registers nothing until
+// the customer says yes; no goes back.
+func TestReplacingARegistrationAsksFirst(t *testing.T) {
+	deps, _ := testDeps(t, &fakePairer{results: passing})
+	reg := &replacingRegistry{old: Registration{RekID: "rek-00000000000000aa", Provider: "aws_am",
+		Key: "arn:aws:kms:eu-west-1:111122223333:alias/dm-LCAJVnUE94B/acme", At: time.Date(2026, 11, 30, 9, 15, 0, 0, time.UTC)}}
+	deps.Registry = reg
+	flow := newFlow(t, map[flows.Field]string{"domain": domain, "provider": "aws-delegated", "key": "new", "region": "us-east-1", "key-arn": aliasARN})
+	for _, size := range [][2]int{{50, 16}, {80, 24}} {
+		d := newDriver(t, flow, deps, size[0], size[1])
+		d.key("enter") // script → apply
+		d.wantStep(flows.StepApply)
+		d.wantScreen("2026-11-30 09:15 UTC", "Replace it with this key?", "y: replace it")
+		screenFits(t, d, size[0], size[1])
+		d.key("up", "up", "up", "up", "up", "up")
+		d.wantScreen("dm-LCAJVnUE94B has another key registered already", "rek-00000000000000aa", "AWS KMS, delegated key")
+		if size[0] == 80 {
+			d.wantScreen("arn:aws:kms:eu-west-1:111122223333:alias/dm-LCAJVnUE94B/acme")
+		}
+		if len(reg.targets) != 0 {
+			t.Fatal("registered before the customer answered")
+		}
+		d.key("n")
+		d.wantStep(flows.StepScript)
+		if len(reg.targets) != 0 {
+			t.Fatal("registered after no")
+		}
+	}
+	d := newDriver(t, newFlow(t, map[flows.Field]string{"domain": domain, "provider": "aws-delegated", "key": "new", "region": "us-east-1", "key-arn": aliasARN}), deps, 80, 24)
+	d.key("enter", "y")
+	d.wantScreen("✓ Registered")
+	if len(reg.targets) != 1 {
+		t.Fatalf("registered %d times after yes", len(reg.targets))
+	}
+	// A domain with nothing else registered is registered at once.
+	reg.old, reg.targets = Registration{}, nil
+	d = newDriver(t, newFlow(t, map[flows.Field]string{"domain": domain, "provider": "aws-delegated", "key": "new", "region": "us-east-1", "key-arn": aliasARN}), deps, 80, 24)
+	d.key("enter")
+	d.wantScreen("✓ Registered")
 }

@@ -33,6 +33,21 @@ type Registrar interface {
 	Register(ctx context.Context, t flows.Target) (flows.Receipt, error)
 }
 
+// Registration is a key a domain has registered already.
+type Registration struct {
+	RekID    string
+	Provider string // as the registry names it: aws_am, aws_sa, azure_am
+	Key      string // the alias ARN or key URL
+	At       time.Time
+}
+
+// Replacer is a registry that can say which registration registering t
+// would replace (a different key for a domain that has one), so the
+// wizard asks first. found is false when it would replace nothing.
+type Replacer interface {
+	Replaces(ctx context.Context, t flows.Target) (old Registration, found bool, err error)
+}
+
 // Retester tests a key the domain has registered already (a registry
 // that can answer "already registered" offers it instead).
 type Retester interface {

@@ -132,7 +132,7 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 		w.deps.Setup[flows.AzureDelegated], w.deps.Pairing[flows.AzureDelegated] = azSetup, azPairing
 		defaults[flows.FieldHSMName] = demoHSM
 		flow.Suggest(flows.FieldKeyName, demoAzureKey) // the existing key; a new one is offered rek-DOMAIN
-		w.deps.Registry = registry.Open(filepath.Join(filepath.Dir(regPath), "demo-registry.json"))
+		w.deps.Registry = localRegistry{registry.Open(filepath.Join(filepath.Dir(regPath), "demo-registry.json"))}
 		w.deps.RenderScript = func(sp flows.SetupSpec) (string, error) { return scripts.Render(sp, scripts.Options{Demo: true}) }
 		defaults[flows.FieldDomain], defaults[flows.FieldRegion] = demoDomain, demoRegion
 		defaults[flows.FieldKeyID] = sb.CreateKey(demoRegion, "an existing key of the sandbox's customer")
@@ -151,7 +151,7 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 		// Cloud Shell); its setup is the script.
 		w.deps.Pairing = map[flows.Provider]ui.Pairer{flows.AWSDelegated: pairing, flows.AWSServiceAccount: pairing,
 			flows.AzureDelegated: azurehsm.NewPairing(azurehsm.Config{Credential: azurehsm.DefaultCredential(azcore.ClientOptions{}), AsCustomer: true})}
-		w.deps.Registry = registry.Open(regPath)
+		w.deps.Registry = localRegistry{registry.Open(regPath)}
 		if api != nil {
 			w.deps.Registry = api
 		}
@@ -171,6 +171,19 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 		}
 	}
 	return w, nil
+}
+
+// localRegistry is the local registry as the wizard uses it: it says
+// which entry registering a different key would replace, so the wizard
+// asks first.
+type localRegistry struct{ *registry.Registry }
+
+func (r localRegistry) Replaces(_ context.Context, t flows.Target) (ui.Registration, bool, error) {
+	old, found, err := r.Registry.Replaces(t)
+	if err != nil || !found {
+		return ui.Registration{}, false, err
+	}
+	return ui.Registration{RekID: old.RekID, Provider: old.Provider, Key: old.Key(), At: old.RegisteredAt}, true, nil
 }
 
 // The demo's Managed HSM and the existing key in it.
