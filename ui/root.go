@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"charm.land/bubbles/v2/help"
@@ -46,6 +47,8 @@ type Model struct {
 	enterCmd       tea.Cmd      // the first step's work, started by Init
 	offer          *resumeOffer // saved progress to offer first, until chosen
 
+	progress *progressLog
+
 	// What has happened, for the line printed on quitting.
 	sawScript bool // the script step was shown
 	setUp     bool // "set it up for me" finished
@@ -54,7 +57,7 @@ type Model struct {
 // New makes the wizard for a flow.
 func New(flow *flows.State, deps Deps) *Model {
 	c := &Common{Styles: newStyles(true), Keys: newKeyMap(), Deps: deps, Width: 80 - 2*padX, Height: 24 - headerLines - footerLines}
-	m := &Model{c: c, flow: flow, help: help.New(), width: 80, height: 24}
+	m := &Model{c: c, flow: flow, help: help.New(), width: 80, height: 24, progress: &progressLog{dropped: map[string]bool{}}}
 	m.steps = map[flows.Step]component{
 		flows.StepDomain: newFormStep(c, "Which domain is the key for?", domainIntro),
 		flows.StepProvider: newChoiceStep(c, flows.FieldProvider,
@@ -80,9 +83,32 @@ func New(flow *flows.State, deps Deps) *Model {
 	return m
 }
 
+// progressLog orders the background writes of progress: one at a time,
+// and none after the finished flow's progress was dropped (a save still
+// on its way when the customer finishes must not bring it back).
+type progressLog struct {
+	mu      sync.Mutex
+	dropped map[string]bool
+	pending sync.WaitGroup // writes asked for and not done: quitting waits for them
+}
+
+// flush waits for the writes under way, so that quitting never loses the
+// last step's progress.
+// A write that hangs (a stuck network home directory) holds quitting two
+// seconds at most.
+func (l *progressLog) flush() tea.Msg {
+	done := make(chan struct{})
+	go func() { l.pending.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+	}
+	return nil
+}
+
 // save keeps the flow's progress, in the background.
 func (m *Model) save() tea.Cmd {
-	p := m.c.Deps.Progress
+	p, log := m.c.Deps.Progress, m.progress
 	if p == nil {
 		return nil
 	}
@@ -90,16 +116,33 @@ func (m *Model) save() tea.Cmd {
 	if !ok {
 		return nil
 	}
-	return func() tea.Msg { _ = p.Save(snap); return nil }
+	log.pending.Add(1)
+	return func() tea.Msg {
+		log.mu.Lock()
+		defer log.mu.Unlock()
+		defer log.pending.Done()
+		if !log.dropped[snap.Domain] {
+			_ = p.Save(snap)
+		}
+		return nil
+	}
 }
 
 // forget drops the saved progress of a finished flow.
 func (m *Model) forget() tea.Cmd {
-	p, domain := m.c.Deps.Progress, m.flow.Value(flows.FieldDomain)
+	p, log, domain := m.c.Deps.Progress, m.progress, m.flow.Value(flows.FieldDomain)
 	if p == nil || domain == "" {
 		return nil
 	}
-	return func() tea.Msg { _ = p.Delete(domain); return nil }
+	log.pending.Add(1)
+	return func() tea.Msg {
+		log.mu.Lock()
+		defer log.mu.Unlock()
+		defer log.pending.Done()
+		log.dropped[domain] = true
+		_ = p.Delete(domain)
+		return nil
+	}
 }
 
 // Flow is the flow as the wizard left it.
@@ -247,7 +290,10 @@ func (m *Model) quit() tea.Cmd {
 	if m.offer == nil {
 		m.steps[m.active].Leave()
 	}
-	return tea.Quit
+	if m.c.Deps.Progress == nil {
+		return tea.Quit
+	}
+	return tea.Sequence(m.progress.flush, tea.Quit)
 }
 
 func (m *Model) resize(w, h int) {

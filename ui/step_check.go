@@ -24,7 +24,7 @@ type checkStep struct {
 	target  flows.Target
 	checks  []flows.Check
 	err     error
-	stopped bool // the customer stopped the check: its results are as they stood
+	stopped bool   // the customer stopped the check: its results are as they stood
 	copied  string // the check whose command was copied, "" if none
 	// waitLine is the line of the list last kept in view: the check that
 	// is under way or waiting.
