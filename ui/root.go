@@ -46,6 +46,7 @@ type Model struct {
 	overflow       bool
 	enterCmd       tea.Cmd      // the first step's work, started by Init
 	offer          *resumeOffer // saved progress to offer first, until chosen
+	discard        *discardAsk  // asking before saved progress is started over
 
 	progress *progressLog
 
@@ -74,8 +75,8 @@ func New(flow *flows.State, deps Deps) *Model {
 	if c.Deps.Now == nil {
 		c.Deps.Now = time.Now
 	}
-	if deps.Resume != nil {
-		m.offer = &resumeOffer{c: c, snap: *deps.Resume, now: c.Deps.Now}
+	if len(deps.Saved) > 0 {
+		m.offer = &resumeOffer{c: c, snaps: deps.Saved, now: c.Deps.Now}
 		m.active = flow.Step()
 		return m
 	}
@@ -224,27 +225,31 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.scrollKey(msg) {
 			return m, nil
 		}
+		if m.discard != nil {
+			return m, m.discardKey(msg)
+		}
 		if m.offer != nil {
 			return m, m.offer.Update(msg)
 		}
 	case resumeChoiceMsg:
-		if msg.resume {
-			_, _ = m.flow.Resume(m.offer.snap)
+		if msg.snap != nil {
+			m.dropSaved(msg.snap.Domain)
+			_, _ = m.flow.Resume(*msg.snap)
+		} else if snap, ok := m.savedFor(m.flow.Value(flows.FieldDomain)); ok {
+			// Starting over on the domain given: ask first.
+			m.discard = &discardAsk{snap: snap}
+			return m, nil
 		}
 		m.offer = nil
 		return m, m.enter()
 	case submitMsg:
-		for f, v := range msg.values {
-			m.flow.Set(f, v)
-		}
-		if err := m.flow.Next(); err != nil {
-			var fe flows.FieldErrors
-			if errors.As(err, &fe) {
-				return m, m.route(fe)
+		if m.active == flows.StepDomain {
+			if snap, ok := m.savedFor(msg.values[flows.FieldDomain]); ok {
+				m.discard = &discardAsk{snap: snap, submit: &msg}
+				return m, nil
 			}
-			return m, nil // work not finished: the step shows why
 		}
-		return m, tea.Batch(m.enter(), m.save())
+		return m, m.submit(msg)
 	case backMsg:
 		for f, v := range msg.values {
 			m.flow.Set(f, v)
@@ -275,6 +280,21 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Sequence(m.forget(), m.quit())
 	}
 	return m, m.route(msg)
+}
+
+// submit records a step's answers and moves the flow on.
+func (m *Model) submit(msg submitMsg) tea.Cmd {
+	for f, v := range msg.values {
+		m.flow.Set(f, v)
+	}
+	if err := m.flow.Next(); err != nil {
+		var fe flows.FieldErrors
+		if errors.As(err, &fe) {
+			return m.route(fe)
+		}
+		return nil // work not finished: the step shows why
+	}
+	return tea.Batch(m.enter(), m.save())
 }
 
 // route gives a message to the current step only.
@@ -324,9 +344,12 @@ func (m *Model) render() string {
 	}
 	w := m.c.Width
 	view, keys := "", []key.Binding(nil)
-	if m.offer != nil {
+	switch {
+	case m.discard != nil:
+		view, keys = m.discardView(), m.discardBindings()
+	case m.offer != nil:
 		view, keys = m.offer.View(), m.offer.Bindings().ShortHelp()
-	} else {
+	default:
 		view, keys = m.steps[m.active].View(), m.helpKeys()
 	}
 	body := lipgloss.NewStyle().Width(w).Height(m.c.Height).MaxHeight(m.c.Height).Render(m.window(view))

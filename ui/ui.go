@@ -67,9 +67,11 @@ type Deps struct {
 	// Demo marks `rekwiz demo`: everything runs against the sandbox.
 	Demo bool
 	// Progress saves the flow after each step (nil saves nothing), and
-	// Resume, when set, is saved progress to offer before the first step.
+	// Saved is the progress of every domain left part-way, newest first:
+	// offered before the first step, and asked about before a domain in
+	// it is started over.
 	Progress Progress
-	Resume   *flows.Snapshot
+	Saved    []flows.Snapshot
 	// Now is the clock progress is stamped with; nil is time.Now.
 	Now func() time.Time
 	// VerifyCommand is the command that checks the pairing again later,

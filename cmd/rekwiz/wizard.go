@@ -213,24 +213,30 @@ func demoAzure(sb *sandbox.Sandbox, srv *sandbox.Server) (ui.Setuper, ui.Pairer,
 		azurehsm.NewPairing(azurehsm.Config{Credential: cred(sb.AzureVendor()), Options: opts}), nil
 }
 
-// offerResume keeps the wizard's progress in dir and, when progress for
-// the domain given (or, without one, the latest) was saved, offers to
-// resume it. The demo never resumes: its sandbox starts empty each run.
+// offerResume keeps the wizard's progress in dir and offers to resume
+// what was saved: the domain given's progress, or, without one, every
+// unfinished domain's. The demo never resumes: its sandbox starts empty
+// each run.
 func (w *wizard) offerResume(o *wizardOptions, dir string) error {
 	store := session.Open(dir)
 	w.deps.Progress = store
 	var (
-		snap flows.Snapshot
-		ok   bool
-		err  error
+		saved []flows.Snapshot
+		err   error
 	)
 	if d, given := o.Presets[flows.FieldDomain]; given {
-		snap, ok, err = store.Load(strings.TrimSpace(d))
+		snap, ok, lerr := store.Load(strings.TrimSpace(d))
+		if ok {
+			saved = []flows.Snapshot{snap}
+		}
+		err = lerr
 	} else {
-		snap, ok, err = store.Latest()
+		saved, err = store.All()
 	}
-	if ok && snap.Step > w.flow.Step() {
-		w.deps.Resume = &snap
+	for _, snap := range saved {
+		if snap.Step > w.flow.Step() {
+			w.deps.Saved = append(w.deps.Saved, snap)
+		}
 	}
 	return err
 }
