@@ -191,3 +191,20 @@ func TestFooterKeepsTheScriptKeys(t *testing.T) {
 		t.Fatalf("footer %q is cut", footer)
 	}
 }
+
+// TestFinishedCheckShowsTheFailure: at 50x16, a check list taller than
+// the screen opens at the first failed check when the check ends.
+func TestFinishedCheckShowsTheFailure(t *testing.T) {
+	var results []flows.Check
+	for i := range 6 {
+		c := flows.Check{ID: fmt.Sprint("c", i), Name: fmt.Sprintf("Check number %d", i), Status: flows.StatusPass,
+			Detail: "a detail long enough that it takes a line of its own under the check's name"}
+		if i == 3 {
+			c.Status, c.Detail = flows.StatusFail, "the key is disabled"
+		}
+		results = append(results, c)
+	}
+	d := toCheck(t, &fakePairer{results: results}, 50, 16)
+	d.wantScreen("✗ FAIL  Check number 3", "the key is disabled", "✗ 1 check failed.")
+	screenFits(t, d, 50, 16)
+}

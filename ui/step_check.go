@@ -29,6 +29,9 @@ type checkStep struct {
 	// waitLine is the line of the list last kept in view: the check that
 	// is under way or waiting.
 	waitLine int
+	// settle asks the next View to show the result from its start: the
+	// first failed check, or the top.
+	settle bool
 }
 
 // stopKey stops a running check and shows its results as they stand.
@@ -98,7 +101,7 @@ func (s *checkStep) passed() bool { return !s.stopped && flows.Passed(s.checks) 
 // say they were stopped.
 func (s *checkStep) stop() {
 	s.job.stop()
-	s.stopped = true
+	s.stopped, s.settle = true, true
 	for i, c := range s.checks {
 		switch {
 		case c.Status.Done():
@@ -138,7 +141,7 @@ func (s *checkStep) Update(msg tea.Msg) (component, tea.Cmd) {
 			}
 		case checkDoneMsg:
 			s.job.stop()
-			s.checks = m.checks
+			s.checks, s.settle = m.checks, true
 			return s, send(pairedMsg(m))
 		}
 		return s, listen(msg.ch)
@@ -182,7 +185,7 @@ func (s *checkStep) View() string {
 	// The list takes the lines it needs, up to what the summary leaves,
 	// so the summary sits right after the checks and is always seen.
 	summary := s.summary()
-	list, wait := s.list()
+	list, wait, firstFail := s.list()
 	s.view.SetContent(list)
 	n := lipgloss.Height(list)
 	avail := max(s.c.Height-3-lipgloss.Height(summary), 2)
@@ -191,6 +194,9 @@ func (s *checkStep) View() string {
 		s.view.GotoTop()
 	} else {
 		s.view.SetHeight(avail - 1)
+		if s.settle {
+			s.view.SetYOffset(max(firstFail, 0))
+		}
 		// The check under way (its countdown) stays in view each time
 		// it moves on; in between, the customer may scroll.
 		if wait[0] >= 0 && wait[0] != s.waitLine {
@@ -200,6 +206,7 @@ func (s *checkStep) View() string {
 			}
 		}
 	}
+	s.settle = false
 	b.WriteString(s.view.View() + "\n")
 	if n > avail {
 		var where []string
@@ -220,11 +227,11 @@ func (s *checkStep) View() string {
 // on the same line when it fits, anything else on the lines below.
 //
 // It also returns the first and last line of the first check under way,
-// -1 when none is.
-func (s *checkStep) list() (string, [2]int) {
+// -1 when none is, and the first line of the first failed check.
+func (s *checkStep) list() (string, [2]int, int) {
 	st := s.c.Styles
 	var blocks []string
-	wait := [2]int{-1, -1}
+	wait, firstFail := [2]int{-1, -1}, -1
 	at := 0 // the line the next check starts on
 	for _, c := range s.checks {
 		var lines []string
@@ -250,10 +257,13 @@ func (s *checkStep) list() (string, [2]int) {
 		if c.Status == flows.StatusRunning && wait[0] < 0 {
 			wait = [2]int{at, at + h - 1}
 		}
+		if c.Status == flows.StatusFail && firstFail < 0 {
+			firstFail = at
+		}
 		at += h
 		blocks = append(blocks, block)
 	}
-	return strings.Join(blocks, "\n"), wait
+	return strings.Join(blocks, "\n"), wait, firstFail
 }
 
 func (s *checkStep) summary() string {
