@@ -124,3 +124,14 @@ func TestReplacingARegistrationAsksFirst(t *testing.T) {
 	d.key("enter")
 	d.wantScreen("✓ Registered")
 }
+
+// TestQuitInTheDemo: the demo never says anything stays set up.
+func TestQuitInTheDemo(t *testing.T) {
+	deps := walkDeps(t, walks[0])
+	d := newDriver(t, newFlow(t, map[flows.Field]string{"region": "us-east-1"}), deps, 80, 24)
+	d.typ(domain)
+	d.key("enter", "enter", "down", "enter", "r", "y", "ctrl+c")
+	if got := d.m.QuitNote(); got != "The key is set up but not registered. It was all in the demo's sandbox, which ends now." {
+		t.Fatalf("note %q", got)
+	}
+}

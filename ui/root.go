@@ -156,9 +156,10 @@ func (m *Model) Finished() bool { return m.finished }
 // left before the end: what was set up, registered and checked, and what
 // stays as it is.
 func (m *Model) QuitNote() string {
-	again := " Run rekwiz again to finish."
+	again, stays := " Run rekwiz again to finish.", func(what string) string { return "; " + what + "." }
 	if m.c.Deps.Demo {
-		again = " The demo's sandbox ends with it."
+		// Nothing stays: the demo's sandbox lives in this process.
+		again, stays = " It was all in the demo's sandbox, which ends now.", func(string) string { return "." }
 	}
 	domain := m.flow.Value(flows.FieldDomain)
 	pasted := false
@@ -169,13 +170,18 @@ func (m *Model) QuitNote() string {
 	}
 	switch r := m.flow.Receipt(); {
 	case m.flow.Paired():
+		if m.c.Deps.Demo {
+			return "The key was paired." + again
+		}
 		return "The key is paired: " + m.flow.Vendor().Name + " can use it. Nothing is left to do."
 	case r != nil && len(m.flow.Checks()) > 0:
-		return "The key is registered with " + domain + " as " + r.RekID + ", but the pairing check did not pass; it stays registered and set up." + again
+		return "The key is registered with " + domain + " as " + r.RekID + ", but the pairing check did not pass" + stays("it stays registered and set up") + again
 	case r != nil:
-		return "The key is registered with " + domain + " as " + r.RekID + " but not checked yet; what is set up and registered stays so." + again
+		return "The key is registered with " + domain + " as " + r.RekID + " but not checked yet" + stays("what is set up and registered stays so") + again
 	case m.setUp || pasted:
-		return "The key is set up but not registered; what is set up stays set up." + again
+		return "The key is set up but not registered" + stays("what is set up stays set up") + again
+	case m.sawScript && m.c.Deps.Demo:
+		return "The script was shown but not run: nothing was set up." + again
 	case m.sawScript:
 		return "The script was shown but rekwiz did not run it, so rekwiz changed nothing in your account (if you ran the script yourself, what it set up stays set up)." + again
 	}
