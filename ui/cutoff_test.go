@@ -208,3 +208,15 @@ func TestFinishedCheckShowsTheFailure(t *testing.T) {
 	d.wantScreen("✗ FAIL  Check number 3", "the key is disabled", "✗ 1 check failed.")
 	screenFits(t, d, 50, 16)
 }
+
+// TestSetupQuestionStaysInView: at 50x16 the plan of "set it up for me"
+// is taller than the screen; its question is on it.
+func TestSetupQuestionStaysInView(t *testing.T) {
+	w := walks[2]
+	flow := newFlow(t, map[flows.Field]string{"domain": domain, "provider": "azure-delegated", "key": "new", "hsm-name": "sandbox-hsm", "key-name": "rek-dm-LCAJVnUE94B"})
+	d := newDriver(t, flow, walkDeps(t, w), 50, 16)
+	d.wantStep(flows.StepScript)
+	d.key("r")
+	d.wantScreen("Go ahead?")
+	screenFits(t, d, 50, 16)
+}

@@ -466,14 +466,20 @@ func (s *scriptStep) Bindings() help.KeyMap {
 
 // anchor keeps the set-up's last line in view: the call under way, then
 // "Press enter to continue".
+// Asking before "set it up for me", the question stays in view.
 func (s *scriptStep) anchor() int {
-	if s.err != nil || (s.mode != scriptRunning && s.mode != scriptRan) {
+	switch {
+	case s.err != nil:
 		return -1
+	case s.mode == scriptConfirmRun:
+		return strings.Count(s.confirmView(), "\n")
+	case s.mode == scriptRunning || s.mode == scriptRan:
+		return strings.Count(s.runView(), "\n")
 	}
-	return strings.Count(s.runView(), "\n")
+	return -1
 }
 
-// arrowsScroll: the set-up's calls and result scroll with ↑/↓.
+// arrowsScroll: the set-up's plan, calls and result scroll with ↑/↓.
 func (s *scriptStep) arrowsScroll() bool {
-	return s.err == nil && (s.mode == scriptRunning || s.mode == scriptRan)
+	return s.err == nil && (s.mode == scriptConfirmRun || s.mode == scriptRunning || s.mode == scriptRan)
 }
