@@ -293,6 +293,12 @@ func (m *Model) submit(msg submitMsg) tea.Cmd {
 	for f, v := range msg.values {
 		m.flow.Set(f, v)
 	}
+	if msg.receipt != nil {
+		m.flow.SetReceipt(*msg.receipt)
+	}
+	if msg.checks != nil {
+		m.flow.SetPairing(msg.checks)
+	}
 	if err := m.flow.Next(); err != nil {
 		var fe flows.FieldErrors
 		if errors.As(err, &fe) {

@@ -153,7 +153,7 @@ func (a *applyStep) Update(msg tea.Msg) (component, tea.Cmd) {
 		case key.Matches(msg, k.Back):
 			return a, send(backMsg{})
 		case key.Matches(msg, k.Next) && a.receipt != nil:
-			return a, send(submitMsg{})
+			return a, send(submitMsg{receipt: a.receipt})
 		case key.Matches(msg, k.Retry) && a.err != nil && !a.job.running():
 			return a, a.begin()
 		case key.Matches(msg, retestKey) && !a.job.running():

@@ -157,7 +157,7 @@ func (s *checkStep) Update(msg tea.Msg) (component, tea.Cmd) {
 			return s, nil
 		case s.running():
 		case key.Matches(msg, k.Next) && s.passed():
-			return s, send(submitMsg{})
+			return s, send(submitMsg{checks: s.checks})
 		case key.Matches(msg, k.Retry):
 			return s, s.start()
 		case key.Matches(msg, copyCommand):

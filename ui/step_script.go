@@ -196,7 +196,9 @@ func (s *scriptStep) key(msg tea.KeyPressMsg) tea.Cmd {
 			s.mode = scriptViewing
 			return nil
 		case key.Matches(msg, k.Next) && s.result != nil:
-			return send(submitMsg{})
+			// The values go with the answer as well as before it: the
+			// prefill may still be on its way.
+			return send(submitMsg{values: s.result.Paste})
 		}
 		return nil
 	}

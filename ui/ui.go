@@ -86,7 +86,14 @@ func (d Deps) supported(p flows.Provider) bool { return d.Pairing[p] != nil }
 // themselves: they say what happened and the root moves the flow.
 type (
 	// submitMsg is a step's answers; the root records them and moves on.
-	submitMsg struct{ values map[flows.Field]string }
+	// A step whose work ended says what it found here too (the receipt,
+	// the checks): the message that reported it first may still be on
+	// its way when the customer presses enter.
+	submitMsg struct {
+		values  map[flows.Field]string
+		receipt *flows.Receipt
+		checks  []flows.Check
+	}
 	// backMsg asks for the previous step, carrying what was typed on
 	// this one so that coming back finds it there.
 	backMsg struct{ values map[flows.Field]string }
