@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"charm.land/bubbles/v2/help"
@@ -39,14 +40,25 @@ type Model struct {
 
 	width, height int
 	finished      bool
-	enterCmd      tea.Cmd      // the first step's work, started by Init
-	offer         *resumeOffer // saved progress to offer first, until chosen
+	// The body scrolls when a step's view is taller than it: scroll is
+	// the first line shown, anchor the line last kept in view.
+	scroll, anchor int
+	overflow       bool
+	enterCmd       tea.Cmd      // the first step's work, started by Init
+	offer          *resumeOffer // saved progress to offer first, until chosen
+	discard        *discardAsk  // asking before saved progress is started over
+
+	progress *progressLog
+
+	// What has happened, for the line printed on quitting.
+	sawScript bool // the script step was shown
+	setUp     bool // "set it up for me" finished
 }
 
 // New makes the wizard for a flow.
 func New(flow *flows.State, deps Deps) *Model {
 	c := &Common{Styles: newStyles(true), Keys: newKeyMap(), Deps: deps, Width: 80 - 2*padX, Height: 24 - headerLines - footerLines}
-	m := &Model{c: c, flow: flow, help: help.New(), width: 80, height: 24}
+	m := &Model{c: c, flow: flow, help: help.New(), width: 80, height: 24, progress: &progressLog{dropped: map[string]bool{}}}
 	m.steps = map[flows.Step]component{
 		flows.StepDomain: newFormStep(c, "Which domain is the key for?", domainIntro),
 		flows.StepProvider: newChoiceStep(c, flows.FieldProvider,
@@ -54,7 +66,7 @@ func New(flow *flows.State, deps Deps) *Model {
 		flows.StepKey:        newChoiceStep(c, flows.FieldKey, "Which key?", keyItems),
 		flows.StepKeyDetails: newFormStep(c, "About the key", keyDetailsIntro),
 		flows.StepScript:     newScriptStep(c),
-		flows.StepPaste:      newFormStep(c, "Paste what the script printed", pasteIntro),
+		flows.StepPaste:      newFormStep(c, "Paste what the script printed", func(s *flows.State) string { return pasteIntro(c, s) }),
 		flows.StepApply:      newApplyStep(c),
 		flows.StepCheck:      newCheckStep(c),
 		flows.StepDone:       newDoneStep(c),
@@ -63,8 +75,8 @@ func New(flow *flows.State, deps Deps) *Model {
 	if c.Deps.Now == nil {
 		c.Deps.Now = time.Now
 	}
-	if deps.Resume != nil {
-		m.offer = &resumeOffer{c: c, snap: *deps.Resume, now: c.Deps.Now}
+	if len(deps.Saved) > 0 {
+		m.offer = &resumeOffer{c: c, snaps: deps.Saved, now: c.Deps.Now}
 		m.active = flow.Step()
 		return m
 	}
@@ -72,9 +84,32 @@ func New(flow *flows.State, deps Deps) *Model {
 	return m
 }
 
+// progressLog orders the background writes of progress: one at a time,
+// and none after the finished flow's progress was dropped (a save still
+// on its way when the customer finishes must not bring it back).
+type progressLog struct {
+	mu      sync.Mutex
+	dropped map[string]bool
+	pending sync.WaitGroup // writes asked for and not done: quitting waits for them
+}
+
+// flush waits for the writes under way, so that quitting never loses the
+// last step's progress.
+// A write that hangs (a stuck network home directory) holds quitting two
+// seconds at most.
+func (l *progressLog) flush() tea.Msg {
+	done := make(chan struct{})
+	go func() { l.pending.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+	}
+	return nil
+}
+
 // save keeps the flow's progress, in the background.
 func (m *Model) save() tea.Cmd {
-	p := m.c.Deps.Progress
+	p, log := m.c.Deps.Progress, m.progress
 	if p == nil {
 		return nil
 	}
@@ -82,16 +117,33 @@ func (m *Model) save() tea.Cmd {
 	if !ok {
 		return nil
 	}
-	return func() tea.Msg { _ = p.Save(snap); return nil }
+	log.pending.Add(1)
+	return func() tea.Msg {
+		log.mu.Lock()
+		defer log.mu.Unlock()
+		defer log.pending.Done()
+		if !log.dropped[snap.Domain] {
+			_ = p.Save(snap)
+		}
+		return nil
+	}
 }
 
 // forget drops the saved progress of a finished flow.
 func (m *Model) forget() tea.Cmd {
-	p, domain := m.c.Deps.Progress, m.flow.Value(flows.FieldDomain)
+	p, log, domain := m.c.Deps.Progress, m.progress, m.flow.Value(flows.FieldDomain)
 	if p == nil || domain == "" {
 		return nil
 	}
-	return func() tea.Msg { _ = p.Delete(domain); return nil }
+	log.pending.Add(1)
+	return func() tea.Msg {
+		log.mu.Lock()
+		defer log.mu.Unlock()
+		defer log.pending.Done()
+		log.dropped[domain] = true
+		_ = p.Delete(domain)
+		return nil
+	}
 }
 
 // Flow is the flow as the wizard left it.
@@ -99,6 +151,42 @@ func (m *Model) Flow() *flows.State { return m.flow }
 
 // Finished reports whether the customer reached the end and finished.
 func (m *Model) Finished() bool { return m.finished }
+
+// QuitNote says, in a sentence or two, what is true when the wizard is
+// left before the end: what was set up, registered and checked, and what
+// stays as it is.
+func (m *Model) QuitNote() string {
+	again, stays := " Run rekwiz again to finish.", func(what string) string { return "; " + what + "." }
+	if m.c.Deps.Demo {
+		// Nothing stays: the demo's sandbox lives in this process.
+		again, stays = " It was all in the demo's sandbox, which ends now.", func(string) string { return "." }
+	}
+	domain := m.flow.Value(flows.FieldDomain)
+	pasted := false
+	for _, f := range flows.PasteFields(m.flow.Provider()) {
+		if m.flow.Value(f) != "" {
+			pasted = true
+		}
+	}
+	switch r := m.flow.Receipt(); {
+	case m.flow.Paired():
+		if m.c.Deps.Demo {
+			return "The key was paired." + again
+		}
+		return "The key is paired: " + m.flow.Vendor().Name + " can use it. Nothing is left to do."
+	case r != nil && len(m.flow.Checks()) > 0:
+		return "The key is registered with " + domain + " as " + r.RekID + ", but the pairing check did not pass" + stays("it stays registered and set up") + again
+	case r != nil:
+		return "The key is registered with " + domain + " as " + r.RekID + " but not checked yet" + stays("what is set up and registered stays so") + again
+	case m.setUp || pasted:
+		return "The key is set up but not registered" + stays("what is set up stays set up") + again
+	case m.sawScript && m.c.Deps.Demo:
+		return "The script was shown but not run: nothing was set up." + again
+	case m.sawScript:
+		return "The script was shown but rekwiz did not run it, so rekwiz changed nothing in your account (if you ran the script yourself, what it set up stays set up)." + again
+	}
+	return "Nothing was set up yet." + again
+}
 
 // Summary is what the wizard configured; valid once Finished.
 func (m *Model) Summary() Summary { return summarize(m.flow, m.c.Deps) }
@@ -117,6 +205,10 @@ func (m *Model) enter() tea.Cmd {
 		m.steps[m.active].Leave()
 	}
 	m.active = next
+	m.scroll, m.anchor = 0, -1
+	if next == flows.StepScript {
+		m.sawScript = true
+	}
 	return m.steps[next].Enter(m.flow)
 }
 
@@ -136,27 +228,34 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.tooSmall() {
 			return m, nil
 		}
+		if m.scrollKey(msg) {
+			return m, nil
+		}
+		if m.discard != nil {
+			return m, m.discardKey(msg)
+		}
 		if m.offer != nil {
 			return m, m.offer.Update(msg)
 		}
 	case resumeChoiceMsg:
-		if msg.resume {
-			_, _ = m.flow.Resume(m.offer.snap)
+		if msg.snap != nil {
+			m.dropSaved(msg.snap.Domain)
+			_, _ = m.flow.Resume(*msg.snap)
+		} else if snap, ok := m.savedFor(m.flow.Value(flows.FieldDomain)); ok {
+			// Starting over on the domain given: ask first.
+			m.discard = &discardAsk{snap: snap}
+			return m, nil
 		}
 		m.offer = nil
 		return m, m.enter()
 	case submitMsg:
-		for f, v := range msg.values {
-			m.flow.Set(f, v)
-		}
-		if err := m.flow.Next(); err != nil {
-			var fe flows.FieldErrors
-			if errors.As(err, &fe) {
-				return m, m.route(fe)
+		if m.active == flows.StepDomain {
+			if snap, ok := m.savedFor(msg.values[flows.FieldDomain]); ok {
+				m.discard = &discardAsk{snap: snap, submit: &msg}
+				return m, nil
 			}
-			return m, nil // work not finished: the step shows why
 		}
-		return m, tea.Batch(m.enter(), m.save())
+		return m, m.submit(msg)
 	case backMsg:
 		for f, v := range msg.values {
 			m.flow.Set(f, v)
@@ -174,6 +273,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		for f, v := range msg.values {
 			m.flow.Set(f, v)
 		}
+		m.setUp = true
 		return m, nil
 	case appliedMsg:
 		m.flow.SetReceipt(msg.receipt)
@@ -186,6 +286,27 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Sequence(m.forget(), m.quit())
 	}
 	return m, m.route(msg)
+}
+
+// submit records a step's answers and moves the flow on.
+func (m *Model) submit(msg submitMsg) tea.Cmd {
+	for f, v := range msg.values {
+		m.flow.Set(f, v)
+	}
+	if msg.receipt != nil {
+		m.flow.SetReceipt(*msg.receipt)
+	}
+	if msg.checks != nil {
+		m.flow.SetPairing(msg.checks)
+	}
+	if err := m.flow.Next(); err != nil {
+		var fe flows.FieldErrors
+		if errors.As(err, &fe) {
+			return m.route(fe)
+		}
+		return nil // work not finished: the step shows why
+	}
+	return tea.Batch(m.enter(), m.save())
 }
 
 // route gives a message to the current step only.
@@ -201,7 +322,10 @@ func (m *Model) quit() tea.Cmd {
 	if m.offer == nil {
 		m.steps[m.active].Leave()
 	}
-	return tea.Quit
+	if m.c.Deps.Progress == nil {
+		return tea.Quit
+	}
+	return tea.Sequence(m.progress.flush, tea.Quit)
 }
 
 func (m *Model) resize(w, h int) {
@@ -232,13 +356,16 @@ func (m *Model) render() string {
 	}
 	w := m.c.Width
 	view, keys := "", []key.Binding(nil)
-	if m.offer != nil {
+	switch {
+	case m.discard != nil:
+		view, keys = m.discardView(), m.discardBindings()
+	case m.offer != nil:
 		view, keys = m.offer.View(), m.offer.Bindings().ShortHelp()
-	} else {
+	default:
 		view, keys = m.steps[m.active].View(), m.helpKeys()
 	}
-	body := lipgloss.NewStyle().Width(w).Height(m.c.Height).MaxHeight(m.c.Height).Render(view)
-	helpLine := m.help.ShortHelpView(keys)
+	body := lipgloss.NewStyle().Width(w).Height(m.c.Height).MaxHeight(m.c.Height).Render(m.window(view))
+	helpLine := m.fitHelp(keys)
 	out := strings.Join([]string{m.header(), st.Rule.Render(strings.Repeat("─", w)), body, st.Rule.Render(strings.Repeat("─", w)), helpLine}, "\n")
 	return st.App.Render(out)
 }
@@ -305,6 +432,16 @@ func keyDetailsIntro(s *flows.State) string {
 	return "The Managed HSM that holds the key, and the key's name."
 }
 
-func pasteIntro(s *flows.State) string {
-	return "The script's last lines say \"(save this for next step)\". Paste the value here, or the whole lines: rekwiz picks the values out."
+func pasteIntro(c *Common, s *flows.State) string {
+	intro := "The script's last lines say \"(save this for next step)\". Paste the value here, or the whole lines: rekwiz picks the values out."
+	for _, f := range flows.PasteFields(s.Provider()) {
+		if s.Value(f) != "" || s.Secret(f) != "" {
+			return intro
+		}
+	}
+	// Nothing to paste yet: say where the values come from.
+	if c.Deps.Demo && c.Deps.Setup[s.Provider()] != nil {
+		return "Nothing to paste yet: in the demo the values come from the set-up. Press esc to go back to the script step, then r to set it up; the values are filled in here."
+	}
+	return intro + " Not run it yet? esc goes back to the script."
 }

@@ -21,10 +21,21 @@ type checkStep struct {
 	job  job
 	view viewport.Model
 
-	target flows.Target
-	checks []flows.Check
-	err    error
+	target  flows.Target
+	checks  []flows.Check
+	err     error
+	stopped bool   // the customer stopped the check: its results are as they stood
+	copied  string // the check whose command was copied, "" if none
+	// waitLine is the line of the list last kept in view: the check that
+	// is under way or waiting.
+	waitLine int
+	// settle asks the next View to show the result from its start: the
+	// first failed check, or the top.
+	settle bool
 }
+
+// stopKey stops a running check and shows its results as they stand.
+var stopKey = key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "stop waiting"))
 
 type (
 	checkUpdateMsg struct{ check flows.Check }
@@ -60,7 +71,8 @@ func (s *checkStep) start() tea.Cmd {
 		s.err = fmt.Errorf("the pairing check for %s is not available in this version", s.target.Provider.Title())
 		return nil
 	}
-	s.checks = p.Plan(s.target)
+	s.checks, s.stopped, s.waitLine, s.copied = p.Plan(s.target), false, -1, ""
+	s.view.GotoTop()
 	t := s.target
 	return s.job.start(func(ctx context.Context, send func(tea.Msg)) {
 		res := p.Run(ctx, t, func(c flows.Check) { send(checkUpdateMsg{c}) })
@@ -77,9 +89,30 @@ func (s *checkStep) Leave() {
 
 func (s *checkStep) running() bool { return s.job.running() }
 
-func (s *checkStep) SetSize(w, h int) {
-	s.view.SetWidth(w)
-	s.view.SetHeight(max(h-5, 3)) // heading, blank, scroll hint, summary
+func (s *checkStep) SetSize(w, _ int) {
+	s.view.SetWidth(w) // the height follows the list, in View
+}
+
+// passed reports whether the check ran to the end and passed.
+func (s *checkStep) passed() bool { return !s.stopped && flows.Passed(s.checks) }
+
+// stop ends the check where it stands: a check waiting for access to
+// propagate keeps the denial it met, the others that had no result yet
+// say they were stopped.
+func (s *checkStep) stop() {
+	s.job.stop()
+	s.stopped, s.settle = true, true
+	for i, c := range s.checks {
+		switch {
+		case c.Status.Done():
+		case c.Wait != nil:
+			s.checks[i].Status, s.checks[i].Wait = flows.StatusFail, nil
+			s.checks[i].Detail = "access denied; stopped waiting (" + c.Wait.Why + ")"
+		default:
+			s.checks[i].Status = flows.StatusSkipped
+			s.checks[i].Detail = "stopped before it had a result"
+		}
+	}
 }
 
 // firstFix is the earliest step that fixes a failed check, 0 if none.
@@ -108,7 +141,7 @@ func (s *checkStep) Update(msg tea.Msg) (component, tea.Cmd) {
 			}
 		case checkDoneMsg:
 			s.job.stop()
-			s.checks = m.checks
+			s.checks, s.settle = m.checks, true
 			return s, send(pairedMsg(m))
 		}
 		return s, listen(msg.ch)
@@ -119,11 +152,20 @@ func (s *checkStep) Update(msg tea.Msg) (component, tea.Cmd) {
 		switch {
 		case key.Matches(msg, k.Back):
 			return s, send(backMsg{})
+		case s.running() && key.Matches(msg, stopKey):
+			s.stop()
+			return s, nil
 		case s.running():
-		case key.Matches(msg, k.Next) && flows.Passed(s.checks):
-			return s, send(submitMsg{})
+		case key.Matches(msg, k.Next) && s.passed():
+			return s, send(submitMsg{checks: s.checks})
 		case key.Matches(msg, k.Retry):
 			return s, s.start()
+		case key.Matches(msg, copyCommand):
+			if c, cmd := s.command(); cmd != "" {
+				s.copied = c.Name
+				return s, tea.SetClipboard(cmd)
+			}
+			return s, nil
 		case key.Matches(msg, k.Fix) && s.firstFix() != 0:
 			return s, send(goBackToMsg{step: s.firstFix()})
 		}
@@ -140,22 +182,59 @@ func (s *checkStep) View() string {
 	if s.err != nil {
 		return b.String() + s.c.wrapIndented("✗ "+s.err.Error(), 0, st.Error)
 	}
-	s.view.SetContent(s.list())
-	b.WriteString(s.view.View() + "\n")
-	if !s.view.AtBottom() {
-		b.WriteString(st.Muted.Render("↓ more below: ↑/↓ scroll") + "\n")
+	// The list takes the lines it needs, up to what the summary leaves,
+	// so the summary sits right after the checks and is always seen.
+	summary := s.summary()
+	list, wait, firstFail := s.list()
+	s.view.SetContent(list)
+	n := lipgloss.Height(list)
+	avail := max(s.c.Height-3-lipgloss.Height(summary), 2)
+	if n <= avail {
+		s.view.SetHeight(n)
+		s.view.GotoTop()
+	} else {
+		s.view.SetHeight(avail - 1)
+		if s.settle {
+			s.view.SetYOffset(max(firstFail, 0))
+		}
+		// The check under way (its countdown) stays in view each time
+		// it moves on; in between, the customer may scroll.
+		if wait[0] >= 0 && wait[0] != s.waitLine {
+			s.waitLine = wait[0]
+			if wait[0] < s.view.YOffset() || wait[1] >= s.view.YOffset()+s.view.Height() {
+				s.view.SetYOffset(max(wait[1]-s.view.Height()+1, 0))
+			}
+		}
 	}
-	b.WriteString(s.summary())
+	s.settle = false
+	b.WriteString(s.view.View() + "\n")
+	if n > avail {
+		var where []string
+		if !s.view.AtTop() {
+			where = append(where, "↑ more above")
+		}
+		if !s.view.AtBottom() {
+			where = append(where, "↓ more below")
+		}
+		b.WriteString(st.Muted.Render(truncate(strings.Join(where, ", ")+": ↑/↓ scroll", s.c.Width)) + "\n")
+	}
+	b.WriteString("\n" + summary)
 	return b.String()
 }
 
 // list renders each check: a symbol and a status word (so the result
 // never depends on colour) and the name; a passing check's detail follows
 // on the same line when it fits, anything else on the lines below.
-func (s *checkStep) list() string {
+//
+// It also returns the first and last line of the first check under way,
+// -1 when none is, and the first line of the first failed check.
+func (s *checkStep) list() (string, [2]int, int) {
 	st := s.c.Styles
-	var lines []string
+	var blocks []string
+	wait, firstFail := [2]int{-1, -1}, -1
+	at := 0 // the line the next check starts on
 	for _, c := range s.checks {
+		var lines []string
 		word := strings.ToUpper(c.Status.String())
 		sym := c.Status.Symbol()
 		if c.Status == flows.StatusRunning {
@@ -164,59 +243,136 @@ func (s *checkStep) list() string {
 		head := st.Status[c.Status].Render(fmt.Sprintf("%s %-4.4s", sym, word)) + "  " + st.Text.Render(c.Name)
 		if c.Status == flows.StatusPass && c.Detail != "" && lipgloss.Width(head)+3+lipgloss.Width(c.Detail) <= s.c.Width {
 			lines = append(lines, head+"   "+st.Muted.Render(c.Detail))
-			continue
+		} else {
+			lines = append(lines, head)
+			if c.Detail != "" {
+				lines = append(lines, s.c.wrapIndented(c.Detail, 8, st.Muted))
+			}
+			if c.Remedy != "" && c.Status != flows.StatusPass {
+				lines = append(lines, s.remedy(c.Remedy))
+			}
 		}
-		lines = append(lines, head)
-		if c.Detail != "" {
-			lines = append(lines, s.c.wrapIndented(c.Detail, 8, st.Muted))
+		block := strings.Join(lines, "\n")
+		h := lipgloss.Height(block)
+		if c.Status == flows.StatusRunning && wait[0] < 0 {
+			wait = [2]int{at, at + h - 1}
 		}
-		if c.Remedy != "" && c.Status != flows.StatusPass {
-			lines = append(lines, s.c.wrapIndented("→ "+c.Remedy, 8, st.Note))
+		if c.Status == flows.StatusFail && firstFail < 0 {
+			firstFail = at
 		}
+		at += h
+		blocks = append(blocks, block)
 	}
-	return strings.Join(lines, "\n")
+	return strings.Join(blocks, "\n"), wait, firstFail
 }
 
 func (s *checkStep) summary() string {
 	st := s.c.Styles
 	if s.running() {
-		return st.Muted.Render("Checking… (esc stops)")
+		return s.c.wrap("Checking… s: stop waiting and show the results as they stand · esc: back to "+s.back()+".", st.Muted)
 	}
-	var failed, warned int
+	copied := ""
+	if s.copied != "" {
+		copied = s.c.wrap("✓ Copied the command for \""+s.copied+"\" through your terminal (OSC 52).", st.OK) + "\n"
+	}
+	var failed, warned, open int
 	for _, c := range s.checks {
 		switch c.Status {
 		case flows.StatusFail:
 			failed++
 		case flows.StatusWarn:
 			warned++
+		case flows.StatusSkipped:
+			if s.stopped {
+				open++
+			}
 		}
 	}
 	switch {
-	case flows.Passed(s.checks) && warned > 0:
-		return st.OK.Render(fmt.Sprintf("✓ Paired, with %d warning(s).", warned)) + " " + st.Text.Render("Press enter to finish.")
-	case flows.Passed(s.checks):
-		return st.OK.Render("✓ Paired.") + " " + st.Text.Render("Press enter to finish.")
+	case s.passed() && warned > 0:
+		return copied + st.OK.Render("✓ Paired, with "+plural(warned, "warning", "warnings")+".") + "\n" + s.c.wrap("Press enter to finish.", st.Text)
+	case s.passed():
+		return st.OK.Render("✓ Paired.") + "\n" + s.c.wrap("Press enter to finish.", st.Text)
 	}
-	msg := st.Error.Render(fmt.Sprintf("✗ %d check(s) failed.", failed))
+	var head string
+	switch {
+	case s.stopped && failed > 0:
+		head = fmt.Sprintf("✗ Stopped: %s failed, %s not finished.", plural(failed, "check", "checks"), fmt.Sprint(open))
+	case s.stopped:
+		head = fmt.Sprintf("✗ Stopped: %s not finished.", plural(open, "check", "checks"))
+	default:
+		head = "✗ " + plural(failed, "check", "checks") + " failed."
+	}
+	next := "Fix it as shown, then r: run again."
 	if fix := s.firstFix(); fix != 0 {
-		msg += " " + st.Text.Render("f: go to "+fix.Title()+" to fix it · r: run again")
-	} else {
-		msg += " " + st.Text.Render("Fix it as shown, then r: run again")
+		next = "f: go to " + fix.Title() + " to fix it · r: run again."
+	} else if s.stopped && failed == 0 {
+		next = "r: run the check again."
 	}
-	return msg
+	if _, cmd := s.command(); cmd != "" {
+		next += " c: copy the command."
+	}
+	return copied + st.Error.Render(head) + "\n" + s.c.wrap(next, st.Text)
+}
+
+// remedy shows a check's remedy under it: its words, and the command it
+// names as lines that copy as one command.
+func (s *checkStep) remedy(r string) string {
+	st := s.c.Styles
+	before, cmd, after, ok := remedyCommand(r)
+	if !ok {
+		return s.c.wrapIndented("→ "+r, 8, st.Note)
+	}
+	if before == "" {
+		before = "run:"
+	}
+	// The command gets the width of the screen, so that an ARN fits.
+	out := []string{s.c.wrapIndented("→ "+before, 8, st.Note), s.c.command(cmd, "c copies it whole")}
+	if after != "" {
+		out = append(out, s.c.wrapIndented(after, 8, st.Note))
+	}
+	return strings.Join(out, "\n")
+}
+
+// command is the first failed check's command (a warning's when none
+// failed): what c copies.
+func (s *checkStep) command() (flows.Check, string) {
+	for _, want := range []flows.Status{flows.StatusFail, flows.StatusWarn} {
+		for _, c := range s.checks {
+			if _, cmd, _, ok := remedyCommand(c.Remedy); ok && c.Status == want {
+				return c, cmd
+			}
+		}
+	}
+	return flows.Check{}, ""
+}
+
+// back is the step esc goes back to.
+func (s *checkStep) back() string { return "Apply" }
+
+// plural says n things, in the singular when n is 1.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 func (s *checkStep) Bindings() help.KeyMap {
 	k := s.c.Keys
+	back := key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back"))
 	switch {
 	case s.running():
-		return bindings{short: []key.Binding{k.Back, k.Quit}}
-	case flows.Passed(s.checks):
-		return bindings{short: []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "finish")), k.Retry, k.Back, k.Quit}}
+		return bindings{short: []key.Binding{stopKey, back, k.Quit}}
+	case s.passed():
+		return bindings{short: []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "finish")), k.Retry, back, k.Quit}}
 	}
 	short := []key.Binding{k.Retry}
 	if s.firstFix() != 0 {
 		short = append(short, k.Fix)
 	}
-	return bindings{short: append(short, k.Back, k.Quit)}
+	if _, cmd := s.command(); cmd != "" {
+		short = append(short, copyCommand)
+	}
+	return bindings{short: append(short, back, k.Quit)}
 }

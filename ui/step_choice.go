@@ -36,7 +36,7 @@ type choiceItem struct {
 func (i choiceItem) FilterValue() string { return i.title }
 
 func newChoiceStep(c *Common, field flows.Field, title string, items func(*Common, *flows.State) []choiceItem) *choiceStep {
-	l := list.New(nil, choiceDelegate{c: c}, c.Width, c.Height)
+	l := list.New(nil, choiceDelegate{c: c, height: 2, spacing: 1}, c.Width, c.Height)
 	l.SetShowTitle(false)
 	l.SetShowStatusBar(false)
 	l.SetShowFilter(false)
@@ -59,15 +59,29 @@ func (s *choiceStep) Enter(st *flows.State) tea.Cmd {
 		}
 	}
 	cmd := s.list.SetItems(li)
-	s.list.Select(sel)
 	s.SetSize(s.c.Width, s.c.Height)
+	s.list.Select(sel)
 	return cmd
 }
 
 func (s *choiceStep) Leave() {}
 
+// SetSize fits the list to the body: every option with its description
+// and a blank line between, or without the blank lines, or titles only;
+// when even those do not fit, the list pages and says there is more.
 func (s *choiceStep) SetSize(w, h int) {
-	s.list.SetSize(w, max(h-3, 3))
+	lh := max(h-3, 3)
+	n := len(s.list.Items())
+	d := choiceDelegate{c: s.c, height: 2, spacing: 1}
+	switch {
+	case n*3 <= lh: // the list pages by height+spacing, the last gap too
+	case n*2 <= lh:
+		d.spacing = 0
+	default:
+		d.height, d.spacing = 1, 0
+	}
+	s.list.SetDelegate(d)
+	s.list.SetSize(w, lh)
 }
 
 func (s *choiceStep) Update(msg tea.Msg) (component, tea.Cmd) {
@@ -95,7 +109,17 @@ func (s *choiceStep) Update(msg tea.Msg) (component, tea.Cmd) {
 
 func (s *choiceStep) View() string {
 	st := s.c.Styles
-	out := st.Heading.Render(s.title) + "\n\n" + s.list.View()
+	out := st.Heading.Render(s.title) + "\n\n" + strings.TrimRight(s.list.View(), "\n ")
+	if p := s.list.Paginator; p.TotalPages > 1 {
+		var more []string
+		if p.Page > 0 {
+			more = append(more, "↑ more above")
+		}
+		if p.Page < p.TotalPages-1 {
+			more = append(more, "↓ more below")
+		}
+		out += "\n" + st.Muted.Render(fmt.Sprintf("%s (%d options; ↑/↓ choose)", strings.Join(more, ", "), len(s.list.Items())))
+	}
 	if s.err != "" {
 		out += "\n" + s.c.wrapIndented("✗ "+s.err, 0, st.Error)
 	}
@@ -109,10 +133,15 @@ func (s *choiceStep) Bindings() help.KeyMap {
 
 // choiceDelegate draws an item as a marker and title, its description
 // under it; the selected item is marked with › as well as colour.
-type choiceDelegate struct{ c *Common }
+// On a short screen it drops the blank line between items, then the
+// descriptions.
+type choiceDelegate struct {
+	c               *Common
+	height, spacing int
+}
 
-func (d choiceDelegate) Height() int                         { return 2 }
-func (d choiceDelegate) Spacing() int                        { return 1 }
+func (d choiceDelegate) Height() int                         { return d.height }
+func (d choiceDelegate) Spacing() int                        { return d.spacing }
 func (d choiceDelegate) Update(tea.Msg, *list.Model) tea.Cmd { return nil }
 
 func (d choiceDelegate) Render(w io.Writer, m list.Model, index int, item list.Item) {
@@ -125,6 +154,9 @@ func (d choiceDelegate) Render(w io.Writer, m list.Model, index int, item list.I
 	title, desc := it.title, it.description
 	if it.unavailable != "" {
 		desc = "not available yet"
+		if d.height == 1 {
+			title += " (not available yet)"
+		}
 	}
 	titleStyle := st.Unselected
 	marker := "  "
@@ -134,7 +166,10 @@ func (d choiceDelegate) Render(w io.Writer, m list.Model, index int, item list.I
 	if it.unavailable != "" {
 		titleStyle = st.Disabled
 	}
-	fmt.Fprintf(w, "%s%s\n    %s", marker, titleStyle.Render(truncate(title, width)), st.Description.Render(truncate(desc, width)))
+	fmt.Fprintf(w, "%s%s", marker, titleStyle.Render(truncate(title, width)))
+	if d.height > 1 {
+		fmt.Fprintf(w, "\n    %s", st.Description.Render(truncate(desc, width)))
+	}
 }
 
 func truncate(s string, w int) string {

@@ -15,6 +15,7 @@ import (
 type doneStep struct {
 	c       *Common
 	summary Summary
+	copied  bool
 }
 
 // Summary is what the wizard configured, for its last screen and for the
@@ -72,7 +73,7 @@ func (s Summary) checkCounts() string {
 func newDoneStep(c *Common) *doneStep { return &doneStep{c: c} }
 
 func (d *doneStep) Enter(st *flows.State) tea.Cmd {
-	d.summary = summarize(st, d.c.Deps)
+	d.summary, d.copied = summarize(st, d.c.Deps), false
 	return nil
 }
 
@@ -113,6 +114,9 @@ func (d *doneStep) Update(msg tea.Msg) (component, tea.Cmd) {
 			return d, send(finishMsg{})
 		case key.Matches(k, d.c.Keys.Back):
 			return d, send(backMsg{})
+		case key.Matches(k, d.c.Keys.Copy) && d.summary.Verify != "":
+			d.copied = true
+			return d, tea.SetClipboard(d.summary.Verify)
 		}
 	}
 	return d, nil
@@ -132,7 +136,10 @@ func (d *doneStep) View() string {
 			later = "In a real account, you would check it again later with:"
 		}
 		b.WriteString("\n" + d.c.wrap(later, st.Text) + "\n")
-		b.WriteString(d.c.wrapIndented(s.Verify, 2, st.Value) + "\n")
+		b.WriteString(d.c.command(s.Verify, "c copies it whole, and rekwiz prints it whole when it ends") + "\n")
+		if d.copied {
+			b.WriteString(d.c.wrap("✓ Copied the command through your terminal (OSC 52).", st.OK) + "\n")
+		}
 	}
 	b.WriteString("\n" + st.Muted.Render("Press enter to finish."))
 	return b.String()
@@ -140,5 +147,12 @@ func (d *doneStep) View() string {
 
 func (d *doneStep) Bindings() help.KeyMap {
 	k := d.c.Keys
+	if d.summary.Verify != "" {
+		return bindings{short: []key.Binding{k.Done, copyCommand, k.Back}}
+	}
 	return bindings{short: []key.Binding{k.Done, k.Back}}
 }
+
+// arrowsScroll: the summary scrolls with ↑/↓ when it is taller than the
+// screen.
+func (d *doneStep) arrowsScroll() bool { return true }

@@ -196,7 +196,9 @@ func (s *scriptStep) key(msg tea.KeyPressMsg) tea.Cmd {
 			s.mode = scriptViewing
 			return nil
 		case key.Matches(msg, k.Next) && s.result != nil:
-			return send(submitMsg{})
+			// The values go with the answer as well as before it: the
+			// prefill may still be on its way.
+			return send(submitMsg{values: s.result.Paste})
 		}
 		return nil
 	}
@@ -349,17 +351,21 @@ func (s *scriptStep) View() string {
 			status = s.c.wrap(s.nextHint(), st.Muted)
 		}
 	}
-	s.view.SetHeight(max(s.c.Height-2-lipgloss.Height(status), 3))
-
 	var b strings.Builder
 	cli, shell := "AWS CLI", "AWS CloudShell"
 	if !s.spec.Provider.IsAWS() {
 		cli, shell = "Azure CLI", "Azure Cloud Shell"
 	}
-	b.WriteString(st.Heading.Render("Run this script where the "+cli+" is signed in") + "\n")
-	first := s.view.YOffset() + 1
-	last := min(s.view.YOffset()+s.view.Height(), s.view.TotalLineCount())
-	b.WriteString(st.Muted.Render(fmt.Sprintf("%s works. Lines %d–%d of %d; ↑/↓ scroll.", shell, first, last, s.view.TotalLineCount())) + "\n")
+	heading := st.Heading.Render(truncate("Run this script where the "+cli+" is signed in", s.c.Width))
+	// The line count needs the viewport's height, which needs the
+	// heading's: the count's wording is the same length whatever it says.
+	where := func() string {
+		first := s.view.YOffset() + 1
+		last := min(s.view.YOffset()+s.view.Height(), s.view.TotalLineCount())
+		return s.c.wrap(fmt.Sprintf("%s works. Lines %d–%d of %d; ↑/↓ scroll.", shell, first, last, s.view.TotalLineCount()), st.Muted)
+	}
+	s.view.SetHeight(max(min(s.c.Height-lipgloss.Height(heading)-lipgloss.Height(where())-lipgloss.Height(status), s.view.TotalLineCount()), 1))
+	b.WriteString(heading + "\n" + where() + "\n")
 	b.WriteString(s.view.View() + "\n" + status)
 	return b.String()
 }
@@ -458,4 +464,24 @@ func (s *scriptStep) Bindings() help.KeyMap {
 		short = append(short, k.Run)
 	}
 	return bindings{short: append(short, k.Back, k.Quit)}
+}
+
+// anchor keeps the set-up's last line in view: the call under way, then
+// "Press enter to continue".
+// Asking before "set it up for me", the question stays in view.
+func (s *scriptStep) anchor() int {
+	switch {
+	case s.err != nil:
+		return -1
+	case s.mode == scriptConfirmRun:
+		return strings.Count(s.confirmView(), "\n")
+	case s.mode == scriptRunning || s.mode == scriptRan:
+		return strings.Count(s.runView(), "\n")
+	}
+	return -1
+}
+
+// arrowsScroll: the set-up's plan, calls and result scroll with ↑/↓.
+func (s *scriptStep) arrowsScroll() bool {
+	return s.err == nil && (s.mode == scriptConfirmRun || s.mode == scriptRunning || s.mode == scriptRan)
 }

@@ -34,6 +34,21 @@ type Registrar interface {
 	Register(ctx context.Context, t flows.Target) (flows.Receipt, error)
 }
 
+// Registration is a key a domain has registered already.
+type Registration struct {
+	RekID    string
+	Provider string // as the registry names it: aws_am, aws_sa, azure_am
+	Key      string // the alias ARN or key URL
+	At       time.Time
+}
+
+// Replacer is a registry that can say which registration registering t
+// would replace (a different key for a domain that has one), so the
+// wizard asks first. found is false when it would replace nothing.
+type Replacer interface {
+	Replaces(ctx context.Context, t flows.Target) (old Registration, found bool, err error)
+}
+
 // Retester tests a key the domain has registered already (a registry
 // that can answer "already registered" offers it instead).
 type Retester interface {
@@ -53,9 +68,11 @@ type Deps struct {
 	// Demo marks `rekwiz demo`: everything runs against the sandbox.
 	Demo bool
 	// Progress saves the flow after each step (nil saves nothing), and
-	// Resume, when set, is saved progress to offer before the first step.
+	// Saved is the progress of every domain left part-way, newest first:
+	// offered before the first step, and asked about before a domain in
+	// it is started over.
 	Progress Progress
-	Resume   *flows.Snapshot
+	Saved    []flows.Snapshot
 	// Now is the clock progress is stamped with; nil is time.Now.
 	Now func() time.Time
 	// VerifyCommand is the command that checks the pairing again later,
@@ -70,7 +87,14 @@ func (d Deps) supported(p flows.Provider) bool { return d.Pairing[p] != nil }
 // themselves: they say what happened and the root moves the flow.
 type (
 	// submitMsg is a step's answers; the root records them and moves on.
-	submitMsg struct{ values map[flows.Field]string }
+	// A step whose work ended says what it found here too (the receipt,
+	// the checks): the message that reported it first may still be on
+	// its way when the customer presses enter.
+	submitMsg struct {
+		values  map[flows.Field]string
+		receipt *flows.Receipt
+		checks  []flows.Check
+	}
 	// backMsg asks for the previous step, carrying what was typed on
 	// this one so that coming back finds it there.
 	backMsg struct{ values map[flows.Field]string }

@@ -495,7 +495,7 @@ func TestFailedCheckSendsToTheFix(t *testing.T) {
 	d.key("enter", "enter") // script, apply
 	d.wantStep(flows.StepCheck)
 	d.wantScreen("✗ FAIL  Alias resolves to a key", "call kms:DescribeKey", "→ run the setup script again",
-		"✗ 1 check(s) failed. f: go to Script to fix it")
+		"✗ 1 check failed. f: go to Script to fix it")
 	d.key("enter")
 	d.wantStep(flows.StepCheck)
 	d.key("r")
@@ -533,7 +533,7 @@ func TestQuitCancelsRunningWork(t *testing.T) {
 	d.key("enter", "enter")
 	d.wantStep(flows.StepCheck)
 	<-p.started
-	d.wantScreen("Checking… (esc stops)")
+	d.wantScreen("Checking… s: stop waiting and show the results as they stand · esc: back to Apply.")
 	d.key("ctrl+c")
 	if !d.quit || d.m.Finished() {
 		t.Fatal("ctrl+c did not quit, or counted as finishing")
@@ -622,7 +622,7 @@ func TestCheckShowsThePropagationCountdown(t *testing.T) {
 	d.blocked = 200 * time.Millisecond
 	d.key("enter", "enter")
 	<-p.started
-	d.wantScreen("Alias resolves to a key", "access denied; AWS may still be applying a policy change: retrying in 4s (86s left)", "Checking… (esc stops)")
+	d.wantScreen("Alias resolves to a key", "access denied; AWS may still be applying a policy change: retrying in 4s (86s left)", "Checking… s: stop waiting and show the results as they stand · esc: back to Apply.")
 	d.key("esc")
 	select {
 	case <-p.stopped:

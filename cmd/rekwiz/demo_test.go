@@ -212,6 +212,7 @@ func TestDemoServiceAccount(t *testing.T) {
 	d.waitFor("✓ iam create-access-key")
 	d.waitFor("✓ Done.") // enter before the set-up ends is not a step on
 	d.press(enter)
+	d.waitFor("Step 5 of 8 · Paste")
 	d.waitFor("Secret access key")
 	d.mu.Lock()
 	paste := d.screen

@@ -104,6 +104,7 @@ func TestResumeAndSecrets(t *testing.T) {
 	d.waitFor("✓ iam create-access-key")
 	d.waitFor("✓ Done.") // enter before the set-up ends is not a step on
 	d.press(enter)
+	d.waitFor("Step 5 of 8 · Paste")
 	d.waitFor("Secret access key")
 	d.press(tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl})
 	out1, _ := io.ReadAll(d.tm.FinalOutput(t, teatest.WithFinalTimeout(10*time.Second)))
@@ -123,7 +124,8 @@ func TestResumeAndSecrets(t *testing.T) {
 	d2 := realWizard(t)
 	d2.waitFor("Pick up where you left off?")
 	d2.waitFor("You were setting up dm-LCAJVnUE94B (AWS KMS, service account) and reached Paste")
-	d2.waitFor("› Resume at Paste")
+	d2.waitFor("› dm-LCAJVnUE94B: resume at Paste")
+	d2.waitFor("The secret access key is never saved: you paste it again.")
 	d2.press(enter)
 	d2.waitFor("Step 5 of 8 · Paste")
 	d2.waitFor("› arn:aws:kms:us-east-1:111122223333:alias/dm-LCAJVnUE94B/sandbox/Example")

@@ -135,7 +135,7 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 		w.deps.Setup[flows.AzureDelegated], w.deps.Pairing[flows.AzureDelegated] = azSetup, azPairing
 		defaults[flows.FieldHSMName] = demoHSM
 		flow.Suggest(flows.FieldKeyName, demoAzureKey) // the existing key; a new one is offered rek-DOMAIN
-		w.deps.Registry = registry.Open(filepath.Join(filepath.Dir(regPath), "demo-registry.json"))
+		w.deps.Registry = localRegistry{registry.Open(filepath.Join(filepath.Dir(regPath), "demo-registry.json"))}
 		w.deps.RenderScript = func(sp flows.SetupSpec) (string, error) { return scripts.Render(sp, scripts.Options{Demo: true}) }
 		defaults[flows.FieldDomain], defaults[flows.FieldRegion] = demoDomain, demoRegion
 		defaults[flows.FieldKeyID] = sb.CreateKey(demoRegion, "an existing key of the sandbox's customer")
@@ -157,7 +157,7 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 		if warn := fsutil.DirWarning(filepath.Dir(regPath)); warn != "" {
 			fmt.Fprintln(o.IO.Err, "rekwiz: warning: "+termtext.Line(warn))
 		}
-		w.deps.Registry = registry.Open(regPath)
+		w.deps.Registry = localRegistry{registry.Open(regPath)}
 		if api != nil {
 			w.deps.Registry = api
 		}
@@ -178,6 +178,19 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 	}
 	w.deps = safeDeps(w.deps)
 	return w, nil
+}
+
+// localRegistry is the local registry as the wizard uses it: it says
+// which entry registering a different key would replace, so the wizard
+// asks first.
+type localRegistry struct{ *registry.Registry }
+
+func (r localRegistry) Replaces(_ context.Context, t flows.Target) (ui.Registration, bool, error) {
+	old, found, err := r.Registry.Replaces(t)
+	if err != nil || !found {
+		return ui.Registration{}, false, err
+	}
+	return ui.Registration{RekID: old.RekID, Provider: old.Provider, Key: old.Key(), At: old.RegisteredAt}, true, nil
 }
 
 // The demo's Managed HSM and the existing key in it.
@@ -207,24 +220,30 @@ func demoAzure(sb *sandbox.Sandbox, srv *sandbox.Server) (ui.Setuper, ui.Pairer,
 		azurehsm.NewPairing(azurehsm.Config{Credential: cred(sb.AzureVendor()), Options: opts}), nil
 }
 
-// offerResume keeps the wizard's progress in dir and, when progress for
-// the domain given (or, without one, the latest) was saved, offers to
-// resume it. The demo never resumes: its sandbox starts empty each run.
+// offerResume keeps the wizard's progress in dir and offers to resume
+// what was saved: the domain given's progress, or, without one, every
+// unfinished domain's. The demo never resumes: its sandbox starts empty
+// each run.
 func (w *wizard) offerResume(o *wizardOptions, dir string) error {
 	store := session.Open(dir)
 	w.deps.Progress = store
 	var (
-		snap flows.Snapshot
-		ok   bool
-		err  error
+		saved []flows.Snapshot
+		err   error
 	)
 	if d, given := o.Presets[flows.FieldDomain]; given {
-		snap, ok, err = store.Load(strings.TrimSpace(d))
+		snap, ok, lerr := store.Load(strings.TrimSpace(d))
+		if ok {
+			saved = []flows.Snapshot{snap}
+		}
+		err = lerr
 	} else {
-		snap, ok, err = store.Latest()
+		saved, err = store.All()
 	}
-	if ok && snap.Step > w.flow.Step() {
-		w.deps.Resume = &snap
+	for _, snap := range saved {
+		if snap.Step > w.flow.Step() {
+			w.deps.Saved = append(w.deps.Saved, snap)
+		}
 	}
 	return err
 }
@@ -279,7 +298,7 @@ func runWizard(ctx context.Context, o *wizardOptions) error {
 	}
 	m := final.(*ui.Model)
 	if !m.Finished() {
-		fmt.Fprintf(o.IO.Err, "rekwiz: quit at the %s step. What is set up stays set up; run rekwiz again to finish.\n", strings.ToLower(m.Flow().Step().Title()))
+		fmt.Fprintf(o.IO.Err, "rekwiz: quit at the %s step. %s\n", strings.ToLower(m.Flow().Step().Title()), m.QuitNote())
 		return &exitError{code: exitInterrupted}
 	}
 	writeSummary(o.IO.Out, m.Summary(), o.Demo)

@@ -85,6 +85,16 @@ func (r *Registry) Register(ctx context.Context, t flows.Target) (flows.Receipt,
 	if err != nil {
 		return flows.Receipt{}, err
 	}
+	e := r.entry(t)
+	f.Domains[t.Domain] = e
+	if err := r.write(f); err != nil {
+		return flows.Receipt{}, err
+	}
+	return flows.Receipt{RekID: e.RekID, Where: "local registry " + displayPath(r.path)}, nil
+}
+
+// entry is what registering t records.
+func (r *Registry) entry(t flows.Target) Entry {
 	e := Entry{Provider: t.Provider.APIName(), RegisteredAt: r.now().UTC()}
 	if t.Provider.IsAWS() {
 		e.KeyARN = t.AliasARN.String()
@@ -93,11 +103,27 @@ func (r *Registry) Register(ctx context.Context, t flows.Target) (flows.Receipt,
 		e.KeyURL, e.TenantID = t.KeyURL.String(), t.TenantID
 	}
 	e.RekID = rekID(t.Domain, e)
-	f.Domains[t.Domain] = e
-	if err := r.write(f); err != nil {
-		return flows.Receipt{}, err
+	return e
+}
+
+// Replaces returns the entry that registering t would replace: the
+// domain's entry when it registers a different key (another provider,
+// key, tenant or access key). Registering the same key again replaces
+// nothing.
+func (r *Registry) Replaces(t flows.Target) (Entry, bool, error) {
+	old, ok, err := r.Lookup(t.Domain)
+	if err != nil || !ok || old.RekID == r.entry(t).RekID {
+		return Entry{}, false, err
 	}
-	return flows.Receipt{RekID: e.RekID, Where: "local registry " + displayPath(r.path)}, nil
+	return old, true, nil
+}
+
+// Key is the key an entry registers: its alias ARN or key URL.
+func (e Entry) Key() string {
+	if e.KeyARN != "" {
+		return e.KeyARN
+	}
+	return e.KeyURL
 }
 
 // Lookup returns a domain's entry.

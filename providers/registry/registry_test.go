@@ -183,3 +183,32 @@ func TestDuplicateKeysAreRefusedNotResolved(t *testing.T) {
 		t.Fatal("a FIFO registry hangs")
 	}
 }
+
+func TestReplacesSaysWhatADifferentKeyReplaces(t *testing.T) {
+	r := Open(filepath.Join(t.TempDir(), "registry.json"))
+	first := replaceTarget(t, "arn:aws:kms:us-east-1:111122223333:alias/dm-LCAJVnUE94B/acme")
+	if _, ok, err := r.Replaces(first); ok || err != nil {
+		t.Fatalf("an empty registry replaces something: %v %v", ok, err)
+	}
+	rec, err := r.Register(context.Background(), first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := r.Replaces(first); ok || err != nil {
+		t.Fatalf("the same key again replaces: %v %v", ok, err)
+	}
+	other := replaceTarget(t, "arn:aws:kms:eu-west-1:111122223333:alias/dm-LCAJVnUE94B/acme")
+	old, ok, err := r.Replaces(other)
+	if err != nil || !ok || old.RekID != rec.RekID || old.Key() != first.AliasARN.String() {
+		t.Fatalf("replaces %+v %v %v", old, ok, err)
+	}
+}
+
+func replaceTarget(t *testing.T, alias string) flows.Target {
+	t.Helper()
+	a, _, err := flows.ParseAliasARN(alias)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return flows.Target{Domain: "dm-LCAJVnUE94B", Provider: flows.AWSDelegated, AliasARN: a}
+}

@@ -102,14 +102,16 @@ func read(p string) (flows.Snapshot, bool, error) {
 	return f.Snapshot, true, nil
 }
 
-// Latest returns the most recently saved progress of any domain.
-func (s *Store) Latest() (flows.Snapshot, bool, error) {
+// All returns every domain's saved progress, the most recent first. A
+// file that cannot be read is reported in err and left as it is; the
+// others are returned all the same.
+func (s *Store) All() ([]flows.Snapshot, error) {
 	entries, err := os.ReadDir(s.dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return flows.Snapshot{}, false, nil
+		return nil, nil
 	}
 	if err != nil {
-		return flows.Snapshot{}, false, err
+		return nil, err
 	}
 	var all []flows.Snapshot
 	var errs []error
@@ -126,11 +128,17 @@ func (s *Store) Latest() (flows.Snapshot, bool, error) {
 			all = append(all, snap)
 		}
 	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].Saved.After(all[j].Saved) })
+	return all, errors.Join(errs...)
+}
+
+// Latest returns the most recently saved progress of any domain.
+func (s *Store) Latest() (flows.Snapshot, bool, error) {
+	all, err := s.All()
 	if len(all) == 0 {
-		return flows.Snapshot{}, false, errors.Join(errs...)
+		return flows.Snapshot{}, false, err
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i].Saved.After(all[j].Saved) })
-	return all[0], true, errors.Join(errs...)
+	return all[0], true, err
 }
 
 // Delete forgets a domain's progress (the wizard finished).

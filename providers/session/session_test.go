@@ -85,3 +85,19 @@ func TestControlCharactersAreRefused(t *testing.T) {
 		t.Fatalf("%v %v", ok, err)
 	}
 }
+
+func TestAllListsEveryDomainNewestFirst(t *testing.T) {
+	s := Open(filepath.Join(t.TempDir(), "sessions"))
+	if all, err := s.All(); len(all) != 0 || err != nil {
+		t.Fatalf("empty store: %v %v", all, err)
+	}
+	for i, d := range []string{"dm-AAAAAAAAAAA", "dm-CCCCCCCCCCC", "dm-BBBBBBBBBBB"} {
+		if err := s.Save(flows.Snapshot{Domain: d, Step: flows.StepScript, Saved: time.Unix(int64(100*(i+1)), 0).UTC()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := s.All()
+	if err != nil || len(all) != 3 || all[0].Domain != "dm-BBBBBBBBBBB" || all[1].Domain != "dm-CCCCCCCCCCC" || all[2].Domain != "dm-AAAAAAAAAAA" {
+		t.Fatalf("all: %+v %v", all, err)
+	}
+}
