@@ -27,11 +27,14 @@ type Styles struct {
 	Text    lipgloss.Style
 	Muted   lipgloss.Style
 	Label   lipgloss.Style
-	Value   lipgloss.Style
-	Code    lipgloss.Style
-	Error   lipgloss.Style
-	Note    lipgloss.Style
-	OK      lipgloss.Style
+	// FocusLabel is the focused field's label: underlined as well as
+	// coloured, so it stands out with no colour at all.
+	FocusLabel lipgloss.Style
+	Value      lipgloss.Style
+	Code       lipgloss.Style
+	Error      lipgloss.Style
+	Note       lipgloss.Style
+	OK         lipgloss.Style
 
 	Selected    lipgloss.Style
 	Unselected  lipgloss.Style
@@ -65,15 +68,16 @@ func newStyles(isDark bool) Styles {
 		StepName: fg(text).Bold(true),
 		Rule:     fg(muted),
 
-		Heading: fg(text).Bold(true),
-		Text:    fg(text),
-		Muted:   fg(muted),
-		Label:   fg(text).Bold(true),
-		Value:   fg(accent),
-		Code:    fg(text).Background(codeBg),
-		Error:   fg(red),
-		Note:    fg(amber),
-		OK:      fg(green),
+		Heading:    fg(text).Bold(true),
+		Text:       fg(text),
+		Muted:      fg(muted),
+		Label:      fg(text).Bold(true),
+		FocusLabel: fg(accent).Bold(true).Underline(true),
+		Value:      fg(accent),
+		Code:       fg(text).Background(codeBg),
+		Error:      fg(red),
+		Note:       fg(amber),
+		OK:         fg(green),
 
 		Selected:    fg(accent).Bold(true),
 		Unselected:  fg(text),

@@ -259,7 +259,7 @@ func TestBackKeepsWhatWasTyped(t *testing.T) {
 	d.wantScreen("› " + domain)
 	d.key("enter", "enter", "enter")
 	d.wantStep(flows.StepKeyDetails)
-	d.wantScreen("› eu-west-2", "› abcdef01-2345-6789-abcd-ef0123456789")
+	d.wantScreen("› AWS region › eu-west-2", "Key ID or key ARN abcdef01-2345-6789-abcd-ef0123456789")
 }
 
 func TestUnavailableProviderCannotBeChosen(t *testing.T) {
@@ -422,7 +422,7 @@ func TestSetItUpForMeOnAzure(t *testing.T) {
 	if !strings.Contains(input, "0123456789abcdef") || strings.Contains(input, "https://") {
 		t.Fatalf("the key URL's input line is %q; want its end, scrolled", input)
 	}
-	d.wantScreen("› "+tenant, "✓ https://contoso-hsm.managedhsm.azure.net/keys/customer-rek/")
+	d.wantScreen("Tenant ID "+tenant, "✓ https://contoso-hsm.managedhsm.azure.net/keys/customer-rek/")
 	checkWidth(t, d, 80)
 	d.key("enter")
 	d.wantStep(flows.StepApply)
