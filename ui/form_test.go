@@ -2,10 +2,13 @@ package ui
 
 import (
 	"bytes"
+	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
 
@@ -217,4 +220,56 @@ func TestUnfocusedValueShowsItsStart(t *testing.T) {
 		t.Fatalf("the unfocused key URL reads %q; want its start and …", line)
 	}
 	checkWidth(t, d, 50)
+}
+
+// TestFooterReadableInSixteenColours: rounded to a 16-colour palette, no
+// part of the footer takes the colour of the background it is drawn on.
+func TestFooterReadableInSixteenColours(t *testing.T) {
+	for _, dark := range []bool{true, false} {
+		background := map[bool][]string{true: {"0"}, false: {"7", "15"}}[dark]
+		h := newStyles(dark).Help
+		for name, st := range map[string]lipgloss.Style{"key": h.ShortKey, "description": h.ShortDesc, "separator": h.ShortSeparator} {
+			got := fmt.Sprint(colorprofile.ANSI.Convert(st.GetForeground()))
+			if slices.Contains(background, got) {
+				t.Errorf("dark=%v: the footer's %s is ANSI colour %s, the background's", dark, name, got)
+			}
+		}
+	}
+}
+
+// TestSetupPlanWords: an existing key is found, not "found or created";
+// a new Azure key has no other tags to keep.
+func TestSetupPlanWords(t *testing.T) {
+	for _, k := range []flows.KeyChoice{flows.KeyExisting, flows.KeyNew} {
+		deps, _ := testDeps(t, &fakePairer{results: passing})
+		deps.Demo = true
+		deps.Pairing[flows.AzureDelegated] = deps.Pairing[flows.AWSDelegated]
+		deps.Setup[flows.AzureDelegated] = &fakeSetup{}
+		presets := map[flows.Field]string{"domain": domain, "provider": "azure-delegated", "key": string(k), "hsm-name": "contoso-hsm", "key-name": "customer-rek"}
+		d := newDriver(t, newFlow(t, presets), deps, 80, 24)
+		d.key("r")
+		s := strings.Join(strings.Fields(d.screen()), " ")
+		switch k {
+		case flows.KeyExisting:
+			d.wantScreen("find the key customer-rek", "keeping the key's other tags")
+			if strings.Contains(s, "find or create") {
+				t.Errorf("existing key: %s", s)
+			}
+		case flows.KeyNew:
+			d.wantScreen("find or create the key customer-rek", "add the tag dm-LCAJVnUE94B=allow.")
+			if strings.Contains(s, "other tags") {
+				t.Errorf("new key: %s", s)
+			}
+		}
+	}
+}
+
+// TestScriptLineCountsAgree: the script view's count of lines and the
+// copy's are the same number, the script's lines.
+func TestScriptLineCountsAgree(t *testing.T) {
+	deps, _ := testDeps(t, &fakePairer{results: passing})
+	d := toScript(t, deps) // a script of 3 lines, newline-terminated
+	d.wantScreen("Lines 1–3 of 3")
+	d.key("c")
+	d.wantScreen("Copied 3 lines")
 }

@@ -193,11 +193,11 @@ func (s *checkStep) summary() string {
 	}
 	switch {
 	case flows.Passed(s.checks) && warned > 0:
-		return st.OK.Render(fmt.Sprintf("✓ Paired, with %d warning(s).", warned)) + " " + st.Text.Render("Press enter to finish.")
+		return st.OK.Render("✓ Paired, with "+count(warned, "warning")+".") + " " + st.Text.Render("Press enter to finish.")
 	case flows.Passed(s.checks):
 		return st.OK.Render("✓ Paired.") + " " + st.Text.Render("Press enter to finish.")
 	}
-	msg := st.Error.Render(fmt.Sprintf("✗ %d check(s) failed.", failed))
+	msg := st.Error.Render("✗ " + count(failed, "check") + " failed.")
 	if fix := s.firstFix(); fix != 0 {
 		msg += " " + st.Text.Render("f: go to "+fix.Title()+" to fix it · r: run again")
 	} else {

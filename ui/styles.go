@@ -92,9 +92,20 @@ func newStyles(isDark bool) Styles {
 			flows.StatusFail:    fg(red).Bold(true),
 			flows.StatusSkipped: fg(muted),
 		},
-		Help: help.DefaultStyles(isDark),
+		Help: helpStyles(fg(text), fg(muted)),
 	}
 	return s
+}
+
+// helpStyles are the footer's: keys in the text colour, what they do and
+// the separators between them muted. The bubbles defaults draw the
+// separators in a grey that a 16-colour terminal rounds to its own
+// background (black on dark, white on light), where they vanish.
+func helpStyles(key, muted lipgloss.Style) help.Styles {
+	return help.Styles{
+		ShortKey: key, ShortDesc: muted, ShortSeparator: muted, Ellipsis: muted,
+		FullKey: key, FullDesc: muted, FullSeparator: muted,
+	}
 }
 
 // inputStyles are the text inputs' styles. The cursor does not blink: a

@@ -405,7 +405,7 @@ func TestSetItUpForMeOnAzure(t *testing.T) {
 	d.wantStep(flows.StepScript)
 	d.wantScreen("Run this script where the Azure CLI is signed in", "Azure Cloud Shell works.")
 	d.key("r")
-	d.wantScreen("in the Managed HSM contoso-hsm: find or create the key customer-rek",
+	d.wantScreen("in the Managed HSM contoso-hsm: find the key customer-rek",
 		"Managed HSM Crypto User on that key only", "tag dm-LCAJVnUE94B=allow")
 	d.key("y")
 	d.wantScreen("✓ Done.")
@@ -495,7 +495,7 @@ func TestFailedCheckSendsToTheFix(t *testing.T) {
 	d.key("enter", "enter") // script, apply
 	d.wantStep(flows.StepCheck)
 	d.wantScreen("✗ FAIL  Alias resolves to a key", "call kms:DescribeKey", "→ run the setup script again",
-		"✗ 1 check(s) failed. f: go to Script to fix it")
+		"✗ 1 check failed. f: go to Script to fix it")
 	d.key("enter")
 	d.wantStep(flows.StepCheck)
 	d.key("r")
