@@ -2,10 +2,12 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -25,38 +27,54 @@ import (
 // breaks: every field is filled and the step passes. Rewording a label
 // in a script without the paste step knowing breaks this test.
 func TestScriptOutputFillsThePasteStep(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the AWS CLI several times")
+	}
+	sandboxtest.AWSCLI(t)
+	sandboxtest.Tool(t, "jq", "jq")
 	v := sandboxtest.Vendor
-	var env *sandboxtest.Env
-	n := 0
+	env := sandboxtest.Start(t, sandbox.Options{Seed: 1, Vendor: v})
+	type variant struct {
+		sp  flows.SetupSpec
+		out string
+		err error
+	}
+	var variants []*variant
+	var wg sync.WaitGroup
 	for _, p := range flows.Providers() {
 		for _, k := range flows.KeyChoices() {
-			n++
-			domain := "dm-PASTE" + strings.Repeat("0", 5) + string(rune('0'+n))
-			sp := flows.SetupSpec{Provider: p, Key: k, Domain: domain, Vendor: v}
-			var out string
+			domain := "dm-PASTE" + strings.Repeat("0", 5) + string(rune('0'+len(variants)))
+			vr := &variant{sp: flows.SetupSpec{Provider: p, Key: k, Domain: domain, Vendor: v}}
+			variants = append(variants, vr)
 			switch p {
 			case flows.AWSDelegated, flows.AWSServiceAccount:
-				sandboxtest.AWSCLI(t)
-				sandboxtest.Tool(t, "jq", "jq")
-				if env == nil {
-					env = sandboxtest.Start(t, sandbox.Options{Seed: 1, Vendor: v})
-				}
-				sp.Region = sandboxtest.Region
+				vr.sp.Region = sandboxtest.Region
 				if p == flows.AWSServiceAccount {
-					sp.Company = "Example"
+					vr.sp.Company = "Example"
 				}
 				if k == flows.KeyExisting {
-					sp.KeyID = customerKey(t, env)
+					vr.sp.KeyID = customerKey(t, env)
 				}
-				out = runScript(t, env, sp)
+				// The AWS CLI is slow to start: the scripts run side by side.
+				wg.Add(1)
+				go func() { defer wg.Done(); vr.out, vr.err = runScript(env, vr.sp) }()
 			case flows.AzureDelegated:
-				sp.HSMName, sp.KeyName = "contoso-hsm", "customer-rek"
+				vr.sp.HSMName, vr.sp.KeyName = "contoso-hsm", "customer-rek"
 				if k == flows.KeyNew {
-					sp.KeyName = "rek-" + domain
+					vr.sp.KeyName = "rek-" + domain
 				}
-				out = azureOutput(t, sp)
+				vr.out = azureOutput(t, vr.sp)
 			}
-			presets := map[flows.Field]string{"domain": domain, "provider": string(p), "key": string(k),
+		}
+	}
+	wg.Wait()
+	for _, vr := range variants {
+		sp, out, p, k := vr.sp, vr.out, vr.sp.Provider, vr.sp.Key
+		if vr.err != nil {
+			t.Fatalf("%s/%s: %v", p, k, vr.err)
+		}
+		{
+			presets := map[flows.Field]string{"domain": sp.Domain, "provider": string(p), "key": string(k),
 				"region": sp.Region, "key-id": sp.KeyID, "company": sp.Company, "hsm-name": sp.HSMName, "key-name": sp.KeyName}
 			for f, val := range presets {
 				if val == "" {
@@ -100,22 +118,25 @@ func customerKey(t *testing.T, e *sandboxtest.Env) string {
 }
 
 // runScript renders a setup script and runs it as the customer.
-func runScript(t *testing.T, e *sandboxtest.Env, sp flows.SetupSpec) string {
-	t.Helper()
+func runScript(e *sandboxtest.Env, sp flows.SetupSpec) (string, error) {
 	s, err := scripts.Render(sp, scripts.Options{Demo: true})
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
-	dir := t.TempDir()
+	dir, err := os.MkdirTemp("", "rekwiz-paste-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "setup.sh")
 	if err := os.WriteFile(path, []byte(s), 0o700); err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	out, errOut, err := sandboxtest.Run(e.CLIEnv(e.Customer()), dir, "bash", path)
 	if err != nil {
-		t.Fatalf("%v\n%s\n%s", err, out, errOut)
+		return "", fmt.Errorf("%v\n%s\n%s", err, out, errOut)
 	}
-	return out
+	return out, nil
 }
 
 // azureOutput is what an Azure script prints last: its labelled echo
