@@ -46,12 +46,58 @@ func (s *State) Validate(f Field, raw string) (Value, error) {
 	case FieldSecretAccessKey:
 		return plain(ParseSecretAccessKey(raw))
 	case FieldKeyURL:
-		u, err := ParseKeyURL(raw)
-		return Value{Text: u.String()}, err
+		return s.validateKeyURL(raw)
 	case FieldTenantID:
 		return plain(ParseTenantID(raw))
 	}
 	return Value{}, fmt.Errorf("unknown field %q", f)
+}
+
+// Checked is one field's value as ValidateForm found it.
+type Checked struct {
+	Value Value
+	Err   error
+}
+
+// ValidateForm checks what a step's form holds now: each field on its
+// own, then against the others as they are typed (a key ARN against the
+// region beside it) and against the answers of earlier steps (an alias
+// ARN against the key's account). It records nothing, so a form calls it
+// on every change and a cross-field error goes as soon as either side is
+// put right. A field that is wrong on its own takes no part in the
+// others' checks: its own error says what is wrong.
+func (s *State) ValidateForm(typed map[Field]string) map[Field]Checked {
+	o := s.overlay()
+	out := map[Field]Checked{}
+	for _, f := range fieldOrder {
+		raw, ok := typed[f]
+		if !ok {
+			continue
+		}
+		v, err := o.Validate(f, raw)
+		out[f] = Checked{v, err}
+		m := o.values
+		if Spec(f).Kind == SecretField {
+			m = o.secrets
+		}
+		if err != nil {
+			delete(m, f)
+		} else {
+			m[f] = v.Text
+		}
+	}
+	return out
+}
+
+// overlay is a copy of the answers that checking may change freely.
+func (s *State) overlay() *State {
+	o := *s
+	o.values = make(map[Field]string, len(s.values))
+	for f, v := range s.values {
+		o.values[f] = v
+	}
+	o.secrets = map[Field]string{}
+	return &o
 }
 
 func plain(s string, err error) (Value, error) {
@@ -113,7 +159,27 @@ func (s *State) validateAliasARN(raw string) (Value, error) {
 	if region := s.values[FieldRegion]; region != "" && a.Region != region {
 		return Value{}, fmt.Errorf("this alias is in %s, but the key is in %s; paste the alias from %s", a.Region, region, region)
 	}
+	if ref, err := ParseKeyRef(s.values[FieldKeyID]); err == nil && ref.ARN != nil && ref.ARN.Account != a.Account {
+		return Value{}, fmt.Errorf("this alias is in account %s, but the key is in account %s; paste the alias the script printed in %s", a.Account, ref.ARN.Account, ref.ARN.Account)
+	}
 	return Value{Text: a.String(), Note: note}, nil
+}
+
+// validateKeyURL checks a Managed HSM key URL, and that it names the HSM
+// and the key the key step named (when it did: rekwiz verify asks for
+// neither).
+func (s *State) validateKeyURL(raw string) (Value, error) {
+	u, err := ParseKeyURL(raw)
+	if err != nil {
+		return Value{}, err
+	}
+	if hsm := s.values[FieldHSMName]; hsm != "" && !strings.EqualFold(u.HSM, hsm) {
+		return Value{}, fmt.Errorf("this key is in the Managed HSM %s, but the key step names %s; paste the URL the script printed, or go back and change the HSM name", u.HSM, hsm)
+	}
+	if name := s.values[FieldKeyName]; name != "" && !strings.EqualFold(u.Name, name) {
+		return Value{}, fmt.Errorf("this URL is for the key %s, but the key step names %s; paste the URL the script printed, or go back and change the key name", u.Name, name)
+	}
+	return Value{Text: u.String()}, nil
 }
 
 // SetupSpec is what the setup script, or the SDK doing the same work,

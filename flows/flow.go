@@ -307,13 +307,18 @@ func (s *State) validateStep(step Step) error {
 		v Value
 	}
 	var ok []checked
+	typed := map[Field]string{}
 	for _, spec := range s.specsOf(step) {
-		v, err := s.Validate(spec.Field, s.raw(spec.Field))
-		if err != nil {
-			errs = append(errs, &FieldError{spec.Field, err})
+		typed[spec.Field] = s.raw(spec.Field)
+	}
+	results := s.ValidateForm(typed)
+	for _, spec := range s.specsOf(step) {
+		r := results[spec.Field]
+		if r.Err != nil {
+			errs = append(errs, &FieldError{spec.Field, r.Err})
 			continue
 		}
-		ok = append(ok, checked{spec.Field, v})
+		ok = append(ok, checked{spec.Field, r.Value})
 	}
 	if len(errs) > 0 {
 		return errs

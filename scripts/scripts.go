@@ -28,7 +28,7 @@ var templateFS embed.FS
 
 var templates = template.Must(template.New("scripts").
 	Funcs(sprig.HermeticTxtFuncMap()).
-	Funcs(template.FuncMap{"shq": Quote, "comment": comment}).
+	Funcs(template.FuncMap{"shq": Quote, "comment": comment, "pasteLine": pasteLine}).
 	ParseFS(templateFS, "templates/*.sh.tmpl"))
 
 // ErrNotBuilt is returned for a provider rekwiz has no scripts for.
@@ -172,6 +172,21 @@ func Quote(s string) (string, error) {
 		q = "'" + s + "'"
 	}
 	return q, nil
+}
+
+// pasteLine is the label a script prints before a value the paste step
+// takes ("Key alias (save this for next step): "), from the one
+// definition the paste step also reads, so the two never drift apart. It
+// goes inside a double-quoted echo, so it may hold nothing bash expands.
+func pasteLine(field string) (string, error) {
+	l := flows.PasteLine(flows.Field(field))
+	if l == "" {
+		return "", fmt.Errorf("field %q has no paste label", field)
+	}
+	if strings.ContainsAny(l, "\"$`\\!") {
+		return "", fmt.Errorf("paste label %q holds a character bash expands in double quotes", l)
+	}
+	return l, nil
 }
 
 // comment makes s safe inside a # comment: one line, no control bytes.

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
 
 	"charm.land/bubbles/v2/help"
@@ -33,6 +34,15 @@ type component interface {
 	// SetSize is called when the body's size changes.
 	SetSize(width, height int)
 	Bindings() help.KeyMap
+}
+
+// count is "1 check", "2 checks": a number and its noun, in the form
+// the number takes (English: s for every number but one).
+func count(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // wrap fits text to the body's width, breaking at spaces only (so an

@@ -290,18 +290,18 @@ func (s *checkStep) summary() string {
 	}
 	switch {
 	case s.passed() && warned > 0:
-		return copied + st.OK.Render("✓ Paired, with "+plural(warned, "warning", "warnings")+".") + "\n" + s.c.wrap("Press enter to finish.", st.Text)
+		return copied + st.OK.Render("✓ Paired, with "+count(warned, "warning")+".") + "\n" + s.c.wrap("Press enter to finish.", st.Text)
 	case s.passed():
 		return st.OK.Render("✓ Paired.") + "\n" + s.c.wrap("Press enter to finish.", st.Text)
 	}
 	var head string
 	switch {
 	case s.stopped && failed > 0:
-		head = fmt.Sprintf("✗ Stopped: %s failed, %s not finished.", plural(failed, "check", "checks"), fmt.Sprint(open))
+		head = fmt.Sprintf("✗ Stopped: %s failed, %s not finished.", count(failed, "check"), fmt.Sprint(open))
 	case s.stopped:
-		head = fmt.Sprintf("✗ Stopped: %s not finished.", plural(open, "check", "checks"))
+		head = fmt.Sprintf("✗ Stopped: %s not finished.", count(open, "check"))
 	default:
-		head = "✗ " + plural(failed, "check", "checks") + " failed."
+		head = "✗ " + count(failed, "check") + " failed."
 	}
 	next := "Fix it as shown, then r: run again."
 	if fix := s.firstFix(); fix != 0 {
@@ -350,13 +350,6 @@ func (s *checkStep) command() (flows.Check, string) {
 // back is the step esc goes back to.
 func (s *checkStep) back() string { return "Apply" }
 
-// plural says n things, in the singular when n is 1.
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
 
 func (s *checkStep) Bindings() help.KeyMap {
 	k := s.c.Keys

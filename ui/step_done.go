@@ -62,7 +62,7 @@ func (s Summary) Lines() []string {
 func (s Summary) checkCounts() string {
 	out := fmt.Sprintf("%d passed", s.Passed)
 	if s.Warned > 0 {
-		out += fmt.Sprintf(", %d warning(s)", s.Warned)
+		out += ", " + count(s.Warned, "warning")
 	}
 	if s.Skipped > 0 {
 		out += fmt.Sprintf(", %d skipped", s.Skipped)

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"regexp"
 	"strings"
 
 	"charm.land/bubbles/v2/help"
@@ -44,7 +43,7 @@ func (f *formStep) Enter(s *flows.State) tea.Cmd {
 	for _, spec := range s.Fields() {
 		ff := &formField{spec: spec, locked: s.Locked(spec.Field)}
 		ff.input = textinput.New()
-		ff.input.Prompt = "› "
+		ff.input.Prompt = focusMarker
 		ff.input.Placeholder = spec.Example
 		ff.input.KeyMap.Paste = key.NewBinding(key.WithDisabled()) // terminals paste by bracketed paste
 		ff.input.SetStyles(inputStyles(f.c.Styles.isDark))
@@ -59,15 +58,11 @@ func (f *formStep) Enter(s *flows.State) tea.Cmd {
 		}
 		ff.input.CursorEnd()
 		f.fields = append(f.fields, ff)
-		f.validate(ff)
 	}
+	f.validate()
 	f.SetSize(f.c.Width, f.c.Height)
-	// Start on the first field that still needs an answer.
-	for i, ff := range f.fields {
-		if !ff.locked && (ff.input.Value() == "" || ff.err != nil) {
-			return f.focusOn(i)
-		}
-	}
+	// Start on the first field, whatever is in it: only one given on the
+	// command line is passed over.
 	for i, ff := range f.fields {
 		if !ff.locked {
 			return f.focusOn(i)
@@ -105,12 +100,19 @@ func (f *formStep) move(delta int) tea.Cmd {
 	return nil
 }
 
-func (f *formStep) validate(ff *formField) {
-	if ff.locked {
-		ff.value, ff.err = flows.Value{Text: ff.input.Value()}, nil
-		return
+// validate checks every field again, each against the others as they
+// are typed now: a cross-field error (the key ARN's region against the
+// region) goes as soon as either side is put right.
+func (f *formStep) validate() {
+	res := f.state.ValidateForm(f.values())
+	for _, ff := range f.fields {
+		if ff.locked {
+			ff.value, ff.err = flows.Value{Text: ff.input.Value()}, nil
+			continue
+		}
+		r := res[ff.spec.Field]
+		ff.value, ff.err = r.Value, r.Err
 	}
-	ff.value, ff.err = f.state.Validate(ff.spec.Field, ff.input.Value())
 }
 
 func (f *formStep) Update(msg tea.Msg) (component, tea.Cmd) {
@@ -154,19 +156,19 @@ func (f *formStep) Update(msg tea.Msg) (component, tea.Cmd) {
 	// A terminal without bracketed paste types a pasted line key by key:
 	// once "Key URL (save this for next step): h" is in, the label goes
 	// and the value typed so far stays, so the rest lands after it.
-	if m := labelledRE.FindStringSubmatch(cur.input.Value()); m != nil && labelFields[strings.ToLower(strings.TrimSpace(m[1]))] == cur.spec.Field {
-		cur.input.SetValue(m[2])
+	if fl, v, ok := flows.LabelledValue(cur.input.Value()); ok && v != "" && fl == cur.spec.Field {
+		cur.input.SetValue(v)
 		cur.input.CursorEnd()
 	}
-	f.validate(cur)
+	f.validate()
 	return f, cmd
 }
 
 // submit sends the answers up, or points at the first one that is wrong.
 func (f *formStep) submit() tea.Cmd {
 	f.submitted = true
+	f.validate()
 	for i, ff := range f.fields {
-		f.validate(ff)
 		if ff.err != nil {
 			if i != f.focus {
 				return f.focusOn(i)
@@ -188,46 +190,29 @@ func (f *formStep) values() map[flows.Field]string {
 	return values
 }
 
-// labelledRE finds the lines the scripts print last, such as
-// "Key alias (save this for next step): arn:aws:kms:…".
-var labelledRE = regexp.MustCompile(`(?m)^\s*([A-Za-z ]+?) \(save this for next step\):\s*(\S+)\s*$`)
-
-var labelFields = map[string]flows.Field{
-	"key alias":         flows.FieldAliasARN,
-	"key url":           flows.FieldKeyURL,
-	"tenant id":         flows.FieldTenantID,
-	"access key id":     flows.FieldAccessKeyID,
-	"secret access key": flows.FieldSecretAccessKey,
-}
-
 // paste puts pasted text in the form. The script's labelled lines fill the
-// fields they name, all at once; anything else goes into the focused
-// field at the cursor, trimmed, and never cut short.
+// fields they name, all at once, whether the lines end in LF, CRLF or the
+// lone CR web terminals paste; anything else goes into the focused field
+// at the cursor, trimmed, and never cut short.
 func (f *formStep) paste(text string) {
 	filled := false
-	for _, m := range labelledRE.FindAllStringSubmatch(text, -1) {
-		field, ok := labelFields[strings.ToLower(strings.TrimSpace(m[1]))]
-		if !ok {
-			continue
-		}
+	for field, v := range flows.LabelledValues(text) {
 		for _, ff := range f.fields {
 			if ff.spec.Field == field && !ff.locked {
-				ff.input.SetValue(m[2])
+				ff.input.SetValue(v)
 				ff.input.CursorEnd()
-				f.validate(ff)
 				filled = true
 			}
 		}
 	}
-	if filled {
-		return
+	if !filled {
+		cur := f.fields[f.focus]
+		text = strings.TrimSpace(text)
+		v, pos := []rune(cur.input.Value()), cur.input.Position()
+		cur.input.SetValue(string(v[:pos]) + text + string(v[pos:]))
+		cur.input.SetCursor(pos + len([]rune(text)))
 	}
-	cur := f.fields[f.focus]
-	text = strings.TrimSpace(text)
-	v, pos := []rune(cur.input.Value()), cur.input.Position()
-	cur.input.SetValue(string(v[:pos]) + text + string(v[pos:]))
-	cur.input.SetCursor(pos + len([]rune(text)))
-	f.validate(cur)
+	f.validate()
 }
 
 func (f *formStep) View() string {
@@ -243,16 +228,42 @@ func (f *formStep) View() string {
 			b.WriteString(f.c.fieldLine(ff.spec.Label, ff.input.Value()) + st.Muted.Render("  (from the command line)") + "\n")
 			continue
 		}
-		label := ff.spec.Label
+		// The focused field is marked by more than colour: a marker on
+		// its label and its input, and an underlined label.
+		var label, input string
 		if i == f.focus {
-			label = st.Selected.Render(label)
+			label = focusMarker + st.FocusLabel.Render(ff.spec.Label)
+			input = ff.input.View()
 		} else {
-			label = st.Label.Render(label)
+			label = noMarker + st.Label.Render(ff.spec.Label)
+			input = f.blurredInput(ff)
 		}
-		b.WriteString(label + "\n" + ff.input.View() + "\n")
+		b.WriteString(label + "\n" + input + "\n")
 		b.WriteString(f.status(ff, i == f.focus) + "\n")
 	}
 	return b.String()
+}
+
+// focusMarker marks the focused field's label and input; noMarker keeps
+// the others aligned with it.
+const (
+	focusMarker = "› "
+	noMarker    = "  "
+)
+
+// blurredInput is a field without focus: the start of its value, cut
+// with an ellipsis where it is longer than the input (the whole value is
+// on the status line below), not the scrolled-to tail a text input keeps.
+func (f *formStep) blurredInput(ff *formField) string {
+	st := f.c.Styles
+	v := ff.input.Value()
+	if v == "" {
+		return noMarker + st.Muted.Render(truncate(ff.input.Placeholder, ff.input.Width()))
+	}
+	if ff.spec.Kind == flows.SecretField {
+		v = strings.Repeat(string(ff.input.EchoCharacter), len([]rune(v)))
+	}
+	return noMarker + st.Text.Render(truncate(v, ff.input.Width()))
 }
 
 // shown is the field's checked value as it may appear on screen.

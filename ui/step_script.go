@@ -95,7 +95,8 @@ func (s *scriptStep) Enter(st *flows.State) tea.Cmd {
 		s.script, err = s.c.Deps.RenderScript(spec)
 	}
 	s.err = err
-	s.view.SetContent(s.script)
+	// The script's last newline ends its last line; it starts none.
+	s.view.SetContent(strings.TrimSuffix(s.script, "\n"))
 	s.view.GotoTop()
 	if s.result != nil {
 		s.mode = scriptRan
@@ -211,7 +212,7 @@ func (s *scriptStep) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Next):
 		return send(submitMsg{})
 	case key.Matches(msg, k.Copy):
-		s.status = fmt.Sprintf("Copied %d lines to the clipboard through your terminal (OSC 52). Nothing there? Press s to save it to a file instead.", strings.Count(s.script, "\n"))
+		s.status = fmt.Sprintf("Copied %d lines to the clipboard through your terminal (OSC 52). Nothing there? Press s to save it to a file instead.", s.view.TotalLineCount())
 		return tea.SetClipboard(s.script)
 	case key.Matches(msg, k.Save):
 		s.mode = scriptNaming
@@ -388,6 +389,15 @@ func (s *scriptStep) confirmView() string {
 	return b.String()
 }
 
+// findKey is what the set-up does about the key: an existing key is
+// found; a new one is created, or found if an earlier run made it.
+func findKey(k flows.KeyChoice, key string) string {
+	if k == flows.KeyExisting {
+		return "find " + key
+	}
+	return "find or create " + key
+}
+
 // setupPlan says, in one paragraph, what "set it up for me" will do.
 func (s *scriptStep) setupPlan() string {
 	sp := s.spec
@@ -401,14 +411,18 @@ func (s *scriptStep) setupPlan() string {
 	var what string
 	switch sp.Provider {
 	case flows.AWSServiceAccount:
-		what = fmt.Sprintf("in %s: find or create the key and the alias %s, and create the IAM user %s with a policy limited to that alias, and one access key for %s.",
-			sp.Region, sp.AliasName(), sp.ServiceAccountUser(), sp.Vendor.Name)
+		what = fmt.Sprintf("in %s: %s and the alias %s, and create the IAM user %s with a policy limited to that alias, and one access key for %s.",
+			sp.Region, findKey(sp.Key, "the key"), sp.AliasName(), sp.ServiceAccountUser(), sp.Vendor.Name)
 	case flows.AzureDelegated:
-		what = fmt.Sprintf("in the Managed HSM %s: find or create the key %s, give %s's application the role Managed HSM Crypto User on that key only, and add the tag %s=allow, keeping the key's other tags.",
-			sp.HSMName, sp.KeyName, sp.Vendor.Name, sp.Domain)
+		kept := "" // a new key has no other tags to keep
+		if sp.Key == flows.KeyExisting {
+			kept = ", keeping the key's other tags"
+		}
+		what = fmt.Sprintf("in the Managed HSM %s: %s, give %s's application the role Managed HSM Crypto User on that key only, and add the tag %s=allow%s.",
+			sp.HSMName, findKey(sp.Key, "the key "+sp.KeyName), sp.Vendor.Name, sp.Domain, kept)
 	default:
-		what = fmt.Sprintf("in %s: find or create the key and the alias %s, and add %s's statement to the key policy, keeping every other statement.",
-			sp.Region, sp.AliasName(), sp.Vendor.Name)
+		what = fmt.Sprintf("in %s: %s and the alias %s, and add %s's statement to the key policy, keeping every other statement.",
+			sp.Region, findKey(sp.Key, "the key"), sp.AliasName(), sp.Vendor.Name)
 	}
 	return "rekwiz will make the calls the script makes, " + who + ", " + what + " Nothing is deleted."
 }

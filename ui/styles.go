@@ -27,11 +27,14 @@ type Styles struct {
 	Text    lipgloss.Style
 	Muted   lipgloss.Style
 	Label   lipgloss.Style
-	Value   lipgloss.Style
-	Code    lipgloss.Style
-	Error   lipgloss.Style
-	Note    lipgloss.Style
-	OK      lipgloss.Style
+	// FocusLabel is the focused field's label: underlined as well as
+	// coloured, so it stands out with no colour at all.
+	FocusLabel lipgloss.Style
+	Value      lipgloss.Style
+	Code       lipgloss.Style
+	Error      lipgloss.Style
+	Note       lipgloss.Style
+	OK         lipgloss.Style
 
 	Selected    lipgloss.Style
 	Unselected  lipgloss.Style
@@ -65,15 +68,16 @@ func newStyles(isDark bool) Styles {
 		StepName: fg(text).Bold(true),
 		Rule:     fg(muted),
 
-		Heading: fg(text).Bold(true),
-		Text:    fg(text),
-		Muted:   fg(muted),
-		Label:   fg(text).Bold(true),
-		Value:   fg(accent),
-		Code:    fg(text).Background(codeBg),
-		Error:   fg(red),
-		Note:    fg(amber),
-		OK:      fg(green),
+		Heading:    fg(text).Bold(true),
+		Text:       fg(text),
+		Muted:      fg(muted),
+		Label:      fg(text).Bold(true),
+		FocusLabel: fg(accent).Bold(true).Underline(true),
+		Value:      fg(accent),
+		Code:       fg(text).Background(codeBg),
+		Error:      fg(red),
+		Note:       fg(amber),
+		OK:         fg(green),
 
 		Selected:    fg(accent).Bold(true),
 		Unselected:  fg(text),
@@ -88,9 +92,20 @@ func newStyles(isDark bool) Styles {
 			flows.StatusFail:    fg(red).Bold(true),
 			flows.StatusSkipped: fg(muted),
 		},
-		Help: help.DefaultStyles(isDark),
+		Help: helpStyles(fg(text), fg(muted)),
 	}
 	return s
+}
+
+// helpStyles are the footer's: keys in the text colour, what they do and
+// the separators between them muted. The bubbles defaults draw the
+// separators in a grey that a 16-colour terminal rounds to its own
+// background (black on dark, white on light), where they vanish.
+func helpStyles(key, muted lipgloss.Style) help.Styles {
+	return help.Styles{
+		ShortKey: key, ShortDesc: muted, ShortSeparator: muted, Ellipsis: muted,
+		FullKey: key, FullDesc: muted, FullSeparator: muted,
+	}
 }
 
 // inputStyles are the text inputs' styles. The cursor does not blink: a

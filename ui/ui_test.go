@@ -259,7 +259,7 @@ func TestBackKeepsWhatWasTyped(t *testing.T) {
 	d.wantScreen("› " + domain)
 	d.key("enter", "enter", "enter")
 	d.wantStep(flows.StepKeyDetails)
-	d.wantScreen("› eu-west-2", "› abcdef01-2345-6789-abcd-ef0123456789")
+	d.wantScreen("› AWS region › eu-west-2", "Key ID or key ARN abcdef01-2345-6789-abcd-ef0123456789")
 }
 
 func TestUnavailableProviderCannotBeChosen(t *testing.T) {
@@ -405,7 +405,7 @@ func TestSetItUpForMeOnAzure(t *testing.T) {
 	d.wantStep(flows.StepScript)
 	d.wantScreen("Run this script where the Azure CLI is signed in", "Azure Cloud Shell works.")
 	d.key("r")
-	d.wantScreen("in the Managed HSM contoso-hsm: find or create the key customer-rek",
+	d.wantScreen("in the Managed HSM contoso-hsm: find the key customer-rek",
 		"Managed HSM Crypto User on that key only", "tag dm-LCAJVnUE94B=allow")
 	d.key("y")
 	d.wantScreen("✓ Done.")
@@ -422,7 +422,7 @@ func TestSetItUpForMeOnAzure(t *testing.T) {
 	if !strings.Contains(input, "0123456789abcdef") || strings.Contains(input, "https://") {
 		t.Fatalf("the key URL's input line is %q; want its end, scrolled", input)
 	}
-	d.wantScreen("› "+tenant, "✓ https://contoso-hsm.managedhsm.azure.net/keys/customer-rek/")
+	d.wantScreen("Tenant ID "+tenant, "✓ https://contoso-hsm.managedhsm.azure.net/keys/customer-rek/")
 	checkWidth(t, d, 80)
 	d.key("enter")
 	d.wantStep(flows.StepApply)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -56,6 +57,19 @@ func TestVersionAndHelp(t *testing.T) {
 	for _, want := range []string{"rekwiz demo", "script", "verify", "sandbox", "--vendor-profile", "--no-color"} {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Errorf("--help lacks %q (exit %d)", want, code)
+		}
+	}
+	// Every help that says where the key lives names Azure too, and the
+	// region is the AWS region, capitals kept.
+	for _, args := range [][]string{{"--help"}, {"demo", "--help"}, {"sandbox", "--help"}} {
+		code, out, _ := exec(t, false, args...)
+		if code != 0 || !strings.Contains(out, "Azure") {
+			t.Errorf("%v does not mention Azure:\n%s", args, out)
+		}
+	}
+	for _, args := range [][]string{{"--help"}, {"demo", "--help"}, {"script", "--help"}} {
+		if _, out, _ := exec(t, false, args...); !regexp.MustCompile(`--region string +AWS region, e\.g\. us-east-1`).MatchString(out) {
+			t.Errorf("%v: --region's help is not \"AWS region\":\n%s", args, out)
 		}
 	}
 	if code, _, errOut := exec(t, false, "frobnicate"); code != exitUsage || !strings.Contains(errOut, "Run 'rekwiz --help' for usage.") {
@@ -204,7 +218,7 @@ func TestVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, _ = exec(t, false, "verify", "--provider", "aws-delegated", "--domain", "dm-OTHERDOMAIN", "--key-arn", "arn:aws:kms:us-east-1:111122223333:"+name)
-	for _, want := range []string{"✗ FAIL    Key policy grants the vendor: arn:aws:iam::999988887777:root lacks kms:Decrypt (implicit deny)", "What to do:", "aws.key-policy: run the setup script again", "Result: 1 check(s) failed."} {
+	for _, want := range []string{"✗ FAIL    Key policy grants the vendor: arn:aws:iam::999988887777:root lacks kms:Decrypt (implicit deny)", "What to do:", "aws.key-policy: run the setup script again", "Result: 1 check failed."} {
 		if code != exitCheckFailed || !strings.Contains(out, want) {
 			t.Errorf("unpaired key: exit %d, want 1 and %q:\n%s", code, want, out)
 		}

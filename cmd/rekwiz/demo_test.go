@@ -269,6 +269,9 @@ func TestNoColor(t *testing.T) {
 		{false, nil, false},
 		{true, nil, true},
 		{false, map[string]string{"NO_COLOR": "1"}, true},
+		{false, map[string]string{"CLICOLOR": "0"}, true},
+		{false, map[string]string{"CLICOLOR": "1"}, false},
+		{false, map[string]string{"CLICOLOR": "0", "CLICOLOR_FORCE": "1"}, false},
 	}
 	for _, tt := range tests {
 		if got := noColor(tt.flag, env(tt.env)); got != tt.want {
@@ -286,7 +289,7 @@ func TestNoColor(t *testing.T) {
 		var out bytes.Buffer
 		teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
 			out.Write(b)
-			return bytes.Contains(out.Bytes(), []byte("Domain ID"))
+			return bytes.Contains(out.Bytes(), []byte("Which domain is the key for?"))
 		}, teatest.WithDuration(10*time.Second))
 		_ = tm.Quit()
 		tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))

@@ -6,6 +6,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -29,12 +30,12 @@ func newRootCmd(ios *IOStreams) *cobra.Command {
 		Use:   "rekwiz",
 		Short: "Bring your own Root Encryption Key to your vendor",
 		Long: `rekwiz walks you through hosting your domain's Root Encryption Key in your
-own AWS KMS and delegating it to your vendor: choose the provider and the
-key, run the generated script, paste what it printed, and rekwiz registers
-the key and checks that the vendor can use it.
+own AWS KMS or Azure Managed HSM and delegating it to your vendor: choose
+the provider and the key, run the generated script, paste what it printed,
+and rekwiz registers the key and checks that the vendor can use it.
 
-Run it where your cloud CLI is signed in (AWS CloudShell works). Try it
-first with no cloud account at all: rekwiz demo.`,
+Run it where your cloud CLI is signed in (AWS CloudShell and Azure Cloud
+Shell work). Try it first with no cloud account at all: rekwiz demo.`,
 		Example: `  rekwiz demo
   rekwiz --domain dm-LCAJVnUE94B
   rekwiz script --provider aws-delegated --key new --domain dm-LCAJVnUE94B --region us-east-1`,
@@ -50,7 +51,7 @@ first with no cloud account at all: rekwiz demo.`,
 	cmd.SetVersionTemplate("rekwiz {{.Version}}\n")
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&g.VendorProfile, "vendor-profile", "", "your vendor's profile `file` (JSON); without it, rekwiz uses its sandbox vendor")
-	pf.BoolVar(&g.NoColor, "no-color", false, "draw without colour (the NO_COLOR variable works too)")
+	pf.BoolVar(&g.NoColor, "no-color", false, "draw without colour (NO_COLOR, or CLICOLOR=0, works too)")
 	pf.StringVar(&g.APIURL, "api-url", "", "register keys with the vendor's domain API at `URL` (or REKWIZ_API_URL; the token comes from REKWIZ_API_TOKEN)")
 	presets = addPresetFlags(cmd.Flags(), wizardFields...)
 	cmd.AddCommand(newDemoCmd(ios, g), newScriptCmd(ios, g), newVerifyCmd(ios, g), newSandboxCmd(ios))
@@ -85,7 +86,11 @@ func flagUsage(f flows.Field) string {
 	case flows.FieldAliasARN:
 		return "the key alias ARN the script printed, e.g. arn:aws:kms:us-east-1:123456789012:alias/DOMAIN/VENDOR"
 	}
-	usage := strings.ToLower(spec.Label[:1]) + spec.Label[1:]
+	usage := spec.Label
+	if len(usage) > 1 && !unicode.IsUpper(rune(usage[1])) {
+		// "Key name" reads "key name"; "AWS region" keeps its capitals.
+		usage = strings.ToLower(usage[:1]) + usage[1:]
+	}
 	if spec.Example != "" {
 		usage += ", e.g. " + spec.Example
 	}

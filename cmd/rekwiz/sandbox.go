@@ -24,12 +24,16 @@ func newSandboxCmd(ios *IOStreams) *cobra.Command {
 	o := &sandboxOptions{IO: ios}
 	cmd := &cobra.Command{
 		Use:   "sandbox",
-		Short: "Run the sandbox cloud in the foreground, for the AWS CLI and SDKs",
-		Long: `Runs rekwiz's sandbox (AWS KMS and STS on 127.0.0.1) until interrupted, and
-prints the environment that points the AWS CLI and SDKs at it, as the
-customer and as the vendor. AWS_ENDPOINT_URL reaches it directly; for AWS
-CLIs older than 2.13, which ignore that variable, HTTPS_PROXY and
-AWS_CA_BUNDLE route *.amazonaws.com to it. State is in memory.`,
+		Short: "Run the sandbox cloud in the foreground, for the AWS CLI and the AWS and Azure SDKs",
+		Long: `Runs rekwiz's sandbox on 127.0.0.1 until interrupted: AWS KMS, STS and IAM,
+and, for Azure, Managed HSM keys and role assignments, Entra ID's token
+endpoint and Graph on their real host names. It prints the environment
+that points the AWS CLI and SDKs at it, as the customer and as the vendor.
+AWS_ENDPOINT_URL reaches it directly; for AWS CLIs older than 2.13, which
+ignore that variable, HTTPS_PROXY and AWS_CA_BUNDLE route *.amazonaws.com
+to it. The same proxy serves Azure's key, token and Graph hosts (with the
+printed CA) to an Azure SDK client that goes through it. State is in
+memory.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runSandbox(cmd, o) },
 	}

@@ -257,7 +257,11 @@ func writeReport(ios *IOStreams, t flows.Target, checks []flows.Check) {
 		fmt.Fprintf(out, "\nWhat to do:\n%s\n", strings.Join(remedies, "\n"))
 	}
 	if failed > 0 {
-		fmt.Fprintf(out, "\nResult: %d check(s) failed.\n", failed)
+		noun := "checks"
+		if failed == 1 {
+			noun = "check"
+		}
+		fmt.Fprintf(out, "\nResult: %d %s failed.\n", failed, noun)
 		return
 	}
 	fmt.Fprintln(out, "\nResult: paired.")

@@ -81,7 +81,7 @@ func TestVerifyAzure(t *testing.T) {
 	for _, want := range []string{"✗ FAIL    Vendor's application holds Managed HSM Crypto User: the vendor's application " + vendor.Default().AzureAppID +
 		" has no Managed HSM Crypto User role that covers key rek-2 (it has one at /keys/rek-1, which does not)",
 		`azure.role: az keyvault role assignment create --hsm-name contoso-hsm --role "Managed HSM Crypto User" --assignee ` + vendor.Default().AzureAppID + " --scope /keys/rek-2",
-		"Result: 1 check(s) failed."} {
+		"Result: 1 check failed."} {
 		if code != exitCheckFailed || !strings.Contains(out, want) {
 			t.Fatalf("no role: exit %d, want %q\n%s", code, want, out)
 		}

@@ -57,7 +57,7 @@ func TestVerifyAgainstMoto(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, _ = exec(t, false, args...)
-	for _, want := range []string{"✗ FAIL    Key is enabled: the key is disabled", "aws.key-state: aws kms enable-key --region us-east-1 --key-id " + *d.KeyMetadata.Arn, "Result: 1 check(s) failed."} {
+	for _, want := range []string{"✗ FAIL    Key is enabled: the key is disabled", "aws.key-state: aws kms enable-key --region us-east-1 --key-id " + *d.KeyMetadata.Arn, "Result: 1 check failed."} {
 		if code != exitCheckFailed || !strings.Contains(out, want) {
 			t.Fatalf("disabled key: exit %d, want %q\n%s", code, want, out)
 		}

@@ -50,9 +50,11 @@ func newDemoCmd(ios *IOStreams, g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "The wizard on a built-in sandbox: no cloud account needed",
-		Long: `The whole wizard against rekwiz's sandbox: AWS KMS and STS served in-process
-on 127.0.0.1, reached by the same AWS SDK code as a real account. Nothing
-leaves this machine, and every run is the same (IDs follow --seed).`,
+		Long: `The whole wizard against rekwiz's sandbox, served in-process on 127.0.0.1:
+AWS KMS, STS and IAM, and Azure's Managed HSM keys, Entra ID token endpoint
+and Graph, reached by the same AWS and Azure SDK code as a real account.
+Every provider can be walked to the end. Nothing leaves this machine, and
+every run is the same (IDs follow --seed).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			w.Presets = presets.values(cmd.Flags())
@@ -248,11 +250,16 @@ func (w *wizard) offerResume(o *wizardOptions, dir string) error {
 	return err
 }
 
-// noColor reports whether to draw without colour: --no-color, or
-// NO_COLOR set to anything (https://no-color.org). Styles such as bold
+// noColor reports whether to draw without colour: --no-color, NO_COLOR
+// set to anything (https://no-color.org), or CLICOLOR=0 without
+// CLICOLOR_FORCE (https://bixense.com/clicolors/). Styles such as bold
 // stay; meaning never rests on colour anyway.
 func noColor(flag bool, getenv func(string) string) bool {
-	return flag || getenv("NO_COLOR") != ""
+	if flag || getenv("NO_COLOR") != "" {
+		return true
+	}
+	forced := getenv("CLICOLOR_FORCE") != "" && getenv("CLICOLOR_FORCE") != "0"
+	return strings.TrimSpace(getenv("CLICOLOR")) == "0" && !forced
 }
 
 // verifyCommand is the command the last screen suggests for checking the

@@ -87,6 +87,10 @@ func TestSetupThenPair(t *testing.T) {
 		if res.Paste[flows.FieldTenantID] != e.AzureTenant() || !strings.HasPrefix(res.Paste[flows.FieldKeyURL], "https://"+hsm+".managedhsm.azure.net/keys/"+sp.KeyName+"/") {
 			t.Fatalf("paste %v", res.Paste)
 		}
+		// Only a key that had tags is said to keep them.
+		if kept := strings.Contains(strings.Join(events, "\n"), "its other tags kept"); kept != (sp.Key == flows.KeyExisting) {
+			t.Errorf("%s: \"its other tags kept\" said: %v (%v)", sp.Key, kept, events)
+		}
 		checks := e.pairing().Run(ctx, target(t, res.Paste[flows.FieldKeyURL], res.Paste[flows.FieldTenantID]), nil)
 		if !flows.Passed(checks) {
 			t.Fatalf("%s: %+v", sp.Key, checks)

@@ -105,7 +105,11 @@ func (s *Setup) Run(ctx context.Context, spec flows.SetupSpec, report func(flows
 		if _, err := keys.UpdateKey(ctx, spec.KeyName, "", azkeys.UpdateKeyParameters{Tags: tags}, nil); err != nil {
 			return fail("az keyvault key set-attributes", err)
 		}
-		report(flows.SetupEvent{Call: "az keyvault key set-attributes", Detail: "tagged the key " + spec.Domain + "=allow; its other tags kept"})
+		detail := "tagged the key " + spec.Domain + "=allow"
+		if len(tags) > 1 {
+			detail += "; its other tags kept"
+		}
+		report(flows.SetupEvent{Call: "az keyvault key set-attributes", Detail: detail})
 	}
 	return flows.SetupResult{Paste: map[flows.Field]string{flows.FieldKeyURL: string(*key.Key.KID), flows.FieldTenantID: s.TenantID}}, nil
 }
