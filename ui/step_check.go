@@ -350,7 +350,6 @@ func (s *checkStep) command() (flows.Check, string) {
 // back is the step esc goes back to.
 func (s *checkStep) back() string { return "Apply" }
 
-
 func (s *checkStep) Bindings() help.KeyMap {
 	k := s.c.Keys
 	back := key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back"))
