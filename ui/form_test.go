@@ -86,7 +86,7 @@ func TestPasteOfTheLastLinesWhateverTheLineEndings(t *testing.T) {
 				if blank {
 					text = "Created access key or tagged the key." + sep + sep + text
 				}
-				t.Run(string(p)+"/"+name, func(t *testing.T) {
+				t.Run(fmt.Sprintf("%s/%s/blank=%v", p, name, blank), func(t *testing.T) {
 					d := toPasteFor(t, p, tc.presets, 80, 24)
 					d.paste(text)
 					for f, want := range tc.want {

@@ -129,7 +129,7 @@ func TestResumeAndSecrets(t *testing.T) {
 	d2.press(enter)
 	d2.waitFor("Step 5 of 8 · Paste")
 	d2.waitFor("› arn:aws:kms:us-east-1:111122223333:alias/dm-LCAJVnUE94B/sandbox/Example")
-	d2.waitFor("› " + sa.AccessKeyID)
+	d2.waitFor("Access key ID " + sa.AccessKeyID)
 	d2.press(enter) // the secret is missing: the form says so
 	d2.waitFor("Secret access key")
 	d2.press(tab, tab)
