@@ -11,18 +11,23 @@ import (
 // up): the way to cancel it, the stream its messages arrive on, and the
 // spinner shown meanwhile. A step has one job at a time.
 type job struct {
+	base   context.Context
 	spin   spinner.Model
 	cancel context.CancelFunc
 	stream <-chan tea.Msg
 }
 
-func newJob() job { return job{spin: spinner.New(spinner.WithSpinner(spinner.MiniDot))} }
+// newJob is a step's job; its work is cancelled with the command's
+// context as well as by stop.
+func newJob(c *Common) job {
+	return job{base: c.Deps.context(), spin: spinner.New(spinner.WithSpinner(spinner.MiniDot))}
+}
 
 // start cancels any work under way and runs work on its own goroutine;
 // what it sends arrives as streamMsgs that owns accepts.
 func (j *job) start(work func(ctx context.Context, send func(tea.Msg))) tea.Cmd {
 	j.stop()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(j.base)
 	cmd, ch := stream(ctx, func(send func(tea.Msg)) { work(ctx, send) })
 	j.cancel, j.stream = cancel, ch
 	return tea.Batch(cmd, j.spin.Tick)

@@ -42,7 +42,7 @@ type (
 )
 
 func newApplyStep(c *Common) *applyStep {
-	return &applyStep{c: c, job: newJob()}
+	return &applyStep{c: c, job: newJob(c)}
 }
 
 func (a *applyStep) Enter(st *flows.State) tea.Cmd {

@@ -45,7 +45,7 @@ type (
 func newCheckStep(c *Common) *checkStep {
 	vp := viewport.New()
 	vp.SoftWrap = true
-	return &checkStep{c: c, job: newJob(), view: vp}
+	return &checkStep{c: c, job: newJob(c), view: vp}
 }
 
 func (s *checkStep) Enter(st *flows.State) tea.Cmd {

@@ -81,7 +81,7 @@ func newScriptStep(c *Common) *scriptStep {
 	name.Prompt = "save as › "
 	name.KeyMap.Paste = key.NewBinding(key.WithDisabled())
 	name.SetStyles(inputStyles(true))
-	return &scriptStep{c: c, view: vp, name: name, job: newJob()}
+	return &scriptStep{c: c, view: vp, name: name, job: newJob(c)}
 }
 
 func (s *scriptStep) Enter(st *flows.State) tea.Cmd {

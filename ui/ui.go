@@ -58,6 +58,9 @@ type Retester interface {
 // Deps are what the wizard's steps do their work with. A provider without
 // a Pairer is shown as not available yet.
 type Deps struct {
+	// Context is the command's: background work (set-up, apply, the
+	// check) is cancelled with it. Nil is context.Background().
+	Context  context.Context
 	Setup    map[flows.Provider]Setuper
 	Pairing  map[flows.Provider]Pairer
 	Registry Registrar
@@ -78,6 +81,14 @@ type Deps struct {
 	// VerifyCommand is the command that checks the pairing again later,
 	// shown on the last screen; nil shows none.
 	VerifyCommand func(t flows.Target) string
+}
+
+// context is the command's context, or Background when none was given.
+func (d Deps) context() context.Context {
+	if d.Context == nil {
+		return context.Background()
+	}
+	return d.Context
 }
 
 // supported reports whether the wizard can take a provider to the end.

@@ -110,6 +110,7 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 	saveDir, _ := os.Getwd()
 	w := &wizard{flow: flow, close: func() {}}
 	w.deps = ui.Deps{
+		Context:       ctx,
 		SaveDir:       saveDir,
 		Demo:          o.Demo,
 		VerifyCommand: verifyCommand(o.Global.VendorProfile),
