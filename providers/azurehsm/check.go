@@ -408,7 +408,7 @@ func (r *run) vendorRole(ctx context.Context, api rest, t flows.Target) {
 	}
 	if len(warns) > 0 {
 		r.Set(CheckRole, flows.StatusWarn, "the vendor holds more than it needs: "+strings.Join(warns, " | "),
-			fmt.Sprintf("if the vendor did not ask for it, give it %s at %s only (%s) and remove the wider assignment (az keyvault role assignment delete --hsm-name %s --ids ...)",
+			fmt.Sprintf("if the vendor did not ask for it, give it %s at %s only (%s) and remove the other assignment (az keyvault role assignment delete --hsm-name %s --ids ...)",
 				flows.AzureRoleEncryptionUser, target, strings.Replace(grant, strconv.Quote(want), strconv.Quote(flows.AzureRoleEncryptionUser), 1), u.HSM), 0)
 		return
 	}
