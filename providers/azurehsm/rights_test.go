@@ -13,7 +13,6 @@ import (
 	"github.com/rekwiz/rekwiz/providers/sandbox/sandboxtest"
 )
 
-
 // TestSetupStopsWithoutTheCustomersRights: a customer holding only
 // Administrator may not read or change keys; set-up stops before any
 // change, naming the exact command that grants what is missing.
