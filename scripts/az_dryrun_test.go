@@ -98,3 +98,25 @@ func TestAzureRightsPreflight(t *testing.T) {
 		}
 	}
 }
+
+// TestAzureCryptoUserProfile: a vendor profile asking for Crypto User
+// gets it in the script, whose plan says what else that role allows.
+func TestAzureCryptoUserProfile(t *testing.T) {
+	for _, v := range variants() {
+		if v.spec.Provider != flows.AzureDelegated {
+			continue
+		}
+		def, err := Render(v.spec, v.opts)
+		if err != nil || !strings.Contains(def, "readonly ROLE='Managed HSM Crypto Service Encryption User'") || strings.Contains(def, "Crypto User'") {
+			t.Fatalf("%s default: %v", v.name, err)
+		}
+		v.spec.Vendor.AzureRole = flows.AzureRoleCryptoUser
+		s, err := Render(v.spec, v.opts)
+		if err != nil || !strings.Contains(s, "readonly ROLE='Managed HSM Crypto User'") {
+			t.Fatalf("%s: %v", v.name, err)
+		}
+		if !v.opts.Teardown && !strings.Contains(s, "The vendor's profile\n#      asks for this role; it also lets the vendor create, change and\n#      delete keys") {
+			t.Errorf("%s: the plan does not say what Crypto User allows:\n%s", v.name, s)
+		}
+	}
+}

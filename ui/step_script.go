@@ -398,8 +398,8 @@ func (s *scriptStep) setupPlan() string {
 		what = fmt.Sprintf("in %s: find or create the key and the alias %s, and create the IAM user %s with a policy limited to that alias, and one access key for %s.",
 			sp.Region, sp.AliasName(), sp.ServiceAccountUser(), sp.Vendor.Name)
 	case flows.AzureDelegated:
-		what = fmt.Sprintf("in the Managed HSM %s: find or create the key %s, give %s's application the role Managed HSM Crypto User on that key only, and add the tag %s=allow, keeping the key's other tags.",
-			sp.HSMName, sp.KeyName, sp.Vendor.Name, sp.Domain)
+		what = fmt.Sprintf("in the Managed HSM %s: find or create the key %s, give %s's application the role %s on that key only, and add the tag %s=allow, keeping the key's other tags.",
+			sp.HSMName, sp.KeyName, sp.Vendor.Name, sp.Vendor.AzureRoleName(), sp.Domain)
 	default:
 		what = fmt.Sprintf("in %s: find or create the key and the alias %s, and add %s's statement to the key policy, keeping every other statement.",
 			sp.Region, sp.AliasName(), sp.Vendor.Name)

@@ -176,6 +176,9 @@ func (r rest) servicePrincipal(ctx context.Context, appID string) (string, error
 	if err != nil || status == http.StatusNotFound {
 		return "", err
 	}
+	if sp.ID == "" {
+		return "", errors.New("Microsoft Graph's service principal has no \"id\"")
+	}
 	return sp.ID, nil
 }
 
