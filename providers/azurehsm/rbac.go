@@ -177,7 +177,7 @@ func (r rest) servicePrincipal(ctx context.Context, appID string) (string, error
 		return "", err
 	}
 	if sp.ID == "" {
-		return "", errors.New("Microsoft Graph's service principal has no \"id\"")
+		return "", errors.New("the service principal Microsoft Graph returned has no \"id\"")
 	}
 	return sp.ID, nil
 }

@@ -250,7 +250,7 @@ func (s *Setup) Run(ctx context.Context, spec flows.SetupSpec, report func(flows
 			return fail("az ad sp create", err)
 		}
 		if spID == "" {
-			return fail("az ad sp create", errors.New("Microsoft Graph's reply has no \"id\""))
+			return fail("az ad sp create", errors.New("the reply of Microsoft Graph has no \"id\""))
 		}
 		report(flows.SetupEvent{Call: "az ad sp create", Detail: "created the service principal of application " + spec.Vendor.AzureAppID})
 	}
