@@ -126,9 +126,11 @@ func Render(spec flows.SetupSpec, opts Options) (string, error) {
 		d.Role = spec.Vendor.AzureRoleName()
 		d.CryptoUser = d.Role == flows.AzureRoleCryptoUser
 		d.Scope = "/keys/" + spec.KeyName
-		d.Needs = "keys/read/action keys/write/action roleAssignments/write/action"
-		if spec.Key == flows.KeyNew {
-			d.Needs += " keys/create"
+		if !opts.Teardown { // the data actions the rights check wants
+			d.Needs = "keys/read/action keys/write/action roleAssignments/write/action"
+			if spec.Key == flows.KeyNew {
+				d.Needs += " keys/create"
+			}
 		}
 	}
 	var b bytes.Buffer

@@ -18,7 +18,8 @@ trap on_error ERR
 
 # What it does: undoes what the setup script did, and nothing else.
 #   1. checks that the Azure CLI and jq are here and signed in
-#   2. removes the vendor's role "Managed HSM Crypto Service Encryption User" at /keys/customer-rek
+#   2. removes the vendor's role "Managed HSM Crypto Service Encryption User"
+#      at /keys/customer-rek (that assignment only; any other is kept)
 #   3. removes the tag dm-LCAJVnUE94B from the key, keeping its other tags
 # The key itself, and the vendor's service principal (other domains may
 # use it), are left as they are. REKWIZ_DRY_RUN=1 prints what it would
@@ -30,7 +31,6 @@ readonly DOMAIN='dm-LCAJVnUE94B'
 readonly VENDOR_APP_ID='11111111-2222-3333-4444-555555555555'
 readonly ROLE='Managed HSM Crypto Service Encryption User'
 readonly SCOPE='/keys/customer-rek'
-readonly NEEDS='keys/read/action keys/write/action roleAssignments/write/action'
 
 STEP="checking for the Azure CLI and jq"
 for tool in az jq; do
