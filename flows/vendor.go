@@ -21,6 +21,10 @@ type Vendor struct {
 	AWSPrincipalARN string `json:"awsPrincipalARN,omitempty"`
 	// AzureAppID is the vendor's Azure application (client) ID.
 	AzureAppID string `json:"azureAppID"`
+	// AzureRole is the Managed HSM role the vendor's application is
+	// given on the key: AzureRoleEncryptionUser (the default, when
+	// empty) or AzureRoleCryptoUser, for a vendor whose service needs it.
+	AzureRole string `json:"azureRole,omitempty"`
 	// APIURL is the vendor's domain API, if it has one.
 	APIURL string `json:"apiURL,omitempty"`
 
@@ -34,6 +38,22 @@ var (
 	principalARNRE = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):iam::[0-9]{12}:(root|role/[A-Za-z0-9+=,.@_/-]{1,512}|user/[A-Za-z0-9+=,.@_/-]{1,512})$`)
 	guidRE         = tenantRE
 )
+
+// The Managed HSM roles a vendor profile may ask for. What the vendor
+// does (read the key, wrap, unwrap) is exactly the first; the second
+// also lets it create, change and delete keys.
+const (
+	AzureRoleEncryptionUser = "Managed HSM Crypto Service Encryption User"
+	AzureRoleCryptoUser     = "Managed HSM Crypto User"
+)
+
+// AzureRoleName is the Managed HSM role the vendor is given.
+func (v Vendor) AzureRoleName() string {
+	if v.AzureRole == "" {
+		return AzureRoleEncryptionUser
+	}
+	return v.AzureRole
+}
 
 // AWSPrincipal is the principal the key policy grants, in the partition
 // of the key.
@@ -68,6 +88,9 @@ func (v Vendor) Validate() error {
 	}
 	if !guidRE.MatchString(v.AzureAppID) {
 		bad("azureAppID", "the application (client) ID, a GUID")
+	}
+	if v.AzureRole != "" && v.AzureRole != AzureRoleEncryptionUser && v.AzureRole != AzureRoleCryptoUser {
+		bad("azureRole", fmt.Sprintf("%q (the default) or %q", AzureRoleEncryptionUser, AzureRoleCryptoUser))
 	}
 	if v.APIURL != "" && !strings.HasPrefix(v.APIURL, "https://") && !strings.HasPrefix(v.APIURL, "http://127.0.0.1") && !strings.HasPrefix(v.APIURL, "http://localhost") {
 		bad("apiURL", "an https:// URL")

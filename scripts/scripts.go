@@ -43,9 +43,10 @@ type Options struct {
 	Teardown bool
 }
 
-// AzureRole is the Managed HSM role the vendor's application is given,
-// on the one key.
-const AzureRole = "Managed HSM Crypto User"
+// AzureRole is the Managed HSM role the vendor's application is given on
+// the one key, unless its profile asks for flows.AzureRoleCryptoUser:
+// read, wrap and unwrap, nothing else.
+const AzureRole = flows.AzureRoleEncryptionUser
 
 // data is what the templates see.
 type data struct {
@@ -72,8 +73,10 @@ type data struct {
 	UserActionList string
 
 	// Azure
-	Role  string
-	Scope string
+	Role       string
+	Scope      string
+	CryptoUser bool   // the vendor's profile asks for Crypto User
+	Needs      string // the data actions the customer needs, for the rights check
 }
 
 // Render returns the setup script for a spec, or with opts.Teardown the
@@ -120,8 +123,15 @@ func Render(spec flows.SetupSpec, opts Options) (string, error) {
 		}
 	case flows.AzureDelegated:
 		d.Shell, d.CLI, d.Home = "Azure Cloud Shell", "the Azure CLI", "tenant"
-		d.Role = AzureRole
+		d.Role = spec.Vendor.AzureRoleName()
+		d.CryptoUser = d.Role == flows.AzureRoleCryptoUser
 		d.Scope = "/keys/" + spec.KeyName
+		if !opts.Teardown { // the data actions the rights check wants
+			d.Needs = "keys/read/action keys/write/action roleAssignments/write/action"
+			if spec.Key == flows.KeyNew {
+				d.Needs += " keys/create"
+			}
+		}
 	}
 	var b bytes.Buffer
 	if err := templates.ExecuteTemplate(&b, name, d); err != nil {

@@ -418,8 +418,8 @@ func (s *scriptStep) setupPlan() string {
 		if sp.Key == flows.KeyExisting {
 			kept = ", keeping the key's other tags"
 		}
-		what = fmt.Sprintf("in the Managed HSM %s: %s, give %s's application the role Managed HSM Crypto User on that key only, and add the tag %s=allow%s.",
-			sp.HSMName, findKey(sp.Key, "the key "+sp.KeyName), sp.Vendor.Name, sp.Domain, kept)
+		what = fmt.Sprintf("in the Managed HSM %s: %s, give %s's application the role %s on that key only, and add the tag %s=allow%s.",
+			sp.HSMName, findKey(sp.Key, "the key "+sp.KeyName), sp.Vendor.Name, sp.Vendor.AzureRoleName(), sp.Domain, kept)
 	default:
 		what = fmt.Sprintf("in %s: %s and the alias %s, and add %s's statement to the key policy, keeping every other statement.",
 			sp.Region, findKey(sp.Key, "the key"), sp.AliasName(), sp.Vendor.Name)

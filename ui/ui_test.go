@@ -406,7 +406,7 @@ func TestSetItUpForMeOnAzure(t *testing.T) {
 	d.wantScreen("Run this script where the Azure CLI is signed in", "Azure Cloud Shell works.")
 	d.key("r")
 	d.wantScreen("in the Managed HSM contoso-hsm: find the key customer-rek",
-		"Managed HSM Crypto User on that key only", "tag dm-LCAJVnUE94B=allow")
+		"Service Encryption User on that key only", "tag dm-LCAJVnUE94B=allow")
 	d.key("y")
 	d.wantScreen("✓ Done.")
 	d.key("enter")

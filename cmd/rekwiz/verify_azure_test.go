@@ -37,6 +37,7 @@ func TestVerifyAzure(t *testing.T) {
 	opts := azureAs(t, e, e.AzureCustomer())
 	const domain = "dm-LCAJVnUE94B"
 	e.CreateHSM("contoso-hsm")
+	e.AssignHSMRole("contoso-hsm", e.AzureCustomer().ObjectID, "Managed HSM Crypto User", "/keys") // Administrator alone may not touch keys
 	cred, err := azidentity.NewClientSecretCredential(e.AzureTenant(), e.AzureCustomer().ClientID, e.AzureCustomer().ClientSecret,
 		&azidentity.ClientSecretCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: true})
 	if err != nil {
@@ -51,7 +52,7 @@ func TestVerifyAzure(t *testing.T) {
 	args := []string{"verify", "--provider", "azure-delegated", "--domain", domain, "--key-url", keyURL, "--tenant-id", tenant}
 
 	code, out, errOut := exec(t, false, args...)
-	for _, want := range []string{"key: " + keyURL, "tenant: " + tenant, "✓ PASS    Vendor's application holds Managed HSM Crypto User: Managed HSM Crypto User at /keys/rek-1",
+	for _, want := range []string{"key: " + keyURL, "tenant: " + tenant, "✓ PASS    Vendor's application may read, wrap and unwrap with the key, and no more: Managed HSM Crypto Service Encryption User at /keys/rek-1",
 		"✓ PASS    Wrap and unwrap 32 random bytes", "Result: paired."} {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Fatalf("paired key: exit %d, want %q\n%s\n%s", code, want, out, errOut)
@@ -78,9 +79,9 @@ func TestVerifyAzure(t *testing.T) {
 	// the fix is the exact az command.
 	other := e.CreateHSMKey("contoso-hsm", "rek-2", sandbox.HSMKeyOptions{Tags: map[string]string{domain: "allow"}})
 	code, out, _ = exec(t, false, "verify", "--provider", "azure-delegated", "--domain", domain, "--key-url", other, "--tenant-id", tenant)
-	for _, want := range []string{"✗ FAIL    Vendor's application holds Managed HSM Crypto User: the vendor's application " + vendor.Default().AzureAppID +
-		" has no Managed HSM Crypto User role that covers key rek-2 (it has one at /keys/rek-1, which does not)",
-		`azure.role: az keyvault role assignment create --hsm-name contoso-hsm --role "Managed HSM Crypto User" --assignee ` + vendor.Default().AzureAppID + " --scope /keys/rek-2",
+	for _, want := range []string{"✗ FAIL    Vendor's application may read, wrap and unwrap with the key, and no more: the vendor's application " + vendor.Default().AzureAppID +
+		" may not read, wrap, unwrap with key rek-2 (it has Managed HSM Crypto Service Encryption User at /keys/rek-1, which does not cover the key)",
+		`azure.role: az keyvault role assignment create --hsm-name contoso-hsm --role "Managed HSM Crypto Service Encryption User" --assignee ` + vendor.Default().AzureAppID + " --scope /keys/rek-2",
 		"Result: 1 check failed."} {
 		if code != exitCheckFailed || !strings.Contains(out, want) {
 			t.Fatalf("no role: exit %d, want %q\n%s", code, want, out)

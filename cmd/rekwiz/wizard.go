@@ -207,6 +207,9 @@ const (
 // application), both reaching the sandbox through its transport.
 func demoAzure(sb *sandbox.Sandbox, srv *sandbox.Server) (ui.Setuper, ui.Pairer, error) {
 	sb.CreateHSM(demoHSM)
+	// The demo's customer gave itself Crypto User on the keys, as
+	// Microsoft's quickstart does: Administrator alone may not touch keys.
+	sb.AssignHSMRole(demoHSM, sb.AzureCustomer().ObjectID, flows.AzureRoleCryptoUser, "/keys")
 	sb.CreateHSMKey(demoHSM, demoAzureKey, sandbox.HSMKeyOptions{Tags: map[string]string{"owner": "platform team"}})
 	opts := azcore.ClientOptions{Transport: srv.AzureHTTPClient()}
 	cred := func(app sandbox.AzureApp) func(string) (azcore.TokenCredential, error) {

@@ -10,8 +10,10 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -36,8 +38,10 @@ const (
 	CheckRole       = "azure.role"
 )
 
-// Role is the role the vendor's application needs on the key.
-const Role = "Managed HSM Crypto User"
+// Role is the role the vendor's application is given on the key unless
+// its profile asks for flows.AzureRoleCryptoUser: read, wrap and unwrap,
+// nothing else.
+const Role = flows.AzureRoleEncryptionUser
 
 // hsmScope is the token scope of Managed HSM's data plane in the public
 // cloud (cloudOf has the others).
@@ -109,7 +113,7 @@ func (p *Pairing) Plan(flows.Target) []flows.Check {
 		{ID: CheckTag, Name: "Key is tagged for this domain"},
 	}
 	if p.cfg.AsCustomer {
-		checks = append(checks, flows.Check{ID: CheckRole, Name: "Vendor's application holds " + Role})
+		checks = append(checks, flows.Check{ID: CheckRole, Name: "Vendor's application may read, wrap and unwrap with the key, and no more"})
 	}
 	return append(checks, flows.Check{ID: CheckRoundTrip, Name: "Wrap and unwrap 32 random bytes"})
 }
@@ -167,6 +171,10 @@ func (p *Pairing) once(ctx context.Context, t flows.Target, report func(flows.Ch
 			r.Set(CheckKey, flows.StatusFail, pr.detail, pr.remedy, pr.fix)
 			return
 		}
+		if res.Key == nil || res.Key.KID == nil {
+			r.Set(CheckKey, flows.StatusFail, "Managed HSM's reply to GetKey has no \"key.kid\"", "report this to the vendor's support with this output", 0)
+			return
+		}
 		key = &res
 		r.Set(CheckKey, flows.StatusPass, string(*res.Key.KID), "", 0)
 	})
@@ -214,9 +222,15 @@ func roundTrip(ctx context.Context, c *azkeys.Client, u flows.KeyURL) error {
 	if err != nil {
 		return fmt.Errorf("WrapKey: %w", err)
 	}
+	if len(w.Result) == 0 {
+		return errors.New("the reply to WrapKey has no \"value\"")
+	}
 	un, err := c.UnwrapKey(ctx, u.Name, u.Version, azkeys.KeyOperationParameters{Algorithm: &alg, Value: w.Result}, nil)
 	if err != nil {
 		return fmt.Errorf("UnwrapKey: %w", err)
+	}
+	if un.Result == nil {
+		return errors.New("the reply to UnwrapKey has no \"value\"")
 	}
 	if !bytes.Equal(un.Result, secret) {
 		return errChanged
@@ -293,17 +307,23 @@ func withoutWrap(ops []string) []string {
 }
 
 // vendorRole finds the vendor's service principal and its role
-// assignments that cover the key. What the customer may not read is a
-// warning: the role is then unchecked, not missing.
+// assignments that cover the key, and judges them by what their roles
+// grant (the HSM's own role definitions): read, wrap and unwrap at the
+// key pass; more rights, or a scope wider than the key, are a warning
+// naming the assignment; a role without them (Crypto Officer and
+// Administrator have no key data actions) fails. What the customer may
+// not read is a warning: the role is then unchecked, not missing.
 func (r *run) vendorRole(ctx context.Context, api rest, t flows.Target) {
 	r.Set(CheckRole, flows.StatusRunning, "", "", 0)
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	u, app := t.KeyURL, t.Vendor.AzureAppID
+	want := t.Vendor.AzureRoleName()
 	unread := func(what string, err error) {
 		r.Set(CheckRole, flows.StatusWarn, fmt.Sprintf("your sign-in may not read %s (%s), so the vendor's role was not checked", what, firstLine(codeOf(err))),
 			fmt.Sprintf("an HSM administrator can check it: az keyvault role assignment list --hsm-name %s --assignee %s", u.HSM, app), 0)
 	}
+	grant := fmt.Sprintf("az keyvault role assignment create --hsm-name %s --role %q --assignee %s --scope /keys/%s", u.HSM, want, app, u.Name)
 	sp, err := api.servicePrincipal(ctx, app)
 	switch {
 	case err != nil:
@@ -314,44 +334,85 @@ func (r *run) vendorRole(ctx context.Context, api rest, t flows.Target) {
 			"az ad sp create --id "+app+" (the setup script does it)", flows.StepScript)
 		return
 	}
-	// Listing at "/" returns every assignment in the HSM, as az does
-	// (it filters by scope itself); the key's own scopes are listed too,
-	// for an HSM that answers with one scope's assignments only.
 	vault := "https://" + u.HSM + "." + u.Suffix
-	covers := []string{"/", "/keys", "/keys/" + u.Name}
-	seen := map[string]bool{}
-	var elsewhere []string
-	for _, scope := range covers {
-		list, err := api.roleAssignments(ctx, vault, scope)
-		if err != nil {
-			unread("the HSM's role assignments", err)
-			return
+	// Listing at "/" returns every assignment in the HSM (az filters by
+	// scope itself).
+	all, err := api.roleAssignments(ctx, vault, "/")
+	if err != nil {
+		unread("the HSM's role assignments", err)
+		return
+	}
+	defs := api.definitions(ctx, vault)
+	target := "/keys/" + u.Name
+	type held struct {
+		name, scope string
+		def         roleDefinition
+	}
+	var (
+		at        []held
+		elsewhere []string
+	)
+	for _, a := range all {
+		if a.Properties.PrincipalID != sp {
+			continue
 		}
-		for _, a := range list {
-			if seen[a.Name] || a.Properties.PrincipalID != sp || (a.role() != CryptoUserRoleID && a.role() != CryptoOfficerRoleID) {
-				continue
-			}
-			seen[a.Name] = true
-			at := "/" + strings.TrimPrefix(a.Properties.Scope, "/")
-			if !slices.Contains(covers, at) {
-				elsewhere = append(elsewhere, at)
-				continue
-			}
-			name := Role
-			if a.role() == CryptoOfficerRoleID {
-				name = "Managed HSM Crypto Officer"
-			}
-			r.Set(CheckRole, flows.StatusPass, name+" at "+at+" (service principal "+sp+")", "", 0)
-			return
+		d, ok := defs[a.role()]
+		if !ok {
+			d = roleDefinition{Name: "role " + a.role()}
 		}
+		scope := "/" + strings.Trim(a.Properties.Scope, "/")
+		if !covers(scope, target) {
+			elsewhere = append(elsewhere, d.Name+" at "+scope)
+			continue
+		}
+		at = append(at, held{a.Name, scope, d})
 	}
 	sort.Strings(elsewhere)
-	detail := fmt.Sprintf("the vendor's application %s has no %s role that covers key %s", app, Role, u.Name)
-	if len(elsewhere) > 0 {
-		detail += " (it has one at " + strings.Join(elsewhere, ", ") + ", which does not)"
+	sort.Slice(at, func(i, j int) bool { return at[i].scope+at[i].def.Name < at[j].scope+at[j].def.Name })
+	var missing []string
+	for _, need := range vendorNeeds {
+		if !slices.ContainsFunc(at, func(h held) bool { return h.def.allows(need) }) {
+			missing = append(missing, strings.TrimSuffix(strings.TrimPrefix(need, "keys/"), "/action"))
+		}
 	}
-	r.Set(CheckRole, flows.StatusFail, detail, fmt.Sprintf("az keyvault role assignment create --hsm-name %s --role %q --assignee %s --scope /keys/%s",
-		u.HSM, Role, app, u.Name), flows.StepScript)
+	if len(missing) > 0 {
+		detail := fmt.Sprintf("the vendor's application %s may not %s with key %s", app, strings.Join(missing, ", "), u.Name)
+		var holds []string
+		for _, h := range at {
+			holds = append(holds, h.def.Name+" at "+h.scope)
+		}
+		if len(holds) > 0 {
+			detail += " (it holds " + strings.Join(holds, ", ") + ", which grants no " + strings.Join(missing, ", ") + " of keys)"
+		}
+		if len(elsewhere) > 0 {
+			detail += " (it has " + strings.Join(elsewhere, ", ") + ", which does not cover the key)"
+		}
+		r.Set(CheckRole, flows.StatusFail, detail, grant, flows.StepScript)
+		return
+	}
+	var warns, ok []string
+	for _, h := range at {
+		desc := fmt.Sprintf("%s at %s (assignment %s)", h.def.Name, h.scope, h.name)
+		var why []string
+		if extra := h.def.keyExtras(); len(extra) > 0 {
+			why = append(why, "it also grants "+strings.Join(extra, ", "))
+		}
+		if h.scope != target {
+			why = append(why, "it covers "+map[bool]string{true: "every key and role in the HSM", false: "every key in the HSM"}[h.scope == "/"]+", not only "+target)
+		}
+		if len(why) > 0 {
+			warns = append(warns, desc+": "+strings.Join(why, "; "))
+		} else {
+			ok = append(ok, desc)
+		}
+	}
+	if len(warns) > 0 {
+		r.Set(CheckRole, flows.StatusWarn, "the vendor holds more than it needs: "+strings.Join(warns, " | "),
+			fmt.Sprintf("if the vendor did not ask for it, give it %s at %s only (%s) and remove the other assignment (az keyvault role assignment delete --hsm-name %s --ids ...)",
+				flows.AzureRoleEncryptionUser, target, strings.Replace(grant, strconv.Quote(want), strconv.Quote(flows.AzureRoleEncryptionUser), 1), u.HSM), 0)
+		return
+	}
+	r.Set(CheckRole, flows.StatusPass, strings.Join(ok, ", ")+" (service principal "+sp+")", "", 0)
 }
 
 // codeOf is an Azure error's code, or its message.
@@ -400,9 +461,16 @@ func (r *run) explain(err error, t flows.Target) problem {
 	u := t.KeyURL
 	msg := err.Error()
 	roleCmd := fmt.Sprintf("az keyvault role assignment create --hsm-name %s --role %q --assignee %s --scope /keys/%s",
-		u.HSM, Role, t.Vendor.AzureAppID, u.Name)
-	var re *azcore.ResponseError
+		u.HSM, t.Vendor.AzureRoleName(), t.Vendor.AzureAppID, u.Name)
+	var (
+		re  *azcore.ResponseError
+		dns *net.DNSError
+	)
 	switch {
+	case errors.As(err, &dns) && dns.IsNotFound:
+		// Azure has no "no such HSM" reply: the name does not resolve.
+		return problem{detail: fmt.Sprintf("no Managed HSM named %s (%s does not resolve)", u.HSM, dns.Name),
+			remedy: "check the HSM name in the key URL (az keyvault list --resource-type hsm --query [].name lists yours), then paste the key URL the script printed", fix: flows.StepPaste}
 	case errors.Is(err, errChanged):
 		return problem{detail: err.Error(), remedy: "report this to the vendor's support with this output"}
 	case strings.Contains(msg, "isn't configured to acquire tokens for tenant"):
@@ -420,21 +488,17 @@ func (r *run) explain(err error, t flows.Target) problem {
 		return problem{detail: "no Azure credential is available", remedy: "sign in with az login (Azure Cloud Shell is signed in already), then retry"}
 	case errors.As(err, &re):
 		switch {
-		case re.StatusCode == 404 && re.ErrorCode == "HsmNotFound":
-			return problem{detail: "there is no Managed HSM " + u.HSM + "." + u.Suffix, remedy: "check the key URL's HSM name", fix: flows.StepPaste}
 		case re.StatusCode == 404:
 			return problem{detail: fmt.Sprintf("no key %s in Managed HSM %s (tried %s)", u.Name, u.HSM, u.String()),
 				remedy: "paste the key URL the script printed", fix: flows.StepPaste}
 		case strings.Contains(msg, "KeyDisabled"):
 			return problem{detail: "the key is disabled", remedy: fmt.Sprintf("az keyvault key set-attributes --hsm-name %s --name %s --enabled true", u.HSM, u.Name)}
-		case strings.Contains(msg, "KeyExpired") || strings.Contains(msg, "KeyNotYetValid"):
-			return problem{detail: "the key is outside its validity dates", remedy: "see the key's dates above", fix: flows.StepKey}
 		case strings.Contains(msg, "KeyOperationForbidden"):
 			return problem{detail: "the key does not allow this operation", remedy: "see the key type check above"}
 		case (re.StatusCode == 403 || re.StatusCode == 401) && r.asCustomer:
 			return problem{detail: fmt.Sprintf("your sign-in may not use key %s (%s); the check runs as you, not as the vendor", u.Name, re.ErrorCode),
-				remedy: fmt.Sprintf("run it signed in as someone who holds %s on the key, or give yourself the role: az keyvault role assignment create --hsm-name %s --role %q --assignee \"$(az ad signed-in-user show --query id -o tsv)\" --scope /keys/%s",
-					Role, u.HSM, Role, u.Name), denied: true}
+				remedy: fmt.Sprintf("run it signed in as someone who may read and wrap with the key, or give yourself the role: az keyvault role assignment create --hsm-name %s --role %q --assignee \"$(az ad signed-in-user show --query id -o tsv)\" --scope /keys/%s",
+					u.HSM, Role, u.Name), denied: true}
 		case re.StatusCode == 403 || re.StatusCode == 401:
 			return problem{detail: fmt.Sprintf("the vendor's application %s may not use key %s (%s)", t.Vendor.AzureAppID, u.Name, re.ErrorCode),
 				remedy: roleCmd, fix: flows.StepScript, denied: true}

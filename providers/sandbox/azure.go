@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -28,23 +29,94 @@ const (
 	graphResource  = "https://graph.microsoft.com"
 )
 
-// Managed HSM's built-in roles the sandbox knows, by name and ID.
-var hsmRoles = map[string]string{
-	"Managed HSM Administrator":        "a290e904-7015-4bba-90c8-60543313cdb4",
-	"Managed HSM Crypto Officer":       "515eb02d-2335-4d2d-92f2-b1cbdf9c3778",
-	"Managed HSM Crypto User":          "21dbd100-6940-42c2-9190-5d6cb909625b",
-	"Managed HSM Crypto Auditor":       "2c18b078-7c48-4d3a-af88-5a3a1b3f82b3",
-	"Managed HSM Policy Administrator": "4bd23610-cdcf-4971-bdee-bdc562cc28e4",
+// hsmRoleDef is a Managed HSM role definition: its ID, name and the data
+// actions it grants (each after the prefix "Microsoft.KeyVault/managedHsm/").
+type hsmRoleDef struct {
+	ID, Name    string
+	DataActions []string
+}
+
+// hsmRoleDefs are Managed HSM's built-in roles as the service lists them
+// today (GET /providers/Microsoft.Authorization/roleDefinitions, api-version
+// 7.3 and 7.4-preview.1, as recorded in Azure/azure-sdk-for-js
+// sdk/keyvault/keyvault-admin/recordings/node/keyvaultaccesscontrolclient_role_definitions/recording_can_list_role_definitions.json).
+// Administrator and Crypto Officer hold no key read, create, write, wrap or
+// unwrap; Crypto Service Encryption User holds exactly read, wrap and
+// unwrap. (Older definitions, recorded in 2020 by Azure/azure-cli's
+// test_keyvault_hsm_role.yaml, gave Administrator and Officer key rights;
+// the service changed them in 2021.)
+var hsmRoleDefs = []hsmRoleDef{
+	{"7b127d3c-77bd-4e3e-bbe0-dbb8971fa7f8", "Managed HSM Backup User", []string{
+		"backup/start/action", "backup/status/action", "keys/backup/action"}},
+	{"33413926-3206-4cdd-b39a-83574fe37a17", "Managed HSM Crypto Service Encryption User", []string{
+		"keys/read/action", "keys/wrap/action", "keys/unwrap/action"}},
+	{"21dbd100-6940-42c2-9190-5d6cb909625c", "Managed HSM Crypto Service Release User", []string{
+		"keys/release/action"}},
+	{"2c18b078-7c48-4d3a-af88-5a3a1b3f82b3", "Managed HSM Crypto Auditor", []string{
+		"roleAssignments/read/action", "roleDefinitions/read/action", "keys/read/action", "keys/deletedKeys/read/action"}},
+	{"4bd23610-cdcf-4971-bdee-bdc562cc28e4", "Managed HSM Policy Administrator", []string{
+		"roleDefinitions/read/action", "roleDefinitions/write/action", "roleDefinitions/delete/action",
+		"roleAssignments/read/action", "roleAssignments/write/action", "roleAssignments/delete/action"}},
+	{"21dbd100-6940-42c2-9190-5d6cb909625b", "Managed HSM Crypto User", []string{
+		"roleDefinitions/read/action", "roleAssignments/read/action",
+		"keys/read/action", "keys/write/action", "keys/delete", "keys/create", "keys/rotate/action", "keys/import/action",
+		"keys/release/action", "keys/backup/action", "keys/restore/action", "keys/encrypt/action", "keys/decrypt/action",
+		"keys/wrap/action", "keys/unwrap/action", "keys/sign/action", "keys/verify/action", "keys/derive/action", "rng/action"}},
+	{"515eb02d-2335-4d2d-92f2-b1cbdf9c3778", "Managed HSM Crypto Officer", []string{
+		"roleAssignments/delete/action", "roleAssignments/read/action", "roleAssignments/write/action",
+		"roleDefinitions/read/action", "roleDefinitions/write/action", "roleDefinitions/delete/action",
+		"keys/deletedKeys/read/action", "keys/deletedKeys/delete", "keys/deletedKeys/recover/action", "keys/export/action"}},
+	{"a290e904-7015-4bba-90c8-60543313cdb4", "Managed HSM Administrator", []string{
+		"roleAssignments/delete/action", "roleAssignments/read/action", "roleAssignments/write/action",
+		"roleDefinitions/read/action", "roleDefinitions/write/action", "roleDefinitions/delete/action",
+		"securitydomain/download/action", "securitydomain/download/read", "securitydomain/upload/action",
+		"securitydomain/upload/read", "securitydomain/transferkey/read", "backup/start/action", "restore/start/action",
+		"backup/status/action", "restore/status/action", "settings/read/action", "settings/write/action"}},
+}
+
+// hsmActionPrefix begins every Managed HSM data action.
+const hsmActionPrefix = "Microsoft.KeyVault/managedHsm/"
+
+// hsmRoles are the built-in roles' IDs by name.
+var hsmRoles = func() map[string]string {
+	m := map[string]string{}
+	for _, d := range hsmRoleDefs {
+		m[d.Name] = d.ID
+	}
+	return m
+}()
+
+func roleDef(id string) *hsmRoleDef {
+	id = id[strings.LastIndex(id, "/")+1:]
+	for i := range hsmRoleDefs {
+		if hsmRoleDefs[i].ID == id {
+			return &hsmRoleDefs[i]
+		}
+	}
+	return nil
 }
 
 func roleName(id string) string {
-	id = id[strings.LastIndex(id, "/")+1:]
-	for n, rid := range hsmRoles {
-		if rid == id {
-			return n
-		}
+	if d := roleDef(id); d != nil {
+		return d.Name
 	}
 	return ""
+}
+
+// HSMRoleAllows reports whether a built-in Managed HSM role grants a data
+// action ("keys/wrap/action"), for tests.
+func HSMRoleAllows(role, action string) bool {
+	d := roleDef(hsmRoles[role])
+	return d != nil && slices.Contains(d.DataActions, action)
+}
+
+// HSMRoleNames are the built-in roles' names.
+func HSMRoleNames() []string {
+	var out []string
+	for _, d := range hsmRoleDefs {
+		out = append(out, d.Name)
+	}
+	return out
 }
 
 // AzureApp is an application that can get tokens: the customer's admin
@@ -87,6 +159,9 @@ type managedHSM struct {
 }
 
 type azureState struct {
+	// pageSize is how many role assignments or definitions one list
+	// page holds; 0 is all of them.
+	pageSize int
 	tenant   string
 	customer *AzureApp
 	vendor   *AzureApp
@@ -119,16 +194,31 @@ func (s *Sandbox) AzureVendor() AzureApp {
 	return *s.az.vendor
 }
 
-// CreateHSM makes a Managed HSM whose administrator is the customer
-// (Administrator and Crypto Officer at "/").
+// CreateHSM makes a Managed HSM as Azure does: its creator, the customer,
+// is its only "Managed HSM Administrator" (at "/"), a role that may manage
+// role assignments but may not read, create or use keys.
 func (s *Sandbox) CreateHSM(name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	h := &managedHSM{name: name, keys: map[string]*hsmKey{}}
-	for _, r := range []string{"Managed HSM Administrator", "Managed HSM Crypto Officer"} {
-		h.assignments = append(h.assignments, roleAssignment{Name: s.uuid(), PrincipalID: s.az.customer.ObjectID, RoleID: hsmRoles[r], Scope: "/"})
-	}
+	h.assignments = append(h.assignments, roleAssignment{Name: s.uuid(), PrincipalID: s.az.customer.ObjectID, RoleID: hsmRoles["Managed HSM Administrator"], Scope: "/"})
 	s.az.hsms[name] = h
+}
+
+// SetHSMPageSize makes role-assignment and role-definition lists answer n
+// at a time, with a nextLink to the rest (0: all at once).
+func (s *Sandbox) SetHSMPageSize(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.az.pageSize = n
+}
+
+// HasHSM reports whether the sandbox has a Managed HSM of that name; any
+// other name does not resolve, as on Azure.
+func (s *Sandbox) HasHSM(name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.az.hsms[name] != nil
 }
 
 // HSMKeyOptions describe a key made directly in the sandbox, for tests.
@@ -182,7 +272,11 @@ func (s *Sandbox) AssignHSMRole(hsm, principalID, role, scope string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	h := s.az.hsms[hsm]
-	h.assignments = append(h.assignments, roleAssignment{Name: s.uuid(), PrincipalID: principalID, RoleID: hsmRoles[role], Scope: scope})
+	id, ok := hsmRoles[role]
+	if !ok {
+		panic("sandbox: no Managed HSM role " + role) // a test's typo
+	}
+	h.assignments = append(h.assignments, roleAssignment{Name: s.uuid(), PrincipalID: principalID, RoleID: id, Scope: scope})
 }
 
 // CreateServicePrincipal makes the service principal of an application in
@@ -303,11 +397,25 @@ func (s *Sandbox) token(w http.ResponseWriter, body []byte, tenant string) {
 		entraError(w, http.StatusBadRequest, "invalid_scope", fmt.Sprintf("AADSTS70011: The provided value for scope %q is not valid.", scope))
 		return
 	}
-	tok := "eyJ0eXAiOiJKV1Qi." + s.randString(64, secretChars)
+	tok := s.jwt(app, tenant, aud)
 	s.az.tokens[tok] = azToken{app: app, tenant: tenant, audience: aud, expires: s.now().Add(time.Hour)}
 	s.logf("entra token %s %s -> ok", app.Name, aud)
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": tok})
+}
+
+// jwt is an access token shaped as Entra ID's are: a JWT whose claims
+// name the tenant (tid), the application (appid) and the object (oid) it
+// was issued to. Its signature is random: only the sandbox checks it, by
+// looking the token up.
+func (s *Sandbox) jwt(app *AzureApp, tenant, aud string) string {
+	enc := func(v any) string {
+		b, _ := json.Marshal(v)
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	claims := map[string]any{"aud": aud, "iss": "https://sts.windows.net/" + tenant + "/", "tid": tenant,
+		"appid": app.ClientID, "oid": app.ObjectID, "idtyp": "app", "exp": s.now().Add(time.Hour).Unix()}
+	return enc(map[string]string{"typ": "JWT", "alg": "RS256"}) + "." + enc(claims) + "." + s.randString(43, secretChars)
 }
 
 // caller returns the application a request's bearer token belongs to,
@@ -373,8 +481,15 @@ func (s *Sandbox) serveGraph(w http.ResponseWriter, r *http.Request, body []byte
 
 // --- Managed HSM --------------------------------------------------------
 
+// hsmError writes a Managed HSM error body, {"error":{"code","message"}}.
+// The codes are the ones the service sends (recordings named in
+// azure_conformance_test.go): AccessDenied, KeyNotFound, BadParameter,
+// RoleAssignmentNotFound, Forbidden with an inner KeyDisabled or
+// KeyOperationForbidden. Where the sandbox needs an answer no recording
+// shows, the code is marked so in a comment, and rekwiz matches on the
+// status only.
 func hsmError(w http.ResponseWriter, status int, code, msg, inner string) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", hsmContentType)
 	w.WriteHeader(status)
 	e := map[string]any{"code": code, "message": msg}
 	if inner != "" {
@@ -383,27 +498,32 @@ func hsmError(w http.ResponseWriter, status int, code, msg, inner string) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"error": e})
 }
 
-// role actions: what each role lets its holder do with keys.
-var roleActions = map[string][]string{
-	"Managed HSM Administrator":        {"roleAssignments"},
-	"Managed HSM Policy Administrator": {"roleAssignments"},
-	"Managed HSM Crypto Officer":       {"read", "write", "wrapKey", "unwrapKey"},
-	"Managed HSM Crypto User":          {"read", "write", "wrapKey", "unwrapKey"},
-	"Managed HSM Crypto Auditor":       {"read"},
+const hsmContentType = "application/json; charset=utf-8"
+
+// covers reports whether a role assigned at scope applies at target:
+// "/" covers everything, "/keys" every key, "/keys/K" that key.
+func covers(scope, target string) bool {
+	return scope == "/" || scope == target || strings.HasPrefix(target, strings.TrimSuffix(scope, "/")+"/")
 }
 
-// allowed reports whether a principal holds a role granting action on
-// key (a scope of "/", "/keys" or "/keys/KEY" covers it).
-func (h *managedHSM) allowed(principal, action, key string) bool {
+// allowed reports whether a principal holds a role granting the data
+// action (without its prefix) at target.
+func (h *managedHSM) allowed(principal, action, target string) bool {
 	for _, a := range h.assignments {
-		if a.PrincipalID != principal || !slices.Contains(roleActions[roleName(a.RoleID)], action) {
-			continue
-		}
-		if a.Scope == "/" || a.Scope == "/keys" || (key != "" && a.Scope == "/keys/"+key) {
+		d := roleDef(a.RoleID)
+		if a.PrincipalID == principal && d != nil && slices.Contains(d.DataActions, action) && covers(a.Scope, target) {
 			return true
 		}
 	}
 	return false
+}
+
+// denied answers as Managed HSM does when a caller's roles do not grant
+// an action: 403, code AccessDenied, naming the action and the scope (as
+// azure-cli issue 32719 quotes it).
+func (s *Sandbox) denied(w http.ResponseWriter, app *AzureApp, action, target string) {
+	s.logf("hsm %s on %s %s -> AccessDenied", action, target, app.Name)
+	hsmError(w, http.StatusForbidden, "AccessDenied", fmt.Sprintf("Not authorized to access %s%s on %s (Activity ID: %s)", hsmActionPrefix, action, target, s.uuid()), "")
 }
 
 func (s *Sandbox) serveHSM(w http.ResponseWriter, r *http.Request, body []byte, name string) {
@@ -411,15 +531,21 @@ func (s *Sandbox) serveHSM(w http.ResponseWriter, r *http.Request, body []byte, 
 	defer s.mu.Unlock()
 	h := s.az.hsms[name]
 	if h == nil {
-		hsmError(w, http.StatusNotFound, "HsmNotFound", fmt.Sprintf("The rekwiz sandbox has no Managed HSM named %q.", name), "")
+		// A client never gets here: the name of an HSM that does not
+		// exist does not resolve (Server.AzureHTTPClient answers as DNS
+		// would). The real service has no "no such HSM" reply.
+		w.WriteHeader(http.StatusBadGateway)
 		return
 	}
 	app := s.azCaller(r, hsmResource)
 	if app == nil {
 		// The challenge azkeys answers by getting a token for the
-		// tenant and resource it names.
+		// tenant and resource it names. Managed HSM sends it with no
+		// error body (test_keyvault_hsm_key_encrypt_AES.yaml).
 		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer authorization="https://%s/%s", resource="%s"`, azureLoginHost, s.az.tenant, hsmResource))
-		hsmError(w, http.StatusUnauthorized, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.", "")
+		w.Header().Set("Content-Type", hsmContentType)
+		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
 	s.mu.Unlock()
@@ -439,27 +565,24 @@ func (s *Sandbox) serveHSM(w http.ResponseWriter, r *http.Request, body []byte, 
 		}
 	}
 	if i := slices.Index(parts, "providers"); i >= 0 {
-		s.roleAssignments(w, r, body, h, app, "/"+strings.Join(parts[:i], "/"), parts[i:])
+		s.hsmRBAC(w, r, body, h, app, "/"+strings.Join(parts[:i], "/"), parts[i:])
 		return
 	}
 	if len(parts) < 2 || parts[0] != "keys" {
-		hsmError(w, http.StatusNotFound, "NotFound", "The rekwiz sandbox does not serve "+r.URL.Path, "")
+		hsmError(w, http.StatusNotFound, "NotFound", "The rekwiz sandbox does not serve "+r.URL.Path, "") // marked: no recording shows this reply
 		return
 	}
 	keyName, op := parts[1], ""
 	if last := parts[len(parts)-1]; len(parts) > 2 && (last == "create" || last == "wrapkey" || last == "unwrapkey") {
 		op = last
 	}
-	denied := func() {
-		s.logf("hsm %s %s -> Forbidden", r.URL.Path, app.Name)
-		hsmError(w, http.StatusForbidden, "Forbidden", "Caller is not authorized to perform action on resource.\r\nIf role assignments, deny assignments or role definitions were changed recently, please observe propagation time.\r\nCaller: appid="+app.ClientID+";oid="+app.ObjectID+"\r\nAction: 'Microsoft.KeyVault/managedHsm/keys/"+op+"'\r\nResource: '/keys/"+keyName+"'", "AccessDenied")
-	}
-	need := map[string]string{"": "read", "create": "write", "wrapkey": "wrapKey", "unwrapkey": "unwrapKey"}[op]
+	need := map[string]string{"": "keys/read/action", "create": "keys/create", "wrapkey": "keys/wrap/action", "unwrapkey": "keys/unwrap/action"}[op]
 	if r.Method == http.MethodPatch {
-		need = "write"
+		need = "keys/write/action"
 	}
-	if !h.allowed(app.ObjectID, need, keyName) {
-		denied()
+	target := "/keys/" + keyName
+	if !h.allowed(app.ObjectID, need, target) {
+		s.denied(w, app, need, target)
 		return
 	}
 	k := h.keys[keyName]
@@ -483,7 +606,7 @@ func (s *Sandbox) serveHSM(w http.ResponseWriter, r *http.Request, body []byte, 
 }
 
 func writeHSM(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", hsmContentType)
 	_ = json.NewEncoder(w).Encode(v)
 }
 
@@ -495,11 +618,14 @@ func (k *hsmKey) bundle(hsm string) map[string]any {
 	if k.exp != nil {
 		attrs["exp"] = k.exp.Unix()
 	}
-	return map[string]any{
+	b := map[string]any{
 		"key":        map[string]any{"kid": kid(hsm, k), "kty": k.kty, "key_ops": k.ops},
 		"attributes": attrs,
-		"tags":       k.tags,
 	}
+	if len(k.tags) > 0 { // the service leaves "tags" out of a key with none
+		b["tags"] = k.tags
+	}
+	return b
 }
 
 type hsmAttributes struct {
@@ -589,15 +715,22 @@ func (s *Sandbox) wrap(w http.ResponseWriter, body []byte, h *managedHSM, k *hsm
 	now := s.now()
 	switch {
 	case !k.enabled:
+		// As for a disabled secret ("Operation get is not allowed on a
+		// disabled secret.", inner code SecretDisabled: azure-sdk-for-js
+		// issue 24756).
 		hsmError(w, http.StatusForbidden, "Forbidden", fmt.Sprintf("Operation %q is not allowed on a disabled key.", opName), "KeyDisabled")
 		return
 	case k.exp != nil && now.After(*k.exp):
+		// marked: no recording shows this reply; the inner code is a
+		// guess, and rekwiz reads the key's dates, not this code.
 		hsmError(w, http.StatusForbidden, "Forbidden", fmt.Sprintf("Operation %q is not allowed on an expired key.", opName), "KeyExpired")
 		return
 	case k.nbf != nil && now.Before(*k.nbf):
+		// marked: no recording shows this reply (see KeyExpired).
 		hsmError(w, http.StatusForbidden, "Forbidden", fmt.Sprintf("Operation %q is not allowed on a key that is not yet valid.", opName), "KeyNotYetValid")
 		return
 	case !slices.Contains(k.ops, opName):
+		// The body azure-sdk-for-net issue 11518 quotes.
 		hsmError(w, http.StatusForbidden, "Forbidden", fmt.Sprintf("Operation %s is not permitted on this key.", opName), "KeyOperationForbidden")
 		return
 	case k.kty != "oct-HSM":
@@ -638,33 +771,54 @@ func (s *Sandbox) wrap(w http.ResponseWriter, body []byte, h *managedHSM, k *hsm
 	writeHSM(w, map[string]string{"kid": kid(h.name, k), "value": base64.RawURLEncoding.EncodeToString(out)})
 }
 
-// roleAssignments serves the Managed HSM RBAC data plane at a scope:
-// list, create (PUT) and delete.
-func (s *Sandbox) roleAssignments(w http.ResponseWriter, r *http.Request, body []byte, h *managedHSM, app *AzureApp, scope string, rest []string) {
-	if len(rest) < 3 || rest[1] != "Microsoft.Authorization" || rest[2] != "roleAssignments" {
-		hsmError(w, http.StatusNotFound, "NotFound", "The rekwiz sandbox does not serve "+r.URL.Path, "")
+// hsmRBAC serves the Managed HSM RBAC data plane at a scope: role
+// assignments (list, get, create with PUT, delete) and role definitions
+// (list, get). Lists page when SetHSMPageSize asked, with nextLink.
+func (s *Sandbox) hsmRBAC(w http.ResponseWriter, r *http.Request, body []byte, h *managedHSM, app *AzureApp, scope string, rest []string) {
+	if len(rest) < 3 || rest[1] != "Microsoft.Authorization" || (rest[2] != "roleAssignments" && rest[2] != "roleDefinitions") {
+		hsmError(w, http.StatusNotFound, "NotFound", "The rekwiz sandbox does not serve "+r.URL.Path, "") // marked: no recording shows this reply
 		return
 	}
-	if !h.allowed(app.ObjectID, "roleAssignments", "") {
-		hsmError(w, http.StatusForbidden, "Forbidden", "Caller is not authorized to manage role assignments.", "AccessDenied")
+	if rest[2] == "roleDefinitions" {
+		s.roleDefinitions(w, r, h, app, scope, rest)
+		return
+	}
+	action := map[string]string{http.MethodGet: "roleAssignments/read/action", http.MethodPut: "roleAssignments/write/action", http.MethodDelete: "roleAssignments/delete/action"}[r.Method]
+	if action == "" {
+		hsmError(w, http.StatusMethodNotAllowed, "BadParameter", r.Method+" is not supported here.", "")
+		return
+	}
+	if !h.allowed(app.ObjectID, action, scope) {
+		s.denied(w, app, action, scope)
 		return
 	}
 	view := func(a roleAssignment) map[string]any {
-		return map[string]any{"id": a.Scope + "/providers/Microsoft.Authorization/roleAssignments/" + a.Name, "name": a.Name, "type": "Microsoft.Authorization/roleAssignments",
+		// The id is the scope's path, with no extra slash at "/":
+		// "/providers/Microsoft.Authorization/roleAssignments/NAME".
+		return map[string]any{"id": strings.TrimSuffix(a.Scope, "/") + "/providers/Microsoft.Authorization/roleAssignments/" + a.Name, "name": a.Name, "type": "Microsoft.Authorization/roleAssignments",
 			"properties": map[string]string{"scope": a.Scope, "roleDefinitionId": "Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/" + a.RoleID, "principalId": a.PrincipalID}}
 	}
 	switch {
 	case r.Method == http.MethodGet && len(rest) == 3:
-		list := []map[string]any{}
+		var list []any
 		// Managed HSM lists the assignments at and below the scope;
 		// az filters them by scope itself.
-		for _, a := range h.assignments {
-			if scope == "/" || a.Scope == scope || strings.HasPrefix(a.Scope, scope+"/") {
+		sorted := slices.Clone(h.assignments)
+		sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
+		for _, a := range sorted {
+			if covers(scope, a.Scope) {
 				list = append(list, view(a))
 			}
 		}
-		sort.Slice(list, func(i, j int) bool { return list[i]["name"].(string) < list[j]["name"].(string) })
-		writeHSM(w, map[string]any{"value": list})
+		s.page(w, r, list)
+	case r.Method == http.MethodGet && len(rest) == 4:
+		for _, a := range h.assignments {
+			if a.Name == rest[3] && a.Scope == scope {
+				writeHSM(w, view(a))
+				return
+			}
+		}
+		hsmError(w, http.StatusNotFound, "RoleAssignmentNotFound", "Requested role assignment not found (Activity ID: "+s.uuid()+")", "")
 	case r.Method == http.MethodPut && len(rest) == 4:
 		var in struct {
 			Properties struct {
@@ -683,14 +837,17 @@ func (s *Sandbox) roleAssignments(w http.ResponseWriter, r *http.Request, body [
 		a := roleAssignment{Name: rest[3], PrincipalID: in.Properties.PrincipalID, RoleID: in.Properties.RoleDefinitionID[strings.LastIndex(in.Properties.RoleDefinitionID, "/")+1:], Scope: scope}
 		for _, old := range h.assignments {
 			if old.PrincipalID == a.PrincipalID && old.RoleID == a.RoleID && old.Scope == a.Scope {
+				// marked: no recording shows a duplicate assignment's
+				// reply; ARM's code for it is RoleAssignmentExists.
 				hsmError(w, http.StatusConflict, "RoleAssignmentExists", "The role assignment already exists.", "")
 				return
 			}
 		}
 		h.assignments = append(h.assignments, a)
 		s.logf("hsm role assignment %s at %s -> ok", roleName(a.RoleID), scope)
+		w.Header().Set("Content-Type", hsmContentType)
 		w.WriteHeader(http.StatusCreated)
-		writeHSM(w, view(a))
+		_ = json.NewEncoder(w).Encode(view(a))
 	case r.Method == http.MethodDelete && len(rest) == 4:
 		for i, a := range h.assignments {
 			if a.Name == rest[3] && a.Scope == scope {
@@ -699,8 +856,69 @@ func (s *Sandbox) roleAssignments(w http.ResponseWriter, r *http.Request, body [
 				return
 			}
 		}
-		hsmError(w, http.StatusNotFound, "RoleAssignmentNotFound", "No role assignment "+rest[3]+" at "+scope+".", "")
+		hsmError(w, http.StatusNotFound, "RoleAssignmentNotFound", "Requested role assignment not found (Activity ID: "+s.uuid()+")", "")
 	default:
 		hsmError(w, http.StatusMethodNotAllowed, "BadParameter", r.Method+" is not supported here.", "")
 	}
+}
+
+// roleDefinitions lists the built-in role definitions, or gets one.
+func (s *Sandbox) roleDefinitions(w http.ResponseWriter, r *http.Request, h *managedHSM, app *AzureApp, scope string, rest []string) {
+	const action = "roleDefinitions/read/action"
+	if r.Method != http.MethodGet || len(rest) > 4 {
+		hsmError(w, http.StatusMethodNotAllowed, "BadParameter", r.Method+" is not supported here.", "")
+		return
+	}
+	if !h.allowed(app.ObjectID, action, scope) {
+		s.denied(w, app, action, scope)
+		return
+	}
+	view := func(d hsmRoleDef) map[string]any {
+		actions := []string{}
+		for _, a := range d.DataActions {
+			actions = append(actions, hsmActionPrefix+a)
+		}
+		return map[string]any{"id": "Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/" + d.ID, "name": d.ID,
+			"type": "Microsoft.Authorization/roleDefinitions",
+			"properties": map[string]any{"assignableScopes": []string{"/"}, "description": "", "roleName": d.Name, "type": "AKVBuiltInRole",
+				"permissions": []any{map[string]any{"actions": []string{}, "notActions": []string{}, "dataActions": actions, "notDataActions": []string{}}}}}
+	}
+	if len(rest) == 4 {
+		if d := roleDef(rest[3]); d != nil {
+			writeHSM(w, view(*d))
+			return
+		}
+		hsmError(w, http.StatusNotFound, "RoleDefinitionNotFound", "Requested role definition not found (Activity ID: "+s.uuid()+")", "") // marked: code not seen in a recording
+		return
+	}
+	var list []any
+	for _, d := range hsmRoleDefs {
+		list = append(list, view(d))
+	}
+	s.page(w, r, list)
+}
+
+// page writes one page of a list, {"value": [...], "nextLink": URL},
+// nextLink carrying $skiptoken to the next page (absent on the last).
+func (s *Sandbox) page(w http.ResponseWriter, r *http.Request, list []any) {
+	from := 0
+	if t := r.URL.Query().Get("$skiptoken"); t != "" {
+		n, err := strconv.Atoi(t)
+		if err != nil || n < 0 || n > len(list) {
+			hsmError(w, http.StatusBadRequest, "BadParameter", "The $skiptoken is not valid.", "")
+			return
+		}
+		from = n
+	}
+	to := len(list)
+	if s.az.pageSize > 0 && from+s.az.pageSize < to {
+		to = from + s.az.pageSize
+	}
+	out := map[string]any{"value": append([]any{}, list[from:to]...)}
+	if to < len(list) {
+		q := r.URL.Query()
+		q.Set("$skiptoken", strconv.Itoa(to))
+		out["nextLink"] = "https://" + r.Host + r.URL.Path + "?" + q.Encode()
+	}
+	writeHSM(w, out)
 }

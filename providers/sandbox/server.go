@@ -36,6 +36,9 @@ type Server struct {
 	// CACert is the PEM certificate the proxy's TLS certificates chain to.
 	CACert []byte
 
+	// hasHSM says whether a Managed HSM name resolves (nil: all do).
+	hasHSM func(string) bool
+
 	http     *http.Server
 	tunnels  *connListener
 	tunnelWG sync.WaitGroup
@@ -44,7 +47,11 @@ type Server struct {
 // Start listens on addr, which must be a loopback address ("127.0.0.1:0"
 // for any free port), and serves until Close.
 func (s *Sandbox) Start(addr string) (*Server, error) {
-	return serve(addr, s)
+	srv, err := serve(addr, s)
+	if srv != nil {
+		srv.hasHSM = s.HasHSM
+	}
+	return srv, err
 }
 
 // StartProxy serves on addr what Start does, but forwards every API
@@ -259,7 +266,15 @@ func (srv *Server) AzureHTTPClient() *http.Client {
 	pool.AppendCertsFromPEM(srv.CACert)
 	proxy, _ := url.Parse(srv.URL)
 	return &http.Client{Transport: &http.Transport{
-		Proxy:             http.ProxyURL(proxy),
+		// A Managed HSM the sandbox does not have fails as its name
+		// would on Azure: it does not resolve.
+		Proxy: func(r *http.Request) (*url.URL, error) {
+			host := r.URL.Hostname()
+			if name, ok := strings.CutSuffix(host, hsmSuffix); ok && srv.hasHSM != nil && !srv.hasHSM(name) {
+				return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+			}
+			return proxy, nil
+		},
 		TLSClientConfig:   &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
 		ForceAttemptHTTP2: false,
 	}, Timeout: 30 * time.Second}

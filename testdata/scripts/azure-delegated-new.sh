@@ -17,22 +17,26 @@ on_error() {
 trap on_error ERR
 
 # What it does:
-#   1. checks that the Azure CLI and jq are here and signed in
+#   1. checks that the Azure CLI and jq are here and signed in, and that
+#      you may read and change the key and create role assignments
 #   2. creates key rek-dm-LCAJVnUE94B in Managed HSM contoso-hsm: oct-HSM,
 #      256 bits, for wrapKey and unwrapKey (or, if it exists, uses it)
 #   3. finds (or creates) the service principal of the vendor's application
 #      11111111-2222-3333-4444-555555555555
-#   4. gives it the role "Managed HSM Crypto User", on
-#      /keys/rek-dm-LCAJVnUE94B only
+#   4. gives it the role "Managed HSM Crypto Service Encryption User", on
+#      /keys/rek-dm-LCAJVnUE94B only (unless it holds it already; any other role
+#      it holds is left as it is)
 #   5. adds the tag dm-LCAJVnUE94B=allow to the key, keeping its other tags
 #   6. prints the key URL and tenant ID to paste into rekwiz
+# REKWIZ_DRY_RUN=1 bash THIS-SCRIPT prints the plan and changes nothing.
 
 readonly HSM_NAME='contoso-hsm'
 readonly KEY_NAME='rek-dm-LCAJVnUE94B'
 readonly DOMAIN='dm-LCAJVnUE94B'
 readonly VENDOR_APP_ID='11111111-2222-3333-4444-555555555555'
-readonly ROLE='Managed HSM Crypto User'
+readonly ROLE='Managed HSM Crypto Service Encryption User'
 readonly SCOPE='/keys/rek-dm-LCAJVnUE94B'
+readonly NEEDS='keys/read/action keys/write/action roleAssignments/write/action keys/create'
 
 STEP="checking for the Azure CLI and jq"
 for tool in az jq; do
@@ -50,11 +54,67 @@ if ! TENANT_ID=$(az account show --query tenantId --output tsv); then
   exit 1
 fi
 echo "Signed in to Azure tenant ${TENANT_ID}."
+# REKWIZ_DRY_RUN=1 prints the plan: the read-only calls run, nothing is
+# changed.
+DRY_RUN=${REKWIZ_DRY_RUN:-}
+if [ -n "$DRY_RUN" ]; then
+  echo "Dry run (REKWIZ_DRY_RUN is set): reading only; nothing will change."
+fi
+
+STEP="checking your own rights on the HSM"
+# Creating an HSM makes its creator Managed HSM Administrator, which may
+# not read or change keys: check the signed-in user holds, at the key,
+# every data action this script needs, before changing anything.
+if ME=$(az ad signed-in-user show --query id --output tsv 2>/dev/null); then
+  echo "Signed in as user ${ME}."
+  if ! MINE=$(az keyvault role assignment list --hsm-name "$HSM_NAME" \
+    --assignee-object-id "$ME" --output json) || ! DEFS=$(az keyvault \
+    role definition list --hsm-name "$HSM_NAME" --output json); then
+    echo "rekwiz: you may not read the role assignments of ${HSM_NAME}." \
+      "An HSM administrator can grant it: az keyvault role assignment" \
+      "create --hsm-name ${HSM_NAME} --role \"Managed HSM Crypto User\"" \
+      "--assignee ${ME} --scope ${SCOPE}" >&2
+    exit 1
+  fi
+  MISSING=$(jq -r --argjson defs "$DEFS" --arg scope "$SCOPE" \
+    --arg need "$NEEDS" '
+    def covers($s): $s == "/" or $s == $scope
+      or ($scope | startswith(($s | rtrimstr("/")) + "/"));
+    [.[] | select(covers(.scope)) | .roleDefinitionId as $r
+      | $defs[] | select(.id == $r or .name == ($r | split("/") | last))
+      | (.permissions // .properties.permissions)[] | .dataActions[]]
+    as $have
+    | [$need | split(" ")[]
+      | select(("Microsoft.KeyVault/managedHsm/" + .) as $a
+        | $have | index($a) | not)] | join(" ")' <<<"$MINE")
+  if [ -n "$MISSING" ]; then
+    echo "rekwiz: you lack, at ${SCOPE}: ${MISSING}. Nothing was changed." \
+      "An HSM administrator can grant it:" >&2
+    if [[ "$MISSING" == *keys/* ]]; then
+      echo "  az keyvault role assignment create --hsm-name ${HSM_NAME}" \
+        "--role \"Managed HSM Crypto User\" --assignee ${ME}" \
+        "--scope ${SCOPE}" >&2
+    fi
+    if [[ "$MISSING" == *roleAssignments/* ]]; then
+      echo "  az keyvault role assignment create --hsm-name ${HSM_NAME}" \
+        "--role \"Managed HSM Policy Administrator\" --assignee ${ME}" \
+        "--scope ${SCOPE}" >&2
+    fi
+    exit 1
+  fi
+  echo "You may read and change the key and give the vendor its role."
+else
+  echo "Signed in as an application: your rights are checked as each" \
+    "call runs."
+fi
 
 STEP="looking for the key"
 if KEY_JSON=$(az keyvault key show --hsm-name "$HSM_NAME" --name "$KEY_NAME" \
   --output json 2>/dev/null); then
   echo "Key ${KEY_NAME} exists; using it."
+elif [ -n "$DRY_RUN" ]; then
+  echo "Would create key ${KEY_NAME}: oct-HSM, 256 bits, wrapKey unwrapKey."
+  KEY_JSON='{"key":{"kty":"oct-HSM","keyOps":["wrapKey","unwrapKey"]}}'
 else
   STEP="creating the key"
   KEY_JSON=$(az keyvault key create --hsm-name "$HSM_NAME" --name "$KEY_NAME" \
@@ -75,19 +135,31 @@ echo "Key ${KEY_NAME} is ${KTY} and allows wrapKey and unwrapKey."
 STEP="finding the vendor's service principal"
 # The vendor's application gets a service principal in this tenant once;
 # an existing one is used as it is.
-if ! SP_ID=$(az ad sp show --id "$VENDOR_APP_ID" --query id --output tsv \
+if SP_ID=$(az ad sp show --id "$VENDOR_APP_ID" --query id --output tsv \
   2>/dev/null); then
+  echo "The vendor's service principal is ${SP_ID}."
+elif [ -n "$DRY_RUN" ]; then
+  SP_ID=""
+  echo "Would create the service principal of application ${VENDOR_APP_ID}."
+else
   SP_ID=$(az ad sp create --id "$VENDOR_APP_ID" --query id --output tsv)
   echo "Created the service principal of application ${VENDOR_APP_ID}."
+  echo "The vendor's service principal is ${SP_ID}."
 fi
-echo "The vendor's service principal is ${SP_ID}."
 
 STEP="giving the vendor the ${ROLE} role on the key"
-ASSIGNED=$(az keyvault role assignment list --hsm-name "$HSM_NAME" \
-  --scope "$SCOPE" --role "$ROLE" --assignee-object-id "$SP_ID" \
-  --query 'length(@)' --output tsv)
+# Only the vendor's exact assignment (this role, at the key) is added when
+# missing; any other assignment it holds is left as it is.
+ASSIGNED=0
+if [ -n "$SP_ID" ]; then
+  ASSIGNED=$(az keyvault role assignment list --hsm-name "$HSM_NAME" \
+    --scope "$SCOPE" --role "$ROLE" --assignee-object-id "$SP_ID" \
+    --query 'length(@)' --output tsv)
+fi
 if [ "$ASSIGNED" -gt 0 ]; then
   echo "The vendor already has ${ROLE} at ${SCOPE}."
+elif [ -n "$DRY_RUN" ]; then
+  echo "Would give the vendor ${ROLE} at ${SCOPE}."
 else
   az keyvault role assignment create --hsm-name "$HSM_NAME" \
     --role "$ROLE" --scope "$SCOPE" --assignee-object-id "$SP_ID" \
@@ -106,15 +178,24 @@ else
     '(.tags // {}) + {($d): "allow"} | to_entries[] | "\(.key)=\(.value)"' \
     <<<"$KEY_JSON")
   mapfile -t TAGS <<<"$TAG_LINES"
-  az keyvault key set-attributes --hsm-name "$HSM_NAME" --name "$KEY_NAME" \
-    --tags "${TAGS[@]}" --output none
-  echo "Tagged the key ${DOMAIN}=allow; its other tags kept."
+  if [ -n "$DRY_RUN" ]; then
+    echo "Would set the key's tags to: ${TAGS[*]}"
+  else
+    az keyvault key set-attributes --hsm-name "$HSM_NAME" \
+      --name "$KEY_NAME" --tags "${TAGS[@]}" --output none
+    echo "Tagged the key ${DOMAIN}=allow; its other tags kept."
+  fi
 fi
 OTHERS=$(jq -r --arg d "$DOMAIN" '[(.tags // {}) | keys[]
   | select(test("^dm-[A-Za-z0-9]{11}$") and . != $d)] | join(" ")' \
   <<<"$KEY_JSON")
 if [ -n "$OTHERS" ]; then
   echo "Note: the key is also tagged for other domains: ${OTHERS}"
+fi
+
+if [ -n "$DRY_RUN" ]; then
+  echo "Dry run: nothing was changed."
+  exit 0
 fi
 
 STEP="reading the key URL"

@@ -18,16 +18,18 @@ trap on_error ERR
 
 # What it does: undoes what the setup script did, and nothing else.
 #   1. checks that the Azure CLI and jq are here and signed in
-#   2. removes the vendor's role "Managed HSM Crypto User" at /keys/customer-rek
+#   2. removes the vendor's role "Managed HSM Crypto Service Encryption User"
+#      at /keys/customer-rek (that assignment only; any other is kept)
 #   3. removes the tag dm-LCAJVnUE94B from the key, keeping its other tags
 # The key itself, and the vendor's service principal (other domains may
-# use it), are left as they are.
+# use it), are left as they are. REKWIZ_DRY_RUN=1 prints what it would
+# remove and changes nothing.
 
 readonly HSM_NAME='contoso-hsm'
 readonly KEY_NAME='customer-rek'
 readonly DOMAIN='dm-LCAJVnUE94B'
 readonly VENDOR_APP_ID='11111111-2222-3333-4444-555555555555'
-readonly ROLE='Managed HSM Crypto User'
+readonly ROLE='Managed HSM Crypto Service Encryption User'
 readonly SCOPE='/keys/customer-rek'
 
 STEP="checking for the Azure CLI and jq"
@@ -46,6 +48,12 @@ if ! TENANT_ID=$(az account show --query tenantId --output tsv); then
   exit 1
 fi
 echo "Signed in to Azure tenant ${TENANT_ID}."
+# REKWIZ_DRY_RUN=1 prints the plan: the read-only calls run, nothing is
+# changed.
+DRY_RUN=${REKWIZ_DRY_RUN:-}
+if [ -n "$DRY_RUN" ]; then
+  echo "Dry run (REKWIZ_DRY_RUN is set): reading only; nothing will change."
+fi
 
 STEP="finding the vendor's service principal"
 if SP_ID=$(az ad sp show --id "$VENDOR_APP_ID" --query id --output tsv \
@@ -54,7 +62,11 @@ if SP_ID=$(az ad sp show --id "$VENDOR_APP_ID" --query id --output tsv \
   ASSIGNED=$(az keyvault role assignment list --hsm-name "$HSM_NAME" \
     --scope "$SCOPE" --role "$ROLE" --assignee-object-id "$SP_ID" \
     --query 'length(@)' --output tsv)
-  if [ "$ASSIGNED" -gt 0 ]; then
+  if [ "$ASSIGNED" -gt 0 ] && [ -n "$DRY_RUN" ]; then
+    echo "Would remove the vendor's ${ROLE} at ${SCOPE}."
+  elif [ "$ASSIGNED" -gt 0 ]; then
+    # Only the assignment setup makes: this role, at this scope, for
+    # the vendor's service principal.
     az keyvault role assignment delete --hsm-name "$HSM_NAME" \
       --role "$ROLE" --scope "$SCOPE" --assignee-object-id "$SP_ID" \
       --output none
@@ -77,9 +89,13 @@ then
   if [ -n "$TAG_LINES" ]; then
     mapfile -t TAGS <<<"$TAG_LINES"
   fi
-  az keyvault key set-attributes --hsm-name "$HSM_NAME" --name "$KEY_NAME" \
-    --tags "${TAGS[@]}" --output none
-  echo "Removed the tag ${DOMAIN}; the key's other tags kept."
+  if [ -n "$DRY_RUN" ]; then
+    echo "Would set the key's tags to: ${TAGS[*]}"
+  else
+    az keyvault key set-attributes --hsm-name "$HSM_NAME" \
+      --name "$KEY_NAME" --tags "${TAGS[@]}" --output none
+    echo "Removed the tag ${DOMAIN}; the key's other tags kept."
+  fi
 else
   echo "The key has no tag ${DOMAIN}."
 fi

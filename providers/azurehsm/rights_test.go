@@ -1,0 +1,128 @@
+package azurehsm_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/rekwiz/rekwiz/flows"
+	"github.com/rekwiz/rekwiz/providers/azurehsm"
+	"github.com/rekwiz/rekwiz/providers/sandbox"
+	"github.com/rekwiz/rekwiz/providers/sandbox/sandboxtest"
+)
+
+// TestSetupStopsWithoutTheCustomersRights: a customer holding only
+// Administrator may not read or change keys; set-up stops before any
+// change, naming the exact command that grants what is missing.
+func TestSetupStopsWithoutTheCustomersRights(t *testing.T) {
+	e := sandboxtest.Start(t, sandbox.Options{Seed: 7, Vendor: sandboxtest.Vendor})
+	e.CreateHSM(hsm)
+	en := &env{Env: e, opts: (&env{}).opts}
+	en.opts.Transport = e.Server.AzureHTTPClient()
+	e.CreateHSMKey(hsm, "k", sandbox.HSMKeyOptions{Tags: map[string]string{"owner": "x"}})
+	var calls []string
+	_, err := en.setup().Run(context.Background(), spec(flows.KeyExisting, "k"), func(ev flows.SetupEvent) { calls = append(calls, ev.Call) })
+	want := `az keyvault role assignment create --hsm-name contoso-hsm --role "Managed HSM Crypto User" --assignee ` + e.AzureCustomer().ObjectID + " --scope /keys/k"
+	if !errors.Is(err, azurehsm.ErrMissingRights) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "nothing was changed") {
+		t.Fatalf("err = %v\nwant the command %s", err, want)
+	}
+	if strings.Contains(err.Error(), "Policy Administrator") {
+		t.Errorf("Administrator may create role assignments; only the key role is missing: %v", err)
+	}
+	if e.CreateServicePrincipal(sandboxtest.Vendor.AzureAppID) == "" || slices.ContainsFunc(calls, func(c string) bool { return strings.Contains(c, "create") || strings.Contains(c, "set-attributes") }) {
+		t.Fatalf("calls %v", calls)
+	}
+	// Granting what it named lets set-up through.
+	e.AssignHSMRole(hsm, e.AzureCustomer().ObjectID, "Managed HSM Crypto User", "/keys/k")
+	if _, err := en.setup().Run(context.Background(), spec(flows.KeyExisting, "k"), func(flows.SetupEvent) {}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPlanChangesNothing: the plan names the signed-in customer, the key,
+// the role assignment and the tags, and leaves the HSM as it was.
+func TestPlanChangesNothing(t *testing.T) {
+	e := start(t)
+	e.CreateHSMKey(hsm, "k", sandbox.HSMKeyOptions{Tags: map[string]string{"owner": "platform"}})
+	p, err := e.setup().Plan(context.Background(), spec(flows.KeyExisting, "k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(p.Lines(), "\n")
+	for _, want := range []string{"Signed in to tenant " + e.AzureTenant() + " as application " + e.AzureCustomer().ClientID,
+		"Key k in Managed HSM contoso-hsm: exists", "Vendor's service principal: + create",
+		`Role assignment: + "Managed HSM Crypto Service Encryption User" for the vendor's service principal at /keys/k`,
+		"Tags before: owner=platform", "Tags after:  dm-LCAJVnUE94B=allow, owner=platform"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("plan lacks %q:\n%s", want, text)
+		}
+	}
+	if len(p.Missing) != 0 {
+		t.Errorf("missing %v", p.Missing)
+	}
+	// Nothing changed: still no service principal, no tag, no role.
+	checks := byID(e.asCustomer().Run(context.Background(), target(t, "https://contoso-hsm.managedhsm.azure.net/keys/k", e.AzureTenant()), nil))
+	if c := checks[azurehsm.CheckTag]; c.Status != flows.StatusFail {
+		t.Errorf("tag %+v", c)
+	}
+	if c := checks[azurehsm.CheckRole]; c.Status != flows.StatusFail || !strings.Contains(c.Detail, "no service principal") {
+		t.Errorf("role %+v", c)
+	}
+}
+
+// TestVendorAsksForCryptoUser: a profile asking for Crypto User gets it,
+// the plan says what it allows, and the check warns naming the extras.
+func TestVendorAsksForCryptoUser(t *testing.T) {
+	e := start(t)
+	e.CreateHSMKey(hsm, "k", sandbox.HSMKeyOptions{})
+	sp := spec(flows.KeyExisting, "k")
+	sp.Vendor.AzureRole = flows.AzureRoleCryptoUser
+	p, err := e.setup().Plan(context.Background(), sp)
+	if err != nil || !strings.Contains(strings.Join(p.Lines(), "\n"), "asks for Crypto User, which also lets it create, change and delete keys") {
+		t.Fatalf("%v %q", err, p.Lines())
+	}
+	res, err := e.setup().Run(context.Background(), sp, func(flows.SetupEvent) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := target(t, res.Paste[flows.FieldKeyURL], e.AzureTenant())
+	tg.Vendor.AzureRole = flows.AzureRoleCryptoUser
+	c := byID(e.asCustomer().Run(context.Background(), tg, nil))[azurehsm.CheckRole]
+	if c.Status != flows.StatusWarn || !strings.Contains(c.Detail, "Managed HSM Crypto User at /keys/k") || !strings.Contains(c.Detail, "keys/delete") {
+		t.Fatalf("%+v", c)
+	}
+}
+
+// TestSetupNeverWidensOrRemoves: the vendor's existing other assignment
+// on the key is kept as it is; only the missing one is added.
+func TestSetupNeverWidensOrRemoves(t *testing.T) {
+	e := start(t)
+	e.CreateHSMKey(hsm, "k", sandbox.HSMKeyOptions{})
+	spID := e.CreateServicePrincipal(sandboxtest.Vendor.AzureAppID)
+	e.AssignHSMRole(hsm, spID, "Managed HSM Crypto Auditor", "/keys/k")
+	var details []string
+	if _, err := e.setup().Run(context.Background(), spec(flows.KeyExisting, "k"), func(ev flows.SetupEvent) { details = append(details, ev.Detail) }); err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Join(details, "\n")
+	if !strings.Contains(all, "the vendor also holds Managed HSM Crypto Auditor at /keys/k") || !strings.Contains(all, "gave the vendor Managed HSM Crypto Service Encryption User at /keys/k") {
+		t.Fatal(all)
+	}
+	c := byID(e.asCustomer().Run(context.Background(), target(t, "https://contoso-hsm.managedhsm.azure.net/keys/k", e.AzureTenant()), nil))[azurehsm.CheckRole]
+	if c.Status != flows.StatusWarn || !strings.Contains(c.Detail, "Managed HSM Crypto Auditor at /keys/k (assignment ") || !strings.Contains(c.Detail, "keys/deletedKeys/read/action") {
+		t.Fatalf("the auditor assignment should still be there: %+v", c)
+	}
+}
+
+// TestUnknownHSM: an HSM name that does not resolve is said as such.
+func TestUnknownHSM(t *testing.T) {
+	e := start(t)
+	granted(e, "k", sandbox.HSMKeyOptions{})
+	checks := e.pairing().Run(context.Background(), target(t, "https://contoso-hsn.managedhsm.azure.net/keys/k", e.AzureTenant()), nil)
+	c := byID(checks)[azurehsm.CheckKey]
+	if c.Status != flows.StatusFail || c.Detail != "no Managed HSM named contoso-hsn (contoso-hsn.managedhsm.azure.net does not resolve)" || !strings.Contains(c.Remedy, "az keyvault list --resource-type hsm") {
+		t.Fatalf("%+v", c)
+	}
+}
