@@ -177,7 +177,7 @@ func (c *cloud) lifecycle(t *testing.T, sp flows.SetupSpec) {
 		if strings.Contains(out2, secret) || strings.Contains(out2, "Secret access key") {
 			t.Fatal("the second run printed a secret")
 		}
-		if !strings.Contains(out2, "has an access key already; not making another") || !strings.Contains(out2, "aws iam create-access-key --user-name") {
+		if !strings.Contains(out2, "already has an access key; not making another") || !strings.Contains(out2, "aws iam create-access-key --user-name") {
 			t.Fatalf("the second run does not say how to rotate:\n%s", out2)
 		}
 		if got := labelled(out2, "Access key ID (save this for next step): "); got != accessKeyID {
