@@ -7,6 +7,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 
 	"github.com/rekwiz/rekwiz/flows"
 )
@@ -141,33 +142,41 @@ func (s *scriptStep) confirmView() string {
 	}
 	if p.UserPolicy != "" {
 		b.WriteString(st.Label.Render("The user's inline policy") + "\n")
-		b.WriteString(s.c.wrapIndented(outside(strings.TrimRight(p.UserPolicy, "\n")), 2, st.Value) + "\n")
+		b.WriteString(s.pre(p.UserPolicy, st.Value))
 	}
 	if len(p.Changes) == 0 {
 		b.WriteString(st.OK.Render("✓ Everything is in place; nothing will change.") + "\n")
 	}
-	if cf := p.Conflict; cf != nil {
-		b.WriteString("\n" + s.c.wrapIndented("✗ The key policy already has a statement "+outside(cf.Sid)+" that is not the one rekwiz writes. rekwiz changes it only if you confirm, twice; or say n, then remove it or give it another Sid yourself.", 0, st.Error) + "\n")
-		b.WriteString(st.Label.Render("The statement in the key policy") + "\n")
-		b.WriteString(s.c.wrapIndented(outside(strings.TrimRight(cf.Existing, "\n")), 2, st.Value) + "\n")
-		b.WriteString(st.Label.Render("The statement rekwiz writes") + "\n")
-		b.WriteString(s.c.wrapIndented(outside(strings.TrimRight(cf.Ours, "\n")), 2, st.Value) + "\n")
-		if _, ok := s.c.Deps.Setup[s.spec.Provider].(Replacer); !ok {
-			b.WriteString(st.Muted.Render("n/esc: back"))
-			return b.String()
-		}
-		if c.lastCheck {
-			b.WriteString("\n" + s.c.wrapIndented("Replacing it loses what the statement in the key policy says and rekwiz's does not:", 0, st.Note) + "\n")
-			for _, l := range cf.Losses {
-				b.WriteString(s.c.wrapIndented("• "+outside(l), 2, st.Note) + "\n")
-			}
-			b.WriteString(st.Label.Render("Replace statement "+outside(cf.Sid)+" and go ahead? ") + st.Muted.Render("y / n"))
-			return b.String()
-		}
-		b.WriteString("\n" + st.Label.Render("Go ahead, replacing it? ") + st.Muted.Render("y / n"))
-		return b.String()
+	if p.Conflict != nil {
+		return b.String() + s.conflictView(p.Conflict)
 	}
 	b.WriteString("\n" + st.Label.Render("Go ahead? ") + st.Muted.Render("y / n"))
+	return b.String()
+}
+
+// conflictView shows a different statement under the vendor's Sid beside
+// rekwiz's, and asks (twice) before replacing it.
+func (s *scriptStep) conflictView(cf *flows.StatementConflict) string {
+	st := s.c.Styles
+	var b strings.Builder
+	b.WriteString("\n" + s.c.wrapIndented("✗ The key policy already has a statement "+outside(cf.Sid)+" that is not the one rekwiz writes. rekwiz changes it only if you confirm, twice; or say n, then remove it or give it another Sid yourself.", 0, st.Error) + "\n")
+	b.WriteString(st.Label.Render("The statement in the key policy") + "\n")
+	b.WriteString(s.pre(cf.Existing, st.Value))
+	b.WriteString(st.Label.Render("The statement rekwiz writes") + "\n")
+	b.WriteString(s.pre(cf.Ours, st.Value))
+	if _, ok := s.c.Deps.Setup[s.spec.Provider].(Replacer); !ok {
+		b.WriteString(st.Muted.Render("n/esc: back"))
+		return b.String()
+	}
+	if s.consent.lastCheck {
+		b.WriteString("\n" + s.c.wrapIndented("Replacing it loses what the statement in the key policy says and rekwiz's does not:", 0, st.Note) + "\n")
+		for _, l := range cf.Losses {
+			b.WriteString(s.c.wrapIndented("• "+outside(l), 2, st.Note) + "\n")
+		}
+		b.WriteString(st.Label.Render("Replace statement "+outside(cf.Sid)+" and go ahead? ") + st.Muted.Render("y / n"))
+		return b.String()
+	}
+	b.WriteString("\n" + st.Label.Render("Go ahead, replacing it? ") + st.Muted.Render("y / n"))
 	return b.String()
 }
 
@@ -186,7 +195,26 @@ func (s *scriptStep) diffView(d string) string {
 		default:
 			style = st.Text
 		}
-		b.WriteString(s.c.wrapIndented(outside(l), 2, style) + "\n")
+		b.WriteString(s.pre(l, style))
+	}
+	return b.String()
+}
+
+// pre shows preformatted text (JSON, a diff) indented two columns, its
+// spaces kept, a line too long for the screen continued on the next.
+func (s *scriptStep) pre(text string, style lipgloss.Style) string {
+	w := max(s.c.Width-2, 10)
+	var b strings.Builder
+	for _, l := range strings.Split(strings.TrimRight(outside(text), "\n"), "\n") {
+		r := []rune(l)
+		for {
+			n := min(len(r), w)
+			b.WriteString("  " + style.Render(string(r[:n])) + "\n")
+			r = r[n:]
+			if len(r) == 0 {
+				break
+			}
+		}
 	}
 	return b.String()
 }
