@@ -138,6 +138,10 @@ func (c *cloud) lifecycle(t *testing.T, sp flows.SetupSpec) {
 			t.Fatalf("a new-key setup made %d keys", c.keyCount(t)-keysBefore)
 		}
 		keyID = c.aliasTarget(t, sp)
+		rot, err := c.kms.GetKeyRotationStatus(ctx, &kms.GetKeyRotationStatusInput{KeyId: &keyID})
+		if err != nil || !rot.KeyRotationEnabled {
+			t.Fatalf("the new key's automatic rotation is off (%v)", err)
+		}
 	}
 	if got := c.aliasTarget(t, sp); got != keyID {
 		t.Fatalf("alias names %q, want %q", got, keyID)

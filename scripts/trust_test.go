@@ -194,10 +194,8 @@ func (c *cloud) dryRuns(t *testing.T, sp flows.SetupSpec) {
 		fresh = append(fresh, "Would create a symmetric encryption key", "Would turn on automatic yearly rotation")
 	}
 	dry(Options{}, fresh...)
-	dry(Options{Teardown: true})
 
 	c.mustRun(t, sp, Options{})
-	dry(Options{})
 	teardown := []string{"Would delete " + sp.AliasName()}
 	if sp.Provider == flows.AWSDelegated {
 		teardown = append(teardown, "Would remove statement "+sid, `-      "Sid": "`+sid+`"`)
