@@ -323,17 +323,6 @@ func compact(raw json.RawMessage) string {
 	return b.String()
 }
 
-// sameJSON reports whether two JSON values are equal once parsed.
-func sameJSON(a, b json.RawMessage) bool {
-	var x, y any
-	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
-		return false
-	}
-	ca, _ := json.Marshal(x)
-	cb, _ := json.Marshal(y)
-	return bytes.Equal(ca, cb)
-}
-
 // marshalOrdered writes Version, Id, Statement first (as AWS shows them)
 // and any other top-level element after, each value as it was.
 func marshalOrdered(top map[string]json.RawMessage) (string, error) {
