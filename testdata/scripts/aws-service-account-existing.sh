@@ -189,9 +189,9 @@ elif dry; then
   echo "Would create IAM user ${USER_NAME}, tagged" \
     "rekwiz:domain=${DOMAIN} and rekwiz:vendor=${VENDOR_SLUG}."
 else
-  aws iam create-user --user-name "$USER_NAME" --output none --tags \
+  aws iam create-user --user-name "$USER_NAME" --tags \
     "Key=rekwiz:domain,Value=${DOMAIN}" \
-    "Key=rekwiz:vendor,Value=${VENDOR_SLUG}"
+    "Key=rekwiz:vendor,Value=${VENDOR_SLUG}" >/dev/null
   echo "Created IAM user ${USER_NAME}, tagged rekwiz:domain=${DOMAIN}" \
     "and rekwiz:vendor=${VENDOR_SLUG}."
 fi
