@@ -138,6 +138,10 @@ func (c *cloud) lifecycle(t *testing.T, sp flows.SetupSpec) {
 			t.Fatalf("a new-key setup made %d keys", c.keyCount(t)-keysBefore)
 		}
 		keyID = c.aliasTarget(t, sp)
+		rot, err := c.kms.GetKeyRotationStatus(ctx, &kms.GetKeyRotationStatusInput{KeyId: &keyID})
+		if err != nil || !rot.KeyRotationEnabled {
+			t.Fatalf("the new key's automatic rotation is off (%v)", err)
+		}
 	}
 	if got := c.aliasTarget(t, sp); got != keyID {
 		t.Fatalf("alias names %q, want %q", got, keyID)
@@ -177,7 +181,7 @@ func (c *cloud) lifecycle(t *testing.T, sp flows.SetupSpec) {
 		if strings.Contains(out2, secret) || strings.Contains(out2, "Secret access key") {
 			t.Fatal("the second run printed a secret")
 		}
-		if !strings.Contains(out2, "has an access key already; not making another") || !strings.Contains(out2, "aws iam create-access-key --user-name") {
+		if !strings.Contains(out2, "already has an access key; not making another") || !strings.Contains(out2, "aws iam create-access-key --user-name") {
 			t.Fatalf("the second run does not say how to rotate:\n%s", out2)
 		}
 		if got := labelled(out2, "Access key ID (save this for next step): "); got != accessKeyID {

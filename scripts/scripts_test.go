@@ -441,6 +441,10 @@ func FuzzRender(f *testing.F) {
 	f.Add(uint8(3), "dm-AAAAAAAAAAA", "eu-west-2", "1234abcd-12ab-34cd-56ef-1234567890ab", "a_b-c", "h12", "k")
 	f.Add(uint8(5), "dm-$(id)xxxxx", "us-gov-west-1", "mrk-1234abcd12ab34cd56ef1234567890ab", "x'y", "a-b-c", "x--y")
 	f.Add(uint8(7), testDomain, "cn-north-1", "arn:aws-cn:kms:cn-north-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", "Z", "hsm", "key-1")
+	// Values with spaces around them are accepted, trimmed: the script
+	// carries the trimmed value, which is what the oracle must expect.
+	f.Add(uint8(0), " "+testDomain+"\t", " us-east-1 ", " "+testKeyARN+" ", " Example ", " contoso-hsm ", " customer-rek ")
+	f.Add(uint8(4), testDomain+" ", "us-east-1\t", testKeyARN, "Example ", "contoso-hsm", "customer-rek")
 	bash, err := exec.LookPath("bash")
 	if err != nil {
 		f.Skip("no bash")
@@ -461,7 +465,13 @@ func FuzzRender(f *testing.F) {
 			}
 			return
 		}
-		checkQuoted(t, s, valuesOf(sp, opts))
+		// The script carries the values as the flow keeps them (trimmed),
+		// not as they were typed.
+		norm, err := sp.Normalize()
+		if err != nil {
+			t.Fatalf("Render accepted what Normalize refuses: %v", err)
+		}
+		checkQuoted(t, s, valuesOf(norm, opts))
 		p := filepath.Join(dir, "fuzz.sh")
 		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
 			t.Fatal(err)

@@ -50,6 +50,8 @@ type scriptStep struct {
 	events []flows.SetupEvent
 	result *flows.SetupResult
 	runErr error
+	// consent is "set it up for me"'s plan and questions (step_script_plan.go).
+	consent consent
 }
 
 // Messages of the script step's work.
@@ -128,6 +130,9 @@ func (s *scriptStep) Update(msg tea.Msg) (component, tea.Cmd) {
 			return s, nil // from a run that was stopped
 		}
 		switch m := msg.msg.(type) {
+		case planDoneMsg:
+			s.planDone(m)
+			return s, nil
 		case setupEventMsg:
 			s.events = append(s.events, m.ev)
 		case setupDoneMsg:
@@ -177,13 +182,7 @@ func (s *scriptStep) key(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		return nil
 	case scriptConfirmRun:
-		switch {
-		case key.Matches(msg, k.Yes):
-			return s.run()
-		case key.Matches(msg, k.No):
-			s.mode = scriptViewing
-		}
-		return nil
+		return s.confirmKey(msg)
 	case scriptRunning:
 		if key.Matches(msg, k.Back) {
 			s.Leave()
@@ -221,8 +220,7 @@ func (s *scriptStep) key(msg tea.KeyPressMsg) tea.Cmd {
 		s.name.CursorEnd()
 		return s.name.Focus()
 	case key.Matches(msg, k.Run) && s.canRun():
-		s.mode = scriptConfirmRun
-		return nil
+		return s.startPlan()
 	}
 	var cmd tea.Cmd
 	s.view, cmd = s.view.Update(msg)
@@ -308,10 +306,10 @@ func (s *scriptStep) saved(m savedMsg) tea.Cmd {
 
 // run does what the script does, through the SDK, streaming each call.
 func (s *scriptStep) run() tea.Cmd {
-	setup, spec := s.c.Deps.Setup[s.spec.Provider], s.spec
+	setup, spec := s.runSetup(), s.spec
 	s.mode, s.events, s.result, s.runErr, s.status = scriptRunning, nil, nil, nil, ""
 	return s.job.start(func(ctx context.Context, send func(tea.Msg)) {
-		res, err := setup.Run(ctx, spec, func(ev flows.SetupEvent) { send(setupEventMsg{ev}) })
+		res, err := setup(ctx, spec, func(ev flows.SetupEvent) { send(setupEventMsg{ev}) })
 		send(setupDoneMsg{res: res, err: err})
 	})
 }
@@ -378,53 +376,6 @@ func (s *scriptStep) nextHint() string {
 		return "This is the demo: press r and rekwiz makes the script's calls against the sandbox."
 	}
 	return "Ran it? Press enter to paste what it printed."
-}
-
-func (s *scriptStep) confirmView() string {
-	st := s.c.Styles
-	var b strings.Builder
-	b.WriteString(st.Heading.Render("Set it up for me") + "\n\n")
-	b.WriteString(s.c.wrap(s.setupPlan(), st.Text) + "\n\n")
-	b.WriteString(st.Label.Render("Go ahead? ") + st.Muted.Render("y / n"))
-	return b.String()
-}
-
-// findKey is what the set-up does about the key: an existing key is
-// found; a new one is created, or found if an earlier run made it.
-func findKey(k flows.KeyChoice, key string) string {
-	if k == flows.KeyExisting {
-		return "find " + key
-	}
-	return "find or create " + key
-}
-
-// setupPlan says, in one paragraph, what "set it up for me" will do.
-func (s *scriptStep) setupPlan() string {
-	sp := s.spec
-	who := "with your AWS credentials"
-	if sp.Provider == flows.AzureDelegated {
-		who = "with your Azure sign-in"
-	}
-	if s.c.Deps.Demo {
-		who = "as the sandbox's customer admin"
-	}
-	var what string
-	switch sp.Provider {
-	case flows.AWSServiceAccount:
-		what = fmt.Sprintf("in %s: %s and the alias %s, and create the IAM user %s with a policy limited to that alias, and one access key for %s.",
-			sp.Region, findKey(sp.Key, "the key"), sp.AliasName(), sp.ServiceAccountUser(), sp.Vendor.Name)
-	case flows.AzureDelegated:
-		kept := "" // a new key has no other tags to keep
-		if sp.Key == flows.KeyExisting {
-			kept = ", keeping the key's other tags"
-		}
-		what = fmt.Sprintf("in the Managed HSM %s: %s, give %s's application the role %s on that key only, and add the tag %s=allow%s.",
-			sp.HSMName, findKey(sp.Key, "the key "+sp.KeyName), sp.Vendor.Name, sp.Vendor.AzureRoleName(), sp.Domain, kept)
-	default:
-		what = fmt.Sprintf("in %s: %s and the alias %s, and add %s's statement to the key policy, keeping every other statement.",
-			sp.Region, findKey(sp.Key, "the key"), sp.AliasName(), sp.Vendor.Name)
-	}
-	return "rekwiz will make the calls the script makes, " + who + ", " + what + " Nothing is deleted."
 }
 
 func (s *scriptStep) runView() string {

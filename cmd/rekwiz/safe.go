@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 
 	"github.com/rekwiz/rekwiz/flows"
 	"github.com/rekwiz/rekwiz/ui"
@@ -80,10 +81,35 @@ func (s safePairer) Run(ctx context.Context, t flows.Target, report func(flows.C
 	return safeChecks(s.p.Run(ctx, t, r))
 }
 
+// safeSetuper keeps what the set-up it wraps can do: the plan it reads
+// first (escaped too) and replacing a different statement. A set-up that
+// cannot plan answers ui.ErrNoPlan; one that cannot replace says so.
 type safeSetuper struct{ s ui.Setuper }
 
+func (s safeSetuper) Plan(ctx context.Context, spec flows.SetupSpec) (flows.SetupPlan, error) {
+	p, ok := s.s.(ui.Planner)
+	if !ok {
+		return flows.SetupPlan{}, ui.ErrNoPlan
+	}
+	plan, err := p.Plan(ctx, spec)
+	return safePlan(plan), safeErr(err)
+}
+
+func (s safeSetuper) RunReplacing(ctx context.Context, spec flows.SetupSpec, report func(flows.SetupEvent)) (flows.SetupResult, error) {
+	r, ok := s.s.(ui.StatementReplacer)
+	if !ok {
+		return flows.SetupResult{}, errors.New("this set-up cannot replace a statement; change it yourself, then run set-up again")
+	}
+	return s.run(ctx, spec, report, r.RunReplacing)
+}
+
 func (s safeSetuper) Run(ctx context.Context, spec flows.SetupSpec, report func(flows.SetupEvent)) (flows.SetupResult, error) {
-	res, err := s.s.Run(ctx, spec, func(ev flows.SetupEvent) {
+	return s.run(ctx, spec, report, s.s.Run)
+}
+
+func (s safeSetuper) run(ctx context.Context, spec flows.SetupSpec, report func(flows.SetupEvent),
+	run func(context.Context, flows.SetupSpec, func(flows.SetupEvent)) (flows.SetupResult, error)) (flows.SetupResult, error) {
+	res, err := run(ctx, spec, func(ev flows.SetupEvent) {
 		ev.Call, ev.Detail, ev.Err = termtext.Line(ev.Call), termtext.Text(ev.Detail), safeErr(ev.Err)
 		report(ev)
 	})
@@ -106,7 +132,19 @@ func safeReceipt(r flows.Receipt) flows.Receipt {
 	return r
 }
 
+// safeRegistrar keeps what the registry it wraps can do: say which
+// registration a new one would replace (one that cannot says none).
 type safeRegistrar struct{ r ui.Registrar }
+
+func (s safeRegistrar) Replaces(ctx context.Context, t flows.Target) (ui.Registration, bool, error) {
+	rp, ok := s.r.(ui.Replacer)
+	if !ok {
+		return ui.Registration{}, false, nil
+	}
+	old, found, err := rp.Replaces(ctx, t)
+	old.RekID, old.Provider, old.Key = termtext.Line(old.RekID), termtext.Line(old.Provider), termtext.Line(old.Key)
+	return old, found, safeErr(err)
+}
 
 func (s safeRegistrar) Register(ctx context.Context, t flows.Target) (flows.Receipt, error) {
 	r, err := s.r.Register(ctx, t)
@@ -121,4 +159,23 @@ type safeRetester struct {
 func (s safeRetester) Retest(ctx context.Context, t flows.Target, rekID string) (flows.Receipt, error) {
 	r, err := s.rt.Retest(ctx, t, rekID)
 	return safeReceipt(r), safeErr(err)
+}
+
+// safePlan escapes what the plan read from the cloud.
+func safePlan(p flows.SetupPlan) flows.SetupPlan {
+	p.Account, p.Caller, p.Home = termtext.Line(p.Account), termtext.Line(p.Caller), termtext.Line(p.Home)
+	p.PolicyDiff, p.UserPolicy = termtext.Text(p.PolicyDiff), termtext.Text(p.UserPolicy)
+	lines := func(in []string) []string {
+		out := make([]string, len(in))
+		for i, l := range in {
+			out[i] = termtext.Text(l)
+		}
+		return out
+	}
+	p.Changes, p.Kept = lines(p.Changes), lines(p.Kept)
+	if c := p.Conflict; c != nil {
+		safe := flows.StatementConflict{Sid: termtext.Line(c.Sid), Existing: termtext.Text(c.Existing), Ours: termtext.Text(c.Ours), Losses: lines(c.Losses)}
+		p.Conflict = &safe
+	}
+	return p
 }

@@ -110,7 +110,7 @@ func TestNewKeySetupPairsAndIsIdempotent(t *testing.T) {
 	for _, ev := range events {
 		calls = append(calls, ev.Call)
 	}
-	if got := strings.Join(calls, ", "); got != "sts get-caller-identity, kms create-key, kms create-alias, kms put-key-policy" {
+	if got := strings.Join(calls, ", "); got != "sts get-caller-identity, kms create-key, kms enable-key-rotation, kms create-alias, kms put-key-policy" {
 		t.Fatalf("calls: %s", got)
 	}
 
@@ -137,7 +137,7 @@ func TestNewKeySetupPairsAndIsIdempotent(t *testing.T) {
 		t.Fatalf("second run: alias %s, keys %d -> %d", again, len(before.Keys), len(after.Keys))
 	}
 	for _, ev := range events {
-		if ev.Call == "kms create-key" || ev.Call == "kms put-key-policy" || ev.Call == "kms create-alias" {
+		if ev.Call == "kms create-key" || ev.Call == "kms put-key-policy" || ev.Call == "kms create-alias" || ev.Call == "kms enable-key-rotation" {
 			t.Fatalf("second run changed something: %+v", ev)
 		}
 	}

@@ -2,6 +2,7 @@ package awspolicy
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -98,23 +99,97 @@ func TestUpsertKeepsEverythingElse(t *testing.T) {
 		t.Fatal("vendor statement grants more than VendorActions")
 	}
 
-	// A changed principal replaces the statement in place of a duplicate.
+	// A changed principal is a conflict, not a replacement.
 	st2 := VendorStatement(VendorSid("acme"), "arn:aws:iam::999988887777:root")
-	replaced, changed, _ := Upsert(once, st2)
-	if d2, _ := Parse(replaced); !changed || len(d2.Statement) != 3 {
-		t.Fatalf("replace: changed=%v\n%s", changed, replaced)
+	if _, _, err := Upsert(once, st2); err == nil {
+		t.Fatal("a different statement under the Sid was replaced")
+	}
+	replaced, changed, err := Replace(once, st2)
+	if d2, _ := Parse(replaced); err != nil || !changed || len(d2.Statement) != 3 || !strings.Contains(replaced, "999988887777") {
+		t.Fatalf("replace: changed=%v err=%v\n%s", changed, err, replaced)
 	}
 
-	removed, changed, err := Remove(once, VendorSid("acme"))
+	removed, changed, err := Remove(once, st)
 	if err != nil || !changed {
 		t.Fatalf("remove: %v %v", changed, err)
 	}
 	if !strings.Contains(removed, foreign) || strings.Contains(removed, "rekwiz-acme") {
 		t.Fatalf("remove lost or kept the wrong statement:\n%s", removed)
 	}
-	if _, changed, _ := Remove(removed, VendorSid("acme")); changed {
+	if _, changed, _ := Remove(removed, st); changed {
 		t.Fatal("second remove changed the policy")
 	}
+}
+
+// TestVendorStatementRule: a statement under the vendor's Sid is kept when
+// it means what rekwiz writes, and otherwise neither replaced nor removed
+// without Replace; two with that Sid stop everything, Replace included.
+func TestVendorStatementRule(t *testing.T) {
+	sid := VendorSid("acme")
+	ours := VendorStatement(sid, vendor.ARN)
+	wrap := func(stmts ...string) string {
+		return `{"Version":"2012-10-17","Statement":[{"Sid":"admin","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"kms:*","Resource":"*"},` + strings.Join(stmts, ",") + `]}`
+	}
+	// The same statement in another form: strings for one-element lists,
+	// actions in another order, keys in another order.
+	same := `{"Resource":"*","Action":["kms:ReEncryptTo","kms:DescribeKey","kms:GenerateDataKeyWithoutPlaintext","kms:Decrypt","kms:ReEncryptFrom"],"Principal":{"AWS":"` + vendor.ARN + `"},"Effect":"Allow","Sid":"` + sid + `"}`
+	for _, pol := range []string{wrap(same)} {
+		if out, changed, err := Upsert(pol, ours); err != nil || changed || out != pol {
+			t.Fatalf("the same statement in another form: changed=%v err=%v", changed, err)
+		}
+		if out, changed, err := Remove(pol, ours); err != nil || !changed || strings.Contains(out, sid) {
+			t.Fatalf("remove of the same statement in another form: changed=%v err=%v", changed, err)
+		}
+	}
+	differing := map[string][]string{
+		"deny":               {strings.Replace(same, `"Allow"`, `"Deny"`, 1), "Effect Deny becomes Allow"},
+		"condition":          {strings.Replace(same, `"Effect"`, `"Condition":{"Bool":{"aws:SecureTransport":"true"}},"Effect"`, 1), `its Condition {"Bool":{"aws:SecureTransport":"true"}} is dropped`},
+		"narrower principal": {strings.Replace(same, vendor.ARN, "arn:aws:iam::"+vendor.Account+":role/only-this", 1), "its principal AWS arn:aws:iam::" + vendor.Account + ":role/only-this becomes AWS " + vendor.ARN},
+		"fewer actions":      {strings.Replace(same, `"kms:ReEncryptTo",`, "", 1), "actions it does not allow are added: kms:ReEncryptTo"},
+		"more actions":       {strings.Replace(same, `"kms:ReEncryptTo",`, `"kms:ReEncryptTo","kms:Encrypt",`, 1), "actions rekwiz does not write are dropped: kms:Encrypt"},
+	}
+	for name, c := range differing {
+		t.Run(name, func(t *testing.T) {
+			pol := wrap(c[0])
+			for op, f := range map[string]func(string, Statement) (string, bool, error){"upsert": Upsert, "remove": Remove} {
+				out, changed, err := f(pol, ours)
+				var ce *ConflictError
+				if !errors.As(err, &ce) || changed || out != "" {
+					t.Fatalf("%s: changed=%v err=%v", op, changed, err)
+				}
+				if string(ce.Existing) != c[0] || !SameStatement(ce.Ours, mustJSON(t, ours)) {
+					t.Fatalf("%s: the error carries %s and %s", op, ce.Existing, ce.Ours)
+				}
+				if l := strings.Join(ce.Losses(), "; "); !strings.Contains(l, c[1]) {
+					t.Fatalf("%s: losses %q, want %q", op, l, c[1])
+				}
+			}
+			out, changed, err := Replace(pol, ours)
+			if err != nil || !changed {
+				t.Fatalf("replace: %v %v", changed, err)
+			}
+			d, _ := Parse(out)
+			if len(d.Statement) != 2 || !SameStatement(mustJSON(t, d.Statement[1]), mustJSON(t, ours)) {
+				t.Fatalf("replace gave %s", out)
+			}
+		})
+	}
+	dup := wrap(same, same)
+	for op, f := range map[string]func(string, Statement) (string, bool, error){"upsert": Upsert, "replace": Replace, "remove": Remove} {
+		var de *DuplicateSidError
+		if _, changed, err := f(dup, ours); !errors.As(err, &de) || changed || len(de.Statements) != 2 {
+			t.Fatalf("%s with two statements %s: changed=%v err=%v", op, sid, changed, err)
+		}
+	}
+}
+
+func mustJSON(t *testing.T, v any) json.RawMessage {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func TestUpsertIntoSingleStatementObject(t *testing.T) {

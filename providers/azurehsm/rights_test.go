@@ -46,7 +46,7 @@ func TestSetupStopsWithoutTheCustomersRights(t *testing.T) {
 func TestPlanChangesNothing(t *testing.T) {
 	e := start(t)
 	e.CreateHSMKey(hsm, "k", sandbox.HSMKeyOptions{Tags: map[string]string{"owner": "platform"}})
-	p, err := e.setup().Plan(context.Background(), spec(flows.KeyExisting, "k"))
+	p, err := e.setup().ReadPlan(context.Background(), spec(flows.KeyExisting, "k"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestVendorAsksForCryptoUser(t *testing.T) {
 	e.CreateHSMKey(hsm, "k", sandbox.HSMKeyOptions{})
 	sp := spec(flows.KeyExisting, "k")
 	sp.Vendor.AzureRole = flows.AzureRoleCryptoUser
-	p, err := e.setup().Plan(context.Background(), sp)
+	p, err := e.setup().ReadPlan(context.Background(), sp)
 	if err != nil || !strings.Contains(strings.Join(p.Lines(), "\n"), "asks for Crypto User, which also lets it create, change and delete keys") {
 		t.Fatalf("%v %q", err, p.Lines())
 	}

@@ -106,10 +106,57 @@ func (s *Setup) clients(spec flows.SetupSpec) (*azkeys.Client, rest, string, err
 	return keys, rest{s.Credential, s.Options, cloudOf("managedhsm.azure.net")}, vault, err
 }
 
-// Plan computes what Run would change, with reads only.
-func (s *Setup) Plan(ctx context.Context, spec flows.SetupSpec) (SetupPlan, error) {
+// ReadPlan computes what Run would change, with reads only.
+func (s *Setup) ReadPlan(ctx context.Context, spec flows.SetupSpec) (SetupPlan, error) {
 	p, _, err := s.plan(ctx, spec)
 	return p, err
+}
+
+// Plan is ReadPlan in the form the wizard shows before it asks: who is
+// signed in, what changes and what is kept.
+func (s *Setup) Plan(ctx context.Context, spec flows.SetupSpec) (flows.SetupPlan, error) {
+	p, err := s.ReadPlan(ctx, spec)
+	if err != nil {
+		return flows.SetupPlan{}, err
+	}
+	return p.Flow(), nil
+}
+
+// Flow is the plan as changes and things kept, for the wizard.
+func (p SetupPlan) Flow() flows.SetupPlan {
+	out := flows.SetupPlan{Home: "tenant", Account: p.Tenant, Caller: p.Signer}
+	if p.SignerID != "" {
+		out.Caller += " (object " + p.SignerID + ")"
+	}
+	if p.KeyExists {
+		out.Kept = append(out.Kept, fmt.Sprintf("the key %s in the Managed HSM %s", p.Key, p.HSM))
+	} else {
+		out.Changes = append(out.Changes, fmt.Sprintf("create the key %s in the Managed HSM %s: oct-HSM, 256 bits, wrapKey and unwrapKey", p.Key, p.HSM))
+	}
+	if p.CreateSP {
+		out.Changes = append(out.Changes, "create the vendor's service principal in this tenant")
+	}
+	role := fmt.Sprintf("the role %q for the vendor's service principal at %s", p.Role, p.Scope)
+	if p.Role == flows.AzureRoleCryptoUser {
+		role += " (the vendor's profile asks for Crypto User, which also lets it create, change and delete keys)"
+	}
+	if p.AddAssignment {
+		out.Changes = append(out.Changes, "assign "+role)
+	} else {
+		out.Kept = append(out.Kept, role)
+	}
+	for _, o := range p.Others {
+		out.Kept = append(out.Kept, "the vendor's other assignment "+o)
+	}
+	if tagList(p.TagsBefore) != tagList(p.TagsAfter) {
+		out.Changes = append(out.Changes, "set the key's tags from "+tagList(p.TagsBefore)+" to "+tagList(p.TagsAfter))
+	} else {
+		out.Kept = append(out.Kept, "the key's tags: "+tagList(p.TagsAfter))
+	}
+	for _, m := range p.Missing {
+		out.Changes = append(out.Changes, "cannot go ahead: you lack a right it needs; an HSM administrator can grant it: "+m)
+	}
+	return out
 }
 
 func (s *Setup) plan(ctx context.Context, spec flows.SetupSpec) (SetupPlan, *azkeys.GetKeyResponse, error) {

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"encoding/xml"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -22,6 +23,7 @@ type iamUser struct {
 	created       time.Time
 	policies      map[string]string // inline policies by name, as put
 	keys          []*Identity       // access keys, in creation order
+	tags          []iamTag          // as given to CreateUser
 }
 
 type iamState struct {
@@ -162,6 +164,7 @@ func (s *Sandbox) iamCreateUser(form url.Values) (any, *apiError) {
 		name: name, arn: "arn:aws:iam::" + CustomerAccount + ":user/" + name,
 		id: "AIDA" + s.randString(17, upperDigits), created: s.now(), policies: map[string]string{},
 	}
+	u.tags = formTags(form)
 	s.iam.users[strings.ToLower(name)] = u
 	return struct {
 		User xmlUser `xml:"User"`
@@ -354,4 +357,34 @@ func (s *Sandbox) AccessKey(accessKeyID string) (Identity, bool) {
 		}
 	}
 	return Identity{}, false
+}
+
+// Tags: CreateUser keeps the tags it is given and ListUserTags returns
+// them, which is how a service-account setup knows a user is its own.
+
+type iamTag struct {
+	Key   string `xml:"Key"`
+	Value string `xml:"Value"`
+}
+
+func init() { iamOps["ListUserTags"] = (*Sandbox).iamListUserTags }
+
+// formTags reads Tags.member.N.Key and .Value, in order.
+func formTags(form url.Values) []iamTag {
+	var tags []iamTag
+	for i := 1; form.Has(fmt.Sprintf("Tags.member.%d.Key", i)); i++ {
+		tags = append(tags, iamTag{Key: form.Get(fmt.Sprintf("Tags.member.%d.Key", i)), Value: form.Get(fmt.Sprintf("Tags.member.%d.Value", i))})
+	}
+	return tags
+}
+
+func (s *Sandbox) iamListUserTags(form url.Values) (any, *apiError) {
+	u, err := s.user(form)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		Tags        []iamTag `xml:"Tags>member"`
+		IsTruncated bool     `xml:"IsTruncated"`
+	}{u.tags, false}, nil
 }

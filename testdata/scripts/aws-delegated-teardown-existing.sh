@@ -18,19 +18,23 @@ on_error() {
 trap on_error ERR
 
 # What it does: undoes what the setup script did, and nothing else.
-#   1. checks that the AWS CLI and jq are here and signed in
+#   1. checks that the AWS CLI, jq and diff are here and signed in
 #   2. removes statement rekwiz-acme (the vendor's) from the key policy,
-#      keeping every other statement
+#      keeping every other statement; if it is not the one rekwiz writes,
+#      it stops and changes nothing
 #   3. deletes the alias alias/dm-LCAJVnUE94B/acme
 # The key itself is left as it is: enabled, with its material.
+# REKWIZ_DRY_RUN=1 shows what it would change and changes nothing.
 
 readonly REGION='us-east-1'
 readonly ALIAS_NAME='alias/dm-LCAJVnUE94B/acme'
+readonly PARTITION='aws'
 readonly SID='rekwiz-acme'
+readonly STATEMENT='{"Sid":"rekwiz-acme","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999988887777:root"},"Action":["kms:DescribeKey","kms:GenerateDataKeyWithoutPlaintext","kms:Decrypt","kms:ReEncryptFrom","kms:ReEncryptTo"],"Resource":"*"}'
 readonly KEY_REF='arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab'
 
-STEP="checking for the AWS CLI and jq"
-for tool in aws jq; do
+STEP="checking for the AWS CLI, jq and diff"
+for tool in aws jq diff; do
   if ! command -v "$tool" >/dev/null 2>&1; then
     echo "rekwiz: this script needs ${tool};" \
       "install it or use AWS CloudShell." >&2
@@ -38,14 +42,36 @@ for tool in aws jq; do
   fi
 done
 
+# REKWIZ_DRY_RUN=1 shows what the script would change (its read-only
+# calls still run) and changes nothing.
+case "${REKWIZ_DRY_RUN:-}" in
+  "" | 0 | 1) ;;
+  *)
+    echo "rekwiz: REKWIZ_DRY_RUN must be 1 (a dry run) or unset." >&2
+    exit 2
+    ;;
+esac
+dry() { [ "${REKWIZ_DRY_RUN:-}" = 1 ]; }
+if dry; then
+  echo "Dry run (REKWIZ_DRY_RUN=1): nothing will be changed."
+fi
+# Ends a dry run: everything the script would do has been said.
+dry_run_end() {
+  echo
+  echo "Dry run: nothing was changed. Run the script without" \
+    "REKWIZ_DRY_RUN to make the changes above."
+  exit 0
+}
+
 STEP="checking that the AWS CLI is signed in"
-if ! ACCOUNT_ID=$(aws sts get-caller-identity --query Account --output text)
-then
+if ! IDENTITY=$(aws sts get-caller-identity --query '[Account,Arn]' \
+  --output text); then
   echo "rekwiz: the AWS CLI is not signed in; run 'aws configure' or" \
     "'aws sso login' (CloudShell is signed in already)." >&2
   exit 1
 fi
-echo "Signed in to AWS account ${ACCOUNT_ID}."
+read -r ACCOUNT_ID CALLER_ARN <<<"$IDENTITY"
+echo "Signed in to AWS account ${ACCOUNT_ID} as ${CALLER_ARN}."
 
 # The alias's key ID, or nothing when the alias does not exist yet.
 alias_target() {
@@ -54,22 +80,133 @@ alias_target() {
     --output text
 }
 
+# Shows how a policy would change: a diff of the pretty-printed JSON.
+show_diff() {
+  diff -u --label "$1 now" --label "$1 after" \
+    <(jq . <<<"$2") <(jq . <<<"$3") || true
+}
+
+# The key policy AWS gives a new key: the account may grant its use.
+default_policy() {
+  jq -n -c --arg root "arn:${PARTITION}:iam::${ACCOUNT_ID}:root" \
+    '{Version: "2012-10-17", Id: "key-default-1", Statement: [{
+      Sid: "Enable IAM User Permissions", Effect: "Allow",
+      Principal: {AWS: $root}, Action: "kms:*", Resource: "*"}]}'
+}
+
+# The key policy of KEY_ID (or, with no key yet, the one it will get).
+key_policy() {
+  if [ -z "$KEY_ID" ]; then
+    default_policy
+    return
+  fi
+  aws kms get-key-policy --region "$REGION" --key-id "$KEY_ID" \
+    --policy-name default --query Policy --output text
+}
+
 STEP="finding the key"
 KEY_ID=$(aws kms describe-key --region "$REGION" --key-id "$KEY_REF" \
   --query KeyMetadata.KeyId --output text)
 
+# Statements are compared by meaning: Action, NotAction, Resource and the
+# principals as sets, a string the same as a list of one. The $ names are
+# jq's.
+# shellcheck disable=SC2016
+readonly JQ_DEFS='
+  def set: if type == "array" then unique
+    elif type == "string" then [.] else . end;
+  def norm: with_entries(
+    if (.key == "Action" or .key == "NotAction" or .key == "Resource")
+    then .value |= set
+    elif (.key == "Principal" or .key == "NotPrincipal")
+      and (.value | type) == "object"
+    then .value |= map_values(set) else . end);
+  def stmts: .Statement | if type == "array" then . else [.] end;
+  def sid_stmts($s): [stmts[] | select(.Sid == $s)];
+  def ours($t): (.[0] | norm) == ($t | norm);'
+
+# Shows the statement found under the vendor's Sid next to rekwiz's.
+show_statements() {
+  echo "The statement ${SID} in the key policy of ${KEY_ID}:" >&2
+  jq '.[0]' <<<"$1" >&2
+  echo "The statement rekwiz writes:" >&2
+  jq . <<<"$STATEMENT" >&2
+}
+
+# Stops when the key policy has two or more statements with the Sid.
+one_sid() {
+  if [ "$(jq length <<<"$1")" -gt 1 ]; then
+    echo "rekwiz: the key policy of ${KEY_ID} has" \
+      "$(jq length <<<"$1") statements with Sid ${SID}; rekwiz changes" \
+      "nothing until at most one is left. They are:" >&2
+    jq . <<<"$1" >&2
+    exit 1
+  fi
+}
+
+# Sets NEW_POLICY to POLICY with the vendor's statement: added when there
+# is none with its Sid, kept when the one there means the same. A
+# different one stops the script, unless REKWIZ_REPLACE_STATEMENT=1.
+merge_policy() {
+  local found
+  found=$(jq -c --arg sid "$SID" "${JQ_DEFS}"' sid_stmts($sid)' <<<"$POLICY")
+  one_sid "$found"
+  REPLACING=""
+  if [ "$(jq length <<<"$found")" = 1 ] && ! jq -e \
+    --argjson stmt "$STATEMENT" "${JQ_DEFS}"' ours($stmt)' \
+    <<<"$found" >/dev/null; then
+    if [ "${REKWIZ_REPLACE_STATEMENT:-}" != 1 ]; then
+      echo "rekwiz: the key policy of ${KEY_ID} already has a statement" \
+        "${SID} that is not the one rekwiz writes; nothing was changed." >&2
+      show_statements "$found"
+      echo "To go on, remove that statement or give it another Sid, or" \
+        "run this script again with REKWIZ_REPLACE_STATEMENT=1 to replace" \
+        "it with rekwiz's: what it has that rekwiz's has not (a Deny, a" \
+        "Condition, a narrower principal, other actions) is lost." >&2
+      exit 1
+    fi
+    REPLACING=1
+  fi
+  if [ "$(jq length <<<"$found")" = 1 ] && [ -z "$REPLACING" ]; then
+    NEW_POLICY=$POLICY
+  else
+    NEW_POLICY=$(jq -c --arg sid "$SID" --argjson stmt "$STATEMENT" \
+      "${JQ_DEFS}"' .Statement = (stmts
+        | if any(.[]; .Sid == $sid)
+          then map(if .Sid == $sid then $stmt else . end)
+          else . + [$stmt] end)' <<<"$POLICY")
+  fi
+}
+
 STEP="removing the vendor's statement from the key policy"
-POLICY=$(aws kms get-key-policy --region "$REGION" --key-id "$KEY_ID" \
-  --policy-name default --query Policy --output text)
-NEW_POLICY=$(jq -c --arg sid "$SID" '
-  .Statement |= ((if type == "array" then . else [.] end)
-    | map(select(.Sid != $sid)))' <<<"$POLICY")
-if [ "$(jq -cS . <<<"$POLICY")" = "$(jq -cS . <<<"$NEW_POLICY")" ]; then
+# Only the statement setup writes is removed; a different one under the
+# vendor's Sid is the customer's, and stops the script unchanged.
+POLICY=$(key_policy)
+FOUND=$(jq -c --arg sid "$SID" "${JQ_DEFS}"' sid_stmts($sid)' <<<"$POLICY")
+one_sid "$FOUND"
+if [ "$(jq length <<<"$FOUND")" = 0 ]; then
   echo "The key policy has no statement ${SID}."
+elif ! jq -e --argjson stmt "$STATEMENT" "${JQ_DEFS}"' ours($stmt)' \
+  <<<"$FOUND" >/dev/null; then
+  echo "rekwiz: the statement ${SID} in the key policy of ${KEY_ID} is" \
+    "not the one rekwiz writes, so the teardown leaves it and changes" \
+    "nothing." >&2
+  show_statements "$FOUND"
+  echo "If the vendor should lose it, remove it from the key policy" \
+    "yourself, then run this script again." >&2
+  exit 1
 else
-  aws kms put-key-policy --region "$REGION" --key-id "$KEY_ID" \
-    --policy-name default --policy "$NEW_POLICY"
-  echo "Removed statement ${SID}; other statements kept."
+  NEW_POLICY=$(jq -c --arg sid "$SID" \
+    "${JQ_DEFS}"' .Statement = [stmts[] | select(.Sid != $sid)]' \
+    <<<"$POLICY")
+  if dry; then
+    echo "Would remove statement ${SID}; other statements kept:"
+    show_diff "key policy" "$POLICY" "$NEW_POLICY"
+  else
+    aws kms put-key-policy --region "$REGION" --key-id "$KEY_ID" \
+      --policy-name default --policy "$NEW_POLICY"
+    echo "Removed statement ${SID}; other statements kept."
+  fi
 fi
 
 STEP="deleting the alias"
@@ -77,10 +214,16 @@ if [ -z "$(alias_target)" ]; then
   echo "${ALIAS_NAME} does not exist."
 elif [ "$(alias_target)" != "$KEY_ID" ]; then
   echo "${ALIAS_NAME} names another key, $(alias_target); left as it is."
+elif dry; then
+  echo "Would delete ${ALIAS_NAME}."
 else
   aws kms delete-alias --region "$REGION" --alias-name "$ALIAS_NAME"
   echo "Deleted ${ALIAS_NAME}."
 fi
 if [ -n "$KEY_ID" ]; then
   echo "Key ${KEY_ID} is untouched: rekwiz never disables or deletes a key."
+fi
+
+if dry; then
+  dry_run_end
 fi

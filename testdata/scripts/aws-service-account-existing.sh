@@ -18,10 +18,12 @@ on_error() {
 trap on_error ERR
 
 # What it does:
-#   1. checks that the AWS CLI and jq are here and signed in
+#   1. checks that the AWS CLI, jq and diff are here and signed in
 #   2. checks that the key (KEY_REF below) is a symmetric encryption key
 #      whose key policy lets IAM policies grant its use
-#   3. creates the alias alias/dm-LCAJVnUE94B/acme/Example for it
+#   3. checks that an IAM user acme-rek-dm-LCAJVnUE94B, if there is one, is
+#      rekwiz's (tagged with the domain and the vendor)
+#   4. creates the alias alias/dm-LCAJVnUE94B/acme/Example for it
 #   4. creates the IAM user acme-rek-dm-LCAJVnUE94B with one inline policy,
 #      acme-rek-dm-LCAJVnUE94B, that allows
 #      kms:DescribeKey, kms:GenerateDataKeyWithoutPlaintext, kms:Decrypt,
@@ -29,17 +31,20 @@ trap on_error ERR
 #      only on the key with that alias (kms:ResourceAliases)
 #   5. creates one access key for it, unless it has one already
 #   6. prints the alias ARN and the access key to paste into rekwiz
+# REKWIZ_DRY_RUN=1 shows what it would change and changes nothing.
 
 readonly REGION='us-east-1'
 readonly ALIAS_NAME='alias/dm-LCAJVnUE94B/acme/Example'
+readonly PARTITION='aws'
 readonly USER_NAME='acme-rek-dm-LCAJVnUE94B'
 readonly POLICY_NAME='acme-rek-dm-LCAJVnUE94B'
-readonly PARTITION='aws'
+readonly DOMAIN='dm-LCAJVnUE94B'
+readonly VENDOR_SLUG='acme'
 readonly USER_POLICY='{"Version":"2012-10-17","Statement":[{"Sid":"RekwizKeyAccess","Effect":"Allow","Action":["kms:DescribeKey","kms:GenerateDataKeyWithoutPlaintext","kms:Decrypt","kms:ReEncryptFrom","kms:ReEncryptTo","kms:Encrypt"],"Resource":"*","Condition":{"ForAnyValue:StringEquals":{"kms:ResourceAliases":"alias/dm-LCAJVnUE94B/acme/Example"}}}]}'
 readonly KEY_REF='arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab'
 
-STEP="checking for the AWS CLI and jq"
-for tool in aws jq; do
+STEP="checking for the AWS CLI, jq and diff"
+for tool in aws jq diff; do
   if ! command -v "$tool" >/dev/null 2>&1; then
     echo "rekwiz: this script needs ${tool};" \
       "install it or use AWS CloudShell." >&2
@@ -47,14 +52,36 @@ for tool in aws jq; do
   fi
 done
 
+# REKWIZ_DRY_RUN=1 shows what the script would change (its read-only
+# calls still run) and changes nothing.
+case "${REKWIZ_DRY_RUN:-}" in
+  "" | 0 | 1) ;;
+  *)
+    echo "rekwiz: REKWIZ_DRY_RUN must be 1 (a dry run) or unset." >&2
+    exit 2
+    ;;
+esac
+dry() { [ "${REKWIZ_DRY_RUN:-}" = 1 ]; }
+if dry; then
+  echo "Dry run (REKWIZ_DRY_RUN=1): nothing will be changed."
+fi
+# Ends a dry run: everything the script would do has been said.
+dry_run_end() {
+  echo
+  echo "Dry run: nothing was changed. Run the script without" \
+    "REKWIZ_DRY_RUN to make the changes above."
+  exit 0
+}
+
 STEP="checking that the AWS CLI is signed in"
-if ! ACCOUNT_ID=$(aws sts get-caller-identity --query Account --output text)
-then
+if ! IDENTITY=$(aws sts get-caller-identity --query '[Account,Arn]' \
+  --output text); then
   echo "rekwiz: the AWS CLI is not signed in; run 'aws configure' or" \
     "'aws sso login' (CloudShell is signed in already)." >&2
   exit 1
 fi
-echo "Signed in to AWS account ${ACCOUNT_ID}."
+read -r ACCOUNT_ID CALLER_ARN <<<"$IDENTITY"
+echo "Signed in to AWS account ${ACCOUNT_ID} as ${CALLER_ARN}."
 
 STEP="looking up the key"
 KEY_INFO=$(aws kms describe-key --region "$REGION" --key-id "$KEY_REF" \
@@ -68,9 +95,39 @@ then
 fi
 echo "Key ${KEY_ID} is ${KEY_STATE}."
 
+# The alias's key ID, or nothing when the alias does not exist yet.
+alias_target() {
+  aws kms list-aliases --region "$REGION" \
+    --query "Aliases[?AliasName=='${ALIAS_NAME}'].TargetKeyId" \
+    --output text
+}
+
+# Shows how a policy would change: a diff of the pretty-printed JSON.
+show_diff() {
+  diff -u --label "$1 now" --label "$1 after" \
+    <(jq . <<<"$2") <(jq . <<<"$3") || true
+}
+
+# The key policy AWS gives a new key: the account may grant its use.
+default_policy() {
+  jq -n -c --arg root "arn:${PARTITION}:iam::${ACCOUNT_ID}:root" \
+    '{Version: "2012-10-17", Id: "key-default-1", Statement: [{
+      Sid: "Enable IAM User Permissions", Effect: "Allow",
+      Principal: {AWS: $root}, Action: "kms:*", Resource: "*"}]}'
+}
+
+# The key policy of KEY_ID (or, with no key yet, the one it will get).
+key_policy() {
+  if [ -z "$KEY_ID" ]; then
+    default_policy
+    return
+  fi
+  aws kms get-key-policy --region "$REGION" --key-id "$KEY_ID" \
+    --policy-name default --query Policy --output text
+}
+
 STEP="checking that the key policy lets IAM policies grant the key"
-POLICY=$(aws kms get-key-policy --region "$REGION" --key-id "$KEY_ID" \
-  --policy-name default --query Policy --output text)
+POLICY=$(key_policy)
 if ! jq -e --arg acct "$ACCOUNT_ID" '
   [.Statement | if type == "array" then .[] else . end
     | select(.Effect == "Allow" and (.Condition == null))
@@ -85,19 +142,37 @@ if ! jq -e --arg acct "$ACCOUNT_ID" '
   exit 1
 fi
 
-# The alias's key ID, or nothing when the alias does not exist yet.
-alias_target() {
-  aws kms list-aliases --region "$REGION" \
-    --query "Aliases[?AliasName=='${ALIAS_NAME}'].TargetKeyId" \
-    --output text
-}
+STEP="checking the IAM user ${USER_NAME}"
+# rekwiz tags the users it creates with the domain and the vendor, and
+# never takes over (or deletes) a user without those tags.
+USER_EXISTS=""
+if aws iam get-user --user-name "$USER_NAME" >/dev/null 2>&1; then
+  if ! aws iam list-user-tags --user-name "$USER_NAME" --output json \
+    | jq -e --arg d "$DOMAIN" --arg v "$VENDOR_SLUG" \
+      '.Tags // [] | from_entries | .["rekwiz:domain"] == $d
+        and .["rekwiz:vendor"] == $v' >/dev/null; then
+    echo "rekwiz: IAM user ${USER_NAME} exists without the tags" \
+      "rekwiz:domain=${DOMAIN} and rekwiz:vendor=${VENDOR_SLUG} that" \
+      "rekwiz puts on the users it creates, so rekwiz leaves it alone" \
+      "and changed nothing. Delete or rename that user; or, if rekwiz" \
+      "did make it, tag it: aws iam tag-user --user-name ${USER_NAME}" \
+      "--tags Key=rekwiz:domain,Value=${DOMAIN}" \
+      "Key=rekwiz:vendor,Value=${VENDOR_SLUG}" >&2
+    exit 1
+  fi
+  USER_EXISTS=1
+fi
 
 STEP="creating the alias"
 TARGET=$(alias_target)
 if [ -z "$TARGET" ]; then
-  aws kms create-alias --region "$REGION" \
-    --alias-name "$ALIAS_NAME" --target-key-id "$KEY_ID"
-  echo "Created ${ALIAS_NAME}."
+  if dry; then
+    echo "Would create ${ALIAS_NAME} for key ${KEY_ID}."
+  else
+    aws kms create-alias --region "$REGION" \
+      --alias-name "$ALIAS_NAME" --target-key-id "$KEY_ID"
+    echo "Created ${ALIAS_NAME}."
+  fi
 elif [ "$TARGET" = "$KEY_ID" ]; then
   echo "${ALIAS_NAME} already names this key."
 else
@@ -108,11 +183,17 @@ else
 fi
 
 STEP="creating the IAM user ${USER_NAME}"
-if aws iam get-user --user-name "$USER_NAME" >/dev/null 2>&1; then
-  echo "IAM user ${USER_NAME} exists."
+if [ -n "$USER_EXISTS" ]; then
+  echo "IAM user ${USER_NAME} already exists, tagged as rekwiz's."
+elif dry; then
+  echo "Would create IAM user ${USER_NAME}, tagged" \
+    "rekwiz:domain=${DOMAIN} and rekwiz:vendor=${VENDOR_SLUG}."
 else
-  aws iam create-user --user-name "$USER_NAME" --output text \
-    --query User.Arn
+  aws iam create-user --user-name "$USER_NAME" --tags \
+    "Key=rekwiz:domain,Value=${DOMAIN}" \
+    "Key=rekwiz:vendor,Value=${VENDOR_SLUG}" >/dev/null
+  echo "Created IAM user ${USER_NAME}, tagged rekwiz:domain=${DOMAIN}" \
+    "and rekwiz:vendor=${VENDOR_SLUG}."
 fi
 
 STEP="putting the user's key policy"
@@ -121,15 +202,34 @@ STEP="putting the user's key policy"
 RESOURCE="arn:${PARTITION}:kms:${REGION}:${ACCOUNT_ID}:key/*"
 WANT=$(jq -c --arg res "$RESOURCE" '.Statement[0].Resource = $res' \
   <<<"$USER_POLICY")
-HAVE=$(aws iam get-user-policy --user-name "$USER_NAME" \
-  --policy-name "$POLICY_NAME" --query PolicyDocument --output json \
-  2>/dev/null || echo null)
+HAVE=null
+if [ -n "$USER_EXISTS" ]; then
+  HAVE=$(aws iam get-user-policy --user-name "$USER_NAME" \
+    --policy-name "$POLICY_NAME" --query PolicyDocument --output json \
+    2>/dev/null || echo null)
+fi
 if [ "$(jq -cS . <<<"$HAVE")" = "$(jq -cS . <<<"$WANT")" ]; then
-  echo "Policy ${POLICY_NAME} is in place."
+  echo "Policy ${POLICY_NAME} is already in place on ${USER_NAME}."
+elif dry; then
+  echo "Would put policy ${POLICY_NAME} on ${USER_NAME}: the alias's key" \
+    "only."
+  show_diff "policy ${POLICY_NAME}" "$HAVE" "$WANT"
 else
   aws iam put-user-policy --user-name "$USER_NAME" \
     --policy-name "$POLICY_NAME" --policy-document "$WANT"
-  echo "Put policy ${POLICY_NAME}: the alias's key only."
+  echo "Put policy ${POLICY_NAME} on ${USER_NAME}: the alias's key only."
+fi
+
+if dry; then
+  if [ -n "$USER_EXISTS" ] && [ -n "$(aws iam list-access-keys \
+    --user-name "$USER_NAME" --query 'AccessKeyMetadata[].AccessKeyId' \
+    --output text)" ]; then
+    echo "${USER_NAME} already has an access key; no other would be made."
+  else
+    echo "Would create an access key for ${USER_NAME}; its secret would" \
+      "be printed once."
+  fi
+  dry_run_end
 fi
 
 STEP="creating the access key"
@@ -138,7 +238,7 @@ KEYS=$(aws iam list-access-keys --user-name "$USER_NAME" \
 SECRET=""
 if [ -n "$KEYS" ]; then
   ACCESS_KEY_ID=${KEYS%%[[:space:]]*}
-  echo "${USER_NAME} has an access key already; not making another."
+  echo "${USER_NAME} already has an access key; not making another."
   echo "Its secret was printed once, when it was made. To rotate it:"
   echo "  aws iam create-access-key --user-name ${USER_NAME}"
   echo "  (paste the new key into rekwiz, then)"

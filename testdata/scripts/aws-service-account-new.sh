@@ -18,10 +18,14 @@ on_error() {
 trap on_error ERR
 
 # What it does:
-#   1. checks that the AWS CLI and jq are here and signed in
-#   2. creates a symmetric encryption key in us-east-1 and the alias
-#      alias/dm-LCAJVnUE94B/acme/Example (or, if the alias exists, uses its key)
-#   3. checks that the key policy lets IAM policies grant its use
+#   1. checks that the AWS CLI, jq and diff are here and signed in
+#   2. checks that an IAM user acme-rek-dm-LCAJVnUE94B, if there is one, is
+#      rekwiz's (tagged with the domain and the vendor)
+#   3. creates a symmetric encryption key in us-east-1 and the alias
+#      alias/dm-LCAJVnUE94B/acme/Example
+#      (or, if the alias exists, uses its key), and turns on the key's
+#      automatic yearly rotation
+#   4. checks that the key policy lets IAM policies grant its use
 #   4. creates the IAM user acme-rek-dm-LCAJVnUE94B with one inline policy,
 #      acme-rek-dm-LCAJVnUE94B, that allows
 #      kms:DescribeKey, kms:GenerateDataKeyWithoutPlaintext, kms:Decrypt,
@@ -29,17 +33,20 @@ trap on_error ERR
 #      only on the key with that alias (kms:ResourceAliases)
 #   5. creates one access key for it, unless it has one already
 #   6. prints the alias ARN and the access key to paste into rekwiz
+# REKWIZ_DRY_RUN=1 shows what it would change and changes nothing.
 
 readonly REGION='us-east-1'
 readonly ALIAS_NAME='alias/dm-LCAJVnUE94B/acme/Example'
+readonly PARTITION='aws'
 readonly USER_NAME='acme-rek-dm-LCAJVnUE94B'
 readonly POLICY_NAME='acme-rek-dm-LCAJVnUE94B'
-readonly PARTITION='aws'
+readonly DOMAIN='dm-LCAJVnUE94B'
+readonly VENDOR_SLUG='acme'
 readonly USER_POLICY='{"Version":"2012-10-17","Statement":[{"Sid":"RekwizKeyAccess","Effect":"Allow","Action":["kms:DescribeKey","kms:GenerateDataKeyWithoutPlaintext","kms:Decrypt","kms:ReEncryptFrom","kms:ReEncryptTo","kms:Encrypt"],"Resource":"*","Condition":{"ForAnyValue:StringEquals":{"kms:ResourceAliases":"alias/dm-LCAJVnUE94B/acme/Example"}}}]}'
 readonly DESCRIPTION="Root Encryption Key of dm-LCAJVnUE94B, for Acme Security's service account"
 
-STEP="checking for the AWS CLI and jq"
-for tool in aws jq; do
+STEP="checking for the AWS CLI, jq and diff"
+for tool in aws jq diff; do
   if ! command -v "$tool" >/dev/null 2>&1; then
     echo "rekwiz: this script needs ${tool};" \
       "install it or use AWS CloudShell." >&2
@@ -47,14 +54,36 @@ for tool in aws jq; do
   fi
 done
 
+# REKWIZ_DRY_RUN=1 shows what the script would change (its read-only
+# calls still run) and changes nothing.
+case "${REKWIZ_DRY_RUN:-}" in
+  "" | 0 | 1) ;;
+  *)
+    echo "rekwiz: REKWIZ_DRY_RUN must be 1 (a dry run) or unset." >&2
+    exit 2
+    ;;
+esac
+dry() { [ "${REKWIZ_DRY_RUN:-}" = 1 ]; }
+if dry; then
+  echo "Dry run (REKWIZ_DRY_RUN=1): nothing will be changed."
+fi
+# Ends a dry run: everything the script would do has been said.
+dry_run_end() {
+  echo
+  echo "Dry run: nothing was changed. Run the script without" \
+    "REKWIZ_DRY_RUN to make the changes above."
+  exit 0
+}
+
 STEP="checking that the AWS CLI is signed in"
-if ! ACCOUNT_ID=$(aws sts get-caller-identity --query Account --output text)
-then
+if ! IDENTITY=$(aws sts get-caller-identity --query '[Account,Arn]' \
+  --output text); then
   echo "rekwiz: the AWS CLI is not signed in; run 'aws configure' or" \
     "'aws sso login' (CloudShell is signed in already)." >&2
   exit 1
 fi
-echo "Signed in to AWS account ${ACCOUNT_ID}."
+read -r ACCOUNT_ID CALLER_ARN <<<"$IDENTITY"
+echo "Signed in to AWS account ${ACCOUNT_ID} as ${CALLER_ARN}."
 
 # The alias's key ID, or nothing when the alias does not exist yet.
 alias_target() {
@@ -63,27 +92,38 @@ alias_target() {
     --output text
 }
 
+# Shows how a policy would change: a diff of the pretty-printed JSON.
+show_diff() {
+  diff -u --label "$1 now" --label "$1 after" \
+    <(jq . <<<"$2") <(jq . <<<"$3") || true
+}
+
+# The key policy AWS gives a new key: the account may grant its use.
+default_policy() {
+  jq -n -c --arg root "arn:${PARTITION}:iam::${ACCOUNT_ID}:root" \
+    '{Version: "2012-10-17", Id: "key-default-1", Statement: [{
+      Sid: "Enable IAM User Permissions", Effect: "Allow",
+      Principal: {AWS: $root}, Action: "kms:*", Resource: "*"}]}'
+}
+
+# The key policy of KEY_ID (or, with no key yet, the one it will get).
+key_policy() {
+  if [ -z "$KEY_ID" ]; then
+    default_policy
+    return
+  fi
+  aws kms get-key-policy --region "$REGION" --key-id "$KEY_ID" \
+    --policy-name default --query Policy --output text
+}
+
 STEP="looking for the domain's alias"
 KEY_ID=$(alias_target)
 if [ -n "$KEY_ID" ]; then
   echo "${ALIAS_NAME} exists; using its key ${KEY_ID}."
-else
-  STEP="creating the key"
-  KEY_ID=$(aws kms create-key --region "$REGION" \
-    --description "$DESCRIPTION" \
-    --key-spec SYMMETRIC_DEFAULT --key-usage ENCRYPT_DECRYPT \
-    --query KeyMetadata.KeyId --output text)
-  echo "Created key ${KEY_ID}."
-
-  STEP="creating the alias"
-  aws kms create-alias --region "$REGION" \
-    --alias-name "$ALIAS_NAME" --target-key-id "$KEY_ID"
-  echo "Created ${ALIAS_NAME}."
 fi
 
 STEP="checking that the key policy lets IAM policies grant the key"
-POLICY=$(aws kms get-key-policy --region "$REGION" --key-id "$KEY_ID" \
-  --policy-name default --query Policy --output text)
+POLICY=$(key_policy)
 if ! jq -e --arg acct "$ACCOUNT_ID" '
   [.Statement | if type == "array" then .[] else . end
     | select(.Effect == "Allow" and (.Condition == null))
@@ -98,12 +138,76 @@ if ! jq -e --arg acct "$ACCOUNT_ID" '
   exit 1
 fi
 
-STEP="creating the IAM user ${USER_NAME}"
+STEP="checking the IAM user ${USER_NAME}"
+# rekwiz tags the users it creates with the domain and the vendor, and
+# never takes over (or deletes) a user without those tags.
+USER_EXISTS=""
 if aws iam get-user --user-name "$USER_NAME" >/dev/null 2>&1; then
-  echo "IAM user ${USER_NAME} exists."
+  if ! aws iam list-user-tags --user-name "$USER_NAME" --output json \
+    | jq -e --arg d "$DOMAIN" --arg v "$VENDOR_SLUG" \
+      '.Tags // [] | from_entries | .["rekwiz:domain"] == $d
+        and .["rekwiz:vendor"] == $v' >/dev/null; then
+    echo "rekwiz: IAM user ${USER_NAME} exists without the tags" \
+      "rekwiz:domain=${DOMAIN} and rekwiz:vendor=${VENDOR_SLUG} that" \
+      "rekwiz puts on the users it creates, so rekwiz leaves it alone" \
+      "and changed nothing. Delete or rename that user; or, if rekwiz" \
+      "did make it, tag it: aws iam tag-user --user-name ${USER_NAME}" \
+      "--tags Key=rekwiz:domain,Value=${DOMAIN}" \
+      "Key=rekwiz:vendor,Value=${VENDOR_SLUG}" >&2
+    exit 1
+  fi
+  USER_EXISTS=1
+fi
+
+if [ -z "$KEY_ID" ]; then
+  if dry; then
+    echo "Would create a symmetric encryption key in ${REGION}" \
+      "(SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT), described as: ${DESCRIPTION}"
+    echo "Would create ${ALIAS_NAME} for it."
+    echo "Would turn on automatic yearly rotation of the key."
+  else
+    STEP="creating the key"
+    KEY_ID=$(aws kms create-key --region "$REGION" \
+      --description "$DESCRIPTION" \
+      --key-spec SYMMETRIC_DEFAULT --key-usage ENCRYPT_DECRYPT \
+      --query KeyMetadata.KeyId --output text)
+    echo "Created key ${KEY_ID}."
+
+    STEP="creating the alias"
+    aws kms create-alias --region "$REGION" \
+      --alias-name "$ALIAS_NAME" --target-key-id "$KEY_ID"
+    echo "Created ${ALIAS_NAME}."
+  fi
+fi
+
+STEP="turning on automatic rotation of the key"
+# A key rekwiz creates rotates its material yearly; AWS keeps the old
+# material, so what it wrapped still unwraps.
+if [ -z "$KEY_ID" ]; then
+  :
+elif [ "$(aws kms get-key-rotation-status --region "$REGION" \
+  --key-id "$KEY_ID" --query KeyRotationEnabled --output text)" = True ]
+then
+  echo "Automatic rotation of key ${KEY_ID} is on already."
+elif dry; then
+  echo "Would turn on automatic yearly rotation of key ${KEY_ID}."
 else
-  aws iam create-user --user-name "$USER_NAME" --output text \
-    --query User.Arn
+  aws kms enable-key-rotation --region "$REGION" --key-id "$KEY_ID"
+  echo "Turned on automatic yearly rotation of key ${KEY_ID}."
+fi
+
+STEP="creating the IAM user ${USER_NAME}"
+if [ -n "$USER_EXISTS" ]; then
+  echo "IAM user ${USER_NAME} already exists, tagged as rekwiz's."
+elif dry; then
+  echo "Would create IAM user ${USER_NAME}, tagged" \
+    "rekwiz:domain=${DOMAIN} and rekwiz:vendor=${VENDOR_SLUG}."
+else
+  aws iam create-user --user-name "$USER_NAME" --tags \
+    "Key=rekwiz:domain,Value=${DOMAIN}" \
+    "Key=rekwiz:vendor,Value=${VENDOR_SLUG}" >/dev/null
+  echo "Created IAM user ${USER_NAME}, tagged rekwiz:domain=${DOMAIN}" \
+    "and rekwiz:vendor=${VENDOR_SLUG}."
 fi
 
 STEP="putting the user's key policy"
@@ -112,15 +216,34 @@ STEP="putting the user's key policy"
 RESOURCE="arn:${PARTITION}:kms:${REGION}:${ACCOUNT_ID}:key/*"
 WANT=$(jq -c --arg res "$RESOURCE" '.Statement[0].Resource = $res' \
   <<<"$USER_POLICY")
-HAVE=$(aws iam get-user-policy --user-name "$USER_NAME" \
-  --policy-name "$POLICY_NAME" --query PolicyDocument --output json \
-  2>/dev/null || echo null)
+HAVE=null
+if [ -n "$USER_EXISTS" ]; then
+  HAVE=$(aws iam get-user-policy --user-name "$USER_NAME" \
+    --policy-name "$POLICY_NAME" --query PolicyDocument --output json \
+    2>/dev/null || echo null)
+fi
 if [ "$(jq -cS . <<<"$HAVE")" = "$(jq -cS . <<<"$WANT")" ]; then
-  echo "Policy ${POLICY_NAME} is in place."
+  echo "Policy ${POLICY_NAME} is already in place on ${USER_NAME}."
+elif dry; then
+  echo "Would put policy ${POLICY_NAME} on ${USER_NAME}: the alias's key" \
+    "only."
+  show_diff "policy ${POLICY_NAME}" "$HAVE" "$WANT"
 else
   aws iam put-user-policy --user-name "$USER_NAME" \
     --policy-name "$POLICY_NAME" --policy-document "$WANT"
-  echo "Put policy ${POLICY_NAME}: the alias's key only."
+  echo "Put policy ${POLICY_NAME} on ${USER_NAME}: the alias's key only."
+fi
+
+if dry; then
+  if [ -n "$USER_EXISTS" ] && [ -n "$(aws iam list-access-keys \
+    --user-name "$USER_NAME" --query 'AccessKeyMetadata[].AccessKeyId' \
+    --output text)" ]; then
+    echo "${USER_NAME} already has an access key; no other would be made."
+  else
+    echo "Would create an access key for ${USER_NAME}; its secret would" \
+      "be printed once."
+  fi
+  dry_run_end
 fi
 
 STEP="creating the access key"
@@ -129,7 +252,7 @@ KEYS=$(aws iam list-access-keys --user-name "$USER_NAME" \
 SECRET=""
 if [ -n "$KEYS" ]; then
   ACCESS_KEY_ID=${KEYS%%[[:space:]]*}
-  echo "${USER_NAME} has an access key already; not making another."
+  echo "${USER_NAME} already has an access key; not making another."
   echo "Its secret was printed once, when it was made. To rotate it:"
   echo "  aws iam create-access-key --user-name ${USER_NAME}"
   echo "  (paste the new key into rekwiz, then)"

@@ -18,19 +18,26 @@ on_error() {
 trap on_error ERR
 
 # What it does: undoes what the setup script did, and nothing else.
-#   1. checks that the AWS CLI and jq are here and signed in
-#   2. deletes the IAM user acme-rek-dm-LCAJVnUE94B: its access keys, its policy
+#   1. checks that the AWS CLI, jq and diff are here and signed in, and
+#      that the IAM user acme-rek-dm-LCAJVnUE94B is rekwiz's (tagged with the
+#      domain and the vendor); a user without those tags stops it
+#   2. deletes the alias alias/dm-LCAJVnUE94B/acme/Example first,
+#      so the user's policy matches no key even if a later step stops
+#   3. deletes the IAM user: its access keys, its policy
 #      acme-rek-dm-LCAJVnUE94B, then the user
-#   3. deletes the alias alias/dm-LCAJVnUE94B/acme/Example
 # The key itself is left as it is: enabled, with its material.
+# REKWIZ_DRY_RUN=1 shows what it would change and changes nothing.
 
 readonly REGION='us-east-1'
 readonly ALIAS_NAME='alias/dm-LCAJVnUE94B/acme/Example'
+readonly PARTITION='aws'
 readonly USER_NAME='acme-rek-dm-LCAJVnUE94B'
 readonly POLICY_NAME='acme-rek-dm-LCAJVnUE94B'
+readonly DOMAIN='dm-LCAJVnUE94B'
+readonly VENDOR_SLUG='acme'
 
-STEP="checking for the AWS CLI and jq"
-for tool in aws jq; do
+STEP="checking for the AWS CLI, jq and diff"
+for tool in aws jq diff; do
   if ! command -v "$tool" >/dev/null 2>&1; then
     echo "rekwiz: this script needs ${tool};" \
       "install it or use AWS CloudShell." >&2
@@ -38,33 +45,36 @@ for tool in aws jq; do
   fi
 done
 
+# REKWIZ_DRY_RUN=1 shows what the script would change (its read-only
+# calls still run) and changes nothing.
+case "${REKWIZ_DRY_RUN:-}" in
+  "" | 0 | 1) ;;
+  *)
+    echo "rekwiz: REKWIZ_DRY_RUN must be 1 (a dry run) or unset." >&2
+    exit 2
+    ;;
+esac
+dry() { [ "${REKWIZ_DRY_RUN:-}" = 1 ]; }
+if dry; then
+  echo "Dry run (REKWIZ_DRY_RUN=1): nothing will be changed."
+fi
+# Ends a dry run: everything the script would do has been said.
+dry_run_end() {
+  echo
+  echo "Dry run: nothing was changed. Run the script without" \
+    "REKWIZ_DRY_RUN to make the changes above."
+  exit 0
+}
+
 STEP="checking that the AWS CLI is signed in"
-if ! ACCOUNT_ID=$(aws sts get-caller-identity --query Account --output text)
-then
+if ! IDENTITY=$(aws sts get-caller-identity --query '[Account,Arn]' \
+  --output text); then
   echo "rekwiz: the AWS CLI is not signed in; run 'aws configure' or" \
     "'aws sso login' (CloudShell is signed in already)." >&2
   exit 1
 fi
-echo "Signed in to AWS account ${ACCOUNT_ID}."
-
-STEP="deleting the IAM user ${USER_NAME}"
-if aws iam get-user --user-name "$USER_NAME" >/dev/null 2>&1; then
-  for KEY in $(aws iam list-access-keys --user-name "$USER_NAME" \
-    --query 'AccessKeyMetadata[].AccessKeyId' --output text); do
-    aws iam delete-access-key --user-name "$USER_NAME" --access-key-id "$KEY"
-    echo "Deleted access key ${KEY}."
-  done
-  if aws iam get-user-policy --user-name "$USER_NAME" \
-    --policy-name "$POLICY_NAME" >/dev/null 2>&1; then
-    aws iam delete-user-policy --user-name "$USER_NAME" \
-      --policy-name "$POLICY_NAME"
-    echo "Deleted policy ${POLICY_NAME}."
-  fi
-  aws iam delete-user --user-name "$USER_NAME"
-  echo "Deleted IAM user ${USER_NAME}."
-else
-  echo "IAM user ${USER_NAME} does not exist."
-fi
+read -r ACCOUNT_ID CALLER_ARN <<<"$IDENTITY"
+echo "Signed in to AWS account ${ACCOUNT_ID} as ${CALLER_ARN}."
 
 # The alias's key ID, or nothing when the alias does not exist yet.
 alias_target() {
@@ -72,6 +82,51 @@ alias_target() {
     --query "Aliases[?AliasName=='${ALIAS_NAME}'].TargetKeyId" \
     --output text
 }
+
+# Shows how a policy would change: a diff of the pretty-printed JSON.
+show_diff() {
+  diff -u --label "$1 now" --label "$1 after" \
+    <(jq . <<<"$2") <(jq . <<<"$3") || true
+}
+
+# The key policy AWS gives a new key: the account may grant its use.
+default_policy() {
+  jq -n -c --arg root "arn:${PARTITION}:iam::${ACCOUNT_ID}:root" \
+    '{Version: "2012-10-17", Id: "key-default-1", Statement: [{
+      Sid: "Enable IAM User Permissions", Effect: "Allow",
+      Principal: {AWS: $root}, Action: "kms:*", Resource: "*"}]}'
+}
+
+# The key policy of KEY_ID (or, with no key yet, the one it will get).
+key_policy() {
+  if [ -z "$KEY_ID" ]; then
+    default_policy
+    return
+  fi
+  aws kms get-key-policy --region "$REGION" --key-id "$KEY_ID" \
+    --policy-name default --query Policy --output text
+}
+
+STEP="checking the IAM user ${USER_NAME}"
+# rekwiz tags the users it creates with the domain and the vendor, and
+# never takes over (or deletes) a user without those tags.
+USER_EXISTS=""
+if aws iam get-user --user-name "$USER_NAME" >/dev/null 2>&1; then
+  if ! aws iam list-user-tags --user-name "$USER_NAME" --output json \
+    | jq -e --arg d "$DOMAIN" --arg v "$VENDOR_SLUG" \
+      '.Tags // [] | from_entries | .["rekwiz:domain"] == $d
+        and .["rekwiz:vendor"] == $v' >/dev/null; then
+    echo "rekwiz: IAM user ${USER_NAME} exists without the tags" \
+      "rekwiz:domain=${DOMAIN} and rekwiz:vendor=${VENDOR_SLUG} that" \
+      "rekwiz puts on the users it creates, so rekwiz leaves it alone" \
+      "and changed nothing. Delete or rename that user; or, if rekwiz" \
+      "did make it, tag it: aws iam tag-user --user-name ${USER_NAME}" \
+      "--tags Key=rekwiz:domain,Value=${DOMAIN}" \
+      "Key=rekwiz:vendor,Value=${VENDOR_SLUG}" >&2
+    exit 1
+  fi
+  USER_EXISTS=1
+fi
 
 STEP="finding the key"
 KEY_ID=$(alias_target)
@@ -81,10 +136,74 @@ if [ -z "$(alias_target)" ]; then
   echo "${ALIAS_NAME} does not exist."
 elif [ "$(alias_target)" != "$KEY_ID" ]; then
   echo "${ALIAS_NAME} names another key, $(alias_target); left as it is."
+elif dry; then
+  echo "Would delete ${ALIAS_NAME}."
 else
   aws kms delete-alias --region "$REGION" --alias-name "$ALIAS_NAME"
   echo "Deleted ${ALIAS_NAME}."
 fi
 if [ -n "$KEY_ID" ]; then
   echo "Key ${KEY_ID} is untouched: rekwiz never disables or deletes a key."
+fi
+
+STEP="deleting the IAM user ${USER_NAME}"
+# What setup made goes: the access keys, the policy, then the user. Where
+# something else keeps the user (a managed policy, a group), it says what.
+if [ -z "$USER_EXISTS" ]; then
+  echo "IAM user ${USER_NAME} does not exist."
+else
+  for KEY in $(aws iam list-access-keys --user-name "$USER_NAME" \
+    --query 'AccessKeyMetadata[].AccessKeyId' --output text); do
+    if dry; then
+      echo "Would delete access key ${KEY}."
+    else
+      aws iam delete-access-key --user-name "$USER_NAME" \
+        --access-key-id "$KEY"
+      echo "Deleted access key ${KEY}."
+    fi
+  done
+  if aws iam get-user-policy --user-name "$USER_NAME" \
+    --policy-name "$POLICY_NAME" >/dev/null 2>&1; then
+    if dry; then
+      echo "Would delete policy ${POLICY_NAME}."
+    else
+      aws iam delete-user-policy --user-name "$USER_NAME" \
+        --policy-name "$POLICY_NAME"
+      echo "Deleted policy ${POLICY_NAME}."
+    fi
+  fi
+  if dry; then
+    echo "Would delete IAM user ${USER_NAME}."
+  elif ! ERR=$(aws iam delete-user --user-name "$USER_NAME" 2>&1); then
+    echo "rekwiz: IAM user ${USER_NAME} was kept: ${ERR}" >&2
+    ATTACHED=$(aws iam list-attached-user-policies --user-name "$USER_NAME" \
+      --query 'AttachedPolicies[].PolicyArn' --output text)
+    for ARN in $ATTACHED; do
+      echo "  managed policy ${ARN} is attached to it:" \
+        "aws iam detach-user-policy --user-name ${USER_NAME}" \
+        "--policy-arn ${ARN}" >&2
+    done
+    IN_GROUPS=$(aws iam list-groups-for-user --user-name "$USER_NAME" \
+      --query 'Groups[].GroupName' --output text)
+    for GROUP in $IN_GROUPS; do
+      echo "  it is in group ${GROUP}: aws iam remove-user-from-group" \
+        "--user-name ${USER_NAME} --group-name ${GROUP}" >&2
+    done
+    INLINE=$(aws iam list-user-policies --user-name "$USER_NAME" \
+      --query 'PolicyNames' --output text)
+    for NAME in $INLINE; do
+      echo "  it has another inline policy, ${NAME}:" \
+        "aws iam delete-user-policy --user-name ${USER_NAME}" \
+        "--policy-name ${NAME}" >&2
+    done
+    echo "The alias, the user's access keys and rekwiz's policy are gone;" \
+      "once the user is free of the above, run this script again." >&2
+    exit 1
+  else
+    echo "Deleted IAM user ${USER_NAME}."
+  fi
+fi
+
+if dry; then
+  dry_run_end
 fi

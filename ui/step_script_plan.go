@@ -1,0 +1,271 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/rekwiz/rekwiz/flows"
+	"github.com/rekwiz/rekwiz/ui/termtext"
+)
+
+// Planner is a Setuper that can say, with read-only calls, what it will
+// do: who is signed in, what it changes and keeps, the key policy before
+// and after. "Set it up for me" shows that before asking.
+type Planner interface {
+	Plan(ctx context.Context, spec flows.SetupSpec) (flows.SetupPlan, error)
+}
+
+// ErrNoPlan is a Planner's answer when the set-up it stands for cannot
+// read a plan first: the consent screen then asks without one.
+var ErrNoPlan = errors.New("this set-up reads no plan first")
+
+// StatementReplacer is a Setuper that can replace a different statement under the
+// vendor's Sid, once the customer has confirmed what that loses.
+type StatementReplacer interface {
+	RunReplacing(ctx context.Context, spec flows.SetupSpec, report func(flows.SetupEvent)) (flows.SetupResult, error)
+}
+
+// planDoneMsg carries the plan, or why it could not be made.
+type planDoneMsg struct {
+	plan flows.SetupPlan
+	err  error
+}
+
+// consent is where the script step's "set it up for me" stands before
+// anything runs: the plan read, and which question is asked.
+type consent struct {
+	planning bool
+	plan     *flows.SetupPlan
+	err      error
+	// lastCheck is set once the customer said yes to a plan that replaces
+	// a statement: the second question, naming what is lost, is asked.
+	lastCheck bool
+	// replace is set once both questions were answered yes.
+	replace bool
+}
+
+// startPlan asks for the plan (when the provider can make one) and
+// shows the consent screen.
+func (s *scriptStep) startPlan() tea.Cmd {
+	s.mode, s.consent = scriptConfirmRun, consent{}
+	p, ok := s.c.Deps.Setup[s.spec.Provider].(Planner)
+	if !ok {
+		return nil
+	}
+	s.consent.planning = true
+	spec := s.spec
+	return tea.Batch(s.job.start(func(ctx context.Context, send func(tea.Msg)) {
+		plan, err := p.Plan(ctx, spec)
+		send(planDoneMsg{plan: plan, err: err})
+	}), s.job.spin.Tick)
+}
+
+func (s *scriptStep) planDone(m planDoneMsg) {
+	s.job.stop()
+	s.consent.planning = false
+	if errors.Is(m.err, ErrNoPlan) {
+		return // asked plainly, as for a set-up that cannot plan
+	}
+	if m.err != nil {
+		s.consent.err = m.err
+		return
+	}
+	s.consent.plan = &m.plan
+}
+
+// confirmKey answers the consent screen's question.
+func (s *scriptStep) confirmKey(msg tea.KeyPressMsg) tea.Cmd {
+	k := s.c.Keys
+	c := &s.consent
+	switch {
+	case key.Matches(msg, k.No):
+		s.job.stop()
+		s.mode, s.consent = scriptViewing, consent{}
+		return nil
+	case !key.Matches(msg, k.Yes) || c.planning || c.err != nil:
+		return nil
+	case c.plan != nil && c.plan.Conflict != nil && !c.lastCheck:
+		if _, ok := s.c.Deps.Setup[s.spec.Provider].(StatementReplacer); !ok {
+			return nil
+		}
+		c.lastCheck = true
+		return nil
+	case c.plan != nil && c.plan.Conflict != nil:
+		c.replace = true
+	}
+	return s.run()
+}
+
+// runSetup is the call "set it up for me" makes: replacing the vendor's
+// statement only when the customer confirmed it twice.
+func (s *scriptStep) runSetup() func(context.Context, flows.SetupSpec, func(flows.SetupEvent)) (flows.SetupResult, error) {
+	setup := s.c.Deps.Setup[s.spec.Provider]
+	if r, ok := setup.(StatementReplacer); ok && s.consent.replace {
+		return r.RunReplacing
+	}
+	return setup.Run
+}
+
+// confirmView shows what "set it up for me" will do, and asks.
+func (s *scriptStep) confirmView() string {
+	st := s.c.Styles
+	c := s.consent
+	var b strings.Builder
+	b.WriteString(st.Heading.Render("Set it up for me") + "\n\n")
+	b.WriteString(s.c.wrap(s.setupPlan(), st.Text) + "\n\n")
+	switch {
+	case c.planning:
+		b.WriteString(s.job.spin.View() + " " + st.Muted.Render("Reading what is there (read-only calls)… (n/esc stops)"))
+		return b.String()
+	case c.err != nil:
+		b.WriteString(s.c.wrapIndented("✗ Could not read what is there: "+termtext.Text(c.err.Error()), 0, st.Error) + "\n")
+		b.WriteString(st.Muted.Render("Nothing was changed. n/esc: back to the script"))
+		return b.String()
+	case c.plan == nil:
+		b.WriteString(st.Label.Render("Go ahead? ") + st.Muted.Render("y / n"))
+		return b.String()
+	}
+	p := c.plan
+	b.WriteString(st.Label.Render("Signed in") + "\n")
+	home := "account"
+	if p.Home != "" {
+		home = p.Home
+	}
+	b.WriteString(s.c.wrapIndented(home+" "+termtext.Text(p.Account)+" as "+termtext.Text(p.Caller), 2, st.Value) + "\n")
+	list := func(title string, items []string) {
+		if len(items) == 0 {
+			return
+		}
+		b.WriteString(st.Label.Render(title) + "\n")
+		for _, it := range items {
+			b.WriteString(s.c.wrapIndented("• "+termtext.Text(it), 2, st.Text) + "\n")
+		}
+	}
+	list("It will", p.Changes)
+	list("Already in place, kept as it is", p.Kept)
+	if p.PolicyDiff != "" {
+		b.WriteString(st.Label.Render("The key policy, before (-) and after (+)") + "\n")
+		b.WriteString(s.diffView(p.PolicyDiff))
+	}
+	if p.UserPolicy != "" {
+		b.WriteString(st.Label.Render("The user's inline policy") + "\n")
+		b.WriteString(s.pre(p.UserPolicy, st.Value))
+	}
+	if len(p.Changes) == 0 {
+		b.WriteString(st.OK.Render("✓ Everything is in place; nothing will change.") + "\n")
+	}
+	if p.Conflict != nil {
+		return b.String() + s.conflictView(p.Conflict)
+	}
+	b.WriteString("\n" + st.Label.Render("Go ahead? ") + st.Muted.Render("y / n"))
+	return b.String()
+}
+
+// conflictView shows a different statement under the vendor's Sid beside
+// rekwiz's, and asks (twice) before replacing it.
+func (s *scriptStep) conflictView(cf *flows.StatementConflict) string {
+	st := s.c.Styles
+	var b strings.Builder
+	b.WriteString("\n" + s.c.wrapIndented("✗ The key policy already has a statement "+termtext.Text(cf.Sid)+" that is not the one rekwiz writes. rekwiz changes it only if you confirm, twice; or say n, then remove it or give it another Sid yourself.", 0, st.Error) + "\n")
+	b.WriteString(st.Label.Render("The statement in the key policy") + "\n")
+	b.WriteString(s.pre(cf.Existing, st.Value))
+	b.WriteString(st.Label.Render("The statement rekwiz writes") + "\n")
+	b.WriteString(s.pre(cf.Ours, st.Value))
+	if _, ok := s.c.Deps.Setup[s.spec.Provider].(StatementReplacer); !ok {
+		b.WriteString(st.Muted.Render("n/esc: back"))
+		return b.String()
+	}
+	if s.consent.lastCheck {
+		b.WriteString("\n" + s.c.wrapIndented("Replacing it loses what the statement in the key policy says and rekwiz's does not:", 0, st.Note) + "\n")
+		for _, l := range cf.Losses {
+			b.WriteString(s.c.wrapIndented("• "+termtext.Text(l), 2, st.Note) + "\n")
+		}
+		b.WriteString(st.Label.Render("Replace statement "+termtext.Text(cf.Sid)+" and go ahead? ") + st.Muted.Render("y / n"))
+		return b.String()
+	}
+	b.WriteString("\n" + st.Label.Render("Go ahead, replacing it? ") + st.Muted.Render("y / n"))
+	return b.String()
+}
+
+// diffView colours a unified diff: removed lines red, added green.
+func (s *scriptStep) diffView(d string) string {
+	st := s.c.Styles
+	var b strings.Builder
+	for _, l := range strings.Split(strings.TrimRight(d, "\n"), "\n") {
+		style := st.Muted
+		switch {
+		case strings.HasPrefix(l, "---"), strings.HasPrefix(l, "+++"), strings.HasPrefix(l, "@@"):
+		case strings.HasPrefix(l, "-"):
+			style = st.Error
+		case strings.HasPrefix(l, "+"):
+			style = st.OK
+		default:
+			style = st.Text
+		}
+		b.WriteString(s.pre(l, style))
+	}
+	return b.String()
+}
+
+// pre shows preformatted text (JSON, a diff) indented two columns, its
+// spaces kept, a line too long for the screen continued on the next.
+func (s *scriptStep) pre(text string, style lipgloss.Style) string {
+	w := max(s.c.Width-2, 10)
+	var b strings.Builder
+	for _, l := range strings.Split(strings.TrimRight(termtext.Text(text), "\n"), "\n") {
+		r := []rune(l)
+		for {
+			n := min(len(r), w)
+			b.WriteString("  " + style.Render(string(r[:n])) + "\n")
+			r = r[n:]
+			if len(r) == 0 {
+				break
+			}
+		}
+	}
+	return b.String()
+}
+
+// findKey is what the set-up does about the key: an existing key is
+// found; a new one is created, or found if an earlier run made it.
+func findKey(k flows.KeyChoice, key string) string {
+	if k == flows.KeyExisting {
+		return "find " + key
+	}
+	return "find or create " + key
+}
+
+// setupPlan says, in one paragraph, what "set it up for me" will do.
+func (s *scriptStep) setupPlan() string {
+	sp := s.spec
+	who := "with your AWS credentials"
+	if sp.Provider == flows.AzureDelegated {
+		who = "with your Azure sign-in"
+	}
+	if s.c.Deps.Demo {
+		who = "as the sandbox's customer admin"
+	}
+	var what string
+	switch sp.Provider {
+	case flows.AWSServiceAccount:
+		what = fmt.Sprintf("in %s: %s and the alias %s, and create the IAM user %s with a policy limited to that alias, and one access key for %s.",
+			sp.Region, findKey(sp.Key, "the key"), sp.AliasName(), sp.ServiceAccountUser(), sp.Vendor.Name)
+	case flows.AzureDelegated:
+		kept := "" // a new key has no other tags to keep
+		if sp.Key == flows.KeyExisting {
+			kept = ", keeping the key's other tags"
+		}
+		what = fmt.Sprintf("in the Managed HSM %s: %s, give %s's application the role %s on that key only, and add the tag %s=allow%s.",
+			sp.HSMName, findKey(sp.Key, "the key "+sp.KeyName), sp.Vendor.Name, sp.Vendor.AzureRoleName(), sp.Domain, kept)
+	default:
+		what = fmt.Sprintf("in %s: %s and the alias %s, and add %s's statement to the key policy, keeping every other statement.",
+			sp.Region, findKey(sp.Key, "the key"), sp.AliasName(), sp.Vendor.Name)
+	}
+	return "rekwiz will make the calls the script makes, " + who + ", " + what + " Nothing is deleted."
+}
