@@ -353,6 +353,7 @@ func TestDemoAzure(t *testing.T) {
 	}
 	d.press(char('r'))
 	d.waitFor("find or create the key rek-dm-LCAJVnUE94B")
+	d.waitFor("Go ahead? y / n") // the plan is read first
 	d.press(char('y'))
 	d.waitFor("✓ az keyvault key create")
 	d.waitFor("✓ az keyvault role assignment create")
