@@ -65,6 +65,10 @@ func TestOpenToEveryone(t *testing.T) {
 		{`{"Sid":"d","Effect":"Deny","Principal":"*","Action":"kms:*","Resource":"*"}`, nil},
 		{`{"Sid":"e","Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"kms:*","Resource":"*"}`, nil},
 		{`{"Sid":"s3","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*"}`, nil},
+		// A Condition that names no keys limits nothing.
+		{`{"Sid":"f","Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*","Condition":{}}`, []string{"f"}},
+		{`{"Sid":"g","Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*","Condition":null}`, []string{"g"}},
+		{`{"Sid":"h","Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*","Condition":{"StringEquals":{}}}`, []string{"h"}},
 	}
 	for _, tt := range tests {
 		if got := mustParse(t, `{"Statement":[`+tt.stmt+`]}`).OpenToEveryone(); !reflect.DeepEqual(got, tt.want) {

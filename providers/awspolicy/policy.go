@@ -148,9 +148,33 @@ func Parse(policy string) (Document, error) {
 		if st.Effect != "Allow" && st.Effect != "Deny" {
 			return Document{}, fmt.Errorf("key policy statement %d: Effect must be Allow or Deny", i+1)
 		}
+		if emptyCondition(st.Condition) {
+			st.Condition = nil // "Condition": {} limits nothing
+		}
 		d.Statement = append(d.Statement, st)
 	}
 	return d, nil
+}
+
+// emptyCondition reports whether a Condition element limits nothing:
+// null, {}, or operators that name no keys. AWS applies such a statement
+// as if it had no Condition, so rekwiz must too (a grant to everyone with
+// "Condition": {} is a grant to everyone).
+func emptyCondition(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return true
+	}
+	var ops map[string]map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &ops); err != nil {
+		return false // not understood: it may limit, so it counts
+	}
+	for _, keys := range ops {
+		if len(keys) > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // statementList returns the statements of a Statement element, which AWS
