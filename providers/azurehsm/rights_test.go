@@ -126,3 +126,24 @@ func TestUnknownHSM(t *testing.T) {
 		t.Fatalf("%+v", c)
 	}
 }
+
+// TestSetupChecksTheKeyBeforeAnyChange: a key the vendor cannot wrap with
+// (RSA) stops set-up before it changes anything; the service principal
+// used to be created first.
+func TestSetupChecksTheKeyBeforeAnyChange(t *testing.T) {
+	e := start(t)
+	e.CreateHSMKey(hsm, "k", sandbox.HSMKeyOptions{Kty: "RSA-HSM", Size: 2048})
+	var calls []string
+	_, err := e.setup().Run(context.Background(), spec(flows.KeyExisting, "k"), func(ev flows.SetupEvent) { calls = append(calls, ev.Call) })
+	if err == nil || !strings.Contains(err.Error(), "not an oct-HSM key") || !strings.Contains(err.Error(), "nothing was changed") {
+		t.Fatalf("err = %v", err)
+	}
+	for _, c := range calls {
+		if c != "az keyvault key show" && c != "az keyvault role assignment list" {
+			t.Fatalf("set-up made %q before finding the key unusable (calls %q)", c, calls)
+		}
+	}
+	if _, err := e.setup().Plan(context.Background(), spec(flows.KeyExisting, "k")); err == nil || !strings.Contains(err.Error(), "not an oct-HSM key") {
+		t.Fatalf("the plan does not say the key is unusable: %v", err)
+	}
+}

@@ -189,6 +189,11 @@ func (s *Setup) plan(ctx context.Context, spec flows.SetupSpec) (SetupPlan, *azk
 		if res.Key == nil || res.Key.KID == nil {
 			return p, nil, errors.New("az keyvault key show: the reply has no \"key.kid\"")
 		}
+		// Checked here, before anything changes (the service principal is
+		// created first): a key the vendor cannot wrap with stops set-up.
+		if res.Key.Kty == nil || *res.Key.Kty != azkeys.KeyTypeOctHSM || !hasOps(res.Key.KeyOps, "wrapKey", "unwrapKey") {
+			return p, nil, fmt.Errorf("az keyvault key show: key %s is not an oct-HSM key that allows wrapKey and unwrapKey; nothing was changed", spec.KeyName)
+		}
 		key, p.KeyExists = &res, true
 	case errors.As(err, &re) && re.StatusCode == http.StatusNotFound:
 		if spec.Key != flows.KeyNew {
