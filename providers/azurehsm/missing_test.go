@@ -57,7 +57,7 @@ func TestRepliesMissingFields(t *testing.T) {
 	if err := roundTrip(context.Background(), mustKeys(t, replies{"wrapkey": `{"kid":"x"}`}), u); err == nil || !strings.Contains(err.Error(), `WrapKey has no "value"`) {
 		t.Errorf("round trip: %v", err)
 	}
-	s := &Setup{Credential: fakeCred{}, TenantID: "t", Options: azcore.ClientOptions{Transport: replies{"roleAssignments": `{}`, "*": `{"id":"sp"}`, "k": `{"key":{"kid":"https://contoso-hsm.managedhsm.azure.net/keys/k/1"}}`}}}
+	s := &Setup{Credential: fakeCred{}, TenantID: "t", Options: azcore.ClientOptions{Transport: replies{"roleAssignments": `{}`, "*": `{"id":"sp"}`, "k": `{"key":{"kid":"https://contoso-hsm.managedhsm.azure.net/keys/k/1","kty":"oct-HSM","key_ops":["wrapKey","unwrapKey"]}}`}}}
 	_, err := s.ReadPlan(context.Background(), flows.SetupSpec{Provider: flows.AzureDelegated, Key: flows.KeyExisting, Domain: "dm-LCAJVnUE94B", HSMName: "contoso-hsm", KeyName: "k", Vendor: tg.Vendor})
 	if err == nil || !strings.Contains(err.Error(), `has no "value"`) {
 		t.Errorf("plan: %v", err)
