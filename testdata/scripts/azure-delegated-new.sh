@@ -141,6 +141,16 @@ if [ "$KTY" != oct-HSM ] || ! jq -e \
   exit 1
 fi
 echo "Key ${KEY_NAME} is ${KTY} and allows wrapKey and unwrapKey."
+# Another value under the domain's tag is not rekwiz's to overwrite: checked
+# before anything changes.
+if jq -e --arg d "$DOMAIN" '(.tags // {}) | has($d) and .[$d] != "allow"' \
+  <<<"$KEY_JSON" >/dev/null; then
+  echo "rekwiz: the key already has a tag ${DOMAIN} with the value" \
+    "$(jq -r --arg d "$DOMAIN" '.tags[$d] | @json' <<<"$KEY_JSON"), not" \
+    "allow; rekwiz does not overwrite it and changed nothing. Remove or" \
+    "change that tag yourself, then run this script again." >&2
+  exit 1
+fi
 
 STEP="finding the vendor's service principal"
 # The vendor's application gets a service principal in this tenant once;
@@ -155,17 +165,6 @@ else
   SP_ID=$(az ad sp create --id "$VENDOR_APP_ID" --query id --output tsv)
   echo "Created the service principal of application ${VENDOR_APP_ID}."
   echo "The vendor's service principal is ${SP_ID}."
-fi
-
-# Another value under the domain's tag is not rekwiz's to overwrite: checked
-# before anything changes.
-if jq -e --arg d "$DOMAIN" '(.tags // {}) | has($d) and .[$d] != "allow"' \
-  <<<"$KEY_JSON" >/dev/null; then
-  echo "rekwiz: the key already has a tag ${DOMAIN} with the value" \
-    "$(jq -r --arg d "$DOMAIN" '.tags[$d] | @json' <<<"$KEY_JSON"), not" \
-    "allow; rekwiz does not overwrite it and changed nothing. Remove or" \
-    "change that tag yourself, then run this script again." >&2
-  exit 1
 fi
 
 STEP="giving the vendor the ${ROLE} role on the key"

@@ -95,8 +95,8 @@ KEY_JSON=$(az keyvault key show --hsm-name "$HSM_NAME" --name "$KEY_NAME" \
 TAG_VALUE=$(jq -r --arg d "$DOMAIN" '.tags[$d] // empty' <<<"$KEY_JSON")
 if [ -n "$TAG_VALUE" ] && [ "$TAG_VALUE" != allow ]; then
   # rekwiz writes ${DOMAIN}=allow only; another value is someone else's.
-  echo "rekwiz: the key's tag ${DOMAIN} is \"$(jq -r --arg d "$DOMAIN" \
-    '.tags[$d] | @json' <<<"$KEY_JSON")\", not allow, which is the" \
+  echo "rekwiz: the key's tag ${DOMAIN} is $(jq -r --arg d "$DOMAIN" \
+    '.tags[$d] | @json' <<<"$KEY_JSON"), not allow, which is the" \
     "value rekwiz writes; it is left as it is. Remove it yourself if it" \
     "should go." >&2
   exit 1
