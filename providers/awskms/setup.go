@@ -201,7 +201,7 @@ func ConflictOf(err error) *flows.StatementConflict {
 }
 
 func userConflictOf(u *UserPolicyConflictError) *flows.StatementConflict {
-	return &flows.StatementConflict{Sid: "inline policy " + u.User + " of IAM user " + u.User, Existing: pretty(u.Existing), Ours: pretty(u.Ours), Losses: u.Losses()}
+	return &flows.StatementConflict{Sid: u.User, Where: "the inline policy of IAM user " + u.User, Existing: pretty(u.Existing), Ours: pretty(u.Ours), Losses: u.Losses()}
 }
 
 // pretty indents JSON two spaces, or returns it as it is if it is not JSON.
