@@ -22,10 +22,14 @@ type SetupPlan struct {
 	Conflict *StatementConflict
 }
 
-// StatementConflict is a statement under the vendor's Sid that differs
-// from the one rekwiz writes.
+// StatementConflict is a statement under the vendor's Sid (or, with
+// Where set, a whole policy) that differs from the one rekwiz writes.
 type StatementConflict struct {
 	Sid string
+	// Where names what holds Existing when it is not the key policy, e.g.
+	// "the inline policy of IAM user rekwiz-…" (the service account's
+	// user); "" is the key policy.
+	Where string
 	// Existing and Ours are the two statements, pretty-printed.
 	Existing, Ours string
 	// Losses say what replacing Existing with Ours loses or changes.

@@ -28,7 +28,7 @@ case "$*" in
   "keyvault role assignment list"*) echo 0 ;;
   "keyvault role definition list"*)
     echo '[{"id":"Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/a290e904-7015-4bba-90c8-60543313cdb4","name":"a290e904-7015-4bba-90c8-60543313cdb4","permissions":[{"dataActions":["Microsoft.KeyVault/managedHsm/roleAssignments/read/action","Microsoft.KeyVault/managedHsm/roleAssignments/write/action"]}]},{"id":"Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/21dbd100-6940-42c2-9190-5d6cb909625b","name":"21dbd100-6940-42c2-9190-5d6cb909625b","permissions":[{"dataActions":["Microsoft.KeyVault/managedHsm/keys/read/action","Microsoft.KeyVault/managedHsm/keys/write/action","Microsoft.KeyVault/managedHsm/keys/create"]}]}]' ;;
-  "keyvault key show"*) [ -n "$AZ_NOKEY" ] && exit 3; echo '{"key":{"kid":"https://contoso-hsm.managedhsm.azure.net/keys/k/1","kty":"oct-HSM","keyOps":["wrapKey","unwrapKey"]},"tags":{"owner":"platform","dm-LCAJVnUE94B":"allow"}}' ;;
+  "keyvault key show"*) [ -n "$AZ_NOKEY" ] && exit 3; echo '{"key":{"kid":"https://contoso-hsm.managedhsm.azure.net/keys/k/1","kty":"oct-HSM","keyOps":["wrapKey","unwrapKey"]},"tags":{"owner":"platform","dm-LCAJVnUE94B":"'"${AZ_TAGVAL:-allow}"'"}}' ;;
   *) echo "CHANGE: az $*" >>"$AZ_LOG"; exit 9 ;;
 esac
 `

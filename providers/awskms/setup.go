@@ -69,7 +69,10 @@ type plan struct {
 	userExists        bool
 	userPolicy        string // the service account's inline policy, JSON
 	userPolicyInPlace bool
-	accessKey         string // the user's access key, when it has one
+	// userPolicyReplaced is a different inline policy of that name that
+	// RunReplacing replaces (Plan shows it as the conflict).
+	userPolicyReplaced *UserPolicyConflictError
+	accessKey          string // the user's access key, when it has one
 }
 
 func (p *plan) aliasARN() string {
@@ -128,6 +131,10 @@ func (s *Setup) Plan(ctx context.Context, spec flows.SetupSpec) (flows.SetupPlan
 		}
 		if p.userPolicyInPlace {
 			out.Kept = append(out.Kept, "The user's inline policy "+p.user+", as rekwiz writes it.")
+		} else if p.userPolicyReplaced != nil {
+			out.Conflict = userConflictOf(p.userPolicyReplaced)
+			out.Changes = append(out.Changes, "Replace the user's inline policy "+p.user+" (only if you confirm) with rekwiz's (below): the key with the alias "+p.alias+" only.")
+			out.UserPolicy = pretty(p.userPolicy)
 		} else {
 			out.Changes = append(out.Changes, "Put the user's inline policy "+p.user+" (below): the key with the alias "+p.alias+" only.")
 			out.UserPolicy = pretty(p.userPolicy)
@@ -141,6 +148,40 @@ func (s *Setup) Plan(ctx context.Context, spec flows.SetupSpec) (flows.SetupPlan
 	return out, nil
 }
 
+// UserPolicyConflictError is the service account's user holding an inline
+// policy under rekwiz's name that differs from the one rekwiz writes: Run
+// stops before any change; RunReplacing replaces it.
+type UserPolicyConflictError struct {
+	User string
+	// Existing is the user's policy as IAM holds it; Ours the one rekwiz
+	// writes.
+	Existing, Ours string
+}
+
+func (e *UserPolicyConflictError) Error() string {
+	return fmt.Sprintf("IAM user %s already has an inline policy %s that differs from the one rekwiz writes; change or remove it, or confirm replacing it", e.User, e.User)
+}
+
+// Losses says what replacing the user's policy with rekwiz's loses.
+func (e *UserPolicyConflictError) Losses() []string {
+	var old, ours struct {
+		Statement json.RawMessage
+	}
+	if json.Unmarshal([]byte(e.Existing), &old) != nil || json.Unmarshal([]byte(e.Ours), &ours) != nil {
+		return []string{"the existing policy, which rekwiz cannot read, is replaced as a whole"}
+	}
+	var olds, ourss []json.RawMessage
+	if json.Unmarshal(old.Statement, &olds) != nil {
+		olds = []json.RawMessage{old.Statement}
+	}
+	if json.Unmarshal(ours.Statement, &ourss) == nil && len(olds) == 1 && len(ourss) == 1 {
+		if l := (&awspolicy.ConflictError{Existing: olds[0], Ours: ourss[0]}).Losses(); len(l) > 0 {
+			return l
+		}
+	}
+	return []string{fmt.Sprintf("the user's policy (%d statements) is replaced as a whole by rekwiz's: whatever else it allows is lost", len(olds))}
+}
+
 func conflictOf(c *awspolicy.ConflictError) *flows.StatementConflict {
 	return &flows.StatementConflict{Sid: c.Sid, Existing: pretty(string(c.Existing)), Ours: pretty(string(c.Ours)), Losses: c.Losses()}
 }
@@ -152,7 +193,15 @@ func ConflictOf(err error) *flows.StatementConflict {
 	if errors.As(err, &c) {
 		return conflictOf(c)
 	}
+	var u *UserPolicyConflictError
+	if errors.As(err, &u) {
+		return userConflictOf(u)
+	}
 	return nil
+}
+
+func userConflictOf(u *UserPolicyConflictError) *flows.StatementConflict {
+	return &flows.StatementConflict{Sid: u.User, Where: "the inline policy of IAM user " + u.User, Existing: pretty(u.Existing), Ours: pretty(u.Ours), Losses: u.Losses()}
 }
 
 // pretty indents JSON two spaces, or returns it as it is if it is not JSON.
@@ -230,7 +279,7 @@ func (s *Setup) plan(ctx context.Context, spec flows.SetupSpec, replace bool) (*
 		before = defaultKeyPolicy(p.partition, p.account)
 	}
 	if spec.Provider == flows.AWSServiceAccount {
-		if call, err := s.planUser(ctx, p, before); err != nil {
+		if call, err := s.planUser(ctx, p, before, replace); err != nil {
 			return nil, call, err
 		}
 		return p, "", nil
@@ -253,7 +302,7 @@ func (s *Setup) plan(ctx context.Context, spec flows.SetupSpec, replace bool) (*
 
 // planUser checks the key policy leaves the key to IAM, and finds the
 // service account's user, its policy and its access key.
-func (s *Setup) planUser(ctx context.Context, p *plan, keyPolicy string) (string, error) {
+func (s *Setup) planUser(ctx context.Context, p *plan, keyPolicy string, replace bool) (string, error) {
 	spec := p.spec
 	doc, err := awspolicy.Parse(keyPolicy)
 	if err != nil {
@@ -294,8 +343,26 @@ func (s *Setup) planUser(ctx context.Context, p *plan, keyPolicy string) (string
 			ErrUserNotOurs, p.user, TagDomain, spec.Domain, TagVendor, spec.Vendor.Slug, p.user, TagDomain, spec.Domain, TagVendor, spec.Vendor.Slug)
 	}
 	have, err := c.GetUserPolicy(ctx, &iam.GetUserPolicyInput{UserName: user, PolicyName: user})
-	if text, _ := url.QueryUnescape(aws.ToString(haveDoc(have, err))); err == nil && sameJSON(text, p.userPolicy) {
-		p.userPolicyInPlace = true
+	switch {
+	case errors.As(err, &missing):
+	case err != nil:
+		return "iam get-user-policy", err
+	default:
+		text, uerr := url.QueryUnescape(aws.ToString(haveDoc(have, err)))
+		if uerr != nil {
+			text = aws.ToString(haveDoc(have, err))
+		}
+		if sameJSON(text, p.userPolicy) {
+			p.userPolicyInPlace = true
+			break
+		}
+		// A different policy under rekwiz's name is never widened back
+		// without the customer confirming what it loses.
+		ce := &UserPolicyConflictError{User: p.user, Existing: text, Ours: p.userPolicy}
+		if !replace {
+			return "iam get-user-policy", ce
+		}
+		p.userPolicyReplaced = ce
 	}
 	keys, err := c.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: user})
 	if err != nil {
@@ -418,6 +485,8 @@ func (s *Setup) serviceAccount(ctx context.Context, p *plan, report func(flows.S
 		report(flows.SetupEvent{Call: "iam get-user-policy", Detail: "policy " + p.user + " is in place"})
 	} else if _, err := c.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: user, PolicyName: user, PolicyDocument: aws.String(p.userPolicy)}); err != nil {
 		return fail("iam put-user-policy", err)
+	} else if p.userPolicyReplaced != nil {
+		report(flows.SetupEvent{Call: "iam put-user-policy", Detail: "replaced policy " + p.user + " (as you confirmed): " + p.alias + "'s key only"})
 	} else {
 		report(flows.SetupEvent{Call: "iam put-user-policy", Detail: "policy " + p.user + ": " + p.alias + "'s key only"})
 	}

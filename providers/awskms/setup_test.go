@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -255,4 +256,76 @@ func withStatements(t *testing.T, policy string, sts ...any) string {
 	top["Statement"], _ = json.Marshal(list)
 	b, _ := json.Marshal(top)
 	return string(b)
+}
+
+// TestServiceAccountPolicyIsNeverWidenedUnasked: the service account's
+// user holding a different inline policy under rekwiz's name stops Run
+// before any change, with a conflict carrying both policies; Plan shows
+// the same conflict; only RunReplacing replaces it. The same policy in
+// another form is kept as it is.
+func TestServiceAccountPolicyIsNeverWidenedUnasked(t *testing.T) {
+	ctx := context.Background()
+	e := start(t)
+	sp := spec(flows.KeyNew, "")
+	sp.Provider, sp.Company, sp.Domain = flows.AWSServiceAccount, "Example", "dm-USERPOLICY1"
+	if _, err := awskms.NewSetup(e.customer).Run(ctx, sp, func(flows.SetupEvent) {}); err != nil {
+		t.Fatal(err)
+	}
+	c := iam.NewFromConfig(e.customer)
+	user := aws.String(sp.ServiceAccountUser())
+	doc := func() string {
+		t.Helper()
+		out, err := c.GetUserPolicy(ctx, &iam.GetUserPolicyInput{UserName: user, PolicyName: user})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _ := url.QueryUnescape(aws.ToString(out.PolicyDocument))
+		return s
+	}
+	ours := doc()
+
+	// The same policy, keys reordered and indented: kept, nothing written.
+	var v any
+	if err := json.Unmarshal([]byte(ours), &v); err != nil {
+		t.Fatal(err)
+	}
+	same, _ := json.MarshalIndent(v, "", "    ")
+	if _, err := c.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: user, PolicyName: user, PolicyDocument: aws.String(string(same))}); err != nil {
+		t.Fatal(err)
+	}
+	var events []flows.SetupEvent
+	if _, err := awskms.NewSetup(e.customer).Run(ctx, sp, func(ev flows.SetupEvent) { events = append(events, ev) }); err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range events {
+		if ev.Call == "iam put-user-policy" {
+			t.Fatalf("the same policy was written again: %+v", ev)
+		}
+	}
+
+	wider := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}`
+	if _, err := c.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: user, PolicyName: user, PolicyDocument: aws.String(wider)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := awskms.NewSetup(e.customer).Run(ctx, sp, func(flows.SetupEvent) {})
+	conflict := awskms.ConflictOf(err)
+	if conflict == nil || !strings.Contains(conflict.Existing, `"kms:*"`) || !strings.Contains(conflict.Ours, "kms:ResourceAliases") || len(conflict.Losses) == 0 || !strings.Contains(conflict.Sid, *user) {
+		t.Fatalf("Run over a different user policy: %v\n%+v", err, conflict)
+	}
+	if !strings.Contains(doc(), `"kms:*"`) {
+		t.Fatal("Run replaced the user's policy without confirmation")
+	}
+	plan, err := awskms.NewSetup(e.customer).Plan(ctx, sp)
+	if err != nil || plan.Conflict == nil || !strings.Contains(plan.Conflict.Existing, `"kms:*"`) || !strings.Contains(strings.Join(plan.Changes, "\n"), "only if you confirm") {
+		t.Fatalf("plan: %v\n%+v", err, plan)
+	}
+	if !strings.Contains(doc(), `"kms:*"`) {
+		t.Fatal("Plan changed the user's policy")
+	}
+	if _, err := awskms.NewSetup(e.customer).RunReplacing(ctx, sp, func(flows.SetupEvent) {}); err != nil {
+		t.Fatal(err)
+	}
+	if got := doc(); strings.Contains(got, `"kms:*"`) || !strings.Contains(got, "kms:ResourceAliases") {
+		t.Fatalf("after RunReplacing the policy is %s", got)
+	}
 }

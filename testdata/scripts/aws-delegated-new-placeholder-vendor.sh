@@ -43,6 +43,22 @@ readonly SID='rekwiz-acme'
 readonly STATEMENT='{"Sid":"rekwiz-acme","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999988887777:root"},"Action":["kms:DescribeKey","kms:GenerateDataKeyWithoutPlaintext","kms:Decrypt","kms:ReEncryptFrom","kms:ReEncryptTo"],"Resource":"*"}'
 readonly DESCRIPTION='Root Encryption Key of dm-LCAJVnUE94B, delegated to Acme Security'
 
+# REKWIZ_DRY_RUN=1 shows what the script would change (its read-only
+# calls still run) and changes nothing; unset, empty or 0 is a real run.
+# The same rule in every script, AWS and Azure.
+case "${REKWIZ_DRY_RUN:-}" in
+  "" | 0 | 1) ;;
+  *)
+    echo "rekwiz: REKWIZ_DRY_RUN must be 1 (a dry run), 0 or unset (a real" \
+      "run); nothing was changed." >&2
+    exit 2
+    ;;
+esac
+dry() { [ "${REKWIZ_DRY_RUN:-}" = 1 ]; }
+if dry; then
+  echo "Dry run (REKWIZ_DRY_RUN=1): nothing will be changed."
+fi
+
 STEP="checking for the AWS CLI, jq and diff"
 for tool in aws jq diff; do
   if ! command -v "$tool" >/dev/null 2>&1; then
@@ -52,19 +68,6 @@ for tool in aws jq diff; do
   fi
 done
 
-# REKWIZ_DRY_RUN=1 shows what the script would change (its read-only
-# calls still run) and changes nothing.
-case "${REKWIZ_DRY_RUN:-}" in
-  "" | 0 | 1) ;;
-  *)
-    echo "rekwiz: REKWIZ_DRY_RUN must be 1 (a dry run) or unset." >&2
-    exit 2
-    ;;
-esac
-dry() { [ "${REKWIZ_DRY_RUN:-}" = 1 ]; }
-if dry; then
-  echo "Dry run (REKWIZ_DRY_RUN=1): nothing will be changed."
-fi
 # Ends a dry run: everything the script would do has been said.
 dry_run_end() {
   echo

@@ -32,6 +32,22 @@ readonly PARTITION='aws'
 readonly SID='rekwiz-acme'
 readonly STATEMENT='{"Sid":"rekwiz-acme","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999988887777:root"},"Action":["kms:DescribeKey","kms:GenerateDataKeyWithoutPlaintext","kms:Decrypt","kms:ReEncryptFrom","kms:ReEncryptTo"],"Resource":"*"}'
 
+# REKWIZ_DRY_RUN=1 shows what the script would change (its read-only
+# calls still run) and changes nothing; unset, empty or 0 is a real run.
+# The same rule in every script, AWS and Azure.
+case "${REKWIZ_DRY_RUN:-}" in
+  "" | 0 | 1) ;;
+  *)
+    echo "rekwiz: REKWIZ_DRY_RUN must be 1 (a dry run), 0 or unset (a real" \
+      "run); nothing was changed." >&2
+    exit 2
+    ;;
+esac
+dry() { [ "${REKWIZ_DRY_RUN:-}" = 1 ]; }
+if dry; then
+  echo "Dry run (REKWIZ_DRY_RUN=1): nothing will be changed."
+fi
+
 STEP="checking for the AWS CLI, jq and diff"
 for tool in aws jq diff; do
   if ! command -v "$tool" >/dev/null 2>&1; then
@@ -41,19 +57,6 @@ for tool in aws jq diff; do
   fi
 done
 
-# REKWIZ_DRY_RUN=1 shows what the script would change (its read-only
-# calls still run) and changes nothing.
-case "${REKWIZ_DRY_RUN:-}" in
-  "" | 0 | 1) ;;
-  *)
-    echo "rekwiz: REKWIZ_DRY_RUN must be 1 (a dry run) or unset." >&2
-    exit 2
-    ;;
-esac
-dry() { [ "${REKWIZ_DRY_RUN:-}" = 1 ]; }
-if dry; then
-  echo "Dry run (REKWIZ_DRY_RUN=1): nothing will be changed."
-fi
 # Ends a dry run: everything the script would do has been said.
 dry_run_end() {
   echo
@@ -212,10 +215,12 @@ else
 fi
 
 STEP="deleting the alias"
-if [ -z "$(alias_target)" ]; then
+# Assigned first, so that a failing listing stops the script (set -e).
+TARGET=$(alias_target)
+if [ -z "$TARGET" ]; then
   echo "${ALIAS_NAME} does not exist."
-elif [ "$(alias_target)" != "$KEY_ID" ]; then
-  echo "${ALIAS_NAME} names another key, $(alias_target); left as it is."
+elif [ "$TARGET" != "$KEY_ID" ]; then
+  echo "${ALIAS_NAME} names another key, ${TARGET}; left as it is."
 elif dry; then
   echo "Would delete ${ALIAS_NAME}."
 else

@@ -43,6 +43,22 @@ readonly VENDOR_SLUG='acme'
 readonly USER_POLICY='{"Version":"2012-10-17","Statement":[{"Sid":"RekwizKeyAccess","Effect":"Allow","Action":["kms:DescribeKey","kms:GenerateDataKeyWithoutPlaintext","kms:Decrypt","kms:ReEncryptFrom","kms:ReEncryptTo","kms:Encrypt"],"Resource":"*","Condition":{"ForAnyValue:StringEquals":{"kms:ResourceAliases":"alias/dm-LCAJVnUE94B/acme/Example"}}}]}'
 readonly KEY_REF='arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab'
 
+# REKWIZ_DRY_RUN=1 shows what the script would change (its read-only
+# calls still run) and changes nothing; unset, empty or 0 is a real run.
+# The same rule in every script, AWS and Azure.
+case "${REKWIZ_DRY_RUN:-}" in
+  "" | 0 | 1) ;;
+  *)
+    echo "rekwiz: REKWIZ_DRY_RUN must be 1 (a dry run), 0 or unset (a real" \
+      "run); nothing was changed." >&2
+    exit 2
+    ;;
+esac
+dry() { [ "${REKWIZ_DRY_RUN:-}" = 1 ]; }
+if dry; then
+  echo "Dry run (REKWIZ_DRY_RUN=1): nothing will be changed."
+fi
+
 STEP="checking for the AWS CLI, jq and diff"
 for tool in aws jq diff; do
   if ! command -v "$tool" >/dev/null 2>&1; then
@@ -52,19 +68,6 @@ for tool in aws jq diff; do
   fi
 done
 
-# REKWIZ_DRY_RUN=1 shows what the script would change (its read-only
-# calls still run) and changes nothing.
-case "${REKWIZ_DRY_RUN:-}" in
-  "" | 0 | 1) ;;
-  *)
-    echo "rekwiz: REKWIZ_DRY_RUN must be 1 (a dry run) or unset." >&2
-    exit 2
-    ;;
-esac
-dry() { [ "${REKWIZ_DRY_RUN:-}" = 1 ]; }
-if dry; then
-  echo "Dry run (REKWIZ_DRY_RUN=1): nothing will be changed."
-fi
 # Ends a dry run: everything the script would do has been said.
 dry_run_end() {
   echo
@@ -128,13 +131,25 @@ key_policy() {
 
 STEP="checking that the key policy lets IAM policies grant the key"
 POLICY=$(key_policy)
-if ! jq -e --arg acct "$ACCOUNT_ID" '
+# Statements for other principals (a service, "*" under NotPrincipal, a
+# federated user) are skipped, not read as AWS principals.
+FOR_ACCOUNT=0
+jq -e --arg acct "$ACCOUNT_ID" '
   [.Statement | if type == "array" then .[] else . end
-    | select(.Effect == "Allow" and (.Condition == null))
+    | select(type == "object" and .Effect == "Allow"
+      and .Condition == null and .NotPrincipal == null)
     | .Principal | if type == "object" then .AWS else . end
     | if type == "array" then .[] else . end
-    | select(. == "*" or . == $acct or (endswith(":" + $acct + ":root")))]
-  | length > 0' <<<"$POLICY" >/dev/null; then
+    | select(type == "string" and (. == "*" or . == $acct
+      or endswith(":" + $acct + ":root")))]
+  | length > 0' <<<"$POLICY" >/dev/null || FOR_ACCOUNT=$?
+if [ "$FOR_ACCOUNT" -gt 1 ]; then
+  echo "rekwiz: could not read the key policy of ${KEY_ID} (jq exit" \
+    "${FOR_ACCOUNT}); nothing was changed. It is:" >&2
+  jq . <<<"$POLICY" >&2 || printf '%s\n' "$POLICY" >&2
+  exit 1
+fi
+if [ "$FOR_ACCOUNT" != 0 ]; then
   echo "rekwiz: the key policy of ${KEY_ID} has no statement for account" \
     "${ACCOUNT_ID}, so no IAM user can be given the key. Choose the" \
     "delegated provider, or add the account's statement to the key policy."\
@@ -208,22 +223,44 @@ if [ -n "$USER_EXISTS" ]; then
     --policy-name "$POLICY_NAME" --query PolicyDocument --output json \
     2>/dev/null || echo null)
 fi
+# A policy of that name that is not rekwiz's is never replaced without
+# the customer saying so (REKWIZ_REPLACE_STATEMENT=1).
+REPLACING_POLICY=""
 if [ "$(jq -cS . <<<"$HAVE")" = "$(jq -cS . <<<"$WANT")" ]; then
   echo "Policy ${POLICY_NAME} is already in place on ${USER_NAME}."
-elif dry; then
-  echo "Would put policy ${POLICY_NAME} on ${USER_NAME}: the alias's key" \
-    "only."
-  show_diff "policy ${POLICY_NAME}" "$HAVE" "$WANT"
+elif [ "$HAVE" != null ] && [ "${REKWIZ_REPLACE_STATEMENT:-}" != 1 ]; then
+  echo "rekwiz: IAM user ${USER_NAME} already has a policy ${POLICY_NAME}" \
+    "that is not the one rekwiz writes; nothing was changed. It is:" >&2
+  jq . <<<"$HAVE" >&2
+  echo "rekwiz's is:" >&2
+  jq . <<<"$WANT" >&2
+  echo "To go on, run this script again with REKWIZ_REPLACE_STATEMENT=1" \
+    "to replace it with rekwiz's: what it has that rekwiz's has not" \
+    "(other actions, resources, conditions) is lost." >&2
+  exit 1
 else
-  aws iam put-user-policy --user-name "$USER_NAME" \
-    --policy-name "$POLICY_NAME" --policy-document "$WANT"
-  echo "Put policy ${POLICY_NAME} on ${USER_NAME}: the alias's key only."
+  if [ "$HAVE" != null ]; then
+    REPLACING_POLICY=" (replacing the one there, REKWIZ_REPLACE_STATEMENT=1)"
+  fi
+  if dry; then
+    echo "Would put policy ${POLICY_NAME} on ${USER_NAME}${REPLACING_POLICY}:" \
+      "the alias's key only."
+    show_diff "policy ${POLICY_NAME}" "$HAVE" "$WANT"
+  else
+    aws iam put-user-policy --user-name "$USER_NAME" \
+      --policy-name "$POLICY_NAME" --policy-document "$WANT"
+    echo "Put policy ${POLICY_NAME} on ${USER_NAME}${REPLACING_POLICY}:" \
+      "the alias's key only."
+  fi
 fi
 
 if dry; then
-  if [ -n "$USER_EXISTS" ] && [ -n "$(aws iam list-access-keys \
-    --user-name "$USER_NAME" --query 'AccessKeyMetadata[].AccessKeyId' \
-    --output text)" ]; then
+  USER_KEYS=""
+  if [ -n "$USER_EXISTS" ]; then
+    USER_KEYS=$(aws iam list-access-keys --user-name "$USER_NAME" \
+      --query 'AccessKeyMetadata[].AccessKeyId' --output text)
+  fi
+  if [ -n "$USER_KEYS" ]; then
     echo "${USER_NAME} already has an access key; no other would be made."
   else
     echo "Would create an access key for ${USER_NAME}; its secret would" \

@@ -36,6 +36,22 @@ readonly POLICY_NAME='acme-rek-dm-LCAJVnUE94B'
 readonly DOMAIN='dm-LCAJVnUE94B'
 readonly VENDOR_SLUG='acme'
 
+# REKWIZ_DRY_RUN=1 shows what the script would change (its read-only
+# calls still run) and changes nothing; unset, empty or 0 is a real run.
+# The same rule in every script, AWS and Azure.
+case "${REKWIZ_DRY_RUN:-}" in
+  "" | 0 | 1) ;;
+  *)
+    echo "rekwiz: REKWIZ_DRY_RUN must be 1 (a dry run), 0 or unset (a real" \
+      "run); nothing was changed." >&2
+    exit 2
+    ;;
+esac
+dry() { [ "${REKWIZ_DRY_RUN:-}" = 1 ]; }
+if dry; then
+  echo "Dry run (REKWIZ_DRY_RUN=1): nothing will be changed."
+fi
+
 STEP="checking for the AWS CLI, jq and diff"
 for tool in aws jq diff; do
   if ! command -v "$tool" >/dev/null 2>&1; then
@@ -45,19 +61,6 @@ for tool in aws jq diff; do
   fi
 done
 
-# REKWIZ_DRY_RUN=1 shows what the script would change (its read-only
-# calls still run) and changes nothing.
-case "${REKWIZ_DRY_RUN:-}" in
-  "" | 0 | 1) ;;
-  *)
-    echo "rekwiz: REKWIZ_DRY_RUN must be 1 (a dry run) or unset." >&2
-    exit 2
-    ;;
-esac
-dry() { [ "${REKWIZ_DRY_RUN:-}" = 1 ]; }
-if dry; then
-  echo "Dry run (REKWIZ_DRY_RUN=1): nothing will be changed."
-fi
 # Ends a dry run: everything the script would do has been said.
 dry_run_end() {
   echo
@@ -132,10 +135,12 @@ STEP="finding the key"
 KEY_ID=$(alias_target)
 
 STEP="deleting the alias"
-if [ -z "$(alias_target)" ]; then
+# Assigned first, so that a failing listing stops the script (set -e).
+TARGET=$(alias_target)
+if [ -z "$TARGET" ]; then
   echo "${ALIAS_NAME} does not exist."
-elif [ "$(alias_target)" != "$KEY_ID" ]; then
-  echo "${ALIAS_NAME} names another key, $(alias_target); left as it is."
+elif [ "$TARGET" != "$KEY_ID" ]; then
+  echo "${ALIAS_NAME} names another key, ${TARGET}; left as it is."
 elif dry; then
   echo "Would delete ${ALIAS_NAME}."
 else
@@ -152,8 +157,10 @@ STEP="deleting the IAM user ${USER_NAME}"
 if [ -z "$USER_EXISTS" ]; then
   echo "IAM user ${USER_NAME} does not exist."
 else
-  for KEY in $(aws iam list-access-keys --user-name "$USER_NAME" \
-    --query 'AccessKeyMetadata[].AccessKeyId' --output text); do
+  # Assigned first, so that a failing listing stops the script (set -e).
+  USER_KEYS=$(aws iam list-access-keys --user-name "$USER_NAME" \
+    --query 'AccessKeyMetadata[].AccessKeyId' --output text)
+  for KEY in $USER_KEYS; do
     if dry; then
       echo "Would delete access key ${KEY}."
     else

@@ -38,6 +38,19 @@ readonly ROLE='Managed HSM Crypto Service Encryption User'
 readonly SCOPE='/keys/rek-dm-LCAJVnUE94B'
 readonly NEEDS='keys/read/action keys/write/action roleAssignments/write/action keys/create'
 
+# REKWIZ_DRY_RUN=1 shows what the script would change (its read-only
+# calls still run) and changes nothing; unset, empty or 0 is a real run.
+# The same rule in every script, AWS and Azure.
+case "${REKWIZ_DRY_RUN:-}" in
+  "" | 0 | 1) ;;
+  *)
+    echo "rekwiz: REKWIZ_DRY_RUN must be 1 (a dry run), 0 or unset (a real" \
+      "run); nothing was changed." >&2
+    exit 2
+    ;;
+esac
+dry() { [ "${REKWIZ_DRY_RUN:-}" = 1 ]; }
+
 STEP="checking for the Azure CLI and jq"
 for tool in az jq; do
   if ! command -v "$tool" >/dev/null 2>&1; then
@@ -54,11 +67,8 @@ if ! TENANT_ID=$(az account show --query tenantId --output tsv); then
   exit 1
 fi
 echo "Signed in to Azure tenant ${TENANT_ID}."
-# REKWIZ_DRY_RUN=1 prints the plan: the read-only calls run, nothing is
-# changed.
-DRY_RUN=${REKWIZ_DRY_RUN:-}
-if [ -n "$DRY_RUN" ]; then
-  echo "Dry run (REKWIZ_DRY_RUN is set): reading only; nothing will change."
+if dry; then
+  echo "Dry run (REKWIZ_DRY_RUN=1): reading only; nothing will change."
 fi
 
 STEP="checking your own rights on the HSM"
@@ -112,7 +122,7 @@ STEP="looking for the key"
 if KEY_JSON=$(az keyvault key show --hsm-name "$HSM_NAME" --name "$KEY_NAME" \
   --output json 2>/dev/null); then
   echo "Key ${KEY_NAME} exists; using it."
-elif [ -n "$DRY_RUN" ]; then
+elif dry; then
   echo "Would create key ${KEY_NAME}: oct-HSM, 256 bits, wrapKey unwrapKey."
   KEY_JSON='{"key":{"kty":"oct-HSM","keyOps":["wrapKey","unwrapKey"]}}'
 else
@@ -131,6 +141,16 @@ if [ "$KTY" != oct-HSM ] || ! jq -e \
   exit 1
 fi
 echo "Key ${KEY_NAME} is ${KTY} and allows wrapKey and unwrapKey."
+# Another value under the domain's tag is not rekwiz's to overwrite: checked
+# before anything changes.
+if jq -e --arg d "$DOMAIN" '(.tags // {}) | has($d) and .[$d] != "allow"' \
+  <<<"$KEY_JSON" >/dev/null; then
+  echo "rekwiz: the key already has a tag ${DOMAIN} with the value" \
+    "$(jq -r --arg d "$DOMAIN" '.tags[$d] | @json' <<<"$KEY_JSON"), not" \
+    "allow; rekwiz does not overwrite it and changed nothing. Remove or" \
+    "change that tag yourself, then run this script again." >&2
+  exit 1
+fi
 
 STEP="finding the vendor's service principal"
 # The vendor's application gets a service principal in this tenant once;
@@ -138,7 +158,7 @@ STEP="finding the vendor's service principal"
 if SP_ID=$(az ad sp show --id "$VENDOR_APP_ID" --query id --output tsv \
   2>/dev/null); then
   echo "The vendor's service principal is ${SP_ID}."
-elif [ -n "$DRY_RUN" ]; then
+elif dry; then
   SP_ID=""
   echo "Would create the service principal of application ${VENDOR_APP_ID}."
 else
@@ -158,7 +178,7 @@ if [ -n "$SP_ID" ]; then
 fi
 if [ "$ASSIGNED" -gt 0 ]; then
   echo "The vendor already has ${ROLE} at ${SCOPE}."
-elif [ -n "$DRY_RUN" ]; then
+elif dry; then
   echo "Would give the vendor ${ROLE} at ${SCOPE}."
 else
   az keyvault role assignment create --hsm-name "$HSM_NAME" \
@@ -178,7 +198,7 @@ else
     '(.tags // {}) + {($d): "allow"} | to_entries[] | "\(.key)=\(.value)"' \
     <<<"$KEY_JSON")
   mapfile -t TAGS <<<"$TAG_LINES"
-  if [ -n "$DRY_RUN" ]; then
+  if dry; then
     echo "Would set the key's tags to: ${TAGS[*]}"
   else
     az keyvault key set-attributes --hsm-name "$HSM_NAME" \
@@ -193,7 +213,7 @@ if [ -n "$OTHERS" ]; then
   echo "Note: the key is also tagged for other domains: ${OTHERS}"
 fi
 
-if [ -n "$DRY_RUN" ]; then
+if dry; then
   echo "Dry run: nothing was changed."
   exit 0
 fi

@@ -20,7 +20,8 @@ trap on_error ERR
 #   1. checks that the Azure CLI and jq are here and signed in
 #   2. removes the vendor's role "Managed HSM Crypto Service Encryption User"
 #      at /keys/customer-rek (that assignment only; any other is kept)
-#   3. removes the tag dm-LCAJVnUE94B from the key, keeping its other tags
+#   3. removes the tag dm-LCAJVnUE94B=allow from the key, keeping its
+#      other tags (a tag dm-LCAJVnUE94B with another value stops it)
 # The key itself, and the vendor's service principal (other domains may
 # use it), are left as they are. REKWIZ_DRY_RUN=1 prints what it would
 # remove and changes nothing.
@@ -31,6 +32,19 @@ readonly DOMAIN='dm-LCAJVnUE94B'
 readonly VENDOR_APP_ID='11111111-2222-3333-4444-555555555555'
 readonly ROLE='Managed HSM Crypto Service Encryption User'
 readonly SCOPE='/keys/customer-rek'
+
+# REKWIZ_DRY_RUN=1 shows what the script would change (its read-only
+# calls still run) and changes nothing; unset, empty or 0 is a real run.
+# The same rule in every script, AWS and Azure.
+case "${REKWIZ_DRY_RUN:-}" in
+  "" | 0 | 1) ;;
+  *)
+    echo "rekwiz: REKWIZ_DRY_RUN must be 1 (a dry run), 0 or unset (a real" \
+      "run); nothing was changed." >&2
+    exit 2
+    ;;
+esac
+dry() { [ "${REKWIZ_DRY_RUN:-}" = 1 ]; }
 
 STEP="checking for the Azure CLI and jq"
 for tool in az jq; do
@@ -48,11 +62,8 @@ if ! TENANT_ID=$(az account show --query tenantId --output tsv); then
   exit 1
 fi
 echo "Signed in to Azure tenant ${TENANT_ID}."
-# REKWIZ_DRY_RUN=1 prints the plan: the read-only calls run, nothing is
-# changed.
-DRY_RUN=${REKWIZ_DRY_RUN:-}
-if [ -n "$DRY_RUN" ]; then
-  echo "Dry run (REKWIZ_DRY_RUN is set): reading only; nothing will change."
+if dry; then
+  echo "Dry run (REKWIZ_DRY_RUN=1): reading only; nothing will change."
 fi
 
 STEP="finding the vendor's service principal"
@@ -62,7 +73,7 @@ if SP_ID=$(az ad sp show --id "$VENDOR_APP_ID" --query id --output tsv \
   ASSIGNED=$(az keyvault role assignment list --hsm-name "$HSM_NAME" \
     --scope "$SCOPE" --role "$ROLE" --assignee-object-id "$SP_ID" \
     --query 'length(@)' --output tsv)
-  if [ "$ASSIGNED" -gt 0 ] && [ -n "$DRY_RUN" ]; then
+  if [ "$ASSIGNED" -gt 0 ] && dry; then
     echo "Would remove the vendor's ${ROLE} at ${SCOPE}."
   elif [ "$ASSIGNED" -gt 0 ]; then
     # Only the assignment setup makes: this role, at this scope, for
@@ -81,15 +92,22 @@ fi
 STEP="removing the tag ${DOMAIN} from the key"
 KEY_JSON=$(az keyvault key show --hsm-name "$HSM_NAME" --name "$KEY_NAME" \
   --output json)
-if jq -e --arg d "$DOMAIN" '.tags | has($d)' <<<"$KEY_JSON" >/dev/null 2>&1
-then
+TAG_VALUE=$(jq -r --arg d "$DOMAIN" '.tags[$d] // empty' <<<"$KEY_JSON")
+if [ -n "$TAG_VALUE" ] && [ "$TAG_VALUE" != allow ]; then
+  # rekwiz writes ${DOMAIN}=allow only; another value is someone else's.
+  echo "rekwiz: the key's tag ${DOMAIN} is $(jq -r --arg d "$DOMAIN" \
+    '.tags[$d] | @json' <<<"$KEY_JSON"), not allow, which is the" \
+    "value rekwiz writes; it is left as it is. Remove it yourself if it" \
+    "should go." >&2
+  exit 1
+elif [ -n "$TAG_VALUE" ]; then
   TAG_LINES=$(jq -r --arg d "$DOMAIN" \
     '.tags | del(.[$d]) | to_entries[] | "\(.key)=\(.value)"' <<<"$KEY_JSON")
   TAGS=("") # --tags '' clears the tags, when the domain's was the last
   if [ -n "$TAG_LINES" ]; then
     mapfile -t TAGS <<<"$TAG_LINES"
   fi
-  if [ -n "$DRY_RUN" ]; then
+  if dry; then
     echo "Would set the key's tags to: ${TAGS[*]}"
   else
     az keyvault key set-attributes --hsm-name "$HSM_NAME" \
