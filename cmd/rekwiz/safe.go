@@ -174,7 +174,7 @@ func safePlan(p flows.SetupPlan) flows.SetupPlan {
 	}
 	p.Changes, p.Kept = lines(p.Changes), lines(p.Kept)
 	if c := p.Conflict; c != nil {
-		safe := flows.StatementConflict{Sid: termtext.Line(c.Sid), Existing: termtext.Text(c.Existing), Ours: termtext.Text(c.Ours), Losses: lines(c.Losses)}
+		safe := flows.StatementConflict{Sid: termtext.Line(c.Sid), Where: termtext.Line(c.Where), Existing: termtext.Text(c.Existing), Ours: termtext.Text(c.Ours), Losses: lines(c.Losses)}
 		p.Conflict = &safe
 	}
 	return p
