@@ -32,6 +32,10 @@ type formField struct {
 	locked bool // given on the command line; shown, not asked
 	value  flows.Value
 	err    error
+	// refused: a secret was pasted or typed here, in a field that is
+	// not secret, and not kept; the error stays until the field is
+	// edited or the form submitted.
+	refused bool
 }
 
 func newFormStep(c *Common, title string, intro func(*flows.State) string) *formStep {
@@ -112,6 +116,9 @@ func (f *formStep) validate() {
 		}
 		r := res[ff.spec.Field]
 		ff.value, ff.err = r.Value, r.Err
+		if ff.refused {
+			ff.err = flows.ErrSecretInField
+		}
 	}
 }
 
@@ -152,7 +159,17 @@ func (f *formStep) Update(msg tea.Msg) (component, tea.Cmd) {
 		return f, nil
 	}
 	var cmd tea.Cmd
+	before := cur.input.Value()
 	cur.input, cmd = cur.input.Update(msg)
+	if v := cur.input.Value(); v != before {
+		cur.refused = false
+		// A secret typed (or completed) in a field that is shown and
+		// saved goes at once.
+		if cur.spec.Kind != flows.SecretField && flows.ContainsSecretFor(cur.spec.Field, v) {
+			cur.input.SetValue("")
+			cur.refused = true
+		}
+	}
 	// A terminal without bracketed paste types a pasted line key by key:
 	// once "Key URL (save this for next step): h" is in, the label goes
 	// and the value typed so far stays, so the rest lands after it.
@@ -167,6 +184,9 @@ func (f *formStep) Update(msg tea.Msg) (component, tea.Cmd) {
 // submit sends the answers up, or points at the first one that is wrong.
 func (f *formStep) submit() tea.Cmd {
 	f.submitted = true
+	for _, ff := range f.fields {
+		ff.refused = false
+	}
 	f.validate()
 	for i, ff := range f.fields {
 		if ff.err != nil {
@@ -193,7 +213,10 @@ func (f *formStep) values() map[flows.Field]string {
 // paste puts pasted text in the form. The script's labelled lines fill the
 // fields they name, all at once, whether the lines end in LF, CRLF or the
 // lone CR web terminals paste; anything else goes into the focused field
-// at the cursor, trimmed, and never cut short.
+// at the cursor, trimmed, and never cut short. A secret access key is
+// never put in a field that is not secret: its labelled line goes to the
+// secret field when the form has one; otherwise the field keeps what it
+// had and says why.
 func (f *formStep) paste(text string) {
 	filled := false
 	for field, v := range flows.LabelledValues(text) {
@@ -205,8 +228,11 @@ func (f *formStep) paste(text string) {
 			}
 		}
 	}
-	if !filled {
-		cur := f.fields[f.focus]
+	cur := f.fields[f.focus]
+	cur.refused = false
+	if !filled && cur.spec.Kind != flows.SecretField && flows.ContainsSecretFor(cur.spec.Field, text) {
+		cur.refused = true
+	} else if !filled {
 		text = strings.TrimSpace(text)
 		v, pos := []rune(cur.input.Value()), cur.input.Position()
 		cur.input.SetValue(string(v[:pos]) + text + string(v[pos:]))
@@ -279,6 +305,8 @@ func (f *formField) shown() string {
 func (f *formStep) status(ff *formField, focused bool) string {
 	st := f.c.Styles
 	switch {
+	case ff.refused:
+		return f.c.wrapIndented("✗ "+flows.ErrSecretInField.Error(), 2, st.Error)
 	case ff.input.Value() == "" && !f.submitted:
 		if focused && ff.spec.Help != "" {
 			return f.c.wrapIndented(ff.spec.Help, 2, st.Muted)
