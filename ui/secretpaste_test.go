@@ -66,3 +66,27 @@ func TestSecretNeverShownInAClearField(t *testing.T) {
 		d.wantScreen("it was not kept here")
 	})
 }
+
+// TestLongValidValueNotRepeated: a long valid value gets "✓ ok" under it,
+// then its whole value indented, not a bare "✓" line with the value cut
+// onto the next, at both sizes.
+func TestLongValidValueNotRepeated(t *testing.T) {
+	for _, w := range []int{50, 80} {
+		c := pasteCases()[flows.AzureDelegated]
+		d := toPasteFor(t, flows.AzureDelegated, c.presets, w, 40)
+		d.paste(testKeyURL)
+		scr := d.screen()
+		if !strings.Contains(scr, "✓ ok") {
+			t.Errorf("%d columns: no ✓ ok:\n%s", w, scr)
+		}
+		for _, l := range strings.Split(scr, "\n") {
+			if strings.TrimSpace(l) == "✓" {
+				t.Errorf("%d columns: a bare ✓:\n%s", w, scr)
+			}
+		}
+		// The input shows the URL's end; its start is under "✓ ok".
+		if !strings.Contains(scr, "    https://contoso-hsm.") {
+			t.Errorf("%d columns: the key URL's start is not under ✓ ok:\n%s", w, scr)
+		}
+	}
+}

@@ -279,7 +279,7 @@ const (
 
 // blurredInput is a field without focus: the start of its value, cut
 // with an ellipsis where it is longer than the input (the whole value is
-// on the status line below), not the scrolled-to tail a text input keeps.
+// on the status lines below), not the scrolled-to tail a text input keeps.
 func (f *formStep) blurredInput(ff *formField) string {
 	st := f.c.Styles
 	v := ff.input.Value()
@@ -300,8 +300,9 @@ func (f *formField) shown() string {
 	return f.value.Text
 }
 
-// status is the line under a field: what is wrong with it, what checking
-// changed, or the whole value when the input is too narrow to show it.
+// status is the line under a field: what is wrong with it, or that it is
+// right, what checking changed, and the whole value when the input is too
+// narrow to show it.
 func (f *formStep) status(ff *formField, focused bool) string {
 	st := f.c.Styles
 	switch {
@@ -314,12 +315,23 @@ func (f *formStep) status(ff *formField, focused bool) string {
 		return ""
 	case ff.err != nil:
 		return f.c.wrapIndented("✗ "+ff.err.Error(), 2, st.Error)
-	case ff.value.Note != "":
-		return f.c.wrapIndented("✓ "+ff.shown()+" — "+ff.value.Note, 2, st.Note)
-	case lipgloss.Width(ff.input.Value()) > ff.input.Width() || ff.spec.Kind == flows.SecretField:
-		return f.c.wrapIndented("✓ "+ff.shown(), 2, st.OK)
 	}
-	return "  " + st.OK.Render("✓ ok")
+	// "✓ ok" and any note on a line of their own (never a bare "✓"
+	// over a value cut onto the next line); the whole value under it,
+	// indented, only where the input cannot show all of it or checking
+	// changed it from what is typed. A secret says which one is in by
+	// its masked form.
+	if ff.spec.Kind == flows.SecretField {
+		return f.c.wrapIndented("✓ ok  "+ff.shown(), 2, st.OK)
+	}
+	ok := "  " + st.OK.Render("✓ ok")
+	if ff.value.Note != "" {
+		ok = f.c.wrapIndented("✓ ok — "+ff.value.Note, 2, st.Note)
+	}
+	if ff.value.Text != strings.TrimSpace(ff.input.Value()) || lipgloss.Width(ff.input.Value()) > ff.input.Width() {
+		ok += "\n" + f.c.wrapIndented(ff.shown(), 4, st.OK)
+	}
+	return ok
 }
 
 func (f *formStep) Bindings() help.KeyMap {
