@@ -320,9 +320,9 @@ func (f *formStep) status(ff *formField, focused bool) string {
 	// over a value cut onto the next line); the whole value under it,
 	// indented, only where the input cannot show all of it or checking
 	// changed it from what is typed. A secret says which one is in by
-	// its masked form.
+	// its masked form, short enough to share the ✓'s line.
 	if ff.spec.Kind == flows.SecretField {
-		return f.c.wrapIndented("✓ ok  "+ff.shown(), 2, st.OK)
+		return f.c.wrapIndented("✓ "+ff.shown(), 2, st.OK)
 	}
 	ok := "  " + st.OK.Render("✓ ok")
 	if ff.value.Note != "" {
