@@ -17,7 +17,7 @@ type Value struct {
 // alias ARN must name this domain and vendor). It does not record it, so
 // an input can call it on every keystroke.
 func (s *State) Validate(f Field, raw string) (Value, error) {
-	if Spec(f).Kind != SecretField && ContainsSecret(raw) {
+	if ContainsSecretFor(f, raw) {
 		return Value{}, ErrSecretInField
 	}
 	switch f {

@@ -236,16 +236,18 @@ func (s *State) specsOf(step Step) []FieldSpec {
 
 // Set records a raw answer. It is checked when the step is passed; any
 // change forgets a registration and pairing made with the old answers.
-func (s *State) Set(f Field, v string) {
+// A secret given to a field that is not secret is not kept: Set says so
+// with ErrSecretInField rather than drop it unseen.
+func (s *State) Set(f Field, v string) error {
 	v = strings.TrimSpace(v)
 	m := s.values
 	if Spec(f).Kind == SecretField {
 		m = s.secrets
-	} else if ContainsSecret(v) {
-		return // a secret is never kept in a field that is not secret
+	} else if ContainsSecretFor(f, v) {
+		return &FieldError{f, ErrSecretInField}
 	}
 	if m[f] == v {
-		return
+		return nil
 	}
 	// The Azure key name means the key to use, or the name for a new
 	// one: another key choice asks for it afresh.
@@ -255,6 +257,7 @@ func (s *State) Set(f Field, v string) {
 	m[f] = v
 	delete(s.notes, f)
 	s.receipt, s.checks = nil, nil
+	return nil
 }
 
 func (s *State) store(f Field, v Value) {

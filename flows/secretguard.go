@@ -20,20 +20,41 @@ var (
 	secretValueRE = regexp.MustCompile(`^[A-Za-z0-9/+=]{40}$`)
 )
 
-// ContainsSecret reports whether text meant for a field that is not
-// secret carries a secret access key: a line labelled as one, or a line
-// (or a line's labelled value) that is 40 characters of a secret's
-// alphabet. No value any other field takes has that shape.
+// ContainsSecret reports whether text carries a secret access key: a
+// line labelled as one, or a line (or a line's labelled value) that is 40
+// characters of a secret's alphabet. Use ContainsSecretFor for a field:
+// some fields legitimately take values of that bare shape.
 func ContainsSecret(raw string) bool {
+	return containsSecret(raw, secretValueRE.MatchString)
+}
+
+// ContainsSecretFor reports whether text meant for field f carries a
+// secret access key. A labelled secret line counts for every field; the
+// bare 40-character shape counts only where no valid value has it. An
+// Azure key name may be 40 letters and digits (but never has '/', '+' or
+// '='). A secret field takes secrets: nothing counts there.
+func ContainsSecretFor(f Field, raw string) bool {
+	switch {
+	case Spec(f).Kind == SecretField:
+		return false
+	case f == FieldKeyName:
+		return containsSecret(raw, func(v string) bool {
+			return secretValueRE.MatchString(v) && strings.ContainsAny(v, "/+=")
+		})
+	}
+	return ContainsSecret(raw)
+}
+
+func containsSecret(raw string, bare func(string) bool) bool {
 	if secretLabelRE.MatchString(raw) {
 		return true
 	}
 	for _, line := range strings.FieldsFunc(raw, func(r rune) bool { return r == '\n' || r == '\r' }) {
 		l := strings.TrimSpace(line)
-		if secretValueRE.MatchString(l) {
+		if bare(l) {
 			return true
 		}
-		if _, v, ok := strings.Cut(l, ": "); ok && secretValueRE.MatchString(strings.TrimSpace(v)) {
+		if _, v, ok := strings.Cut(l, ": "); ok && bare(strings.TrimSpace(v)) {
 			return true
 		}
 	}

@@ -61,3 +61,33 @@ func TestNonSecretFieldsRefuseASecret(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyNameOfSecretShapeIsNoSecret: an Azure key name of 40 letters and
+// digits is a key name, taken from the command line and from the form;
+// the same shape in the alias ARN or the key URL still is a secret.
+func TestKeyNameOfSecretShapeIsNoSecret(t *testing.T) {
+	const name = "RootEncryptionKeyForProductionWorkloads1"
+	s, err := New(testVendor(), map[Field]string{FieldDomain: "dm-LCAJVnUE94B", FieldProvider: "azure-delegated", FieldKey: "existing", FieldKeyName: name})
+	if err != nil {
+		t.Fatalf("--key-name %s refused: %v", name, err)
+	}
+	if got := s.Value(FieldKeyName); got != name {
+		t.Fatalf("key name kept as %q", got)
+	}
+	if v, err := s.Validate(FieldKeyName, name); err != nil || v.Text != name {
+		t.Fatalf("Validate(key-name) = %q, %v", v.Text, err)
+	}
+	for _, f := range []Field{FieldAliasARN, FieldKeyURL, FieldTenantID, FieldAccessKeyID} {
+		if _, err := s.Validate(f, name); !errors.Is(err, ErrSecretInField) {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	// A key name can never hold '/', '+' or '=': the secret shape with
+	// them is still refused there, and Set says so.
+	if _, err := s.Validate(FieldKeyName, testSecret); !errors.Is(err, ErrSecretInField) {
+		t.Errorf("key-name takes a secret: %v", err)
+	}
+	if err := s.Set(FieldTenantID, testSecret); !errors.Is(err, ErrSecretInField) {
+		t.Errorf("Set drops a secret without saying: %v", err)
+	}
+}

@@ -116,6 +116,18 @@ func TestDoneCommandCopiesAsOne(t *testing.T) {
 	d.wantScreen("✓ Copied the command")
 }
 
+// TestDoneKeepsItsNextActionInView: at 80x24, after c the note that the
+// command was copied does not push "Press enter to finish." off screen.
+func TestDoneKeepsItsNextActionInView(t *testing.T) {
+	w := walks[2]
+	flow := newFlow(t, map[flows.Field]string{"domain": domain, "provider": "azure-delegated", "key": "existing", "hsm-name": "sandbox-hsm", "key-name": "customer-rek"})
+	d := newDriver(t, flow, walkDeps(t, w), 80, 24)
+	d.key("r", "y", "enter", "enter", "enter", "enter")
+	d.wantStep(flows.StepDone)
+	d.key("c")
+	d.wantScreen("✓ Copied the command", "Press enter to finish.")
+}
+
 // TestFailedCheckRemedyCopiesAsOne: a failed check's command is shown the
 // same way, and c copies it.
 func TestFailedCheckRemedyCopiesAsOne(t *testing.T) {

@@ -111,7 +111,7 @@ func TestSetItUpForMeAsksTwiceToReplace(t *testing.T) {
 		"The statement in the key policy", `"Effect": "Deny"`, "The statement rekwiz writes", `"Effect": "Allow"`,
 		"Go ahead, replacing it? y / n")
 	d.key("y")
-	d.wantScreen("Replacing it loses", "• its Effect Deny becomes Allow", "Replace statement rekwiz-acme and go ahead? y / n")
+	d.wantScreen("Replacing it loses", "• Its Effect Deny becomes Allow", "Replace statement rekwiz-acme and go ahead? y / n")
 	if len(ps.ran) != 0 {
 		t.Fatal("the first yes ran the setup")
 	}

@@ -156,3 +156,13 @@ func (d *doneStep) Bindings() help.KeyMap {
 // arrowsScroll: the summary scrolls with ↑/↓ when it is taller than the
 // screen.
 func (d *doneStep) arrowsScroll() bool { return true }
+
+// anchor keeps "Press enter to finish." in view once c was pressed: the
+// note that the command was copied must not push the step's next action
+// off the screen.
+func (d *doneStep) anchor() int {
+	if !d.copied {
+		return -1
+	}
+	return strings.Count(strings.TrimRight(d.View(), "\n"), "\n")
+}

@@ -32,6 +32,10 @@ type formField struct {
 	locked bool // given on the command line; shown, not asked
 	value  flows.Value
 	err    error
+	// refused: a secret was pasted or typed here, in a field that is
+	// not secret, and not kept; the error stays until the field is
+	// edited or the form submitted.
+	refused bool
 }
 
 func newFormStep(c *Common, title string, intro func(*flows.State) string) *formStep {
@@ -112,6 +116,9 @@ func (f *formStep) validate() {
 		}
 		r := res[ff.spec.Field]
 		ff.value, ff.err = r.Value, r.Err
+		if ff.refused {
+			ff.err = flows.ErrSecretInField
+		}
 	}
 }
 
@@ -152,7 +159,17 @@ func (f *formStep) Update(msg tea.Msg) (component, tea.Cmd) {
 		return f, nil
 	}
 	var cmd tea.Cmd
+	before := cur.input.Value()
 	cur.input, cmd = cur.input.Update(msg)
+	if v := cur.input.Value(); v != before {
+		cur.refused = false
+		// A secret typed (or completed) in a field that is shown and
+		// saved goes at once.
+		if cur.spec.Kind != flows.SecretField && flows.ContainsSecretFor(cur.spec.Field, v) {
+			cur.input.SetValue("")
+			cur.refused = true
+		}
+	}
 	// A terminal without bracketed paste types a pasted line key by key:
 	// once "Key URL (save this for next step): h" is in, the label goes
 	// and the value typed so far stays, so the rest lands after it.
@@ -167,6 +184,9 @@ func (f *formStep) Update(msg tea.Msg) (component, tea.Cmd) {
 // submit sends the answers up, or points at the first one that is wrong.
 func (f *formStep) submit() tea.Cmd {
 	f.submitted = true
+	for _, ff := range f.fields {
+		ff.refused = false
+	}
 	f.validate()
 	for i, ff := range f.fields {
 		if ff.err != nil {
@@ -193,7 +213,10 @@ func (f *formStep) values() map[flows.Field]string {
 // paste puts pasted text in the form. The script's labelled lines fill the
 // fields they name, all at once, whether the lines end in LF, CRLF or the
 // lone CR web terminals paste; anything else goes into the focused field
-// at the cursor, trimmed, and never cut short.
+// at the cursor, trimmed, and never cut short. A secret access key is
+// never put in a field that is not secret: its labelled line goes to the
+// secret field when the form has one; otherwise the field keeps what it
+// had and says why.
 func (f *formStep) paste(text string) {
 	filled := false
 	for field, v := range flows.LabelledValues(text) {
@@ -205,8 +228,11 @@ func (f *formStep) paste(text string) {
 			}
 		}
 	}
-	if !filled {
-		cur := f.fields[f.focus]
+	cur := f.fields[f.focus]
+	cur.refused = false
+	if !filled && cur.spec.Kind != flows.SecretField && flows.ContainsSecretFor(cur.spec.Field, text) {
+		cur.refused = true
+	} else if !filled {
 		text = strings.TrimSpace(text)
 		v, pos := []rune(cur.input.Value()), cur.input.Position()
 		cur.input.SetValue(string(v[:pos]) + text + string(v[pos:]))
@@ -253,7 +279,7 @@ const (
 
 // blurredInput is a field without focus: the start of its value, cut
 // with an ellipsis where it is longer than the input (the whole value is
-// on the status line below), not the scrolled-to tail a text input keeps.
+// on the status lines below), not the scrolled-to tail a text input keeps.
 func (f *formStep) blurredInput(ff *formField) string {
 	st := f.c.Styles
 	v := ff.input.Value()
@@ -274,11 +300,14 @@ func (f *formField) shown() string {
 	return f.value.Text
 }
 
-// status is the line under a field: what is wrong with it, what checking
-// changed, or the whole value when the input is too narrow to show it.
+// status is the line under a field: what is wrong with it, or that it is
+// right, what checking changed, and the whole value when the input is too
+// narrow to show it.
 func (f *formStep) status(ff *formField, focused bool) string {
 	st := f.c.Styles
 	switch {
+	case ff.refused:
+		return f.c.wrapIndented("✗ "+flows.ErrSecretInField.Error(), 2, st.Error)
 	case ff.input.Value() == "" && !f.submitted:
 		if focused && ff.spec.Help != "" {
 			return f.c.wrapIndented(ff.spec.Help, 2, st.Muted)
@@ -286,12 +315,23 @@ func (f *formStep) status(ff *formField, focused bool) string {
 		return ""
 	case ff.err != nil:
 		return f.c.wrapIndented("✗ "+ff.err.Error(), 2, st.Error)
-	case ff.value.Note != "":
-		return f.c.wrapIndented("✓ "+ff.shown()+" — "+ff.value.Note, 2, st.Note)
-	case lipgloss.Width(ff.input.Value()) > ff.input.Width() || ff.spec.Kind == flows.SecretField:
+	}
+	// "✓ ok" and any note on a line of their own (never a bare "✓"
+	// over a value cut onto the next line); the whole value under it,
+	// indented, only where the input cannot show all of it or checking
+	// changed it from what is typed. A secret says which one is in by
+	// its masked form, short enough to share the ✓'s line.
+	if ff.spec.Kind == flows.SecretField {
 		return f.c.wrapIndented("✓ "+ff.shown(), 2, st.OK)
 	}
-	return "  " + st.OK.Render("✓ ok")
+	ok := "  " + st.OK.Render("✓ ok")
+	if ff.value.Note != "" {
+		ok = f.c.wrapIndented("✓ ok — "+ff.value.Note, 2, st.Note)
+	}
+	if ff.value.Text != strings.TrimSpace(ff.input.Value()) || lipgloss.Width(ff.input.Value()) > ff.input.Width() {
+		ok += "\n" + f.c.wrapIndented(ff.shown(), 4, st.OK)
+	}
+	return ok
 }
 
 func (f *formStep) Bindings() help.KeyMap {

@@ -417,7 +417,15 @@ func (s *scriptStep) Bindings() help.KeyMap {
 	switch s.mode {
 	case scriptNaming:
 		return bindings{short: []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "save")), key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")), k.Quit}}
-	case scriptOverwrite, scriptConfirmRun:
+	case scriptConfirmRun:
+		if !s.canConsent() {
+			// Planning, or the plan failed, or it cannot be done here:
+			// there is nothing to say yes to.
+			back := key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "back"))
+			return bindings{short: []key.Binding{back, k.Quit}}
+		}
+		return bindings{short: []key.Binding{k.Yes, k.No, k.Quit}}
+	case scriptOverwrite:
 		return bindings{short: []key.Binding{k.Yes, k.No, k.Quit}}
 	case scriptRunning:
 		return bindings{short: []key.Binding{key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "stop")), k.Quit}}

@@ -79,6 +79,21 @@ func (s *scriptStep) planDone(m planDoneMsg) {
 	s.consent.plan = &m.plan
 }
 
+// canConsent is whether y means anything on the consent screen: not
+// while the plan is read, not when it failed, not for a statement the
+// set-up cannot replace.
+func (s *scriptStep) canConsent() bool {
+	c := s.consent
+	if c.planning || c.err != nil {
+		return false
+	}
+	if c.plan != nil && c.plan.Conflict != nil {
+		_, ok := s.c.Deps.Setup[s.spec.Provider].(StatementReplacer)
+		return ok
+	}
+	return true
+}
+
 // confirmKey answers the consent screen's question.
 func (s *scriptStep) confirmKey(msg tea.KeyPressMsg) tea.Cmd {
 	k := s.c.Keys
@@ -144,7 +159,7 @@ func (s *scriptStep) confirmView() string {
 		}
 		b.WriteString(st.Label.Render(title) + "\n")
 		for _, it := range items {
-			b.WriteString(s.c.wrapIndented("• "+termtext.Text(it), 2, st.Text) + "\n")
+			b.WriteString(s.bullet(it, st.Text) + "\n")
 		}
 	}
 	list("It will", p.Changes)
@@ -184,13 +199,31 @@ func (s *scriptStep) conflictView(cf *flows.StatementConflict) string {
 	if s.consent.lastCheck {
 		b.WriteString("\n" + s.c.wrapIndented("Replacing it loses what the statement in the key policy says and rekwiz's does not:", 0, st.Note) + "\n")
 		for _, l := range cf.Losses {
-			b.WriteString(s.c.wrapIndented("• "+termtext.Text(l), 2, st.Note) + "\n")
+			b.WriteString(s.bullet(l, st.Note) + "\n")
 		}
 		b.WriteString(st.Label.Render("Replace statement "+termtext.Text(cf.Sid)+" and go ahead? ") + st.Muted.Render("y / n"))
 		return b.String()
 	}
 	b.WriteString("\n" + st.Label.Render("Go ahead, replacing it? ") + st.Muted.Render("y / n"))
 	return b.String()
+}
+
+// bullet is one item of a plan: capitalised whatever the provider wrote,
+// and wrapped lines hang under its text, not under the bullet.
+func (s *scriptStep) bullet(item string, style lipgloss.Style) string {
+	t := termtext.Text(item)
+	if r := []rune(t); len(r) > 0 {
+		t = strings.ToUpper(string(r[0])) + string(r[1:])
+	}
+	lines := strings.Split(breakLong(t, max(s.c.Width-4, 10)), "\n")
+	for i, l := range lines {
+		lead := "    "
+		if i == 0 {
+			lead = "  • "
+		}
+		lines[i] = lead + style.Render(l)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // diffView colours a unified diff: removed lines red, added green.
@@ -208,7 +241,32 @@ func (s *scriptStep) diffView(d string) string {
 		default:
 			style = st.Text
 		}
-		b.WriteString(s.pre(l, style))
+		b.WriteString(s.preMarked(l, style))
+	}
+	return b.String()
+}
+
+// preMarked is one diff line: where it is too long for the screen, each
+// continuation starts with the line's own marker (- or +, in its colour)
+// and ↪, so it never reads as unchanged.
+func (s *scriptStep) preMarked(l string, style lipgloss.Style) string {
+	marker := ""
+	if !strings.HasPrefix(l, "---") && !strings.HasPrefix(l, "+++") && (strings.HasPrefix(l, "-") || strings.HasPrefix(l, "+")) {
+		marker = l[:1]
+	}
+	w := max(s.c.Width-2, 10)
+	r := []rune(termtext.Text(l))
+	var b strings.Builder
+	first := true
+	for len(r) > 0 || first {
+		n := min(len(r), w)
+		lead := ""
+		if !first {
+			lead = marker + "↪ "
+			n = min(len(r), max(w-lipgloss.Width(lead), 1))
+		}
+		b.WriteString("  " + style.Render(lead+string(r[:n])) + "\n")
+		r, first = r[n:], false
 	}
 	return b.String()
 }

@@ -202,7 +202,7 @@ func TestPasteIsTrimmedAndNeverCut(t *testing.T) {
 		t.Fatalf("pasted value %q", got)
 	}
 	// The input is narrower than the ARN: the whole value is shown below it.
-	d.wantScreen("✓ arn:aws:kms:us-east-1:111122223333:alias/dm-LCAJVnUE94B/", "acme")
+	d.wantScreen("✓ ok", "    arn:aws:kms:us-east-1:111122223333:alias/dm-LCAJVnUE94", "B/acme")
 	checkWidth(t, d, 60)
 	d.key("enter")
 	d.wantStep(flows.StepApply)
@@ -223,7 +223,7 @@ func TestPasteOfTheScriptsLastLines(t *testing.T) {
 	d := toPaste(t, 80)
 	d.paste("Added statement rekwiz-acme to the key policy; other statements kept.\n\n" +
 		"Key alias (save this for next step): arn:aws:kms:us-east-1:111122223333:key/alias/dm-LCAJVnUE94B/acme\n")
-	d.wantScreen("✓ "+aliasARN, "rewrote …:key/alias/… to the alias ARN AWS uses")
+	d.wantScreen("    "+aliasARN, "✓ ok — rewrote …:key/alias/… to the alias ARN AWS uses")
 	d.key("enter")
 	d.wantStep(flows.StepApply)
 	if d.m.Flow().Value(flows.FieldAliasARN) != aliasARN {
@@ -422,7 +422,7 @@ func TestSetItUpForMeOnAzure(t *testing.T) {
 	if !strings.Contains(input, "0123456789abcdef") || strings.Contains(input, "https://") {
 		t.Fatalf("the key URL's input line is %q; want its end, scrolled", input)
 	}
-	d.wantScreen("Tenant ID "+tenant, "✓ https://contoso-hsm.managedhsm.azure.net/keys/customer-rek/")
+	d.wantScreen("Tenant ID "+tenant, "✓ ok", "    https://contoso-hsm.managedhsm.azure.net/keys/customer-rek/")
 	checkWidth(t, d, 80)
 	d.key("enter")
 	d.wantStep(flows.StepApply)
