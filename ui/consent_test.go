@@ -107,7 +107,7 @@ func TestSetItUpForMeAsksTwiceToReplace(t *testing.T) {
 	d := newDriver(t, flow, deps, 80, 60)
 	d.wantStep(flows.StepScript)
 	d.key("r")
-	d.wantScreen("✗ The key policy already has a statement rekwiz-acme that is not the one rekwiz writes",
+	d.wantScreen("✗ The key policy already has a statement rekwiz-acme, and it is not the one rekwiz writes",
 		"The statement in the key policy", `"Effect": "Deny"`, "The statement rekwiz writes", `"Effect": "Allow"`,
 		"Go ahead, replacing it? y / n")
 	d.key("y")

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/charmbracelet/x/ansi"
+
 	"github.com/rekwiz/rekwiz/flows"
 )
 
@@ -71,4 +73,21 @@ func TestPlanWrapsMarked(t *testing.T) {
 		}
 	}
 	checkWidth(t, d, 60)
+}
+
+// TestConflictOutsideTheKeyPolicyIsNamed: a conflict in the service
+// account's inline policy is named as such on both questions, not as a
+// statement of the key policy.
+func TestConflictOutsideTheKeyPolicyIsNamed(t *testing.T) {
+	s := newScriptStep(&Common{Width: 80, Height: 40, Styles: newStyles(true), Keys: newKeyMap()})
+	cf := &flows.StatementConflict{Where: "the inline policy of IAM user acme-rek-dm-LCAJVnUE94B", Existing: `{"a":1}`, Ours: `{"b":2}`, Losses: []string{"its Condition"}}
+	got := ansi.Strip(s.conflictView(cf))
+	for _, want := range []string{"The inline policy of IAM user acme-rek-dm-LCAJVnUE94B is already there", "The policy rekwiz writes"} {
+		if !strings.Contains(got, want) {
+			t.Fatalf("missing %q in\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "key policy") {
+		t.Fatalf("a user-policy conflict is called a key-policy one:\n%s", got)
+	}
 }

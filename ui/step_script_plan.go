@@ -187,21 +187,34 @@ func (s *scriptStep) confirmView() string {
 func (s *scriptStep) conflictView(cf *flows.StatementConflict) string {
 	st := s.c.Styles
 	var b strings.Builder
-	b.WriteString("\n" + s.c.wrapIndented("✗ The key policy already has a statement "+termtext.Text(cf.Sid)+" that is not the one rekwiz writes. rekwiz changes it only if you confirm, twice; or say n, then remove it or give it another Sid yourself.", 0, st.Error) + "\n")
-	b.WriteString(st.Label.Render("The statement in the key policy") + "\n")
+	// Where names a whole policy (the service account's user policy);
+	// empty is a statement in the key policy.
+	what, in, ours := "The key policy already has a statement "+termtext.Text(cf.Sid), "The statement in the key policy", "The statement rekwiz writes"
+	fix := "remove it or give it another Sid yourself"
+	if cf.Where != "" {
+		where := termtext.Text(cf.Where)
+		what, in, ours = capitalise(where)+" is already there", capitalise(where), "The policy rekwiz writes"
+		fix = "change it yourself"
+	}
+	b.WriteString("\n" + s.c.wrapIndented("✗ "+what+", and it is not the one rekwiz writes. rekwiz changes it only if you confirm, twice; or say n, then "+fix+".", 0, st.Error) + "\n")
+	b.WriteString(st.Label.Render(in) + "\n")
 	b.WriteString(s.pre(cf.Existing, st.Value))
-	b.WriteString(st.Label.Render("The statement rekwiz writes") + "\n")
+	b.WriteString(st.Label.Render(ours) + "\n")
 	b.WriteString(s.pre(cf.Ours, st.Value))
 	if _, ok := s.c.Deps.Setup[s.spec.Provider].(StatementReplacer); !ok {
 		b.WriteString(st.Muted.Render("n/esc: back"))
 		return b.String()
 	}
 	if s.consent.lastCheck {
-		b.WriteString("\n" + s.c.wrapIndented("Replacing it loses what the statement in the key policy says and rekwiz's does not:", 0, st.Note) + "\n")
+		b.WriteString("\n" + s.c.wrapIndented("Replacing it loses what "+strings.ToLower(in[:1])+in[1:]+" says and rekwiz's does not:", 0, st.Note) + "\n")
 		for _, l := range cf.Losses {
 			b.WriteString(s.bullet(l, st.Note) + "\n")
 		}
-		b.WriteString(st.Label.Render("Replace statement "+termtext.Text(cf.Sid)+" and go ahead? ") + st.Muted.Render("y / n"))
+		replace := "statement " + termtext.Text(cf.Sid)
+		if cf.Where != "" {
+			replace = termtext.Text(cf.Where)
+		}
+		b.WriteString(st.Label.Render("Replace "+replace+" and go ahead? ") + st.Muted.Render("y / n"))
 		return b.String()
 	}
 	b.WriteString("\n" + st.Label.Render("Go ahead, replacing it? ") + st.Muted.Render("y / n"))
@@ -211,10 +224,7 @@ func (s *scriptStep) conflictView(cf *flows.StatementConflict) string {
 // bullet is one item of a plan: capitalised whatever the provider wrote,
 // and wrapped lines hang under its text, not under the bullet.
 func (s *scriptStep) bullet(item string, style lipgloss.Style) string {
-	t := termtext.Text(item)
-	if r := []rune(t); len(r) > 0 {
-		t = strings.ToUpper(string(r[0])) + string(r[1:])
-	}
+	t := capitalise(termtext.Text(item))
 	lines := strings.Split(breakLong(t, max(s.c.Width-4, 10)), "\n")
 	for i, l := range lines {
 		lead := "    "
@@ -326,4 +336,12 @@ func (s *scriptStep) setupPlan() string {
 			sp.Region, findKey(sp.Key, "the key"), sp.AliasName(), sp.Vendor.Name)
 	}
 	return "rekwiz will make the calls the script makes, " + who + ", " + what + " Nothing is deleted."
+}
+
+// capitalise upper-cases a sentence's first letter.
+func capitalise(t string) string {
+	if r := []rune(t); len(r) > 0 {
+		return strings.ToUpper(string(r[0])) + string(r[1:])
+	}
+	return t
 }
