@@ -220,3 +220,31 @@ func TestSetupQuestionStaysInView(t *testing.T) {
 	d.wantScreen("Go ahead?")
 	screenFits(t, d, 50, 16)
 }
+
+// TestSetupResultKeepsItsLastLineWhenLinesWrap: lines the set-up view
+// leaves longer than the screen wrap to more rows; "Press enter to
+// continue." must still be the row kept in view (it was counted in the
+// view's own lines, and so fell below the screen: Azure at 80x24).
+func TestSetupResultKeepsItsLastLineWhenLinesWrap(t *testing.T) {
+	for _, size := range sizes {
+		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
+			w := walks[2]
+			flow := newFlow(t, map[flows.Field]string{"domain": domain, "provider": "azure-delegated", "key": "existing", "hsm-name": "sandbox-hsm", "key-name": "customer-rek"})
+			d := newDriver(t, flow, walkDeps(t, w), size[0], size[1])
+			d.key("r", "y")
+			d.wantScreen("Press enter to continue.")
+		})
+	}
+}
+
+func TestShownRow(t *testing.T) {
+	view := "a\n" + strings.Repeat("x", 25) + "\nb"
+	for n, want := range []int{0, 3, 4} {
+		if got := shownRow(view, 10, n); got != want {
+			t.Errorf("shownRow(line %d) = %d, want %d", n, got, want)
+		}
+	}
+	if got := shownRow(view, 10, -1); got != -1 {
+		t.Errorf("no anchor became %d", got)
+	}
+}

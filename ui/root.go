@@ -41,8 +41,12 @@ type Model struct {
 	width, height int
 	finished      bool
 	// The body scrolls when a step's view is taller than it: scroll is
-	// the first line shown, anchor the line last kept in view.
+	// the first line shown, anchor the line last kept in view, and
+	// anchored the view it was kept in view of: a new view (a mode of
+	// the step, a call reported) brings its anchor into view again; the
+	// same view leaves the customer's scrolling alone.
 	scroll, anchor int
+	anchored       string
 	overflow       bool
 	enterCmd       tea.Cmd      // the first step's work, started by Init
 	offer          *resumeOffer // saved progress to offer first, until chosen

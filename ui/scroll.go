@@ -49,8 +49,8 @@ func (m *Model) window(view string) string {
 		comp = m.offer
 	}
 	{
-		if at := min(anchorOf(comp, lines), len(lines)-1); at >= 0 && at != m.anchor {
-			m.anchor = at
+		if at := min(anchorOf(comp, view, m.c.Width, lines), len(lines)-1); at >= 0 && (at != m.anchor || view != m.anchored) {
+			m.anchor, m.anchored = at, view
 			if at < m.scroll {
 				m.scroll = at
 			} else if at >= m.scroll+rows {
@@ -150,10 +150,14 @@ func (m *Model) fitHelp(keys []key.Binding) string {
 // anchorOf is the line of a step's view to keep in view: the step's own
 // anchor, or a form's focused field (its input and the line under it,
 // where its error shows), so tab never moves the focus off screen.
-func anchorOf(comp any, lines []string) int {
+//
+// A step's own anchor counts the lines of its view as written; lines the
+// view leaves too long for the width wrap to more rows on screen, so the
+// anchor is moved to the last row of its line as shown.
+func anchorOf(comp any, view string, width int, lines []string) int {
 	switch c := comp.(type) {
 	case anchored:
-		return c.anchor()
+		return shownRow(view, width, c.anchor())
 	case *formStep:
 		if c.focus < 0 || c.focus >= len(c.fields) {
 			return -1
@@ -169,4 +173,21 @@ func anchorOf(comp any, lines []string) int {
 		}
 	}
 	return -1
+}
+
+// shownRow is the last screen row of line n of view once every line is
+// wrapped to width, as window renders it; -1 stays -1.
+func shownRow(view string, width, n int) int {
+	if n < 0 {
+		return n
+	}
+	row := -1
+	wrap := lipgloss.NewStyle().Width(width)
+	for i, l := range strings.Split(view, "\n") {
+		if i > n {
+			break
+		}
+		row += lipgloss.Height(wrap.Render(l))
+	}
+	return row
 }
