@@ -13,7 +13,7 @@ import (
 	"mvdan.cc/sh/v3/syntax"
 
 	"github.com/rekwiz/rekwiz/flows"
-	"github.com/rekwiz/rekwiz/providers/sandbox/sandboxtest"
+	"github.com/rekwiz/rekwiz/providers/fakecloud/fakecloudtest"
 )
 
 // azCall is one az command line in a script: its command path, and each
@@ -172,7 +172,7 @@ func azHelpFor(t *testing.T, az, command string, env []string) azHelp {
 // azure-cli): the command exists, each flag is one it lists, and a
 // literal value is one of the values it allows.
 func TestAzureCommandsExist(t *testing.T) {
-	az := sandboxtest.Tool(t, "/usr/bin/az", "azure-cli")
+	az := fakecloudtest.Tool(t, "/usr/bin/az", "azure-cli")
 	env := append(os.Environ(), "AZURE_CONFIG_DIR="+t.TempDir(), "AZURE_CORE_COLLECT_TELEMETRY=false", "AZURE_CORE_NO_COLOR=true")
 
 	used := map[string]map[string]string{} // command -> flag -> a literal value

@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/rekwiz/rekwiz/flows"
-	"github.com/rekwiz/rekwiz/providers/sandbox/sandboxtest"
+	"github.com/rekwiz/rekwiz/providers/fakecloud/fakecloudtest"
 )
 
 // TestDryRunOneRule: every script, AWS and Azure, reads REKWIZ_DRY_RUN
@@ -86,8 +86,8 @@ func TestListingsAreCheckedUnderSetE(t *testing.T) {
 // service principal, and never replaces a different inline policy on its
 // user without REKWIZ_REPLACE_STATEMENT=1, showing both when it stops.
 func TestServiceAccountPolicyAndKeyPolicy(t *testing.T) {
-	sandboxtest.AWSCLI(t)
-	sandboxtest.Tool(t, "jq", "jq")
+	fakecloudtest.AWSCLI(t)
+	fakecloudtest.Tool(t, "jq", "jq")
 	ctx := context.Background()
 	c := sandboxCloud(t)
 	sp := specOf(flows.AWSServiceAccount, flows.KeyExisting)

@@ -18,8 +18,8 @@ import (
 	"github.com/rekwiz/rekwiz/flows"
 	"github.com/rekwiz/rekwiz/providers/awskms"
 	"github.com/rekwiz/rekwiz/providers/awspolicy"
-	"github.com/rekwiz/rekwiz/providers/sandbox"
-	"github.com/rekwiz/rekwiz/providers/sandbox/sandboxtest"
+	"github.com/rekwiz/rekwiz/providers/fakecloud"
+	"github.com/rekwiz/rekwiz/providers/fakecloud/fakecloudtest"
 )
 
 // cloud is where the scripts run: the sandbox (which enforces key and
@@ -30,19 +30,19 @@ type cloud struct {
 	kms     *kms.Client
 	iam     *iam.Client
 	account string
-	sb      *sandboxtest.Env // nil for moto
+	sb      *fakecloudtest.Env // nil for moto
 }
 
 func sandboxCloud(t *testing.T) *cloud {
-	e := sandboxtest.Start(t, sandbox.Options{Seed: 1, Vendor: vendor})
-	cfg := e.Server.AWSConfig(e.Customer(), sandboxtest.Region)
-	return &cloud{env: e.CLIEnv(e.Customer()), kms: kms.NewFromConfig(cfg), iam: iam.NewFromConfig(cfg), account: sandbox.CustomerAccount, sb: e}
+	e := fakecloudtest.Start(t, fakecloud.Options{Seed: 1, Vendor: vendor})
+	cfg := e.Server.AWSConfig(e.Customer(), fakecloudtest.Region)
+	return &cloud{env: e.CLIEnv(e.Customer()), kms: kms.NewFromConfig(cfg), iam: iam.NewFromConfig(cfg), account: fakecloud.CustomerAccount, sb: e}
 }
 
 func motoCloud(t *testing.T) *cloud {
-	m := sandboxtest.StartMoto(t)
+	m := fakecloudtest.StartMoto(t)
 	cfg := m.AWSConfig()
-	return &cloud{env: m.CLIEnv(), kms: kms.NewFromConfig(cfg), iam: iam.NewFromConfig(cfg), account: sandboxtest.MotoAccount}
+	return &cloud{env: m.CLIEnv(), kms: kms.NewFromConfig(cfg), iam: iam.NewFromConfig(cfg), account: fakecloudtest.MotoAccount}
 }
 
 // TestAWSScriptsEndToEnd runs every AWS variant (delegated and service
@@ -52,13 +52,13 @@ func motoCloud(t *testing.T) *cloud {
 // run. A foreign statement in the key policy survives all of it byte
 // for byte, and the key is Enabled at the end.
 func TestAWSScriptsEndToEnd(t *testing.T) {
-	sandboxtest.AWSCLI(t)
-	sandboxtest.Tool(t, "jq", "jq")
+	fakecloudtest.AWSCLI(t)
+	fakecloudtest.Tool(t, "jq", "jq")
 	for name, start := range map[string]func(*testing.T) *cloud{"sandbox": sandboxCloud, "moto": motoCloud} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			c := start(t)
-			if v := sandboxtest.MustRun(t, c.env, "bash", "-c", "aws --version"); !strings.HasPrefix(v, "aws-cli/2.") {
+			if v := fakecloudtest.MustRun(t, c.env, "bash", "-c", "aws --version"); !strings.HasPrefix(v, "aws-cli/2.") {
 				t.Fatalf("the scripts would run with %s, not the AWS CLI v2", v)
 			}
 			n := 0
@@ -87,7 +87,7 @@ func (c *cloud) run(t *testing.T, sp flows.SetupSpec, opts Options) (string, str
 	if err := os.WriteFile(p, []byte(s), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	return sandboxtest.Run(c.env, dir, "bash", p)
+	return fakecloudtest.Run(c.env, dir, "bash", p)
 }
 
 func (c *cloud) mustRun(t *testing.T, sp flows.SetupSpec, opts Options) string {
@@ -345,14 +345,14 @@ func (c *cloud) assertVendorCanUse(t *testing.T, sp flows.SetupSpec, aliasARN, a
 		t.Fatal(err)
 	}
 	if sp.Provider == flows.AWSDelegated {
-		cfg := c.sb.Server.AWSConfig(c.sb.Vendor(), sandboxtest.Region)
+		cfg := c.sb.Server.AWSConfig(c.sb.Vendor(), fakecloudtest.Region)
 		res := awskms.NewPairing(cfg).Run(context.Background(), flows.Target{Provider: flows.AWSDelegated, Domain: sp.Domain, Vendor: vendor, AliasARN: a}, nil)
 		if !flows.Passed(res) {
 			t.Fatalf("the vendor cannot use the key: %+v", res)
 		}
 		return
 	}
-	sa := kms.NewFromConfig(c.sb.Server.AWSConfig(sandbox.Identity{AccessKeyID: accessKeyID, SecretAccessKey: secret}, sandboxtest.Region))
+	sa := kms.NewFromConfig(c.sb.Server.AWSConfig(fakecloud.Identity{AccessKeyID: accessKeyID, SecretAccessKey: secret}, fakecloudtest.Region))
 	dk, err := sa.GenerateDataKeyWithoutPlaintext(context.Background(), &kms.GenerateDataKeyWithoutPlaintextInput{KeyId: &aliasARN, NumberOfBytes: aws.Int32(32)})
 	if err != nil {
 		t.Fatalf("the service account cannot use the key: %v", err)
@@ -367,9 +367,9 @@ func (c *cloud) assertVendorCannotUse(t *testing.T, sp flows.SetupSpec, keyID, a
 	keyARN := "arn:aws:kms:" + sp.Region + ":" + c.account + ":key/" + keyID
 	id := c.sb.Vendor()
 	if sp.Provider == flows.AWSServiceAccount {
-		id = sandbox.Identity{AccessKeyID: accessKeyID, SecretAccessKey: secret}
+		id = fakecloud.Identity{AccessKeyID: accessKeyID, SecretAccessKey: secret}
 	}
-	client := kms.NewFromConfig(c.sb.Server.AWSConfig(id, sandboxtest.Region))
+	client := kms.NewFromConfig(c.sb.Server.AWSConfig(id, fakecloudtest.Region))
 	_, err := client.GenerateDataKeyWithoutPlaintext(context.Background(), &kms.GenerateDataKeyWithoutPlaintextInput{KeyId: &keyARN, NumberOfBytes: aws.Int32(32)})
 	if err == nil {
 		t.Fatal("after teardown the vendor can still use the key")
@@ -385,16 +385,16 @@ func (c *cloud) assertVendorCannotUse(t *testing.T, sp flows.SetupSpec, keyID, a
 // wrong secret is "not signed in", and a key policy that leaves nothing
 // to IAM refuses a service account.
 func TestScriptFailures(t *testing.T) {
-	sandboxtest.AWSCLI(t)
-	sandboxtest.Tool(t, "jq", "jq")
+	fakecloudtest.AWSCLI(t)
+	fakecloudtest.Tool(t, "jq", "jq")
 	ctx := context.Background()
 	c := sandboxCloud(t)
 
 	t.Run("alias of another key", func(t *testing.T) {
 		sp := specOf(flows.AWSDelegated, flows.KeyExisting)
-		sp.KeyID = c.sb.CreateKey(sandboxtest.Region, "first")
+		sp.KeyID = c.sb.CreateKey(fakecloudtest.Region, "first")
 		c.mustRun(t, sp, Options{})
-		sp.KeyID = c.sb.CreateKey(sandboxtest.Region, "second")
+		sp.KeyID = c.sb.CreateKey(fakecloudtest.Region, "second")
 		_, errOut, err := c.run(t, sp, Options{})
 		if err == nil || !strings.Contains(errOut, "names another key") || !strings.Contains(errOut, "aws kms update-alias") {
 			t.Fatalf("moving the alias: err=%v\n%s", err, errOut)
@@ -416,7 +416,7 @@ func TestScriptFailures(t *testing.T) {
 	t.Run("key policy without the account", func(t *testing.T) {
 		sp := specOf(flows.AWSServiceAccount, flows.KeyExisting)
 		sp.Domain = "dm-NOIAM000001"
-		keyID := c.sb.CreateKey(sandboxtest.Region, "locked to one role")
+		keyID := c.sb.CreateKey(fakecloudtest.Region, "locked to one role")
 		policy := `{"Version":"2012-10-17","Statement":[{"Sid":"admin only","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/admin"},"Action":"kms:*","Resource":"*"}]}`
 		if _, err := c.kms.PutKeyPolicy(ctx, &kms.PutKeyPolicyInput{KeyId: &keyID, PolicyName: aws.String("default"), Policy: &policy}); err != nil {
 			t.Fatal(err)

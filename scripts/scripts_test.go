@@ -11,13 +11,15 @@ import (
 	"mvdan.cc/sh/v3/syntax"
 
 	"github.com/rekwiz/rekwiz/flows"
-	"github.com/rekwiz/rekwiz/flows/flowtest"
-	"github.com/rekwiz/rekwiz/providers/sandbox/sandboxtest"
+	"github.com/rekwiz/rekwiz/flows/goldenfile"
+	"github.com/rekwiz/rekwiz/providers/fakecloud/fakecloudtest"
 )
 
-func golden(t *testing.T, name, got string) { flowtest.Golden(t, filepath.Join("scripts", name), got) }
+func golden(t *testing.T, name, got string) {
+	goldenfile.Golden(t, filepath.Join("scripts", name), got)
+}
 
-var vendor = sandboxtest.Vendor
+var vendor = fakecloudtest.Vendor
 
 const (
 	testDomain = "dm-LCAJVnUE94B"
@@ -157,7 +159,7 @@ func lastLines(v variant) []string {
 }
 
 func TestScriptsAreStrictAndShellcheckClean(t *testing.T) {
-	shellcheck := sandboxtest.Tool(t, "shellcheck", "shellcheck")
+	shellcheck := fakecloudtest.Tool(t, "shellcheck", "shellcheck")
 	dir := t.TempDir()
 	for _, v := range variants() {
 		t.Run(v.name, func(t *testing.T) {

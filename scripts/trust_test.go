@@ -17,7 +17,7 @@ import (
 
 	"github.com/rekwiz/rekwiz/flows"
 	"github.com/rekwiz/rekwiz/providers/awspolicy"
-	"github.com/rekwiz/rekwiz/providers/sandbox/sandboxtest"
+	"github.com/rekwiz/rekwiz/providers/fakecloud/fakecloudtest"
 )
 
 // runEnv runs a script with extra environment variables.
@@ -32,7 +32,7 @@ func (c *cloud) runEnv(t *testing.T, sp flows.SetupSpec, opts Options, extra ...
 	if err := os.WriteFile(p, []byte(s), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	return sandboxtest.Run(append(slices.Clone(c.env), extra...), dir, "bash", p)
+	return fakecloudtest.Run(append(slices.Clone(c.env), extra...), dir, "bash", p)
 }
 
 // snapshot is everything a script could change, read through the SDK:
@@ -138,8 +138,8 @@ var clouds = map[string]func(*testing.T) *cloud{"sandbox": sandboxCloud, "moto":
 // and moto, and checks the account is the same byte for byte after, and
 // that the plan says who is signed in and what would change.
 func TestScriptsDryRunChangeNothing(t *testing.T) {
-	sandboxtest.AWSCLI(t)
-	sandboxtest.Tool(t, "jq", "jq")
+	fakecloudtest.AWSCLI(t)
+	fakecloudtest.Tool(t, "jq", "jq")
 	for name, start := range clouds {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -212,8 +212,8 @@ func (c *cloud) dryRuns(t *testing.T, sp flows.SetupSpec) {
 // replaces it; two with the Sid stop even then; the same statement in
 // another form is kept by setup and removed by teardown.
 func TestScriptsNeverOverwriteADifferentStatement(t *testing.T) {
-	sandboxtest.AWSCLI(t)
-	sandboxtest.Tool(t, "jq", "jq")
+	fakecloudtest.AWSCLI(t)
+	fakecloudtest.Tool(t, "jq", "jq")
 	for name, start := range clouds {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -301,8 +301,8 @@ func TestScriptsNeverOverwriteADifferentStatement(t *testing.T) {
 // to it (moto) keeps the user at teardown, which says so, and removes
 // the alias, the access keys and rekwiz's policy all the same.
 func TestServiceAccountScriptsKeepToTheirUser(t *testing.T) {
-	sandboxtest.AWSCLI(t)
-	sandboxtest.Tool(t, "jq", "jq")
+	fakecloudtest.AWSCLI(t)
+	fakecloudtest.Tool(t, "jq", "jq")
 	for name, start := range clouds {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

@@ -14,8 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
 	"github.com/rekwiz/rekwiz/flows"
-	"github.com/rekwiz/rekwiz/providers/sandbox"
-	"github.com/rekwiz/rekwiz/providers/sandbox/sandboxtest"
+	"github.com/rekwiz/rekwiz/providers/fakecloud"
+	"github.com/rekwiz/rekwiz/providers/fakecloud/fakecloudtest"
 	"github.com/rekwiz/rekwiz/scripts"
 )
 
@@ -30,10 +30,10 @@ func TestScriptOutputFillsThePasteStep(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the AWS CLI several times")
 	}
-	sandboxtest.AWSCLI(t)
-	sandboxtest.Tool(t, "jq", "jq")
-	v := sandboxtest.Vendor
-	env := sandboxtest.Start(t, sandbox.Options{Seed: 1, Vendor: v})
+	fakecloudtest.AWSCLI(t)
+	fakecloudtest.Tool(t, "jq", "jq")
+	v := fakecloudtest.Vendor
+	env := fakecloudtest.Start(t, fakecloud.Options{Seed: 1, Vendor: v})
 	type variant struct {
 		sp  flows.SetupSpec
 		out string
@@ -48,7 +48,7 @@ func TestScriptOutputFillsThePasteStep(t *testing.T) {
 			variants = append(variants, vr)
 			switch p {
 			case flows.AWSDelegated, flows.AWSServiceAccount:
-				vr.sp.Region = sandboxtest.Region
+				vr.sp.Region = fakecloudtest.Region
 				if p == flows.AWSServiceAccount {
 					vr.sp.Company = "Example"
 				}
@@ -107,9 +107,9 @@ func TestScriptOutputFillsThePasteStep(t *testing.T) {
 }
 
 // customerKey is a key the customer has already, made through the SDK.
-func customerKey(t *testing.T, e *sandboxtest.Env) string {
+func customerKey(t *testing.T, e *fakecloudtest.Env) string {
 	t.Helper()
-	c := kms.NewFromConfig(e.Server.AWSConfig(e.Customer(), sandboxtest.Region))
+	c := kms.NewFromConfig(e.Server.AWSConfig(e.Customer(), fakecloudtest.Region))
 	k, err := c.CreateKey(context.Background(), &kms.CreateKeyInput{KeySpec: types.KeySpecSymmetricDefault, KeyUsage: types.KeyUsageTypeEncryptDecrypt})
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +118,7 @@ func customerKey(t *testing.T, e *sandboxtest.Env) string {
 }
 
 // runScript renders a setup script and runs it as the customer.
-func runScript(e *sandboxtest.Env, sp flows.SetupSpec) (string, error) {
+func runScript(e *fakecloudtest.Env, sp flows.SetupSpec) (string, error) {
 	s, err := scripts.Render(sp, scripts.Options{Demo: true})
 	if err != nil {
 		return "", err
@@ -132,7 +132,7 @@ func runScript(e *sandboxtest.Env, sp flows.SetupSpec) (string, error) {
 	if err := os.WriteFile(path, []byte(s), 0o700); err != nil {
 		return "", err
 	}
-	out, errOut, err := sandboxtest.Run(e.CLIEnv(e.Customer()), dir, "bash", path)
+	out, errOut, err := fakecloudtest.Run(e.CLIEnv(e.Customer()), dir, "bash", path)
 	if err != nil {
 		return "", fmt.Errorf("%v\n%s\n%s", err, out, errOut)
 	}

@@ -15,7 +15,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/rekwiz/rekwiz/flows"
-	"github.com/rekwiz/rekwiz/flows/flowtest"
+	"github.com/rekwiz/rekwiz/flows/goldenfile"
 )
 
 var testVendor = flows.Vendor{
@@ -553,7 +553,7 @@ func (d *driver) golden(name string) {
 	for i, l := range lines {
 		lines[i] = strings.TrimRight(l, " ")
 	}
-	flowtest.Golden(d.t, "ui/"+name+".golden", strings.Join(lines, "\n")+"\n")
+	goldenfile.Golden(d.t, "ui/"+name+".golden", strings.Join(lines, "\n")+"\n")
 }
 
 func TestGoldenScreens(t *testing.T) {

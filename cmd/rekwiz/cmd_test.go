@@ -20,9 +20,9 @@ import (
 	"github.com/rekwiz/rekwiz/flows"
 	"github.com/rekwiz/rekwiz/providers/awskms"
 	"github.com/rekwiz/rekwiz/providers/domainapi/domainapitest"
-	"github.com/rekwiz/rekwiz/providers/sandbox"
-	"github.com/rekwiz/rekwiz/providers/sandbox/sandboxtest"
-	"github.com/rekwiz/rekwiz/providers/vendor"
+	"github.com/rekwiz/rekwiz/providers/fakecloud"
+	"github.com/rekwiz/rekwiz/providers/fakecloud/fakecloudtest"
+	"github.com/rekwiz/rekwiz/providers/vendorprofile"
 	"github.com/rekwiz/rekwiz/scripts"
 	"github.com/rekwiz/rekwiz/ui"
 )
@@ -118,7 +118,7 @@ func TestScriptCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	want, err := scripts.Render(flows.SetupSpec{Provider: flows.AWSDelegated, Key: flows.KeyNew, Domain: "dm-LCAJVnUE94B", Region: "eu-west-2", Vendor: vendor.Default()}, scripts.Options{})
+	want, err := scripts.Render(flows.SetupSpec{Provider: flows.AWSDelegated, Key: flows.KeyNew, Domain: "dm-LCAJVnUE94B", Region: "eu-west-2", Vendor: vendorprofile.Default()}, scripts.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +164,7 @@ func TestScriptCommand(t *testing.T) {
 			flows.SetupSpec{Provider: flows.AWSDelegated, Key: flows.KeyNew, Region: "us-east-1"}, scripts.Options{Teardown: true}},
 	} {
 		code, out, errOut := exec(t, false, append([]string{"script", "--domain", "dm-LCAJVnUE94B"}, tt.args...)...)
-		tt.spec.Domain, tt.spec.Vendor = "dm-LCAJVnUE94B", vendor.Default()
+		tt.spec.Domain, tt.spec.Vendor = "dm-LCAJVnUE94B", vendorprofile.Default()
 		want, err := scripts.Render(tt.spec, tt.opts)
 		if err != nil || code != 0 || out != want {
 			t.Errorf("%v: exit %d, err %v, stderr %q; stdout is not the script", tt.args, code, err, errOut)
@@ -184,7 +184,7 @@ func TestScriptCommand(t *testing.T) {
 
 // awsEnv points the AWS SDK's default configuration at the sandbox, as a
 // customer's shell would with AWS_ENDPOINT_URL.
-func awsEnv(t *testing.T, e *sandboxtest.Env, id sandbox.Identity) {
+func awsEnv(t *testing.T, e *fakecloudtest.Env, id fakecloud.Identity) {
 	for _, kv := range e.CLIEnv(id) {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
@@ -193,11 +193,11 @@ func awsEnv(t *testing.T, e *sandboxtest.Env, id sandbox.Identity) {
 }
 
 func TestVerify(t *testing.T) {
-	e := sandboxtest.Start(t, sandbox.Options{Seed: 1, Vendor: vendor.Default()})
+	e := fakecloudtest.Start(t, fakecloud.Options{Seed: 1, Vendor: vendorprofile.Default()})
 	awsEnv(t, e, e.Customer())
 	ctx := context.Background()
-	cfg := e.Server.AWSConfig(e.Customer(), sandboxtest.Region)
-	spec := flows.SetupSpec{Provider: flows.AWSDelegated, Key: flows.KeyNew, Domain: "dm-LCAJVnUE94B", Vendor: vendor.Default(), Region: sandboxtest.Region}
+	cfg := e.Server.AWSConfig(e.Customer(), fakecloudtest.Region)
+	spec := flows.SetupSpec{Provider: flows.AWSDelegated, Key: flows.KeyNew, Domain: "dm-LCAJVnUE94B", Vendor: vendorprofile.Default(), Region: fakecloudtest.Region}
 	res, err := awskms.NewSetup(cfg).Run(ctx, spec, func(flows.SetupEvent) {})
 	if err != nil {
 		t.Fatal(err)
@@ -286,7 +286,7 @@ func TestSandboxCommand(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: the printed environment does not work: %v", who, err)
 		}
-		if want := map[string]string{"customer": sandbox.CustomerAccount, "vendor": vendor.Default().AWSAccountID}[who]; *out.Account != want {
+		if want := map[string]string{"customer": fakecloud.CustomerAccount, "vendor": vendorprofile.Default().AWSAccountID}[who]; *out.Account != want {
 			t.Fatalf("%s is account %s, want %s", who, *out.Account, want)
 		}
 	}
@@ -308,7 +308,7 @@ func TestSandboxCommand(t *testing.T) {
 // the real one under XDG_CONFIG_HOME.
 func TestWizardUsesAmbientAWS(t *testing.T) {
 	home := demoHome(t)
-	e := sandboxtest.Start(t, sandbox.Options{Seed: 1, Vendor: vendor.Default()})
+	e := fakecloudtest.Start(t, fakecloud.Options{Seed: 1, Vendor: vendorprofile.Default()})
 	awsEnv(t, e, e.Customer())
 	var errOut strings.Builder
 	ios := &IOStreams{In: strings.NewReader(""), Out: io.Discard, Err: &errOut, Terminal: true, Getenv: os.Getenv}
@@ -320,11 +320,11 @@ func TestWizardUsesAmbientAWS(t *testing.T) {
 	if !strings.Contains(errOut.String(), "warning: no --vendor-profile given") {
 		t.Error("no warning for the placeholder vendor outside the demo")
 	}
-	if w.flow.Value(flows.FieldRegion) != sandboxtest.Region {
+	if w.flow.Value(flows.FieldRegion) != fakecloudtest.Region {
 		t.Errorf("region %q, want AWS_REGION's", w.flow.Value(flows.FieldRegion))
 	}
 	ctx := context.Background()
-	spec := flows.SetupSpec{Provider: flows.AWSDelegated, Key: flows.KeyNew, Domain: "dm-LCAJVnUE94B", Vendor: w.flow.Vendor(), Region: sandboxtest.Region}
+	spec := flows.SetupSpec{Provider: flows.AWSDelegated, Key: flows.KeyNew, Domain: "dm-LCAJVnUE94B", Vendor: w.flow.Vendor(), Region: fakecloudtest.Region}
 	res, err := w.deps.Setup[flows.AWSDelegated].Run(ctx, spec, func(flows.SetupEvent) {})
 	if err != nil {
 		t.Fatal(err)
@@ -349,11 +349,11 @@ func TestWizardUsesAmbientAWS(t *testing.T) {
 }
 
 func TestVerifyServiceAccountAndJSON(t *testing.T) {
-	e := sandboxtest.Start(t, sandbox.Options{Seed: 2, Vendor: vendor.Default()})
+	e := fakecloudtest.Start(t, fakecloud.Options{Seed: 2, Vendor: vendorprofile.Default()})
 	awsEnv(t, e, e.Customer())
 	ctx := context.Background()
-	spec := flows.SetupSpec{Provider: flows.AWSServiceAccount, Key: flows.KeyNew, Domain: "dm-LCAJVnUE94B", Vendor: vendor.Default(), Region: sandboxtest.Region, Company: "Example"}
-	res, err := awskms.NewSetup(e.Server.AWSConfig(e.Customer(), sandboxtest.Region)).Run(ctx, spec, func(flows.SetupEvent) {})
+	spec := flows.SetupSpec{Provider: flows.AWSServiceAccount, Key: flows.KeyNew, Domain: "dm-LCAJVnUE94B", Vendor: vendorprofile.Default(), Region: fakecloudtest.Region, Company: "Example"}
+	res, err := awskms.NewSetup(e.Server.AWSConfig(e.Customer(), fakecloudtest.Region)).Run(ctx, spec, func(flows.SetupEvent) {})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -428,12 +428,12 @@ func TestVerifyServiceAccountAndJSON(t *testing.T) {
 // real check against the sandbox.
 func TestWizardAppliesThroughTheDomainAPI(t *testing.T) {
 	demoHome(t)
-	apiVendor := vendor.Default()
+	apiVendor := vendorprofile.Default()
 	apiVendor.AWSPrincipalARN = "arn:aws:iam::999988887777:role/rek-access"
 	// The sandbox's vendor checks as a session of that role.
-	e := sandboxtest.Start(t, sandbox.Options{Seed: 1, Vendor: apiVendor})
+	e := fakecloudtest.Start(t, fakecloud.Options{Seed: 1, Vendor: apiVendor})
 	awsEnv(t, e, e.Customer())
-	api := domainapitest.New("rkw_test_token_0123456789", apiVendor, e.Server.AWSConfig(e.Vendor(), sandboxtest.Region), "dm-LCAJVnUE94B")
+	api := domainapitest.New("rkw_test_token_0123456789", apiVendor, e.Server.AWSConfig(e.Vendor(), fakecloudtest.Region), "dm-LCAJVnUE94B")
 	defer api.Close()
 	t.Setenv("REKWIZ_API_URL", api.URL)
 	t.Setenv("REKWIZ_API_TOKEN", "rkw_test_token_0123456789")
@@ -451,7 +451,7 @@ func TestWizardAppliesThroughTheDomainAPI(t *testing.T) {
 		t.Fatalf("vendor principal %q, want the API's", got)
 	}
 	ctx := context.Background()
-	spec := flows.SetupSpec{Provider: flows.AWSDelegated, Key: flows.KeyNew, Domain: "dm-LCAJVnUE94B", Vendor: w.flow.Vendor(), Region: sandboxtest.Region}
+	spec := flows.SetupSpec{Provider: flows.AWSDelegated, Key: flows.KeyNew, Domain: "dm-LCAJVnUE94B", Vendor: w.flow.Vendor(), Region: fakecloudtest.Region}
 	res, err := w.deps.Setup[flows.AWSDelegated].Run(ctx, spec, func(flows.SetupEvent) {})
 	if err != nil {
 		t.Fatal(err)

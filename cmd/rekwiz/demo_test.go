@@ -16,8 +16,8 @@ import (
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/rekwiz/rekwiz/flows"
-	"github.com/rekwiz/rekwiz/flows/flowtest"
-	"github.com/rekwiz/rekwiz/providers/registry"
+	"github.com/rekwiz/rekwiz/flows/goldenfile"
+	"github.com/rekwiz/rekwiz/providers/store/registry"
 	"github.com/rekwiz/rekwiz/scripts"
 	"github.com/rekwiz/rekwiz/ui"
 )
@@ -132,7 +132,7 @@ func (d *demoRun) finish(golden string) *ui.Model {
 	for i, l := range lines {
 		lines[i] = strings.TrimRight(l, " ")
 	}
-	flowtest.Golden(d.t, golden, strings.Join(lines, "\n")+"\n")
+	goldenfile.Golden(d.t, golden, strings.Join(lines, "\n")+"\n")
 	return final
 }
 

@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/rekwiz/rekwiz/flows"
-	"github.com/rekwiz/rekwiz/providers/vendor"
+	"github.com/rekwiz/rekwiz/providers/vendorprofile"
 )
 
 // globalOptions are the flags every command takes.
@@ -120,7 +120,7 @@ func (p presetFlags) values(fs *pflag.FlagSet) map[flows.Field]string {
 // sandbox profile with a warning (none in the demo, where it is right).
 func loadVendor(g *globalOptions, errOut io.Writer, demo bool) (flows.Vendor, error) {
 	if g.VendorProfile != "" {
-		v, err := vendor.Load(g.VendorProfile)
+		v, err := vendorprofile.Load(g.VendorProfile)
 		if err != nil {
 			return flows.Vendor{}, &exitError{code: exitUsage, msg: err.Error()}
 		}
@@ -129,7 +129,7 @@ func loadVendor(g *globalOptions, errOut io.Writer, demo bool) (flows.Vendor, er
 	if !demo {
 		fmt.Fprintln(errOut, "rekwiz: warning: no --vendor-profile given; using the built-in sandbox vendor, which names no real vendor. Ask your vendor for their profile file.")
 	}
-	return vendor.Default(), nil
+	return vendorprofile.Default(), nil
 }
 
 // usageError turns the flow's field errors into one message naming each

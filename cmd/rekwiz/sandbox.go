@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/rekwiz/rekwiz/providers/sandbox"
-	"github.com/rekwiz/rekwiz/providers/vendor"
+	"github.com/rekwiz/rekwiz/providers/fakecloud"
+	"github.com/rekwiz/rekwiz/providers/vendorprofile"
 	"github.com/rekwiz/rekwiz/ui/termtext"
 )
 
@@ -43,9 +43,9 @@ memory.`,
 }
 
 func runSandbox(cmd *cobra.Command, o *sandboxOptions) error {
-	v := vendor.Default()
+	v := vendorprofile.Default()
 	// The request log shows what clients sent (paths, headers): escaped.
-	sb := sandbox.New(sandbox.Options{Seed: o.Seed, Vendor: v, Log: escapingWriter{o.IO.Err}})
+	sb := fakecloud.New(fakecloud.Options{Seed: o.Seed, Vendor: v, Log: escapingWriter{o.IO.Err}})
 	srv, err := sb.Start(o.Listen)
 	if err != nil {
 		return &exitError{code: exitUsage, msg: "--listen: " + err.Error()}
@@ -64,9 +64,9 @@ func runSandbox(cmd *cobra.Command, o *sandboxOptions) error {
 	fmt.Fprintf(out, "# rekwiz sandbox on %s (seed %d). Ctrl-C stops it.\n", srv.URL, o.Seed)
 	for _, who := range []struct {
 		title string
-		id    sandbox.Identity
+		id    fakecloud.Identity
 	}{
-		{"the customer, admin of account " + sandbox.CustomerAccount + ": run setup scripts as this", sb.Customer()},
+		{"the customer, admin of account " + fakecloud.CustomerAccount + ": run setup scripts as this", sb.Customer()},
 		{"the vendor (" + v.Name + ", account " + v.AWSAccountID + "): what the pairing check runs as", sb.Vendor()},
 	} {
 		fmt.Fprintf(out, "\n# As %s:\n", who.title)

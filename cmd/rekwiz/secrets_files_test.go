@@ -12,11 +12,11 @@ import (
 	"github.com/rekwiz/rekwiz/flows"
 	"github.com/rekwiz/rekwiz/providers/awskms"
 	"github.com/rekwiz/rekwiz/providers/domainapi/domainapitest"
-	"github.com/rekwiz/rekwiz/providers/registry"
-	"github.com/rekwiz/rekwiz/providers/sandbox"
-	"github.com/rekwiz/rekwiz/providers/sandbox/sandboxtest"
-	"github.com/rekwiz/rekwiz/providers/session"
-	"github.com/rekwiz/rekwiz/providers/vendor"
+	"github.com/rekwiz/rekwiz/providers/fakecloud"
+	"github.com/rekwiz/rekwiz/providers/fakecloud/fakecloudtest"
+	"github.com/rekwiz/rekwiz/providers/store/registry"
+	"github.com/rekwiz/rekwiz/providers/store/session"
+	"github.com/rekwiz/rekwiz/providers/vendorprofile"
 )
 
 // TestNoSecretInAnyFile runs every command entry point, for each
@@ -37,19 +37,19 @@ func TestNoSecretInAnyFile(t *testing.T) {
 	t.Setenv("TEA_DEBUG", "1")
 	dropDebugEnv(io.Discard) // as main does first
 
-	e := sandboxtest.Start(t, sandbox.Options{Seed: 3, Vendor: vendor.Default()})
+	e := fakecloudtest.Start(t, fakecloud.Options{Seed: 3, Vendor: vendorprofile.Default()})
 	awsEnv(t, e, e.Customer())
 	t.Setenv("HOME", home)
 	t.Setenv("TMPDIR", tmp)
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(home, "no-credentials"))
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	const token = "rkw_live_KNOWN_token_0123456789abcdef"
-	api := domainapitest.New(token, vendor.Default(), e.Server.AWSConfig(e.Vendor(), sandboxtest.Region), "dm-LCAJVnUE94B")
+	api := domainapitest.New(token, vendorprofile.Default(), e.Server.AWSConfig(e.Vendor(), fakecloudtest.Region), "dm-LCAJVnUE94B")
 	defer api.Close()
 
 	ctx := context.Background()
-	spec := flows.SetupSpec{Provider: flows.AWSServiceAccount, Key: flows.KeyNew, Domain: "dm-LCAJVnUE94B", Vendor: vendor.Default(), Region: sandboxtest.Region, Company: "Example"}
-	res, err := awskms.NewSetup(e.Server.AWSConfig(e.Customer(), sandboxtest.Region)).Run(ctx, spec, func(flows.SetupEvent) {})
+	spec := flows.SetupSpec{Provider: flows.AWSServiceAccount, Key: flows.KeyNew, Domain: "dm-LCAJVnUE94B", Vendor: vendorprofile.Default(), Region: fakecloudtest.Region, Company: "Example"}
+	res, err := awskms.NewSetup(e.Server.AWSConfig(e.Customer(), fakecloudtest.Region)).Run(ctx, spec, func(flows.SetupEvent) {})
 	if err != nil {
 		t.Fatal(err)
 	}

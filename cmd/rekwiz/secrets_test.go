@@ -17,10 +17,10 @@ import (
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/rekwiz/rekwiz/flows"
-	"github.com/rekwiz/rekwiz/providers/registry"
-	"github.com/rekwiz/rekwiz/providers/sandbox"
-	"github.com/rekwiz/rekwiz/providers/sandbox/sandboxtest"
-	"github.com/rekwiz/rekwiz/providers/vendor"
+	"github.com/rekwiz/rekwiz/providers/fakecloud"
+	"github.com/rekwiz/rekwiz/providers/fakecloud/fakecloudtest"
+	"github.com/rekwiz/rekwiz/providers/store/registry"
+	"github.com/rekwiz/rekwiz/providers/vendorprofile"
 	"github.com/rekwiz/rekwiz/ui"
 )
 
@@ -79,7 +79,7 @@ func realWizard(t *testing.T) *demoRun {
 // and everything it drew for the service account's secret: none.
 func TestResumeAndSecrets(t *testing.T) {
 	home := demoHome(t)
-	e := sandboxtest.Start(t, sandbox.Options{Seed: 1, Vendor: vendor.Default()})
+	e := fakecloudtest.Start(t, fakecloud.Options{Seed: 1, Vendor: vendorprofile.Default()})
 	awsEnv(t, e, e.Customer())
 	t.Setenv("HOME", home) // awsEnv points HOME at the sandbox's empty one
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(home, "no-credentials"))

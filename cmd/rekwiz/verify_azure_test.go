@@ -11,14 +11,14 @@ import (
 
 	"github.com/rekwiz/rekwiz/flows"
 	"github.com/rekwiz/rekwiz/providers/azurehsm"
-	"github.com/rekwiz/rekwiz/providers/sandbox"
-	"github.com/rekwiz/rekwiz/providers/sandbox/sandboxtest"
-	"github.com/rekwiz/rekwiz/providers/vendor"
+	"github.com/rekwiz/rekwiz/providers/fakecloud"
+	"github.com/rekwiz/rekwiz/providers/fakecloud/fakecloudtest"
+	"github.com/rekwiz/rekwiz/providers/vendorprofile"
 )
 
 // azureAs points verify at the sandbox, signed in as app; the check and
 // its output are otherwise what a customer at az login gets.
-func azureAs(t *testing.T, e *sandboxtest.Env, app sandbox.AzureApp) azcore.ClientOptions {
+func azureAs(t *testing.T, e *fakecloudtest.Env, app fakecloud.AzureApp) azcore.ClientOptions {
 	t.Helper()
 	opts := azcore.ClientOptions{Transport: e.Server.AzureHTTPClient()}
 	old := azureConfig
@@ -33,7 +33,7 @@ func azureAs(t *testing.T, e *sandboxtest.Env, app sandbox.AzureApp) azcore.Clie
 }
 
 func TestVerifyAzure(t *testing.T) {
-	e := sandboxtest.Start(t, sandbox.Options{Seed: 3, Vendor: vendor.Default()})
+	e := fakecloudtest.Start(t, fakecloud.Options{Seed: 3, Vendor: vendorprofile.Default()})
 	opts := azureAs(t, e, e.AzureCustomer())
 	const domain = "dm-LCAJVnUE94B"
 	e.CreateHSM("contoso-hsm")
@@ -43,7 +43,7 @@ func TestVerifyAzure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec := flows.SetupSpec{Provider: flows.AzureDelegated, Key: flows.KeyNew, Domain: domain, Vendor: vendor.Default(), HSMName: "contoso-hsm", KeyName: "rek-1"}
+	spec := flows.SetupSpec{Provider: flows.AzureDelegated, Key: flows.KeyNew, Domain: domain, Vendor: vendorprofile.Default(), HSMName: "contoso-hsm", KeyName: "rek-1"}
 	res, err := (&azurehsm.Setup{Credential: cred, TenantID: e.AzureTenant(), Options: opts}).Run(context.Background(), spec, func(flows.SetupEvent) {})
 	if err != nil {
 		t.Fatal(err)
@@ -77,11 +77,11 @@ func TestVerifyAzure(t *testing.T) {
 
 	// A key of the same HSM the vendor was given no role on: exit 1, and
 	// the fix is the exact az command.
-	other := e.CreateHSMKey("contoso-hsm", "rek-2", sandbox.HSMKeyOptions{Tags: map[string]string{domain: "allow"}})
+	other := e.CreateHSMKey("contoso-hsm", "rek-2", fakecloud.HSMKeyOptions{Tags: map[string]string{domain: "allow"}})
 	code, out, _ = exec(t, false, "verify", "--provider", "azure-delegated", "--domain", domain, "--key-url", other, "--tenant-id", tenant)
-	for _, want := range []string{"✗ FAIL    Vendor's application may read, wrap and unwrap with the key, and no more: the vendor's application " + vendor.Default().AzureAppID +
+	for _, want := range []string{"✗ FAIL    Vendor's application may read, wrap and unwrap with the key, and no more: the vendor's application " + vendorprofile.Default().AzureAppID +
 		" may not read, wrap, unwrap with key rek-2 (it has Managed HSM Crypto Service Encryption User at /keys/rek-1, which does not cover the key)",
-		`azure.role: az keyvault role assignment create --hsm-name contoso-hsm --role "Managed HSM Crypto Service Encryption User" --assignee ` + vendor.Default().AzureAppID + " --scope /keys/rek-2",
+		`azure.role: az keyvault role assignment create --hsm-name contoso-hsm --role "Managed HSM Crypto Service Encryption User" --assignee ` + vendorprofile.Default().AzureAppID + " --scope /keys/rek-2",
 		"Result: 1 check failed."} {
 		if code != exitCheckFailed || !strings.Contains(out, want) {
 			t.Fatalf("no role: exit %d, want %q\n%s", code, want, out)
@@ -96,7 +96,7 @@ func TestVerifyAzure(t *testing.T) {
 
 	// Denied once, as a fresh role assignment is: stderr says it waits,
 	// the retry passes.
-	e.Inject(sandbox.Fault{Service: "hsm", Operation: "POST " + strings.TrimPrefix(keyURL, "https://contoso-hsm.managedhsm.azure.net") + "/wrapkey",
+	e.Inject(fakecloud.Fault{Service: "hsm", Operation: "POST " + strings.TrimPrefix(keyURL, "https://contoso-hsm.managedhsm.azure.net") + "/wrapkey",
 		Code: "Forbidden", Message: "Caller is not authorized to perform action on resource.", Status: 403, Times: 1})
 	code, out, errOut = exec(t, false, append(args, "--wait", "10s")...)
 	if code != 0 || !strings.Contains(errOut, "rekwiz: azure.round-trip: access denied; a new role assignment can take minutes to apply. Retrying in 2s (10s left)...") {

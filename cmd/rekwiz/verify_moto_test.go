@@ -10,15 +10,15 @@ import (
 
 	"github.com/rekwiz/rekwiz/flows"
 	"github.com/rekwiz/rekwiz/providers/awskms"
-	"github.com/rekwiz/rekwiz/providers/sandbox/sandboxtest"
-	"github.com/rekwiz/rekwiz/providers/vendor"
+	"github.com/rekwiz/rekwiz/providers/fakecloud/fakecloudtest"
+	"github.com/rekwiz/rekwiz/providers/vendorprofile"
 )
 
 // TestVerifyAgainstMoto: rekwiz verify finds moto_server as it would a
 // real account, through AWS_ENDPOINT_URL and the credential variables
 // only, and reports a paired key, then the same key disabled.
 func TestVerifyAgainstMoto(t *testing.T) {
-	m := sandboxtest.StartMoto(t)
+	m := fakecloudtest.StartMoto(t)
 	ctx := context.Background()
 	cfg := m.AWSConfig()
 	creds, err := cfg.Credentials.Retrieve(ctx)
@@ -27,13 +27,13 @@ func TestVerifyAgainstMoto(t *testing.T) {
 	}
 	dir := t.TempDir()
 	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL": m.URL, "AWS_REGION": sandboxtest.Region, "AWS_PROFILE": "",
+		"AWS_ENDPOINT_URL": m.URL, "AWS_REGION": fakecloudtest.Region, "AWS_PROFILE": "",
 		"AWS_ACCESS_KEY_ID": creds.AccessKeyID, "AWS_SECRET_ACCESS_KEY": creds.SecretAccessKey, "AWS_SESSION_TOKEN": "",
 		"AWS_CONFIG_FILE": filepath.Join(dir, "config"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "credentials"),
 	} {
 		t.Setenv(k, v)
 	}
-	spec := flows.SetupSpec{Provider: flows.AWSDelegated, Key: flows.KeyNew, Domain: "dm-LCAJVnUE94B", Vendor: vendor.Default(), Region: sandboxtest.Region}
+	spec := flows.SetupSpec{Provider: flows.AWSDelegated, Key: flows.KeyNew, Domain: "dm-LCAJVnUE94B", Vendor: vendorprofile.Default(), Region: fakecloudtest.Region}
 	res, err := awskms.NewSetup(cfg).Run(ctx, spec, func(flows.SetupEvent) {})
 	if err != nil {
 		t.Fatal(err)

@@ -20,10 +20,10 @@ import (
 	"github.com/rekwiz/rekwiz/providers/awskms"
 	"github.com/rekwiz/rekwiz/providers/azurehsm"
 	"github.com/rekwiz/rekwiz/providers/domainapi"
+	"github.com/rekwiz/rekwiz/providers/fakecloud"
 	"github.com/rekwiz/rekwiz/providers/fsutil"
-	"github.com/rekwiz/rekwiz/providers/registry"
-	"github.com/rekwiz/rekwiz/providers/sandbox"
-	"github.com/rekwiz/rekwiz/providers/session"
+	"github.com/rekwiz/rekwiz/providers/store/registry"
+	"github.com/rekwiz/rekwiz/providers/store/session"
 	"github.com/rekwiz/rekwiz/scripts"
 	"github.com/rekwiz/rekwiz/ui"
 	"github.com/rekwiz/rekwiz/ui/termtext"
@@ -117,7 +117,7 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 	}
 	defaults := map[flows.Field]string{}
 	if o.Demo {
-		sb := sandbox.New(sandbox.Options{Seed: o.Seed, Vendor: v})
+		sb := fakecloud.New(fakecloud.Options{Seed: o.Seed, Vendor: v})
 		srv, err := sb.Start("127.0.0.1:0")
 		if err != nil {
 			return nil, err
@@ -205,14 +205,14 @@ const (
 // demoAzure makes the sandbox's Managed HSM with an existing key, and the
 // Azure setup (as the customer's admin) and check (as the vendor's
 // application), both reaching the sandbox through its transport.
-func demoAzure(sb *sandbox.Sandbox, srv *sandbox.Server) (ui.Setuper, ui.Pairer, error) {
+func demoAzure(sb *fakecloud.Sandbox, srv *fakecloud.Server) (ui.Setuper, ui.Pairer, error) {
 	sb.CreateHSM(demoHSM)
 	// The demo's customer gave itself Crypto User on the keys, as
 	// Microsoft's quickstart does: Administrator alone may not touch keys.
 	sb.AssignHSMRole(demoHSM, sb.AzureCustomer().ObjectID, flows.AzureRoleCryptoUser, "/keys")
-	sb.CreateHSMKey(demoHSM, demoAzureKey, sandbox.HSMKeyOptions{Tags: map[string]string{"owner": "platform team"}})
+	sb.CreateHSMKey(demoHSM, demoAzureKey, fakecloud.HSMKeyOptions{Tags: map[string]string{"owner": "platform team"}})
 	opts := azcore.ClientOptions{Transport: srv.AzureHTTPClient()}
-	cred := func(app sandbox.AzureApp) func(string) (azcore.TokenCredential, error) {
+	cred := func(app fakecloud.AzureApp) func(string) (azcore.TokenCredential, error) {
 		return func(tenant string) (azcore.TokenCredential, error) {
 			return azidentity.NewClientSecretCredential(tenant, app.ClientID, app.ClientSecret,
 				&azidentity.ClientSecretCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: true})

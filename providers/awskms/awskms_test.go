@@ -13,14 +13,14 @@ import (
 	"github.com/rekwiz/rekwiz/flows"
 	"github.com/rekwiz/rekwiz/providers/awskms"
 	"github.com/rekwiz/rekwiz/providers/awspolicy"
-	"github.com/rekwiz/rekwiz/providers/sandbox"
-	"github.com/rekwiz/rekwiz/providers/sandbox/sandboxtest"
+	"github.com/rekwiz/rekwiz/providers/fakecloud"
+	"github.com/rekwiz/rekwiz/providers/fakecloud/fakecloudtest"
 )
 
 const domain = "dm-LCAJVnUE94B"
 
 type env struct {
-	*sandboxtest.Env
+	*fakecloudtest.Env
 	customer aws.Config
 	vendor   aws.Config
 	kms      *kms.Client // as the customer
@@ -28,13 +28,13 @@ type env struct {
 
 func start(t *testing.T) *env {
 	t.Helper()
-	e := sandboxtest.Start(t, sandbox.Options{Seed: 1, Vendor: sandboxtest.Vendor})
-	c := e.Server.AWSConfig(e.Customer(), sandboxtest.Region)
-	return &env{Env: e, customer: c, vendor: e.Server.AWSConfig(e.Vendor(), sandboxtest.Region), kms: kms.NewFromConfig(c)}
+	e := fakecloudtest.Start(t, fakecloud.Options{Seed: 1, Vendor: fakecloudtest.Vendor})
+	c := e.Server.AWSConfig(e.Customer(), fakecloudtest.Region)
+	return &env{Env: e, customer: c, vendor: e.Server.AWSConfig(e.Vendor(), fakecloudtest.Region), kms: kms.NewFromConfig(c)}
 }
 
 func spec(k flows.KeyChoice, keyID string) flows.SetupSpec {
-	return flows.SetupSpec{Provider: flows.AWSDelegated, Key: k, Domain: domain, Vendor: sandboxtest.Vendor, Region: sandboxtest.Region, KeyID: keyID}
+	return flows.SetupSpec{Provider: flows.AWSDelegated, Key: k, Domain: domain, Vendor: fakecloudtest.Vendor, Region: fakecloudtest.Region, KeyID: keyID}
 }
 
 func (e *env) setup(t *testing.T, sp flows.SetupSpec) (string, []flows.SetupEvent) {
@@ -53,7 +53,7 @@ func target(t *testing.T, aliasARN string) flows.Target {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return flows.Target{Provider: flows.AWSDelegated, Domain: domain, Vendor: sandboxtest.Vendor, AliasARN: a}
+	return flows.Target{Provider: flows.AWSDelegated, Domain: domain, Vendor: fakecloudtest.Vendor, AliasARN: a}
 }
 
 // check runs the pairing check and returns its results by ID, asserting

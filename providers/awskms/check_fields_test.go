@@ -16,7 +16,7 @@ import (
 
 	"github.com/rekwiz/rekwiz/flows"
 	"github.com/rekwiz/rekwiz/providers/awskms"
-	"github.com/rekwiz/rekwiz/providers/sandbox/sandboxtest"
+	"github.com/rekwiz/rekwiz/providers/fakecloud/fakecloudtest"
 )
 
 // cannedAWS answers, through the real SDK clients, the calls a service
@@ -125,7 +125,7 @@ func cannedAWS(t *testing.T, drop string) aws.Config {
 			op, op, ans(), op, op)
 	}))
 	t.Cleanup(srv.Close)
-	return aws.Config{Region: sandboxtest.Region, BaseEndpoint: aws.String(srv.URL), RetryMaxAttempts: 1,
+	return aws.Config{Region: fakecloudtest.Region, BaseEndpoint: aws.String(srv.URL), RetryMaxAttempts: 1,
 		Credentials: credentials.NewStaticCredentialsProvider("AKIAEXAMPLEEXAMPLE00", "secretsecretsecretsecretsecretsecret0000", "")}
 }
 
@@ -138,7 +138,7 @@ func TestAnswersMissingAFieldFailNamingIt(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return flows.Target{Provider: flows.AWSServiceAccount, Domain: domain, Vendor: sandboxtest.Vendor, AliasARN: a,
+		return flows.Target{Provider: flows.AWSServiceAccount, Domain: domain, Vendor: fakecloudtest.Vendor, AliasARN: a,
 			AccessKeyID: "AKIAEXAMPLEEXAMPLE00", SecretAccessKey: flows.Secret("secretsecretsecretsecretsecretsecret0000")}
 	}
 	cfg := cannedAWS(t, "")

@@ -17,8 +17,8 @@ import (
 	"github.com/rekwiz/rekwiz/flows"
 	"github.com/rekwiz/rekwiz/providers/awskms"
 	"github.com/rekwiz/rekwiz/providers/awspolicy"
-	"github.com/rekwiz/rekwiz/providers/sandbox"
-	"github.com/rekwiz/rekwiz/providers/sandbox/sandboxtest"
+	"github.com/rekwiz/rekwiz/providers/fakecloud"
+	"github.com/rekwiz/rekwiz/providers/fakecloud/fakecloudtest"
 )
 
 // peer is an AWS the checks run against: the sandbox (which enforces
@@ -31,18 +31,18 @@ type peer struct {
 	vendor   aws.Config // the sandbox only
 	account  string
 	kms      *kms.Client
-	sb       *sandboxtest.Env
+	sb       *fakecloudtest.Env
 }
 
 func sandboxPeer(t *testing.T) *peer {
 	e := start(t)
-	return &peer{name: "sandbox", customer: e.customer, vendor: e.vendor, account: sandbox.CustomerAccount, kms: e.kms, sb: e.Env}
+	return &peer{name: "sandbox", customer: e.customer, vendor: e.vendor, account: fakecloud.CustomerAccount, kms: e.kms, sb: e.Env}
 }
 
 func motoPeer(t *testing.T) *peer {
-	m := sandboxtest.StartMoto(t)
+	m := fakecloudtest.StartMoto(t)
 	cfg := m.AWSConfig()
-	return &peer{name: "moto", customer: cfg, account: sandboxtest.MotoAccount, kms: kms.NewFromConfig(cfg)}
+	return &peer{name: "moto", customer: cfg, account: fakecloudtest.MotoAccount, kms: kms.NewFromConfig(cfg)}
 }
 
 // key makes a key of spec with the domain's alias in the region and,
@@ -152,7 +152,7 @@ var failures = []failure{
 	}, awskms.CheckCredentials, "the secret access key does not match the access key ID (SignatureDoesNotMatch)", "paste the access key ID and secret"},
 	{"expired session token", "sandbox", func(t *testing.T, p *peer) (aws.Config, flows.Target) {
 		_, a := p.key(t, types.KeySpecSymmetricDefault, awspolicy.VendorActions...)
-		return p.sb.Server.AWSConfig(p.sb.CustomerSession(time.Now().Add(-time.Minute)), sandboxtest.Region), delegated(t, a)
+		return p.sb.Server.AWSConfig(p.sb.CustomerSession(time.Now().Add(-time.Minute)), fakecloudtest.Region), delegated(t, a)
 	}, awskms.CheckCredentials, "the AWS session token has expired (ExpiredToken)", "sign in again"},
 	{"endpoint unreachable", "both", func(t *testing.T, p *peer) (aws.Config, flows.Target) {
 		cfg := p.customer.Copy()
@@ -162,7 +162,7 @@ var failures = []failure{
 	}, awskms.CheckAlias, "could not reach AWS", "check the network, the region, and AWS_ENDPOINT_URL"},
 	{"throttling", "sandbox", func(t *testing.T, p *peer) (aws.Config, flows.Target) {
 		_, a := p.key(t, types.KeySpecSymmetricDefault, awspolicy.VendorActions...)
-		p.sb.Inject(sandbox.Fault{Service: "kms", Operation: "DescribeKey", Code: "ThrottlingException", Message: "Rate exceeded"})
+		p.sb.Inject(fakecloud.Fault{Service: "kms", Operation: "DescribeKey", Code: "ThrottlingException", Message: "Rate exceeded"})
 		cfg := p.vendor.Copy()
 		cfg.RetryMaxAttempts = 1 // the SDK's own retries would hide it for a while
 		return cfg, delegated(t, a)
@@ -173,7 +173,7 @@ var failures = []failure{
 // wizard's "set it up for me" does, and returns its target.
 func (p *peer) serviceAccount(t *testing.T) (flows.Target, flows.SetupSpec) {
 	t.Helper()
-	sp := flows.SetupSpec{Provider: flows.AWSServiceAccount, Key: flows.KeyNew, Domain: domain, Vendor: sandboxtest.Vendor, Region: sandboxtest.Region, Company: "Example"}
+	sp := flows.SetupSpec{Provider: flows.AWSServiceAccount, Key: flows.KeyNew, Domain: domain, Vendor: fakecloudtest.Vendor, Region: fakecloudtest.Region, Company: "Example"}
 	res, err := awskms.NewSetup(p.customer).Run(context.Background(), sp, func(flows.SetupEvent) {})
 	if err != nil {
 		t.Fatal(err)
@@ -182,7 +182,7 @@ func (p *peer) serviceAccount(t *testing.T) (flows.Target, flows.SetupSpec) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return flows.Target{Provider: flows.AWSServiceAccount, Domain: domain, Vendor: sandboxtest.Vendor, AliasARN: a,
+	return flows.Target{Provider: flows.AWSServiceAccount, Domain: domain, Vendor: fakecloudtest.Vendor, AliasARN: a,
 		AccessKeyID: res.Paste[flows.FieldAccessKeyID], SecretAccessKey: flows.Secret(res.Paste[flows.FieldSecretAccessKey])}, sp
 }
 
@@ -369,16 +369,16 @@ func TestAccessDeniedGivesUpAfterTheWait(t *testing.T) {
 func BenchmarkPairingCheck(b *testing.B) {
 	const latency = 50 * time.Millisecond
 	const chain = 3
-	e := sandboxtest.Start(b, sandbox.Options{Seed: 1, Vendor: sandboxtest.Vendor})
-	cfg := e.Server.AWSConfig(e.Customer(), sandboxtest.Region)
+	e := fakecloudtest.Start(b, fakecloud.Options{Seed: 1, Vendor: fakecloudtest.Vendor})
+	cfg := e.Server.AWSConfig(e.Customer(), fakecloudtest.Region)
 	res, err := awskms.NewSetup(cfg).Run(context.Background(), spec(flows.KeyNew, ""), func(flows.SetupEvent) {})
 	if err != nil {
 		b.Fatal(err)
 	}
 	a, _, _ := flows.ParseAliasARN(res.Paste[flows.FieldAliasARN])
-	tg := flows.Target{Provider: flows.AWSDelegated, Domain: domain, Vendor: sandboxtest.Vendor, AliasARN: a}
-	p := awskms.NewPairing(e.Server.AWSConfig(e.Vendor(), sandboxtest.Region))
-	e.Inject(sandbox.Fault{Delay: latency})
+	tg := flows.Target{Provider: flows.AWSDelegated, Domain: domain, Vendor: fakecloudtest.Vendor, AliasARN: a}
+	p := awskms.NewPairing(e.Server.AWSConfig(e.Vendor(), fakecloudtest.Region))
+	e.Inject(fakecloud.Fault{Delay: latency})
 	start := time.Now()
 	for b.Loop() {
 		if res := p.Run(context.Background(), tg, nil); !flows.Passed(res) {
@@ -619,7 +619,7 @@ func TestNoWaitWhenThePolicyLacksTheGrant(t *testing.T) {
 	// propagation, and is waited out.
 	p2 := sandboxPeer(t)
 	_, a2 := p2.key(t, types.KeySpecSymmetricDefault, awspolicy.VendorActions...)
-	p2.sb.Inject(sandbox.Fault{Service: "kms", Operation: "DescribeKey", Caller: "vendor", Code: "AccessDeniedException", Times: 2,
+	p2.sb.Inject(fakecloud.Fault{Service: "kms", Operation: "DescribeKey", Caller: "vendor", Code: "AccessDeniedException", Times: 2,
 		Message: "User: arn:aws:iam::999988887777:root is not authorized to perform: kms:DescribeKey on resource: " + a2})
 	clock = &fakeClock{now: time.Unix(1_800_000_000, 0)}
 	res = check(t, p2.vendor, delegated(t, a2), awskms.WithReader(p2.customer), awskms.WithWait(90*time.Second), awskms.WithClock(clock.Now, clock.Sleep))
@@ -666,9 +666,9 @@ func TestMissingAliasPointsAtTheScript(t *testing.T) {
 func BenchmarkServiceAccountCheck(b *testing.B) {
 	const latency = 50 * time.Millisecond
 	const chain = 3
-	e := sandboxtest.Start(b, sandbox.Options{Seed: 1, Vendor: sandboxtest.Vendor})
-	cfg := e.Server.AWSConfig(e.Customer(), sandboxtest.Region)
-	sp := flows.SetupSpec{Provider: flows.AWSServiceAccount, Key: flows.KeyNew, Domain: domain, Vendor: sandboxtest.Vendor, Region: sandboxtest.Region, Company: "Example"}
+	e := fakecloudtest.Start(b, fakecloud.Options{Seed: 1, Vendor: fakecloudtest.Vendor})
+	cfg := e.Server.AWSConfig(e.Customer(), fakecloudtest.Region)
+	sp := flows.SetupSpec{Provider: flows.AWSServiceAccount, Key: flows.KeyNew, Domain: domain, Vendor: fakecloudtest.Vendor, Region: fakecloudtest.Region, Company: "Example"}
 	res, err := awskms.NewSetup(cfg).Run(context.Background(), sp, func(flows.SetupEvent) {})
 	if err != nil {
 		b.Fatal(err)
@@ -680,10 +680,10 @@ func BenchmarkServiceAccountCheck(b *testing.B) {
 		}
 	}
 	a, _, _ := flows.ParseAliasARN(res.Paste[flows.FieldAliasARN])
-	tg := flows.Target{Provider: flows.AWSServiceAccount, Domain: domain, Vendor: sandboxtest.Vendor, AliasARN: a,
+	tg := flows.Target{Provider: flows.AWSServiceAccount, Domain: domain, Vendor: fakecloudtest.Vendor, AliasARN: a,
 		AccessKeyID: res.Paste[flows.FieldAccessKeyID], SecretAccessKey: flows.Secret(res.Paste[flows.FieldSecretAccessKey])}
 	p := awskms.NewPairing(cfg, awskms.WithReader(cfg))
-	e.Inject(sandbox.Fault{Delay: latency})
+	e.Inject(fakecloud.Fault{Delay: latency})
 	start := time.Now()
 	for b.Loop() {
 		if res := p.Run(context.Background(), tg, nil); !flows.Passed(res) {

@@ -15,7 +15,7 @@ import (
 	"github.com/rekwiz/rekwiz/flows"
 	"github.com/rekwiz/rekwiz/providers/awskms"
 	"github.com/rekwiz/rekwiz/providers/awspolicy"
-	"github.com/rekwiz/rekwiz/providers/sandbox/sandboxtest"
+	"github.com/rekwiz/rekwiz/providers/fakecloud/fakecloudtest"
 )
 
 // keyWithStatements makes a key whose policy has, besides the default
@@ -61,8 +61,8 @@ func (e *env) aliases(t *testing.T) int {
 func TestSetupNeverOverwritesADifferentStatement(t *testing.T) {
 	ctx := context.Background()
 	e := start(t)
-	sid := awspolicy.VendorSid(sandboxtest.Vendor.Slug)
-	ours := awspolicy.VendorStatement(sid, sandboxtest.Vendor.AWSPrincipal("aws"))
+	sid := awspolicy.VendorSid(fakecloudtest.Vendor.Slug)
+	ours := awspolicy.VendorStatement(sid, fakecloudtest.Vendor.AWSPrincipal("aws"))
 	deny := ours
 	deny.Effect = "Deny"
 	keyARN := e.keyWithStatements(t, deny)
@@ -119,7 +119,7 @@ func TestSetupNeverOverwritesADifferentStatement(t *testing.T) {
 	}
 
 	// The same statement, written in another form, is kept as it is.
-	same := `{"Sid":"` + sid + `","Effect":"Allow","Principal":{"AWS":"` + sandboxtest.Vendor.AWSPrincipal("aws") + `"},"Action":["kms:ReEncryptTo","kms:ReEncryptFrom","kms:Decrypt","kms:GenerateDataKeyWithoutPlaintext","kms:DescribeKey"],"Resource":"*"}`
+	same := `{"Sid":"` + sid + `","Effect":"Allow","Principal":{"AWS":"` + fakecloudtest.Vendor.AWSPrincipal("aws") + `"},"Action":["kms:ReEncryptTo","kms:ReEncryptFrom","kms:Decrypt","kms:GenerateDataKeyWithoutPlaintext","kms:DescribeKey"],"Resource":"*"}`
 	k3, _ := e.kms.CreateKey(ctx, &kms.CreateKeyInput{})
 	p3 := withStatements(t, e.policy(t, *k3.KeyMetadata.Arn), json.RawMessage(same))
 	if _, err := e.kms.PutKeyPolicy(ctx, &kms.PutKeyPolicyInput{KeyId: k3.KeyMetadata.Arn, Policy: &p3}); err != nil {

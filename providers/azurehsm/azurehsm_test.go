@@ -13,8 +13,8 @@ import (
 
 	"github.com/rekwiz/rekwiz/flows"
 	"github.com/rekwiz/rekwiz/providers/azurehsm"
-	"github.com/rekwiz/rekwiz/providers/sandbox"
-	"github.com/rekwiz/rekwiz/providers/sandbox/sandboxtest"
+	"github.com/rekwiz/rekwiz/providers/fakecloud"
+	"github.com/rekwiz/rekwiz/providers/fakecloud/fakecloudtest"
 )
 
 const (
@@ -23,13 +23,13 @@ const (
 )
 
 type env struct {
-	*sandboxtest.Env
+	*fakecloudtest.Env
 	opts azcore.ClientOptions
 }
 
 func start(t *testing.T) *env {
 	t.Helper()
-	e := sandboxtest.Start(t, sandbox.Options{Seed: 7, Vendor: sandboxtest.Vendor})
+	e := fakecloudtest.Start(t, fakecloud.Options{Seed: 7, Vendor: fakecloudtest.Vendor})
 	e.CreateHSM(hsm)
 	// The customer holds Administrator, which may not touch keys, and
 	// Crypto User on every key, as Microsoft's quickstart has it give
@@ -38,7 +38,7 @@ func start(t *testing.T) *env {
 	return &env{Env: e, opts: azcore.ClientOptions{Transport: e.Server.AzureHTTPClient()}}
 }
 
-func (e *env) cred(app sandbox.AzureApp) func(string) (azcore.TokenCredential, error) {
+func (e *env) cred(app fakecloud.AzureApp) func(string) (azcore.TokenCredential, error) {
 	return func(tenant string) (azcore.TokenCredential, error) {
 		return azidentity.NewClientSecretCredential(tenant, app.ClientID, app.ClientSecret,
 			&azidentity.ClientSecretCredentialOptions{ClientOptions: e.opts, DisableInstanceDiscovery: true})
@@ -55,7 +55,7 @@ func (e *env) pairing(opts ...azurehsm.Option) *azurehsm.Pairing {
 }
 
 func spec(k flows.KeyChoice, name string) flows.SetupSpec {
-	return flows.SetupSpec{Provider: flows.AzureDelegated, Key: k, Domain: domain, Vendor: sandboxtest.Vendor, HSMName: hsm, KeyName: name}
+	return flows.SetupSpec{Provider: flows.AzureDelegated, Key: k, Domain: domain, Vendor: fakecloudtest.Vendor, HSMName: hsm, KeyName: name}
 }
 
 func target(t *testing.T, keyURL, tenant string) flows.Target {
@@ -64,7 +64,7 @@ func target(t *testing.T, keyURL, tenant string) flows.Target {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return flows.Target{Provider: flows.AzureDelegated, Domain: domain, Vendor: sandboxtest.Vendor, KeyURL: u, TenantID: tenant}
+	return flows.Target{Provider: flows.AzureDelegated, Domain: domain, Vendor: fakecloudtest.Vendor, KeyURL: u, TenantID: tenant}
 }
 
 func byID(checks []flows.Check) map[string]flows.Check {
@@ -82,7 +82,7 @@ func byID(checks []flows.Check) map[string]flows.Check {
 func TestSetupThenPair(t *testing.T) {
 	e := start(t)
 	ctx := context.Background()
-	e.CreateHSMKey(hsm, "customer-rek", sandbox.HSMKeyOptions{Tags: map[string]string{"owner": "platform team"}})
+	e.CreateHSMKey(hsm, "customer-rek", fakecloud.HSMKeyOptions{Tags: map[string]string{"owner": "platform team"}})
 	for _, sp := range []flows.SetupSpec{spec(flows.KeyExisting, "customer-rek"), spec(flows.KeyNew, "rek-"+domain)} {
 		var events []string
 		res, err := e.setup().Run(ctx, sp, func(ev flows.SetupEvent) { events = append(events, ev.Call+": "+ev.Detail) })
@@ -127,55 +127,55 @@ type failure struct {
 }
 
 // granted makes a key the vendor may use, tagged for the domain.
-func granted(e *env, name string, o sandbox.HSMKeyOptions) string {
+func granted(e *env, name string, o fakecloud.HSMKeyOptions) string {
 	if o.Tags == nil {
 		o.Tags = map[string]string{domain: "allow"}
 	}
 	url := e.CreateHSMKey(hsm, name, o)
-	e.AssignHSMRole(hsm, e.CreateServicePrincipal(sandboxtest.Vendor.AzureAppID), azurehsm.Role, "/keys/"+name)
+	e.AssignHSMRole(hsm, e.CreateServicePrincipal(fakecloudtest.Vendor.AzureAppID), azurehsm.Role, "/keys/"+name)
 	return url
 }
 
 var failures = []failure{
 	{"missing role", func(t *testing.T, e *env) flows.Target {
-		url := e.CreateHSMKey(hsm, "k1", sandbox.HSMKeyOptions{Tags: map[string]string{domain: "allow"}})
-		e.CreateServicePrincipal(sandboxtest.Vendor.AzureAppID)
+		url := e.CreateHSMKey(hsm, "k1", fakecloud.HSMKeyOptions{Tags: map[string]string{domain: "allow"}})
+		e.CreateServicePrincipal(fakecloudtest.Vendor.AzureAppID)
 		return target(t, url, e.AzureTenant())
 	}, azurehsm.CheckKey, "the vendor's application 11111111-2222-3333-4444-555555555555 may not use key k1 (AccessDenied)",
 		`az keyvault role assignment create --hsm-name contoso-hsm --role "Managed HSM Crypto Service Encryption User" --assignee 11111111-2222-3333-4444-555555555555 --scope /keys/k1`},
 	{"role at the wrong scope", func(t *testing.T, e *env) flows.Target {
-		granted(e, "other", sandbox.HSMKeyOptions{})
-		url := e.CreateHSMKey(hsm, "k2", sandbox.HSMKeyOptions{Tags: map[string]string{domain: "allow"}})
+		granted(e, "other", fakecloud.HSMKeyOptions{})
+		url := e.CreateHSMKey(hsm, "k2", fakecloud.HSMKeyOptions{Tags: map[string]string{domain: "allow"}})
 		return target(t, url, e.AzureTenant())
 	}, azurehsm.CheckKey, "may not use key k2", "--scope /keys/k2"},
 	{"missing tag", func(t *testing.T, e *env) flows.Target {
-		return target(t, granted(e, "k3", sandbox.HSMKeyOptions{Tags: map[string]string{"owner": "x"}}), e.AzureTenant())
+		return target(t, granted(e, "k3", fakecloud.HSMKeyOptions{Tags: map[string]string{"owner": "x"}}), e.AzureTenant())
 	}, azurehsm.CheckTag, "the key has no tag dm-LCAJVnUE94B=allow", "run the setup script again"},
 	{"tag of another domain", func(t *testing.T, e *env) flows.Target {
-		return target(t, granted(e, "k4", sandbox.HSMKeyOptions{Tags: map[string]string{"dm-OTHERDOMAIN": "allow"}}), e.AzureTenant())
+		return target(t, granted(e, "k4", fakecloud.HSMKeyOptions{Tags: map[string]string{"dm-OTHERDOMAIN": "allow"}}), e.AzureTenant())
 	}, azurehsm.CheckTag, "the key is tagged for dm-OTHERDOMAIN, not dm-LCAJVnUE94B", "adds the tag"},
 	{"disabled key", func(t *testing.T, e *env) flows.Target {
-		return target(t, granted(e, "k5", sandbox.HSMKeyOptions{Disabled: true}), e.AzureTenant())
+		return target(t, granted(e, "k5", fakecloud.HSMKeyOptions{Disabled: true}), e.AzureTenant())
 	}, azurehsm.CheckKeyState, "the key is disabled", "az keyvault key set-attributes --hsm-name contoso-hsm --name k5 --enabled true"},
 	{"expired key", func(t *testing.T, e *env) flows.Target {
 		past := time.Now().Add(-48 * time.Hour).UTC()
-		return target(t, granted(e, "k6", sandbox.HSMKeyOptions{Expires: &past}), e.AzureTenant())
+		return target(t, granted(e, "k6", fakecloud.HSMKeyOptions{Expires: &past}), e.AzureTenant())
 	}, azurehsm.CheckKeyState, "the key expired on " + time.Now().Add(-48*time.Hour).UTC().Format("2006-01-02"), "--expires"},
 	{"RSA key", func(t *testing.T, e *env) flows.Target {
-		return target(t, granted(e, "k7", sandbox.HSMKeyOptions{Kty: "RSA-HSM", Size: 2048}), e.AzureTenant())
+		return target(t, granted(e, "k7", fakecloud.HSMKeyOptions{Kty: "RSA-HSM", Size: 2048}), e.AzureTenant())
 	}, azurehsm.CheckKeyType, "the key is RSA-HSM; the vendor wraps with symmetric oct-HSM keys", "choose an oct-HSM key"},
 	{"no wrapKey operation", func(t *testing.T, e *env) flows.Target {
-		return target(t, granted(e, "k8", sandbox.HSMKeyOptions{Ops: []string{"encrypt", "unwrapKey"}}), e.AzureTenant())
+		return target(t, granted(e, "k8", fakecloud.HSMKeyOptions{Ops: []string{"encrypt", "unwrapKey"}}), e.AzureTenant())
 	}, azurehsm.CheckKeyType, "the key does not allow wrapKey", "--ops encrypt wrapKey unwrapKey"},
 	{"wrong tenant", func(t *testing.T, e *env) flows.Target {
-		return target(t, granted(e, "k9", sandbox.HSMKeyOptions{}), "72f988bf-86f1-41af-91ab-2d7cd011db47")
+		return target(t, granted(e, "k9", fakecloud.HSMKeyOptions{}), "72f988bf-86f1-41af-91ab-2d7cd011db47")
 	}, azurehsm.CheckCredential, "tenant 72f988bf-86f1-41af-91ab-2d7cd011db47 does not exist", "paste the Tenant ID the script printed"},
 	{"no service principal", func(t *testing.T, e *env) flows.Target {
-		return target(t, e.CreateHSMKey(hsm, "k10", sandbox.HSMKeyOptions{}), e.AzureTenant())
+		return target(t, e.CreateHSMKey(hsm, "k10", fakecloud.HSMKeyOptions{}), e.AzureTenant())
 	}, azurehsm.CheckCredential, "has no service principal in tenant", "az ad sp create --id 11111111-2222-3333-4444-555555555555"},
 	{"key not found", func(t *testing.T, e *env) flows.Target {
 		// A role on every key, so the lookup is not refused first.
-		e.AssignHSMRole(hsm, e.CreateServicePrincipal(sandboxtest.Vendor.AzureAppID), azurehsm.Role, "/keys")
+		e.AssignHSMRole(hsm, e.CreateServicePrincipal(fakecloudtest.Vendor.AzureAppID), azurehsm.Role, "/keys")
 		return target(t, "https://contoso-hsm.managedhsm.azure.net/keys/nope", e.AzureTenant())
 	}, azurehsm.CheckKey, "no key nope in Managed HSM contoso-hsm (tried https://contoso-hsm.managedhsm.azure.net/keys/nope)", "paste the key URL"},
 }
@@ -200,8 +200,8 @@ func TestEachFailure(t *testing.T) {
 // 5 s into the wait; the check counts down, retries, and passes.
 func TestRoleAssignmentIsAwaited(t *testing.T) {
 	e := start(t)
-	url := e.CreateHSMKey(hsm, "late", sandbox.HSMKeyOptions{Tags: map[string]string{domain: "allow"}})
-	sp := e.CreateServicePrincipal(sandboxtest.Vendor.AzureAppID)
+	url := e.CreateHSMKey(hsm, "late", fakecloud.HSMKeyOptions{Tags: map[string]string{domain: "allow"}})
+	sp := e.CreateServicePrincipal(fakecloudtest.Vendor.AzureAppID)
 	var mu sync.Mutex
 	now, slept := time.Unix(1_800_000_000, 0), time.Duration(0)
 	clockNow := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
@@ -229,8 +229,8 @@ func TestRoleAssignmentIsAwaited(t *testing.T) {
 // TestThrottlingIsRetried: a 429 with Retry-After is retried by the SDK.
 func TestThrottlingIsRetried(t *testing.T) {
 	e := start(t)
-	url := granted(e, "busy", sandbox.HSMKeyOptions{})
-	e.Inject(sandbox.Fault{Service: "hsm", Code: "Throttled", Message: "Too many requests", Status: 429, Times: 2})
+	url := granted(e, "busy", fakecloud.HSMKeyOptions{})
+	e.Inject(fakecloud.Fault{Service: "hsm", Code: "Throttled", Message: "Too many requests", Status: 429, Times: 2})
 	if checks := e.pairing().Run(context.Background(), target(t, url, e.AzureTenant()), nil); !flows.Passed(checks) {
 		t.Fatalf("%+v", checks)
 	}
@@ -246,8 +246,8 @@ func (e *env) asCustomer() *azurehsm.Pairing {
 // tagged key k.
 func holding(role, scope string) func(e *env) string {
 	return func(e *env) string {
-		url := e.CreateHSMKey(hsm, "k", sandbox.HSMKeyOptions{Tags: map[string]string{domain: "allow"}})
-		e.AssignHSMRole(hsm, e.CreateServicePrincipal(sandboxtest.Vendor.AzureAppID), role, scope)
+		url := e.CreateHSMKey(hsm, "k", fakecloud.HSMKeyOptions{Tags: map[string]string{domain: "allow"}})
+		e.AssignHSMRole(hsm, e.CreateServicePrincipal(fakecloudtest.Vendor.AzureAppID), role, scope)
 		return url
 	}
 }
@@ -266,7 +266,7 @@ func TestAsCustomer(t *testing.T) {
 		remedy  string
 	}{
 		{"after setup", func(e *env) string {
-			e.CreateHSMKey(hsm, "k", sandbox.HSMKeyOptions{})
+			e.CreateHSMKey(hsm, "k", fakecloud.HSMKeyOptions{})
 			res, err := e.setup().Run(ctx, spec(flows.KeyExisting, "k"), func(flows.SetupEvent) {})
 			if err != nil {
 				t.Fatal(err)
@@ -285,12 +285,12 @@ func TestAsCustomer(t *testing.T) {
 			"(it holds Managed HSM Administrator at /, which grants no read, wrap, unwrap of keys)", "--scope /keys/k"},
 		{"missing role", func(e *env) string {
 			e.CreateServicePrincipal(app)
-			return e.CreateHSMKey(hsm, "k", sandbox.HSMKeyOptions{Tags: map[string]string{domain: "allow"}})
+			return e.CreateHSMKey(hsm, "k", fakecloud.HSMKeyOptions{Tags: map[string]string{domain: "allow"}})
 		}, flows.StatusFail, "the vendor's application " + app + " may not read, wrap, unwrap with key k",
 			`az keyvault role assignment create --hsm-name contoso-hsm --role "Managed HSM Crypto Service Encryption User" --assignee ` + app + " --scope /keys/k"},
 		{"role at the wrong scope", func(e *env) string {
-			granted(e, "other", sandbox.HSMKeyOptions{})
-			return e.CreateHSMKey(hsm, "k", sandbox.HSMKeyOptions{Tags: map[string]string{domain: "allow"}})
+			granted(e, "other", fakecloud.HSMKeyOptions{})
+			return e.CreateHSMKey(hsm, "k", fakecloud.HSMKeyOptions{Tags: map[string]string{domain: "allow"}})
 		}, flows.StatusFail, "(it has Managed HSM Crypto Service Encryption User at /keys/other, which does not cover the key)", "--scope /keys/k"},
 		{"only an auditor", holding("Managed HSM Crypto Auditor", "/"), flows.StatusFail, "may not wrap, unwrap with key k", "--role \"Managed HSM Crypto Service Encryption User\""},
 		{"paged list", func(e *env) string {
@@ -303,7 +303,7 @@ func TestAsCustomer(t *testing.T) {
 			return holding("Managed HSM Crypto Service Encryption User", "/keys/k")(e)
 		}, flows.StatusPass, "Managed HSM Crypto Service Encryption User at /keys/k", ""},
 		{"no service principal", func(e *env) string {
-			return e.CreateHSMKey(hsm, "k", sandbox.HSMKeyOptions{Tags: map[string]string{domain: "allow"}})
+			return e.CreateHSMKey(hsm, "k", fakecloud.HSMKeyOptions{Tags: map[string]string{domain: "allow"}})
 		}, flows.StatusFail, "has no service principal in tenant", "az ad sp create --id " + app},
 	}
 	for _, c := range cases {
@@ -330,8 +330,8 @@ func TestAsCustomer(t *testing.T) {
 // vendor's role is reported as unchecked, not missing.
 func TestAsCustomerDenied(t *testing.T) {
 	e := start(t)
-	url := granted(e, "k", sandbox.HSMKeyOptions{})
-	e.Inject(sandbox.Fault{Service: "hsm", Caller: e.AzureCustomer().Name, Code: "Forbidden", Message: "Caller is not authorized to perform action on resource.", Status: 403})
+	url := granted(e, "k", fakecloud.HSMKeyOptions{})
+	e.Inject(fakecloud.Fault{Service: "hsm", Caller: e.AzureCustomer().Name, Code: "Forbidden", Message: "Caller is not authorized to perform action on resource.", Status: 403})
 	checks := byID(e.asCustomer().Run(context.Background(), target(t, url, e.AzureTenant()), nil))
 	k := checks[azurehsm.CheckKey]
 	if k.Status != flows.StatusFail || !strings.Contains(k.Detail, "your sign-in may not use key k (Forbidden); the check runs as you, not as the vendor") ||

@@ -9,19 +9,19 @@ import (
 
 	"github.com/rekwiz/rekwiz/flows"
 	"github.com/rekwiz/rekwiz/providers/azurehsm"
-	"github.com/rekwiz/rekwiz/providers/sandbox"
-	"github.com/rekwiz/rekwiz/providers/sandbox/sandboxtest"
+	"github.com/rekwiz/rekwiz/providers/fakecloud"
+	"github.com/rekwiz/rekwiz/providers/fakecloud/fakecloudtest"
 )
 
 // TestSetupStopsWithoutTheCustomersRights: a customer holding only
 // Administrator may not read or change keys; set-up stops before any
 // change, naming the exact command that grants what is missing.
 func TestSetupStopsWithoutTheCustomersRights(t *testing.T) {
-	e := sandboxtest.Start(t, sandbox.Options{Seed: 7, Vendor: sandboxtest.Vendor})
+	e := fakecloudtest.Start(t, fakecloud.Options{Seed: 7, Vendor: fakecloudtest.Vendor})
 	e.CreateHSM(hsm)
 	en := &env{Env: e, opts: (&env{}).opts}
 	en.opts.Transport = e.Server.AzureHTTPClient()
-	e.CreateHSMKey(hsm, "k", sandbox.HSMKeyOptions{Tags: map[string]string{"owner": "x"}})
+	e.CreateHSMKey(hsm, "k", fakecloud.HSMKeyOptions{Tags: map[string]string{"owner": "x"}})
 	var calls []string
 	_, err := en.setup().Run(context.Background(), spec(flows.KeyExisting, "k"), func(ev flows.SetupEvent) { calls = append(calls, ev.Call) })
 	want := `az keyvault role assignment create --hsm-name contoso-hsm --role "Managed HSM Crypto User" --assignee ` + e.AzureCustomer().ObjectID + " --scope /keys/k"
@@ -31,7 +31,7 @@ func TestSetupStopsWithoutTheCustomersRights(t *testing.T) {
 	if strings.Contains(err.Error(), "Policy Administrator") {
 		t.Errorf("Administrator may create role assignments; only the key role is missing: %v", err)
 	}
-	if e.CreateServicePrincipal(sandboxtest.Vendor.AzureAppID) == "" || slices.ContainsFunc(calls, func(c string) bool { return strings.Contains(c, "create") || strings.Contains(c, "set-attributes") }) {
+	if e.CreateServicePrincipal(fakecloudtest.Vendor.AzureAppID) == "" || slices.ContainsFunc(calls, func(c string) bool { return strings.Contains(c, "create") || strings.Contains(c, "set-attributes") }) {
 		t.Fatalf("calls %v", calls)
 	}
 	// Granting what it named lets set-up through.
@@ -45,7 +45,7 @@ func TestSetupStopsWithoutTheCustomersRights(t *testing.T) {
 // the role assignment and the tags, and leaves the HSM as it was.
 func TestPlanChangesNothing(t *testing.T) {
 	e := start(t)
-	e.CreateHSMKey(hsm, "k", sandbox.HSMKeyOptions{Tags: map[string]string{"owner": "platform"}})
+	e.CreateHSMKey(hsm, "k", fakecloud.HSMKeyOptions{Tags: map[string]string{"owner": "platform"}})
 	p, err := e.setup().ReadPlan(context.Background(), spec(flows.KeyExisting, "k"))
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +76,7 @@ func TestPlanChangesNothing(t *testing.T) {
 // the plan says what it allows, and the check warns naming the extras.
 func TestVendorAsksForCryptoUser(t *testing.T) {
 	e := start(t)
-	e.CreateHSMKey(hsm, "k", sandbox.HSMKeyOptions{})
+	e.CreateHSMKey(hsm, "k", fakecloud.HSMKeyOptions{})
 	sp := spec(flows.KeyExisting, "k")
 	sp.Vendor.AzureRole = flows.AzureRoleCryptoUser
 	p, err := e.setup().ReadPlan(context.Background(), sp)
@@ -99,8 +99,8 @@ func TestVendorAsksForCryptoUser(t *testing.T) {
 // on the key is kept as it is; only the missing one is added.
 func TestSetupNeverWidensOrRemoves(t *testing.T) {
 	e := start(t)
-	e.CreateHSMKey(hsm, "k", sandbox.HSMKeyOptions{})
-	spID := e.CreateServicePrincipal(sandboxtest.Vendor.AzureAppID)
+	e.CreateHSMKey(hsm, "k", fakecloud.HSMKeyOptions{})
+	spID := e.CreateServicePrincipal(fakecloudtest.Vendor.AzureAppID)
 	e.AssignHSMRole(hsm, spID, "Managed HSM Crypto Auditor", "/keys/k")
 	var details []string
 	if _, err := e.setup().Run(context.Background(), spec(flows.KeyExisting, "k"), func(ev flows.SetupEvent) { details = append(details, ev.Detail) }); err != nil {
@@ -119,7 +119,7 @@ func TestSetupNeverWidensOrRemoves(t *testing.T) {
 // TestUnknownHSM: an HSM name that does not resolve is said as such.
 func TestUnknownHSM(t *testing.T) {
 	e := start(t)
-	granted(e, "k", sandbox.HSMKeyOptions{})
+	granted(e, "k", fakecloud.HSMKeyOptions{})
 	checks := e.pairing().Run(context.Background(), target(t, "https://contoso-hsn.managedhsm.azure.net/keys/k", e.AzureTenant()), nil)
 	c := byID(checks)[azurehsm.CheckKey]
 	if c.Status != flows.StatusFail || c.Detail != "no Managed HSM named contoso-hsn (contoso-hsn.managedhsm.azure.net does not resolve)" || !strings.Contains(c.Remedy, "az keyvault list --resource-type hsm") {
@@ -132,7 +132,7 @@ func TestUnknownHSM(t *testing.T) {
 // used to be created first.
 func TestSetupChecksTheKeyBeforeAnyChange(t *testing.T) {
 	e := start(t)
-	e.CreateHSMKey(hsm, "k", sandbox.HSMKeyOptions{Kty: "RSA-HSM", Size: 2048})
+	e.CreateHSMKey(hsm, "k", fakecloud.HSMKeyOptions{Kty: "RSA-HSM", Size: 2048})
 	var calls []string
 	_, err := e.setup().Run(context.Background(), spec(flows.KeyExisting, "k"), func(ev flows.SetupEvent) { calls = append(calls, ev.Call) })
 	if err == nil || !strings.Contains(err.Error(), "not an oct-HSM key") || !strings.Contains(err.Error(), "nothing was changed") {

@@ -11,8 +11,8 @@ import (
 	"github.com/rekwiz/rekwiz/providers/awskms"
 	"github.com/rekwiz/rekwiz/providers/domainapi"
 	"github.com/rekwiz/rekwiz/providers/domainapi/domainapitest"
-	"github.com/rekwiz/rekwiz/providers/sandbox"
-	"github.com/rekwiz/rekwiz/providers/sandbox/sandboxtest"
+	"github.com/rekwiz/rekwiz/providers/fakecloud"
+	"github.com/rekwiz/rekwiz/providers/fakecloud/fakecloudtest"
 )
 
 const (
@@ -21,13 +21,13 @@ const (
 )
 
 type env struct {
-	sb  *sandboxtest.Env
+	sb  *fakecloudtest.Env
 	api *domainapitest.Server
 }
 
 func start(t *testing.T) *env {
-	sb := sandboxtest.Start(t, sandbox.Options{Seed: 5, Vendor: sandboxtest.Vendor})
-	api := domainapitest.New(token, sandboxtest.Vendor, sb.Server.AWSConfig(sb.Vendor(), sandboxtest.Region), domain)
+	sb := fakecloudtest.Start(t, fakecloud.Options{Seed: 5, Vendor: fakecloudtest.Vendor})
+	api := domainapitest.New(token, fakecloudtest.Vendor, sb.Server.AWSConfig(sb.Vendor(), fakecloudtest.Region), domain)
 	t.Cleanup(api.Close)
 	return &env{sb: sb, api: api}
 }
@@ -49,13 +49,13 @@ func (e *env) client(t *testing.T, tok string, s *slept) *domainapi.Client {
 // setUp makes a key for the provider through the SDK and returns its target.
 func (e *env) setUp(t *testing.T, p flows.Provider, d string) flows.Target {
 	t.Helper()
-	sp := flows.SetupSpec{Provider: p, Key: flows.KeyNew, Domain: d, Vendor: sandboxtest.Vendor, Region: sandboxtest.Region, Company: "Example"}
-	res, err := awskms.NewSetup(e.sb.Server.AWSConfig(e.sb.Customer(), sandboxtest.Region)).Run(context.Background(), sp, func(flows.SetupEvent) {})
+	sp := flows.SetupSpec{Provider: p, Key: flows.KeyNew, Domain: d, Vendor: fakecloudtest.Vendor, Region: fakecloudtest.Region, Company: "Example"}
+	res, err := awskms.NewSetup(e.sb.Server.AWSConfig(e.sb.Customer(), fakecloudtest.Region)).Run(context.Background(), sp, func(flows.SetupEvent) {})
 	if err != nil {
 		t.Fatal(err)
 	}
 	a, _, _ := flows.ParseAliasARN(res.Paste[flows.FieldAliasARN])
-	return flows.Target{Provider: p, Domain: d, Vendor: sandboxtest.Vendor, AliasARN: a,
+	return flows.Target{Provider: p, Domain: d, Vendor: fakecloudtest.Vendor, AliasARN: a,
 		AccessKeyID: res.Paste[flows.FieldAccessKeyID], SecretAccessKey: flows.Secret(res.Paste[flows.FieldSecretAccessKey])}
 }
 
@@ -98,11 +98,11 @@ func TestRegisterAndTestEndToEnd(t *testing.T) {
 
 func TestUnhealthyKeyIsReported(t *testing.T) {
 	e := start(t)
-	key := e.sb.CreateKey(sandboxtest.Region, "not delegated")
+	key := e.sb.CreateKey(fakecloudtest.Region, "not delegated")
 	_ = key
 	a, _, _ := flows.ParseAliasARN("arn:aws:kms:us-east-1:111122223333:alias/" + domain + "/acme")
 	var s slept
-	_, err := e.client(t, token, &s).Register(context.Background(), flows.Target{Provider: flows.AWSDelegated, Domain: domain, Vendor: sandboxtest.Vendor, AliasARN: a})
+	_, err := e.client(t, token, &s).Register(context.Background(), flows.Target{Provider: flows.AWSDelegated, Domain: domain, Vendor: fakecloudtest.Vendor, AliasARN: a})
 	var bad *domainapi.UnhealthyError
 	if !errors.As(err, &bad) || !strings.Contains(err.Error(), "the vendor's test says error: Alias resolves to a key") {
 		t.Fatalf("err = %v", err)
@@ -113,7 +113,7 @@ func TestErrorsSayWhatToDo(t *testing.T) {
 	e := start(t)
 	ctx := context.Background()
 	a, _, _ := flows.ParseAliasARN("arn:aws:kms:us-east-1:111122223333:alias/" + domain + "/acme")
-	delegated := flows.Target{Provider: flows.AWSDelegated, Domain: domain, Vendor: sandboxtest.Vendor, AliasARN: a}
+	delegated := flows.Target{Provider: flows.AWSDelegated, Domain: domain, Vendor: fakecloudtest.Vendor, AliasARN: a}
 	var s slept
 
 	_, err := e.client(t, "wrong-token-123456789", &s).Register(ctx, delegated)
@@ -128,7 +128,7 @@ func TestErrorsSayWhatToDo(t *testing.T) {
 		t.Errorf("404: %v", err)
 	}
 
-	azure := flows.Target{Provider: flows.AzureDelegated, Domain: domain, Vendor: sandboxtest.Vendor, TenantID: "72f988bf-86f1-41af-91ab-2d7cd011db47"}
+	azure := flows.Target{Provider: flows.AzureDelegated, Domain: domain, Vendor: fakecloudtest.Vendor, TenantID: "72f988bf-86f1-41af-91ab-2d7cd011db47"}
 	if _, err := e.client(t, token, &s).Register(ctx, azure); err == nil || !strings.Contains(err.Error(), "the domain API refused keyInformation.keyURL: required for azure_am") {
 		t.Errorf("400: %v", err)
 	}
@@ -163,13 +163,13 @@ func TestVendorAccountsOverrideTheProfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	placeholder := sandboxtest.Vendor
+	placeholder := fakecloudtest.Vendor
 	placeholder.Placeholder = true
 	v, err := acc.Apply(placeholder)
 	if err != nil || v.AWSAccountID != "444455556666" || v.AWSPrincipalARN != "arn:aws:iam::444455556666:role/rek-access" || v.AzureAppID != "99999999-8888-7777-6666-555555555555" || !v.Placeholder {
 		t.Fatalf("vendor %+v, %v", v, err)
 	}
-	if _, err := (domainapi.Accounts{AWSAccountID: "12"}).Apply(sandboxtest.Vendor); err == nil || !strings.Contains(err.Error(), "awsAccountID") {
+	if _, err := (domainapi.Accounts{AWSAccountID: "12"}).Apply(fakecloudtest.Vendor); err == nil || !strings.Contains(err.Error(), "awsAccountID") {
 		t.Fatalf("bad account accepted: %v", err)
 	}
 }

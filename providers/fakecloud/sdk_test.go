@@ -1,4 +1,4 @@
-package sandbox_test
+package fakecloud_test
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ import (
 
 	"github.com/rekwiz/rekwiz/flows"
 	"github.com/rekwiz/rekwiz/providers/awspolicy"
-	"github.com/rekwiz/rekwiz/providers/sandbox"
+	"github.com/rekwiz/rekwiz/providers/fakecloud"
 )
 
 const region = "us-east-1"
@@ -26,15 +26,15 @@ var testVendor = flows.Vendor{
 }
 
 type env struct {
-	sb       *sandbox.Sandbox
-	srv      *sandbox.Server
+	sb       *fakecloud.Sandbox
+	srv      *fakecloud.Server
 	customer *kms.Client
 	vendor   *kms.Client
 }
 
 func start(t *testing.T, seed uint64) *env {
 	t.Helper()
-	sb := sandbox.New(sandbox.Options{Seed: seed, Vendor: testVendor})
+	sb := fakecloud.New(fakecloud.Options{Seed: seed, Vendor: testVendor})
 	srv, err := sb.Start("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +83,7 @@ func (e *env) delegated(t *testing.T, ctx context.Context, actions ...string) (s
 	if _, err := e.customer.PutKeyPolicy(ctx, &kms.PutKeyPolicyInput{KeyId: &id, Policy: &newPol, PolicyName: aws.String("default")}); err != nil {
 		t.Fatal(err)
 	}
-	return id, "arn:aws:kms:" + region + ":" + sandbox.CustomerAccount + ":" + alias
+	return id, "arn:aws:kms:" + region + ":" + fakecloud.CustomerAccount + ":" + alias
 }
 
 func TestVendorRoundTripThroughTheAlias(t *testing.T) {
@@ -336,7 +336,7 @@ func TestSignaturesAreVerified(t *testing.T) {
 		t.Fatalf("unknown key: %v", err)
 	}
 
-	for _, id := range []sandbox.Identity{e.sb.Customer(), e.sb.Vendor()} {
+	for _, id := range []fakecloud.Identity{e.sb.Customer(), e.sb.Vendor()} {
 		out, err := sts.NewFromConfig(e.srv.AWSConfig(id, region)).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 		if err != nil {
 			t.Fatal(err)
@@ -349,7 +349,7 @@ func TestSignaturesAreVerified(t *testing.T) {
 
 func TestSeedFixesIdentitiesAndIDs(t *testing.T) {
 	ctx := context.Background()
-	keyID := func(seed uint64) (string, sandbox.Identity) {
+	keyID := func(seed uint64) (string, fakecloud.Identity) {
 		e := start(t, seed)
 		k, err := e.customer.CreateKey(ctx, &kms.CreateKeyInput{})
 		if err != nil {
@@ -377,7 +377,7 @@ func TestSeedFixesIdentitiesAndIDs(t *testing.T) {
 func TestFaults(t *testing.T) {
 	ctx := context.Background()
 	e := start(t, 6)
-	e.sb.Inject(sandbox.Fault{Service: "kms", Operation: "ListKeys", Code: "ThrottlingException", Message: "Rate exceeded", Times: 1})
+	e.sb.Inject(fakecloud.Fault{Service: "kms", Operation: "ListKeys", Code: "ThrottlingException", Message: "Rate exceeded", Times: 1})
 	c := kms.NewFromConfig(e.srv.AWSConfig(e.sb.Customer(), region), func(o *kms.Options) { o.RetryMaxAttempts = 1 })
 	if _, err := c.ListKeys(ctx, &kms.ListKeysInput{}); errCode(err) != "ThrottlingException" {
 		t.Fatalf("fault: %v", err)
@@ -388,7 +388,7 @@ func TestFaults(t *testing.T) {
 }
 
 func TestListensOnLoopbackOnly(t *testing.T) {
-	sb := sandbox.New(sandbox.Options{Vendor: testVendor})
+	sb := fakecloud.New(fakecloud.Options{Vendor: testVendor})
 	if _, err := sb.Start("0.0.0.0:0"); err == nil || !strings.Contains(err.Error(), "loopback only") {
 		t.Fatalf("err = %v", err)
 	}

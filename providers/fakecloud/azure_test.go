@@ -1,4 +1,4 @@
-package sandbox_test
+package fakecloud_test
 
 import (
 	"bytes"
@@ -16,8 +16,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
-	"github.com/rekwiz/rekwiz/providers/sandbox"
-	"github.com/rekwiz/rekwiz/providers/sandbox/sandboxtest"
+	"github.com/rekwiz/rekwiz/providers/fakecloud"
+	"github.com/rekwiz/rekwiz/providers/fakecloud/fakecloudtest"
 )
 
 const hsmURL = "https://contoso-hsm.managedhsm.azure.net"
@@ -28,7 +28,7 @@ type azClient struct {
 	token string
 }
 
-func vendorClient(t *testing.T, e *sandboxtest.Env) *azClient {
+func vendorClient(t *testing.T, e *fakecloudtest.Env) *azClient {
 	t.Helper()
 	c := &azClient{t: t, http: e.Server.AzureHTTPClient()}
 	app := e.AzureVendor()
@@ -99,17 +99,17 @@ func TestHSMRoles(t *testing.T) {
 		"Managed HSM Crypto Service Release User":    nil,
 		"Managed HSM Backup User":                    nil,
 	}
-	roles := sandbox.HSMRoleNames()
+	roles := fakecloud.HSMRoleNames()
 	sort.Strings(roles)
 	if len(roles) != len(want) {
 		t.Fatalf("roles %v", roles)
 	}
 	for _, role := range roles {
 		t.Run(role, func(t *testing.T) {
-			e := sandboxtest.Start(t, sandbox.Options{Seed: 1, Vendor: sandboxtest.Vendor})
+			e := fakecloudtest.Start(t, fakecloud.Options{Seed: 1, Vendor: fakecloudtest.Vendor})
 			e.CreateHSM("contoso-hsm")
-			e.CreateHSMKey("contoso-hsm", "k", sandbox.HSMKeyOptions{})
-			e.AssignHSMRole("contoso-hsm", e.CreateServicePrincipal(sandboxtest.Vendor.AzureAppID), role, "/")
+			e.CreateHSMKey("contoso-hsm", "k", fakecloud.HSMKeyOptions{})
+			e.AssignHSMRole("contoso-hsm", e.CreateServicePrincipal(fakecloudtest.Vendor.AzureAppID), role, "/")
 			c := vendorClient(t, e)
 			var got []string
 			for _, op := range ops {
@@ -133,10 +133,10 @@ func TestHSMRoles(t *testing.T) {
 // header forms and JSON field names and shapes. The expectations are
 // written from those recordings, named in each case.
 func TestHSMConformance(t *testing.T) {
-	e := sandboxtest.Start(t, sandbox.Options{Seed: 2, Vendor: sandboxtest.Vendor})
+	e := fakecloudtest.Start(t, fakecloud.Options{Seed: 2, Vendor: fakecloudtest.Vendor})
 	e.CreateHSM("contoso-hsm")
-	e.CreateHSMKey("contoso-hsm", "k", sandbox.HSMKeyOptions{})
-	sp := e.CreateServicePrincipal(sandboxtest.Vendor.AzureAppID)
+	e.CreateHSMKey("contoso-hsm", "k", fakecloud.HSMKeyOptions{})
+	sp := e.CreateServicePrincipal(fakecloudtest.Vendor.AzureAppID)
 	e.AssignHSMRole("contoso-hsm", sp, "Managed HSM Crypto User", "/")
 	e.AssignHSMRole("contoso-hsm", sp, "Managed HSM Policy Administrator", "/")
 	e.SetHSMPageSize(2)
@@ -310,9 +310,9 @@ func TestHSMConformance(t *testing.T) {
 				t.Errorf("%s: %d %s", tc.path, s, b)
 			}
 		}
-		e2 := sandboxtest.Start(t, sandbox.Options{Seed: 3, Vendor: sandboxtest.Vendor})
+		e2 := fakecloudtest.Start(t, fakecloud.Options{Seed: 3, Vendor: fakecloudtest.Vendor})
 		e2.CreateHSM("contoso-hsm")
-		e2.CreateServicePrincipal(sandboxtest.Vendor.AzureAppID)
+		e2.CreateServicePrincipal(fakecloudtest.Vendor.AzureAppID)
 		s, _, b := vendorClient(t, e2).do("GET", "/keys/k?api-version=7.4", nil, true)
 		if m := fields(t, b); s != 403 || m["error"].(map[string]any)["code"] != "AccessDenied" ||
 			!regexp.MustCompile(`^Not authorized to access Microsoft\.KeyVault/managedHsm/keys/read/action on /keys/k \(Activity ID: [0-9a-f-]{36}\)$`).MatchString(m["error"].(map[string]any)["message"].(string)) {

@@ -1,4 +1,4 @@
-package sandbox
+package fakecloud
 
 import (
 	"crypto/hmac"

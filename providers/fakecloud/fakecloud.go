@@ -1,4 +1,4 @@
-// Package sandbox is rekwiz's built-in cloud: in-process endpoints on
+// Package fakecloud is the sandbox, rekwiz's built-in fake cloud: in-process endpoints on
 // loopback that speak the real AWS wire protocols, KMS (JSON 1.1), STS and IAM
 // (query), so the real SDK and the real AWS CLI exercise the same code
 // paths they would against AWS. Requests are SigV4-verified, key policies
@@ -8,7 +8,7 @@
 // State is in memory; identities, key IDs and key material follow the
 // seed, so a demo is the same every run. It listens on loopback only and
 // its credentials open nothing outside it.
-package sandbox
+package fakecloud
 
 import (
 	"encoding/binary"

@@ -1,9 +1,9 @@
-// Package vendor loads vendor profiles: who a customer's key is delegated
+// Package vendorprofile loads vendor profiles: who a customer's key is delegated
 // to (display name, alias slug, AWS account, Azure application).
 //
 // The embedded default profile names the sandbox's vendor and no real
 // one; callers outside the demo must warn when they use it.
-package vendor
+package vendorprofile
 
 import (
 	_ "embed"

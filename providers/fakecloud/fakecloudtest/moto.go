@@ -1,4 +1,4 @@
-package sandboxtest
+package fakecloudtest
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
-	"github.com/rekwiz/rekwiz/providers/sandbox"
+	"github.com/rekwiz/rekwiz/providers/fakecloud"
 )
 
 // MotoAccount is the account moto_server puts every caller in.
@@ -27,13 +27,13 @@ const MotoAccount = "123456789012"
 // v2 reaches it through HTTPS_PROXY as it reaches the sandbox.
 type Moto struct {
 	URL    string // moto_server itself, for the SDK
-	Proxy  *sandbox.Server
+	Proxy  *fakecloud.Server
 	CAFile string
 	Home   string
 }
 
 // motoIdentity is any credential: moto accepts every signature.
-var motoIdentity = sandbox.Identity{AccessKeyID: "AKIAMOTOTESTING00000", SecretAccessKey: "motosecretmotosecretmotosecretmotosecret"}
+var motoIdentity = fakecloud.Identity{AccessKeyID: "AKIAMOTOTESTING00000", SecretAccessKey: "motosecretmotosecretmotosecretmotosecret"}
 
 // StartMoto starts moto_server (skipping the test without it, failing it
 // under CI) and stops it when the test ends.
@@ -74,7 +74,7 @@ func StartMoto(t testing.TB) *Moto {
 		log, _ := os.ReadFile(logf.Name())
 		t.Fatalf("moto_server: %v\n%s", err, log)
 	}
-	proxy, err := sandbox.StartProxy("127.0.0.1:0", url)
+	proxy, err := fakecloud.StartProxy("127.0.0.1:0", url)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package sandbox_test
+package fakecloud_test
 
 import (
 	"context"

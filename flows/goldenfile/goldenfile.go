@@ -1,6 +1,6 @@
-// Package flowtest holds what the tests of several packages share: the
+// Package goldenfile holds what the tests of several packages share: the
 // golden files under the repository's testdata directory.
-package flowtest
+package goldenfile
 
 import (
 	"flag"

@@ -1,6 +1,6 @@
-// Package sandboxtest starts a sandbox for a test and runs the real AWS
+// Package fakecloudtest starts a sandbox (the fake clouds) for a test and runs the real AWS
 // CLI against it, isolated from the machine's own AWS configuration.
-package sandboxtest
+package fakecloudtest
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/rekwiz/rekwiz/flows"
-	"github.com/rekwiz/rekwiz/providers/sandbox"
+	"github.com/rekwiz/rekwiz/providers/fakecloud"
 )
 
 // Region is the region tests work in.
@@ -22,16 +22,16 @@ const AWSCLIPath = "/usr/bin/aws"
 
 // Env is a running sandbox with its CA written to disk for the CLI.
 type Env struct {
-	*sandbox.Sandbox
-	Server *sandbox.Server
+	*fakecloud.Sandbox
+	Server *fakecloud.Server
 	CAFile string
 	Home   string // an empty HOME, so no ~/.aws of the machine is read
 }
 
 // Start runs a sandbox for the test's lifetime.
-func Start(t testing.TB, opts sandbox.Options) *Env {
+func Start(t testing.TB, opts fakecloud.Options) *Env {
 	t.Helper()
-	sb := sandbox.New(opts)
+	sb := fakecloud.New(opts)
 	srv, err := sb.Start("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +53,7 @@ func Start(t testing.TB, opts sandbox.Options) *Env {
 // and nothing else: the machine's AWS variables and files are left out,
 // and `aws` on PATH is the AWS CLI v2 at AWSCLIPath (a Python install's
 // CLI v1 may come first on the machine's own PATH).
-func (e *Env) CLIEnv(id sandbox.Identity) []string {
+func (e *Env) CLIEnv(id fakecloud.Identity) []string {
 	return append(baseEnv(e.Home), e.Server.Env(id, Region, e.CAFile)...)
 }
 
