@@ -1,15 +1,14 @@
 package awskms
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -35,10 +34,6 @@ const (
 // that drops packets.
 const callTimeout = 20 * time.Second
 
-// DefaultWait is how long a check keeps retrying after an access denial,
-// since a key or IAM policy change takes time to reach KMS.
-const DefaultWait = 90 * time.Second
-
 // Pairing checks that an AWS KMS key is set up for the vendor, calling AWS
 // with the credentials of cfg: the vendor's own in the demo, so every
 // call is exactly one the vendor would make. A service account's checks
@@ -49,6 +44,9 @@ type Pairing struct {
 	// admin of the account, where one is at hand; nil tries with the
 	// checked credentials.
 	iam *aws.Config
+	// ambient, when set, is the customer's own configuration (verify):
+	// the variant decides whether it reads the policies.
+	ambient *aws.Config
 	// wait is the time given to a policy change to reach KMS.
 	wait  time.Duration
 	now   func() time.Time
@@ -68,6 +66,13 @@ func WithWait(d time.Duration) Option { return func(p *Pairing) { p.wait = max(d
 // alias from one that is not.
 func WithReader(cfg aws.Config) Option { return func(p *Pairing) { p.iam = &cfg } }
 
+// WithAmbientReader says cfg is the credentials of whoever runs the
+// check (rekwiz verify): they read a service account's key policy and
+// IAM policies, unless they are that service account's access key
+// itself; a delegated key's policy is read with the checked credentials,
+// in the key's account only.
+func WithAmbientReader(cfg aws.Config) Option { return func(p *Pairing) { p.ambient = &cfg } }
+
 // WithClock replaces the clock the retries count and wait on (tests).
 func WithClock(now func() time.Time, sleep func(context.Context, time.Duration) error) Option {
 	return func(p *Pairing) { p.now, p.sleep = now, sleep }
@@ -75,7 +80,7 @@ func WithClock(now func() time.Time, sleep func(context.Context, time.Duration) 
 
 // NewPairing returns a check that calls AWS with cfg.
 func NewPairing(cfg aws.Config, opts ...Option) *Pairing {
-	p := &Pairing{cfg: cfg, wait: DefaultWait, now: time.Now, sleep: checkrun.Sleep}
+	p := &Pairing{cfg: cfg, wait: checkrun.DefaultWait, now: time.Now, sleep: checkrun.Sleep}
 	for _, o := range opts {
 		o(p)
 	}
@@ -84,30 +89,19 @@ func NewPairing(cfg aws.Config, opts ...Option) *Pairing {
 
 // Plan lists the checks Run will report on, all pending, in display order.
 func (p *Pairing) Plan(t flows.Target) []flows.Check {
+	v := checkVariant(t)
+	credentials, keyPolicy := v.checkNames()
 	plan := []flows.Check{
 		{ID: CheckAliasName, Name: "Alias names this domain and vendor"},
-		{ID: CheckCredentials, Name: "AWS credentials work"},
+		{ID: CheckCredentials, Name: credentials},
 		{ID: CheckAlias, Name: "Alias resolves to a key"},
 		{ID: CheckKeyState, Name: "Key is enabled"},
 		{ID: CheckKeySpec, Name: "Key is symmetric, for encryption"},
-		{ID: CheckKeyPolicy, Name: "Key policy grants the vendor"},
+		{ID: CheckKeyPolicy, Name: keyPolicy},
 		{ID: CheckRoundTrip, Name: "Wrap and unwrap a data key"},
 	}
-	if t.Provider == flows.AWSServiceAccount {
-		plan[1].Name = "Service account's access key works"
-		plan[5].Name = "Key policy lets IAM grant the key"
-		plan = append(plan, flows.Check{ID: CheckUserPolicy, Name: "Service account is limited to the alias"})
-	}
+	plan = append(plan, v.ownChecks()...)
 	return append(plan, flows.Check{ID: CheckKeyInfo, Name: "Rotation and key origin (information)"})
-}
-
-// config is the SDK configuration the checks of t run with.
-func (p *Pairing) config(t flows.Target) aws.Config {
-	cfg := p.cfg.Copy()
-	if t.Provider == flows.AWSServiceAccount {
-		cfg.Credentials = credentials.NewStaticCredentialsProvider(t.AccessKeyID, t.SecretAccessKey.Reveal(), "")
-	}
-	return cfg
 }
 
 // Run makes the checks, reporting each change as it happens (report may be
@@ -119,25 +113,27 @@ func (p *Pairing) config(t flows.Target) aws.Config {
 // reporting the countdown in the denied checks' detail, and returns the
 // last attempt's results.
 func (p *Pairing) Run(ctx context.Context, t flows.Target, report func(flows.Check)) []flows.Check {
+	v := checkVariant(t)
+	reader := p.iam
+	if p.ambient != nil {
+		reader = v.ambientReader(ctx, *p.ambient, t)
+	}
 	retry := checkrun.Retry{Wait: p.wait, Now: p.now, Sleep: p.sleep,
 		Why: "AWS may still be applying a policy change", Until: "for AWS to apply policy changes"}
-	return retry.Run(ctx, report, func() *checkrun.Attempt { return p.once(ctx, t, report).Attempt })
+	return retry.Run(ctx, report, func() *checkrun.Attempt { return p.once(ctx, t, v, reader, report).Attempt })
 }
 
 // once runs every check one time.
-func (p *Pairing) once(ctx context.Context, t flows.Target, report func(flows.Check)) *run {
-	r := &run{checkrun.NewAttempt(p.Plan(t), report)}
+// reader reads the policies (nil: the checked credentials do).
+func (p *Pairing) once(ctx context.Context, t flows.Target, v variant, reader *aws.Config, report func(flows.Check)) *run {
+	r := &run{Attempt: checkrun.NewAttempt(p.Plan(t), report), v: v}
 	a := t.AliasARN
-	cfg := p.config(t)
-	principal := t.Vendor.AWSPrincipal(a.Partition)
+	cfg := v.checkConfig(p.cfg, t)
 	k := kms.NewFromConfig(cfg, func(o *kms.Options) { o.Region = a.Region })
 
-	want := flows.AliasName(flows.AWSDelegated, t.Domain, t.Vendor.Slug, "")
 	got := a.AliasName()
-	if t.Provider == flows.AWSServiceAccount {
-		want += "/"
-	}
-	if got == want || (t.Provider == flows.AWSServiceAccount && strings.HasPrefix(got, want) && len(got) > len(want)) {
+	ok, want := v.aliasMatches(got, t)
+	if ok {
 		r.Set(CheckAliasName, flows.StatusPass, got, "", 0)
 	} else {
 		r.Set(CheckAliasName, flows.StatusFail, got+" does not start with "+want,
@@ -181,23 +177,12 @@ func (p *Pairing) once(ctx context.Context, t flows.Target, report func(flows.Ch
 			}
 		}
 		if err != nil {
-			pr := explain(err, "")
-			fix := flows.Step(0)
-			if t.Provider == flows.AWSServiceAccount && !errors.As(err, new(errMissing)) {
-				fix = flows.StepPaste
-				pr.remedy = "paste the access key ID and secret the script printed (aws iam create-access-key makes a new pair)"
-			}
-			r.Set(CheckCredentials, flows.StatusFail, pr.detail, pr.remedy, fix)
-			if t.Provider == flows.AWSServiceAccount {
-				r.Set(CheckUserPolicy, flows.StatusSkipped, "needs working credentials", "", 0)
-			}
+			v.credentialsFailed(r, err, explain(err, ""))
 			return
 		}
 		caller = out
 		r.Set(CheckCredentials, flows.StatusPass, "checking as "+aws.ToString(out.Arn), "", 0)
-		if t.Provider == flows.AWSServiceAccount {
-			wg.Go(func() { r.userPolicy(ctx, p.iamConfig(cfg), t, out, keyARN) })
-		}
+		v.credentialsPassed(ctx, r, wg.Go, *cmp.Or(reader, &cfg), t, out, keyARN)
 	})
 	wg.Go(func() {
 		defer close(keyDone)
@@ -212,15 +197,15 @@ func (p *Pairing) once(ctx context.Context, t flows.Target, report func(flows.Ch
 			case errors.As(err, new(errMissing)):
 				fix = 0
 			case pr.action != "":
-				pr.detail = fmt.Sprintf("%s may not call %s on this key", who(t, principal), pr.action)
-				pr.remedy = scriptRemedy(t)
+				pr.detail = fmt.Sprintf("%s may not call %s on this key", v.who(t), pr.action)
+				pr.remedy = v.scriptRemedy(t)
 				fix = flows.StepScript
 				r.Denied(CheckAlias)
-				if p.iam != nil {
+				if reader != nil {
 					// The customer's admin can tell whether the key
 					// policy lacks the grant (then waiting cannot help)
 					// or has it (then it may still be on its way).
-					wg.Go(func() { r.policyAsReader(ctx, *p.iam, t) })
+					wg.Go(func() { r.policyAsReader(ctx, *reader, t) })
 				}
 			case pr.notFound:
 				// The script creates the alias.
@@ -235,10 +220,10 @@ func (p *Pairing) once(ctx context.Context, t flows.Target, report func(flows.Ch
 		usable = r.keySpec(md) && enabled
 		wg.Go(func() { r.keyInfo(ctx, k, md) })
 		wg.Go(func() {
-			if p.iam != nil {
+			if reader != nil {
 				// The reader (the customer's admin) may read the policy
 				// whoever the checks run as.
-				rk := kms.NewFromConfig(*p.iam, func(o *kms.Options) { o.Region = a.Region })
+				rk := kms.NewFromConfig(*reader, func(o *kms.Options) { o.Region = a.Region })
 				r.keyPolicy(ctx, rk, t, md, nil, true)
 				return
 			}
@@ -268,6 +253,7 @@ func (p *Pairing) once(ctx context.Context, t flows.Target, report func(flows.Ch
 // run is one attempt at the checks.
 type run struct {
 	*checkrun.Attempt
+	v variant
 }
 
 // policyWrong records that the key policy itself lacks the grant: a

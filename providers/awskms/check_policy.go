@@ -28,30 +28,6 @@ func (r *run) policyAsReader(ctx context.Context, reader aws.Config, t flows.Tar
 	r.keyPolicy(ctx, rk, t, md, nil, true)
 }
 
-func (p *Pairing) iamConfig(checked aws.Config) aws.Config {
-	if p.iam != nil {
-		return *p.iam
-	}
-	return checked
-}
-
-// who names the identity the checks run as, for a sentence.
-func who(t flows.Target, principal string) string {
-	if t.Provider == flows.AWSServiceAccount {
-		return "the service account " + t.AccessKeyID
-	}
-	return principal
-}
-
-func scriptRemedy(t flows.Target) string {
-	if t.Provider == flows.AWSServiceAccount {
-		return "run the setup script again: it puts the policy that allows " + strings.Join(awspolicy.ServiceAccountActions, ", ") +
-			" on alias " + t.AliasARN.AliasName() + " on the service account"
-	}
-	return fmt.Sprintf("run the setup script again: it puts statement %s (granting %s to %s) into the key policy",
-		awspolicy.VendorSid(t.Vendor.Slug), strings.Join(awspolicy.VendorActions, ", "), t.Vendor.AWSPrincipal(t.AliasARN.Partition))
-}
-
 // keyPolicy reads the policy with the reader, or when the checking
 // identity may (caller is in the key's account) and names each action the vendor lacks. Run as the
 // vendor, the policy is not readable cross-account; the round trip is
@@ -93,35 +69,10 @@ func (r *run) keyPolicy(ctx context.Context, k *kms.Client, t flows.Target, md *
 		fails = append(fails, "statement "+strings.Join(open, ", statement ")+" lets everyone use the key (Principal \"*\" without a Condition)")
 		remedies = append(remedies, "remove it from the key policy, or limit it with a Condition (for example kms:CallerAccount)")
 	}
-	var need []string
-	if t.Provider == flows.AWSServiceAccount {
-		account := aws.ToString(md.AWSAccountId)
-		var missing []string
-		for _, a := range awspolicy.ServiceAccountActions {
-			if !doc.GrantsAccount(account, a) {
-				missing = append(missing, a)
-			}
-		}
-		if len(missing) > 0 {
-			fails = append(fails, "no statement lets IAM policies in "+account+" grant "+strings.Join(missing, ", "))
-			remedies = append(remedies, "add the account's statement (Principal arn:aws:iam::"+account+":root) to the key policy, or choose the delegated provider")
-			fix = flows.StepProvider
-			r.policyWrong()
-		}
-	} else {
-		principal := t.Vendor.AWSPrincipal(t.AliasARN.Partition)
-		need = awspolicy.VendorActions
-		if missing := doc.Missing(awspolicy.Caller{ARN: principal, Account: t.Vendor.AWSAccountID}, awspolicy.VendorActions); len(missing) > 0 {
-			var names []string
-			for a, dec := range missing {
-				names = append(names, a+" ("+dec.String()+")")
-			}
-			sort.Strings(names)
-			fails = append(fails, principal+" lacks "+strings.Join(names, ", "))
-			remedies = append(remedies, scriptRemedy(t))
-			fix = flows.StepScript
-			r.policyWrong()
-		}
+	fail, remedy, grantFix, need := r.v.keyPolicyGrant(doc, t, md)
+	if fail != "" {
+		fails, remedies, fix = append(fails, fail), append(remedies, remedy), grantFix
+		r.policyWrong()
 	}
 	var extras []string
 	for _, e := range doc.Beyond(t.Vendor.AWSAccountID, need) {
@@ -136,19 +87,58 @@ func (r *run) keyPolicy(ctx context.Context, k *kms.Client, t flows.Target, md *
 		r.Set(CheckKeyPolicy, flows.StatusFail, strings.Join(fails, "; ")+extra, strings.Join(remedies, "; "), fix)
 	case len(extras) > 0:
 		r.Set(CheckKeyPolicy, flows.StatusWarn, "the vendor ("+t.Vendor.AWSAccountID+") may do more than it needs: "+strings.Join(extras, "; "),
-			extrasRemedy(t), 0)
-	case t.Provider == flows.AWSServiceAccount:
-		r.Set(CheckKeyPolicy, flows.StatusPass, "IAM policies in "+aws.ToString(md.AWSAccountId)+" may grant the key", "", 0)
+			r.v.extrasRemedy(t), 0)
 	default:
-		r.Set(CheckKeyPolicy, flows.StatusPass, t.Vendor.AWSPrincipal(t.AliasARN.Partition)+" has all "+fmt.Sprint(len(awspolicy.VendorActions))+" actions", "", 0)
+		r.Set(CheckKeyPolicy, flows.StatusPass, r.v.keyPolicyPassed(t, md), "", 0)
 	}
 }
 
-// extrasRemedy says what to do about grants to the vendor beyond what
-// it needs.
-func extrasRemedy(t flows.Target) string {
-	if t.Provider == flows.AWSServiceAccount {
-		return "remove the vendor's statements from the key policy: with a service account the vendor needs no grant there"
+// keyPolicyGrant: the key policy grants the vendor's principal every
+// action it needs.
+func (d delegated) keyPolicyGrant(doc awspolicy.Document, t flows.Target, _ *types.KeyMetadata) (string, string, flows.Step, []string) {
+	principal := t.Vendor.AWSPrincipal(t.AliasARN.Partition)
+	missing := doc.Missing(awspolicy.Caller{ARN: principal, Account: t.Vendor.AWSAccountID}, awspolicy.VendorActions)
+	if len(missing) == 0 {
+		return "", "", 0, awspolicy.VendorActions
 	}
+	var names []string
+	for a, dec := range missing {
+		names = append(names, a+" ("+dec.String()+")")
+	}
+	sort.Strings(names)
+	return principal + " lacks " + strings.Join(names, ", "), d.scriptRemedy(t), flows.StepScript, awspolicy.VendorActions
+}
+
+func (delegated) keyPolicyPassed(t flows.Target, _ *types.KeyMetadata) string {
+	return t.Vendor.AWSPrincipal(t.AliasARN.Partition) + " has all " + fmt.Sprint(len(awspolicy.VendorActions)) + " actions"
+}
+
+func (delegated) extrasRemedy(flows.Target) string {
 	return "remove the extra actions from the key policy; the vendor needs " + strings.Join(awspolicy.VendorActions, ", ")
+}
+
+// keyPolicyGrant: the key policy leaves the grant to IAM in the key's
+// account; the vendor needs nothing in it.
+func (serviceAccount) keyPolicyGrant(doc awspolicy.Document, _ flows.Target, md *types.KeyMetadata) (string, string, flows.Step, []string) {
+	account := aws.ToString(md.AWSAccountId)
+	var missing []string
+	for _, a := range awspolicy.ServiceAccountActions {
+		if !doc.GrantsAccount(account, a) {
+			missing = append(missing, a)
+		}
+	}
+	if len(missing) == 0 {
+		return "", "", 0, nil
+	}
+	return "no statement lets IAM policies in " + account + " grant " + strings.Join(missing, ", "),
+		"add the account's statement (Principal arn:aws:iam::" + account + ":root) to the key policy, or choose the delegated provider",
+		flows.StepProvider, nil
+}
+
+func (serviceAccount) keyPolicyPassed(_ flows.Target, md *types.KeyMetadata) string {
+	return "IAM policies in " + aws.ToString(md.AWSAccountId) + " may grant the key"
+}
+
+func (serviceAccount) extrasRemedy(flows.Target) string {
+	return "remove the vendor's statements from the key policy: with a service account the vendor needs no grant there"
 }

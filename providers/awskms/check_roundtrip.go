@@ -84,7 +84,7 @@ func (r *run) roundTripFailed(t flows.Target, rt roundTrip) {
 	pr := explain(rt.err, "the key")
 	if pr.action != "" {
 		r.Denied(CheckRoundTrip)
-		r.Set(CheckRoundTrip, flows.StatusFail, fmt.Sprintf("%s refused: %s (%s)", rt.call, pr.detail, who(t, t.Vendor.AWSPrincipal(t.AliasARN.Partition))), scriptRemedy(t), flows.StepScript)
+		r.Set(CheckRoundTrip, flows.StatusFail, fmt.Sprintf("%s refused: %s (%s)", rt.call, pr.detail, r.v.who(t)), r.v.scriptRemedy(t), flows.StepScript)
 		return
 	}
 	r.Set(CheckRoundTrip, flows.StatusFail, rt.call+": "+pr.detail, pr.remedy, 0)

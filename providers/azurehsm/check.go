@@ -47,10 +47,6 @@ const Role = flows.AzureRoleEncryptionUser
 // cloud (cloudOf has the others).
 const hsmScope = "https://managedhsm.azure.net/.default"
 
-// DefaultWait is how long a check keeps retrying while a role assignment
-// takes effect (Azure says it can take minutes).
-const DefaultWait = 90 * time.Second
-
 // Config is how the checks reach Azure.
 type Config struct {
 	// Credential returns a credential for a tenant: the vendor's
@@ -96,7 +92,7 @@ func WithClock(now func() time.Time, sleep func(context.Context, time.Duration) 
 
 // NewPairing returns the check.
 func NewPairing(cfg Config, opts ...Option) *Pairing {
-	p := &Pairing{cfg: cfg, wait: DefaultWait, now: time.Now, sleep: checkrun.Sleep}
+	p := &Pairing{cfg: cfg, wait: checkrun.DefaultWait, now: time.Now, sleep: checkrun.Sleep}
 	for _, o := range opts {
 		o(p)
 	}

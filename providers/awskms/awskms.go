@@ -1,0 +1,33 @@
+// Package awskms is rekwiz's AWS KMS provider, on aws-sdk-go-v2: it sets a
+// key up for the vendor the way the generated script does, and checks that
+// the vendor can use it (the pairing check).
+//
+// It never deletes, disables or schedules the deletion of a key, never
+// bypasses the key policy lockout check, and keeps every statement of a
+// key policy but the vendor's own.
+package awskms
+
+import "github.com/rekwiz/rekwiz/flows"
+
+// Kit is what the AWS providers give the flow, both variants alike (the
+// variant is the target's or the spec's provider, read inside): the
+// set-up ("set it up for me") and the pairing check. A nil Setup leaves
+// set-up to the script.
+type Kit struct {
+	Setup   *Setup
+	Pairing *Pairing
+}
+
+// SetupFor is the set-up of p, when p is an AWS provider and the kit
+// has one.
+func (k Kit) SetupFor(p flows.Provider) (*Setup, bool) {
+	_, ok := variantOf(p)
+	return k.Setup, ok && k.Setup != nil
+}
+
+// PairingFor is the pairing check of p, when p is an AWS provider and
+// the kit has one.
+func (k Kit) PairingFor(p flows.Provider) (*Pairing, bool) {
+	_, ok := variantOf(p)
+	return k.Pairing, ok && k.Pairing != nil
+}
