@@ -132,7 +132,7 @@ func granted(e *env, name string, o fakecloud.HSMKeyOptions) string {
 		o.Tags = map[string]string{domain: "allow"}
 	}
 	url := e.CreateHSMKey(hsm, name, o)
-	e.AssignHSMRole(hsm, e.CreateServicePrincipal(fakecloudtest.Vendor.AzureAppID), azurehsm.Role, "/keys/"+name)
+	e.AssignHSMRole(hsm, e.CreateServicePrincipal(fakecloudtest.Vendor.AzureAppID), flows.AzureRoleEncryptionUser, "/keys/"+name)
 	return url
 }
 
@@ -175,7 +175,7 @@ var failures = []failure{
 	}, azurehsm.CheckCredential, "has no service principal in tenant", "az ad sp create --id 11111111-2222-3333-4444-555555555555"},
 	{"key not found", func(t *testing.T, e *env) flows.Target {
 		// A role on every key, so the lookup is not refused first.
-		e.AssignHSMRole(hsm, e.CreateServicePrincipal(fakecloudtest.Vendor.AzureAppID), azurehsm.Role, "/keys")
+		e.AssignHSMRole(hsm, e.CreateServicePrincipal(fakecloudtest.Vendor.AzureAppID), flows.AzureRoleEncryptionUser, "/keys")
 		return target(t, "https://contoso-hsm.managedhsm.azure.net/keys/nope", e.AzureTenant())
 	}, azurehsm.CheckKey, "no key nope in Managed HSM contoso-hsm (tried https://contoso-hsm.managedhsm.azure.net/keys/nope)", "paste the key URL"},
 }
@@ -211,7 +211,7 @@ func TestRoleAssignmentIsAwaited(t *testing.T) {
 		s := slept
 		mu.Unlock()
 		if s == 5*time.Second {
-			e.AssignHSMRole(hsm, sp, azurehsm.Role, "/keys/late")
+			e.AssignHSMRole(hsm, sp, flows.AzureRoleEncryptionUser, "/keys/late")
 		}
 		return ctx.Err()
 	}
