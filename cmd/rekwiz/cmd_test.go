@@ -33,9 +33,15 @@ func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 // what it wrote.
 func exec(t *testing.T, terminal bool, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	return execWith(t, realDeps(), terminal, args...)
+}
+
+// execWith is exec with the clouds and the disk reached through d.
+func execWith(t *testing.T, d *deps, terminal bool, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
 	var o, e strings.Builder
 	ios := &IOStreams{In: strings.NewReader(""), Out: &o, Err: &e, Terminal: terminal, Getenv: os.Getenv}
-	code = run(context.Background(), ios, args)
+	code = run(context.Background(), ios, d, args)
 	return code, o.String(), e.String()
 }
 
@@ -95,7 +101,7 @@ func TestWizardRefusesBadFlagsBeforeDrawing(t *testing.T) {
 func TestWizardTakesEveryAnswerAsAFlag(t *testing.T) {
 	demoHome(t)
 	ios := &IOStreams{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard, Terminal: true, Getenv: func(string) string { return "" }}
-	w, err := newWizard(context.Background(), &wizardOptions{IO: ios, Global: &globalOptions{}, Demo: true, Seed: demoSeed, Presets: map[flows.Field]string{
+	w, err := newWizard(context.Background(), &wizardOptions{IO: ios, Global: &globalOptions{}, Deps: realDeps(), Demo: true, Seed: demoSeed, Presets: map[flows.Field]string{
 		flows.FieldDomain: "dm-LCAJVnUE94B", flows.FieldProvider: "azure-delegated", flows.FieldKey: "new",
 		flows.FieldHSMName: "sandbox-hsm", flows.FieldKeyName: "rek-1",
 		flows.FieldKeyURL: "https://sandbox-hsm.managedhsm.azure.net/keys/rek-1", flows.FieldTenantID: "72f988bf-86f1-41af-91ab-2d7cd011db47",
@@ -244,7 +250,7 @@ func TestSandboxCommand(t *testing.T) {
 	done := make(chan int, 1)
 	go func() {
 		ios := &IOStreams{In: strings.NewReader(""), Out: pw, Err: io.Discard, Getenv: os.Getenv}
-		done <- run(ctx, ios, []string{"sandbox", "--seed", "1"})
+		done <- run(ctx, ios, realDeps(), []string{"sandbox", "--seed", "1"})
 		pw.Close()
 	}()
 
@@ -312,7 +318,7 @@ func TestWizardUsesAmbientAWS(t *testing.T) {
 	awsEnv(t, e, e.Customer())
 	var errOut strings.Builder
 	ios := &IOStreams{In: strings.NewReader(""), Out: io.Discard, Err: &errOut, Terminal: true, Getenv: os.Getenv}
-	w, err := newWizard(context.Background(), &wizardOptions{IO: ios, Global: &globalOptions{}, Presets: map[flows.Field]string{"domain": "dm-LCAJVnUE94B"}})
+	w, err := newWizard(context.Background(), &wizardOptions{IO: ios, Global: &globalOptions{}, Deps: realDeps(), Presets: map[flows.Field]string{"domain": "dm-LCAJVnUE94B"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -439,10 +445,10 @@ func TestWizardAppliesThroughTheDomainAPI(t *testing.T) {
 	t.Setenv("REKWIZ_API_TOKEN", "rkw_test_token_0123456789")
 	ios := &IOStreams{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard, Terminal: true, Getenv: os.Getenv}
 
-	if _, err := newWizard(context.Background(), &wizardOptions{IO: ios, Global: &globalOptions{}}); err == nil || !strings.Contains(err.Error(), "--domain: required with --api-url") {
+	if _, err := newWizard(context.Background(), &wizardOptions{IO: ios, Global: &globalOptions{}, Deps: realDeps()}); err == nil || !strings.Contains(err.Error(), "--domain: required with --api-url") {
 		t.Fatalf("without --domain: %v", err)
 	}
-	w, err := newWizard(context.Background(), &wizardOptions{IO: ios, Global: &globalOptions{}, Presets: map[flows.Field]string{"domain": "dm-LCAJVnUE94B"}})
+	w, err := newWizard(context.Background(), &wizardOptions{IO: ios, Global: &globalOptions{}, Deps: realDeps(), Presets: map[flows.Field]string{"domain": "dm-LCAJVnUE94B"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,7 +55,7 @@ func demoHome(t *testing.T) string {
 func newDemo(t *testing.T) *wizard {
 	t.Helper()
 	ios := &IOStreams{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard, Terminal: true, Getenv: func(string) string { return "" }}
-	w, err := newWizard(context.Background(), &wizardOptions{IO: ios, Global: &globalOptions{}, Demo: true, Seed: demoSeed})
+	w, err := newWizard(context.Background(), &wizardOptions{IO: ios, Global: &globalOptions{}, Deps: realDeps(), Demo: true, Seed: demoSeed})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,7 +33,7 @@ func definedFlags() map[string]bool {
 			walk(sub)
 		}
 	}
-	walk(newRootCmd(&IOStreams{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard, Getenv: func(string) string { return "" }}))
+	walk(newRootCmd(&IOStreams{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard, Getenv: func(string) string { return "" }}, realDeps()))
 	return out
 }
 
