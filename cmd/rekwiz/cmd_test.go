@@ -46,6 +46,7 @@ func execWith(t *testing.T, d *deps, terminal bool, args ...string) (code int, s
 }
 
 func TestWithoutATerminal(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{nil, {"demo"}, {"--domain", "dm-LCAJVnUE94B"}} {
 		code, out, errOut := exec(t, false, args...)
 		if code != exitUsage || out != "" || !strings.Contains(errOut, "the wizard needs a terminal") ||
@@ -56,6 +57,7 @@ func TestWithoutATerminal(t *testing.T) {
 }
 
 func TestVersionAndHelp(t *testing.T) {
+	t.Parallel()
 	if code, out, _ := exec(t, false, "--version"); code != 0 || out != "rekwiz dev\n" {
 		t.Errorf("--version: %d %q", code, out)
 	}
@@ -84,6 +86,7 @@ func TestVersionAndHelp(t *testing.T) {
 }
 
 func TestWizardRefusesBadFlagsBeforeDrawing(t *testing.T) {
+	t.Parallel()
 	code, out, errOut := exec(t, true, "demo", "--domain", "dm-nope", "--provider", "gcp")
 	if code != exitUsage || out != "" {
 		t.Fatalf("exit %d stdout %q", code, out)
@@ -120,6 +123,7 @@ func TestWizardTakesEveryAnswerAsAFlag(t *testing.T) {
 }
 
 func TestScriptCommand(t *testing.T) {
+	t.Parallel()
 	code, out, errOut := exec(t, false, "script", "--provider", "aws-delegated", "--key", "new", "--domain", "dm-LCAJVnUE94B", "--region", "eu-west-2")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
@@ -244,6 +248,7 @@ func TestVerify(t *testing.T) {
 // TestSandboxCommand runs `rekwiz sandbox`, reads the environment it
 // prints, and uses it with the SDK while the sandbox runs.
 func TestSandboxCommand(t *testing.T) {
+	t.Parallel()
 	pr, pw := io.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -22,6 +22,7 @@ func (panicky) View() tea.View                        { return tea.NewView("work
 // TestPanicInTheWizardExitsOne: bubbletea recovers the panic and
 // restores the terminal; rekwiz says so and exits 1 (not 2, not a crash).
 func TestPanicInTheWizardExitsOne(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	_, err := tea.NewProgram(panicky{}, tea.WithInput(strings.NewReader("")), tea.WithOutput(&out), tea.WithContext(context.Background())).Run()
 	if !errors.Is(err, tea.ErrProgramPanic) {

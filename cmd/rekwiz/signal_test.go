@@ -135,6 +135,7 @@ func TestDebugVariablesAreRemoved(t *testing.T) {
 // TestMaskedPromptHonoursInterruptAndEOF: ctrl+c at a masked prompt ends
 // the wait at once (exit 130); ctrl+d is end of input (exit 2, said).
 func TestMaskedPromptHonoursInterruptAndEOF(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	never := make(chan struct{})
 	defer close(never)

@@ -18,16 +18,20 @@ type Kit struct {
 	Pairing *Pairing
 }
 
+// Serves reports whether p is one of AWS's providers.
+func (Kit) Serves(p flows.Provider) bool {
+	_, ok := variantOf(p)
+	return ok
+}
+
 // SetupFor is the set-up of p, when p is an AWS provider and the kit
 // has one.
 func (k Kit) SetupFor(p flows.Provider) (*Setup, bool) {
-	_, ok := variantOf(p)
-	return k.Setup, ok && k.Setup != nil
+	return k.Setup, k.Serves(p) && k.Setup != nil
 }
 
 // PairingFor is the pairing check of p, when p is an AWS provider and
 // the kit has one.
 func (k Kit) PairingFor(p flows.Provider) (*Pairing, bool) {
-	_, ok := variantOf(p)
-	return k.Pairing, ok && k.Pairing != nil
+	return k.Pairing, k.Serves(p) && k.Pairing != nil
 }

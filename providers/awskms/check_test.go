@@ -187,6 +187,7 @@ func (p *peer) serviceAccount(t *testing.T) (flows.Target, flows.SetupSpec) {
 }
 
 func TestEachFailureForReal(t *testing.T) {
+	t.Parallel()
 	for _, peerName := range []string{"sandbox", "moto"} {
 		t.Run(peerName, func(t *testing.T) {
 			t.Parallel()
@@ -216,6 +217,7 @@ func TestEachFailureForReal(t *testing.T) {
 // policy is read with the customer's IAM access and found limited to the
 // alias; a broad policy is a warning.
 func TestServiceAccountPairs(t *testing.T) {
+	t.Parallel()
 	p := sandboxPeer(t)
 	tg, sp := p.serviceAccount(t)
 	if tg.SecretAccessKey == "" {
@@ -260,6 +262,7 @@ func TestServiceAccountPairs(t *testing.T) {
 // TestKeyInfoIsInformation checks that rotation off is a warning with the
 // command that turns it on, and that turning it on clears it.
 func TestKeyInfoIsInformation(t *testing.T) {
+	t.Parallel()
 	p := sandboxPeer(t)
 	k, a := p.key(t, types.KeySpecSymmetricDefault, awspolicy.VendorActions...)
 	res := check(t, p.customer, delegated(t, a))
@@ -308,6 +311,7 @@ func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
 // until its statement "arrives" 5 s into the wait; the check counts down
 // in the denied check's detail, retries, and passes.
 func TestAccessDeniedIsRetriedWhilePoliciesPropagate(t *testing.T) {
+	t.Parallel()
 	p := sandboxPeer(t)
 	k, a := p.key(t, types.KeySpecSymmetricDefault)
 	clock := &fakeClock{now: time.Unix(1_800_000_000, 0)}
@@ -340,6 +344,7 @@ func TestAccessDeniedIsRetriedWhilePoliciesPropagate(t *testing.T) {
 // exactly --wait, then fails with the advice; with --wait 0 it does not
 // wait at all; cancelling stops the wait.
 func TestAccessDeniedGivesUpAfterTheWait(t *testing.T) {
+	t.Parallel()
 	p := sandboxPeer(t)
 	_, a := p.key(t, types.KeySpecSymmetricDefault)
 	for _, wait := range []time.Duration{0, 20 * time.Second} {
@@ -396,6 +401,7 @@ func BenchmarkPairingCheck(b *testing.B) {
 // statement that lets everyone use the key fails the check. Read from
 // the policy by the customer, on the sandbox and on moto.
 func TestKeyPolicyOverGrants(t *testing.T) {
+	t.Parallel()
 	vendorStmt := func(sid string, actions ...string) awspolicy.Statement {
 		return awspolicy.Statement{Sid: sid, Effect: "Allow", Principal: &awspolicy.Principal{AWS: awspolicy.StringList{"arn:aws:iam::999988887777:root"}},
 			Action: actions, Resource: awspolicy.StringList{"*"}}
@@ -468,6 +474,7 @@ func TestKeyPolicyOverGrants(t *testing.T) {
 // page of the list. Each is a failure naming the policy (and group);
 // taking it away passes again.
 func TestServiceAccountIsolationReadsEveryPolicy(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := sandboxPeer(t)
 	tg, sp := p.serviceAccount(t)
@@ -555,6 +562,7 @@ func TestServiceAccountIsolationReadsEveryPolicy(t *testing.T) {
 // from moto_server, AWS's emulator: an attached managed policy and a
 // group's managed policy reaching every key are failures naming them.
 func TestServiceAccountIsolationOnMoto(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := motoPeer(t)
 	tg, sp := p.serviceAccount(t)
@@ -601,6 +609,7 @@ func TestServiceAccountIsolationOnMoto(t *testing.T) {
 // is not there, so no change is on its way. A denial while the policy
 // does grant is still waited out, as it may be propagation.
 func TestNoWaitWhenThePolicyLacksTheGrant(t *testing.T) {
+	t.Parallel()
 	p := sandboxPeer(t)
 	_, a := p.key(t, types.KeySpecSymmetricDefault)
 	clock := &fakeClock{now: time.Unix(1_800_000_000, 0)}
@@ -631,6 +640,7 @@ func TestNoWaitWhenThePolicyLacksTheGrant(t *testing.T) {
 // TestNoWaitWhenTheUserPolicyLacksTheGrant: a service account whose
 // policies, as the admin reads them, do not grant the key fails at once.
 func TestNoWaitWhenTheUserPolicyLacksTheGrant(t *testing.T) {
+	t.Parallel()
 	p := sandboxPeer(t)
 	tg, sp := p.serviceAccount(t)
 	if _, err := iam.NewFromConfig(p.customer).DeleteUserPolicy(context.Background(), &iam.DeleteUserPolicyInput{UserName: aws.String(sp.ServiceAccountUser()), PolicyName: aws.String(sp.ServiceAccountUser())}); err != nil {
@@ -649,6 +659,7 @@ func TestNoWaitWhenTheUserPolicyLacksTheGrant(t *testing.T) {
 // TestMissingAliasPointsAtTheScript: an alias that does not exist is
 // made by the script, so the check offers to go back there, not to paste.
 func TestMissingAliasPointsAtTheScript(t *testing.T) {
+	t.Parallel()
 	p := sandboxPeer(t)
 	c := check(t, p.customer, delegated(t, "arn:aws:kms:us-east-1:"+p.account+":alias/"+domain+"/acme"))[awskms.CheckAlias]
 	if c.Status != flows.StatusFail || !strings.Contains(c.Detail, "was not found") || c.Fix != flows.StepScript {

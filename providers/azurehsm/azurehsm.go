@@ -14,13 +14,16 @@ type Kit struct {
 	Pairing *Pairing
 }
 
+// Serves reports whether p is Azure's.
+func (Kit) Serves(p flows.Provider) bool { return p == flows.AzureDelegated }
+
 // SetupFor is the set-up of p, when p is Azure's and the kit has one.
 func (k Kit) SetupFor(p flows.Provider) (*Setup, bool) {
-	return k.Setup, p == flows.AzureDelegated && k.Setup != nil
+	return k.Setup, k.Serves(p) && k.Setup != nil
 }
 
 // PairingFor is the pairing check of p, when p is Azure's and the kit
 // has one.
 func (k Kit) PairingFor(p flows.Provider) (*Pairing, bool) {
-	return k.Pairing, p == flows.AzureDelegated && k.Pairing != nil
+	return k.Pairing, k.Serves(p) && k.Pairing != nil
 }
