@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -26,6 +27,8 @@ type deps struct {
 	// RegistryPath is the local registry's file; the saved progress is
 	// kept beside it. Its directory is rekwiz's config directory.
 	RegistryPath func() (string, error)
+	// WorkDir is where the wizard saves scripts: the working directory.
+	WorkDir func() (string, error)
 }
 
 // realDeps are the customer's own: the AWS SDK's default configuration,
@@ -37,6 +40,7 @@ func realDeps() *deps {
 		AzureCredential: azurehsm.DefaultCredential(opts),
 		AzureOptions:    opts,
 		RegistryPath:    registry.DefaultPath,
+		WorkDir:         os.Getwd,
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -104,7 +103,7 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 	if err != nil {
 		return nil, &exitError{code: exitUsage, msg: err.Error()}
 	}
-	saveDir, _ := os.Getwd()
+	saveDir, _ := o.Deps.WorkDir()
 	w := &wizard{flow: flow, close: func() {}}
 	w.deps = ui.Deps{
 		Context:       ctx,
