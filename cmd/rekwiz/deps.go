@@ -44,6 +44,15 @@ func realDeps() *deps {
 	}
 }
 
+// orReal is d, or the customer's own deps when d is nil (options built
+// without them).
+func (d *deps) orReal() *deps {
+	if d == nil {
+		return realDeps()
+	}
+	return d
+}
+
 // azureCustomer is how the pairing check reaches Azure as the signed-in
 // customer.
 func (d *deps) azureCustomer() azurehsm.Config {

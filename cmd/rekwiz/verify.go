@@ -18,8 +18,8 @@ import (
 type verifyOptions struct {
 	IO     *IOStreams
 	Global *globalOptions
-	// Deps reach AWS and Azure as the customer: verify checks with
-	// their credentials.
+	// Deps reach AWS and Azure as the customer, whose credentials
+	// verify checks with; nil is realDeps().
 	Deps    *deps
 	Presets map[flows.Field]string
 	JSON    bool
@@ -107,7 +107,7 @@ func runVerify(ctx context.Context, o *verifyOptions) error {
 	if err != nil {
 		return usageError(err)
 	}
-	k, _ := realKits(ctx, o.Deps, asVerify, o.Wait)
+	k, _ := realKits(ctx, o.Deps.orReal(), asVerify, o.Wait)
 	pairing, err := k.pairer(p)
 	if err != nil {
 		return err

@@ -32,8 +32,9 @@ const (
 )
 
 type wizardOptions struct {
-	IO      *IOStreams
-	Global  *globalOptions
+	IO     *IOStreams
+	Global *globalOptions
+	// Deps reach the clouds and the disk; nil is realDeps().
 	Deps    *deps
 	Demo    bool
 	Seed    uint64
@@ -99,11 +100,12 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 	if err != nil {
 		return nil, usageError(err)
 	}
-	regPath, err := o.Deps.RegistryPath()
+	env := o.Deps.orReal()
+	regPath, err := env.RegistryPath()
 	if err != nil {
 		return nil, &exitError{code: exitUsage, msg: err.Error()}
 	}
-	saveDir, _ := o.Deps.WorkDir()
+	saveDir, _ := env.WorkDir()
 	w := &wizard{flow: flow, close: func() {}}
 	w.deps = ui.Deps{
 		Context:       ctx,
@@ -135,7 +137,7 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 	} else {
 		// Azure is checked with the customer's own sign-in (az login,
 		// Cloud Shell); its setup is the script.
-		k, region := realKits(ctx, o.Deps, asWizard, checkrun.DefaultWait)
+		k, region := realKits(ctx, env, asWizard, checkrun.DefaultWait)
 		if err := k.err(); err != nil {
 			return nil, err
 		}
