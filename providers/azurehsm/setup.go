@@ -97,7 +97,7 @@ func tagList(t map[string]string) string {
 }
 
 func (s *Setup) clients(spec flows.SetupSpec) (*azkeys.Client, rest, string, error) {
-	if spec.Provider != flows.AzureDelegated {
+	if !(Kit{}).Serves(spec.Provider) {
 		return nil, rest{}, "", fmt.Errorf("%s is not an Azure provider", spec.Provider)
 	}
 	vault := "https://" + spec.HSMName + ".managedhsm.azure.net"
