@@ -99,9 +99,9 @@ func TestWizardRefusesBadFlagsBeforeDrawing(t *testing.T) {
 // whose answers are all given is skipped, and a flag another provider
 // uses is refused by name.
 func TestWizardTakesEveryAnswerAsAFlag(t *testing.T) {
-	demoHome(t)
+	t.Parallel()
 	ios := &IOStreams{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard, Terminal: true, Getenv: func(string) string { return "" }}
-	w, err := newWizard(context.Background(), &wizardOptions{IO: ios, Global: &globalOptions{}, Deps: realDeps(), Demo: true, Seed: demoSeed, Presets: map[flows.Field]string{
+	w, err := newWizard(context.Background(), &wizardOptions{IO: ios, Global: &globalOptions{}, Deps: isolatedDeps(t), Demo: true, Seed: demoSeed, Presets: map[flows.Field]string{
 		flows.FieldDomain: "dm-LCAJVnUE94B", flows.FieldProvider: "azure-delegated", flows.FieldKey: "new",
 		flows.FieldHSMName: "sandbox-hsm", flows.FieldKeyName: "rek-1",
 		flows.FieldKeyURL: "https://sandbox-hsm.managedhsm.azure.net/keys/rek-1", flows.FieldTenantID: "72f988bf-86f1-41af-91ab-2d7cd011db47",
