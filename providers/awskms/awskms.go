@@ -1,6 +1,9 @@
 // Package awskms is rekwiz's AWS KMS provider, on aws-sdk-go-v2: it sets a
 // key up for the vendor the way the generated script does, and checks that
-// the vendor can use it (the pairing check).
+// the vendor can use it (the pairing check). Its two providers, a
+// delegated key and a service account, are variants of one flow: the
+// variant is chosen once from the provider (variant.go), and the checks
+// and the set-up ask it rather than the provider.
 //
 // It never deletes, disables or schedules the deletion of a key, never
 // bypasses the key policy lockout check, and keeps every statement of a
