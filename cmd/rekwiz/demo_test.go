@@ -52,10 +52,28 @@ func demoHome(t *testing.T) string {
 	return home
 }
 
+// isolatedDeps keep the wizard's files (the registry, saved scripts) in
+// a fresh directory, so a test needs no HOME of its own and can run
+// beside others.
+func isolatedDeps(t *testing.T) *deps {
+	d := realDeps()
+	dir := t.TempDir()
+	d.RegistryPath = func() (string, error) { return filepath.Join(dir, "rekwiz", registry.FileName), nil }
+	d.WorkDir = func() (string, error) { return dir, nil }
+	return d
+}
+
+// newDemo is the demo's wizard with the config directory under HOME
+// (see demoHome), as the screens show it.
 func newDemo(t *testing.T) *wizard {
 	t.Helper()
+	return newDemoWith(t, realDeps())
+}
+
+func newDemoWith(t *testing.T, d *deps) *wizard {
+	t.Helper()
 	ios := &IOStreams{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard, Terminal: true, Getenv: func(string) string { return "" }}
-	w, err := newWizard(context.Background(), &wizardOptions{IO: ios, Global: &globalOptions{}, Demo: true, Seed: demoSeed})
+	w, err := newWizard(context.Background(), &wizardOptions{IO: ios, Global: &globalOptions{}, Deps: d, Demo: true, Seed: demoSeed})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,10 +260,10 @@ func TestDemoServiceAccount(t *testing.T) {
 // TestDemoIsDeterministic runs the demo's setup twice on fresh sandboxes
 // with the same seed: same key, same alias, same registration.
 func TestDemoIsDeterministic(t *testing.T) {
-	demoHome(t)
+	t.Parallel()
 	var aliases []string
 	for range 2 {
-		w := newDemo(t)
+		w := newDemoWith(t, isolatedDeps(t))
 		spec := flows.SetupSpec{Provider: flows.AWSDelegated, Key: flows.KeyNew, Domain: demoDomain, Vendor: w.flow.Vendor(), Region: demoRegion}
 		var events []string
 		res, err := w.deps.Setup[flows.AWSDelegated].Run(context.Background(), spec, func(ev flows.SetupEvent) { events = append(events, ev.Detail) })
@@ -260,6 +278,7 @@ func TestDemoIsDeterministic(t *testing.T) {
 }
 
 func TestNoColor(t *testing.T) {
+	t.Parallel()
 	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
 	tests := []struct {
 		flag bool
@@ -282,8 +301,7 @@ func TestNoColor(t *testing.T) {
 	// What --no-color asks of the program: no colour in what it draws,
 	// while with colour the same screen has some.
 	draw := func(p colorprofile.Profile) string {
-		demoHome(t)
-		w := newDemo(t)
+		w := newDemoWith(t, isolatedDeps(t))
 		tm := teatest.NewTestModel(t, ui.New(w.flow, w.deps), teatest.WithInitialTermSize(80, 24),
 			teatest.WithProgramOptions(tea.WithColorProfile(p)))
 		var out bytes.Buffer
@@ -307,8 +325,8 @@ func TestNoColor(t *testing.T) {
 // TestDemoExistingKey: the demo's sandbox has an existing key, filled in,
 // so the existing-key path can be walked too.
 func TestDemoExistingKey(t *testing.T) {
-	demoHome(t)
-	w := newDemo(t)
+	t.Parallel()
+	w := newDemoWith(t, isolatedDeps(t))
 	keyARN := w.flow.Value(flows.FieldKeyID)
 	if _, err := flows.ParseKeyRef(keyARN); err != nil {
 		t.Fatalf("demo key %q: %v", keyARN, err)

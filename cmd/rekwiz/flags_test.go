@@ -33,7 +33,7 @@ func definedFlags() map[string]bool {
 			walk(sub)
 		}
 	}
-	walk(newRootCmd(&IOStreams{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard, Getenv: func(string) string { return "" }}))
+	walk(newRootCmd(&IOStreams{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard, Getenv: func(string) string { return "" }}, realDeps()))
 	return out
 }
 
@@ -45,6 +45,7 @@ var otherTool = regexp.MustCompile(`(^|[^\w-])(aws|az|gcloud|jq|bash|sh|curl|she
 // sources and checks that each --flag it names for rekwiz is one that
 // some rekwiz command defines.
 func TestMessagesNameOnlyRealFlags(t *testing.T) {
+	t.Parallel()
 	defined := definedFlags()
 	root := filepath.Join("..", "..")
 	fset := token.NewFileSet()

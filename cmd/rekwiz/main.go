@@ -99,7 +99,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "\r\nrekwiz: interrupted")
 		os.Exit(exitInterrupted)
 	}()
-	code := run(ctx, ios, os.Args[1:])
+	code := run(ctx, ios, realDeps(), os.Args[1:])
 	if code != exitOK {
 		restoreTerminal(saved)
 	}
@@ -150,8 +150,8 @@ func secretPromptError(what string, err error) error {
 }
 
 // run executes a command line and maps its outcome to an exit code, in
-// this one place.
-func run(ctx context.Context, ios *IOStreams, args []string) (code int) {
+// this one place. d reaches the clouds and the disk.
+func run(ctx context.Context, ios *IOStreams, d *deps, args []string) (code int) {
 	defer func() {
 		// A panic is a defect: reported (escaped, with its stack for the
 		// bug report) and exit code 1, not a crash; main then restores
@@ -162,7 +162,7 @@ func run(ctx context.Context, ios *IOStreams, args []string) (code int) {
 			code = exitCheckFailed
 		}
 	}()
-	cmd := newRootCmd(ios)
+	cmd := newRootCmd(ios, d)
 	cmd.SetArgs(args)
 	cmd.SetIn(ios.In)
 	cmd.SetOut(ios.Out)

@@ -22,6 +22,7 @@ func (panicky) View() tea.View                        { return tea.NewView("work
 // TestPanicInTheWizardExitsOne: bubbletea recovers the panic and
 // restores the terminal; rekwiz says so and exits 1 (not 2, not a crash).
 func TestPanicInTheWizardExitsOne(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	_, err := tea.NewProgram(panicky{}, tea.WithInput(strings.NewReader("")), tea.WithOutput(&out), tea.WithContext(context.Background())).Run()
 	if !errors.Is(err, tea.ErrProgramPanic) {
@@ -42,7 +43,7 @@ func TestPanicInTheWizardExitsOne(t *testing.T) {
 	// A panic in a command's own code, outside bubbletea, is caught by run.
 	var e bytes.Buffer
 	ios := &IOStreams{Out: &bytes.Buffer{}, Err: &e, Getenv: func(string) string { panic("boom\x1b]0;t\x07") }}
-	if code := run(context.Background(), ios, []string{"script", "--provider", "aws-delegated", "--key", "new", "--domain", "dm-LCAJVnUE94B", "--region", "us-east-1"}); code != exitCheckFailed ||
+	if code := run(context.Background(), ios, realDeps(), []string{"script", "--provider", "aws-delegated", "--key", "new", "--domain", "dm-LCAJVnUE94B", "--region", "us-east-1"}); code != exitCheckFailed ||
 		!strings.Contains(e.String(), "internal error: boom") || strings.Contains(e.String(), "\x1b") {
 		t.Fatalf("exit %d: %q", code, e.String())
 	}

@@ -22,9 +22,10 @@ type globalOptions struct {
 	APIURL        string
 }
 
-func newRootCmd(ios *IOStreams) *cobra.Command {
+// newRootCmd is rekwiz's command tree; d reaches the clouds and the disk.
+func newRootCmd(ios *IOStreams, d *deps) *cobra.Command {
 	g := &globalOptions{}
-	w := &wizardOptions{IO: ios, Global: g}
+	w := &wizardOptions{IO: ios, Global: g, Deps: d}
 	var presets presetFlags
 	cmd := &cobra.Command{
 		Use:   "rekwiz",
@@ -54,7 +55,7 @@ Shell work). Try it first with no cloud account at all: rekwiz demo.`,
 	pf.BoolVar(&g.NoColor, "no-color", false, "draw without colour (NO_COLOR, or CLICOLOR=0, works too)")
 	pf.StringVar(&g.APIURL, "api-url", "", "register keys with the vendor's domain API at `URL` (or REKWIZ_API_URL; the token comes from REKWIZ_API_TOKEN)")
 	presets = addPresetFlags(cmd.Flags(), wizardFields...)
-	cmd.AddCommand(newDemoCmd(ios, g), newScriptCmd(ios, g), newVerifyCmd(ios, g), newSandboxCmd(ios))
+	cmd.AddCommand(newDemoCmd(ios, g, d), newScriptCmd(ios, g), newVerifyCmd(ios, g, d), newSandboxCmd(ios))
 	return cmd
 }
 

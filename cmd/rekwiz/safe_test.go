@@ -49,6 +49,7 @@ func (replacingRegistry) Replaces(context.Context, flows.Target) (ui.Registratio
 // statement, or the registry's "this replaces" question (the wizard finds
 // them by interface).
 func TestSafeDepsKeepWhatTheyWrapCanDo(t *testing.T) {
+	t.Parallel()
 	setup := &planningSetup{}
 	d := safeDeps(ui.Deps{
 		Setup:    map[flows.Provider]ui.Setuper{flows.AWSDelegated: setup, flows.AzureDelegated: plainSetup{}},

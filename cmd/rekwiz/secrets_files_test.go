@@ -75,7 +75,7 @@ func TestNoSecretInAnyFile(t *testing.T) {
 	// and the local registry, and its saved progress with the secret in
 	// the flow.
 	ios := &IOStreams{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard, Terminal: true, Getenv: os.Getenv}
-	w, err := newWizard(ctx, &wizardOptions{IO: ios, Global: &globalOptions{}, Presets: map[flows.Field]string{"domain": "dm-LCAJVnUE94B"}})
+	w, err := newWizard(ctx, &wizardOptions{IO: ios, Global: &globalOptions{}, Deps: realDeps(), Presets: map[flows.Field]string{"domain": "dm-LCAJVnUE94B"}})
 	if err != nil {
 		t.Fatal(err)
 	}

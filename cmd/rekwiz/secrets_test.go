@@ -61,7 +61,7 @@ func assertNowhere(t *testing.T, secret string, dirs []string, outputs ...[]byte
 // against the sandbox through the AWS environment, as a customer would.
 func realWizard(t *testing.T) *demoRun {
 	ios := &IOStreams{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard, Terminal: true, Getenv: os.Getenv}
-	w, err := newWizard(context.Background(), &wizardOptions{IO: ios, Global: &globalOptions{}})
+	w, err := newWizard(context.Background(), &wizardOptions{IO: ios, Global: &globalOptions{}, Deps: realDeps()})
 	if err != nil {
 		t.Fatal(err)
 	}

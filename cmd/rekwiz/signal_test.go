@@ -135,6 +135,7 @@ func TestDebugVariablesAreRemoved(t *testing.T) {
 // TestMaskedPromptHonoursInterruptAndEOF: ctrl+c at a masked prompt ends
 // the wait at once (exit 130); ctrl+d is end of input (exit 2, said).
 func TestMaskedPromptHonoursInterruptAndEOF(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	never := make(chan struct{})
 	defer close(never)
@@ -158,7 +159,7 @@ func TestMaskedPromptHonoursInterruptAndEOF(t *testing.T) {
 		var errOut strings.Builder
 		ios := &IOStreams{In: strings.NewReader(""), Out: io.Discard, Err: &errOut, Getenv: func(string) string { return "" },
 			ReadSecret: func(ctx context.Context, _ string) ([]byte, error) { return nil, tc.err }}
-		if code := run(context.Background(), ios, args); code != tc.code || !strings.Contains(errOut.String(), tc.say) {
+		if code := run(context.Background(), ios, realDeps(), args); code != tc.code || !strings.Contains(errOut.String(), tc.say) {
 			t.Errorf("%v: exit %d, %q", tc.err, code, errOut.String())
 		}
 	}
@@ -181,7 +182,7 @@ func TestWideConfigDirIsReported(t *testing.T) {
 	}
 	var errOut strings.Builder
 	ios := &IOStreams{In: strings.NewReader(""), Out: io.Discard, Err: &errOut, Terminal: true, Getenv: os.Getenv}
-	w, err := newWizard(context.Background(), &wizardOptions{IO: ios, Global: &globalOptions{}})
+	w, err := newWizard(context.Background(), &wizardOptions{IO: ios, Global: &globalOptions{}, Deps: realDeps()})
 	if err != nil {
 		t.Fatal(err)
 	}

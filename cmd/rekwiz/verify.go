@@ -2,41 +2,32 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/spf13/cobra"
 
 	"github.com/rekwiz/rekwiz/flows"
-	"github.com/rekwiz/rekwiz/providers/awskms"
-	"github.com/rekwiz/rekwiz/providers/azurehsm"
+	"github.com/rekwiz/rekwiz/providers/checkrun"
 )
 
-// azureConfig is how verify reaches Azure: the signed-in customer's own
-// credential (az login, Cloud Shell, AZURE_* variables). Tests point it
-// at the sandbox; nothing else changes it.
-var azureConfig = func() azurehsm.Config {
-	return azurehsm.Config{Credential: azurehsm.DefaultCredential(azcore.ClientOptions{}), AsCustomer: true}
-}
-
 type verifyOptions struct {
-	IO      *IOStreams
-	Global  *globalOptions
+	IO     *IOStreams
+	Global *globalOptions
+	// Deps reach AWS and Azure as the customer, whose credentials
+	// verify checks with; nil is realDeps().
+	Deps    *deps
 	Presets map[flows.Field]string
 	JSON    bool
 	Wait    time.Duration
 }
 
-func newVerifyCmd(ios *IOStreams, g *globalOptions) *cobra.Command {
-	o := &verifyOptions{IO: ios, Global: g}
+func newVerifyCmd(ios *IOStreams, g *globalOptions, d *deps) *cobra.Command {
+	o := &verifyOptions{IO: ios, Global: g, Deps: d}
 	var presets presetFlags
 	cmd := &cobra.Command{
 		Use:   "verify",
@@ -81,7 +72,7 @@ Exit codes: 0 every check passed (warnings allowed), 1 a check failed,
 	}
 	presets = addPresetFlags(cmd.Flags(), flows.FieldProvider, flows.FieldDomain, flows.FieldAliasARN, flows.FieldAccessKeyID, flows.FieldKeyURL, flows.FieldTenantID)
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print one JSON document (schema in the README)")
-	cmd.Flags().DurationVar(&o.Wait, "wait", awskms.DefaultWait, "how long to keep retrying while a policy change or role assignment takes effect (0: no retries)")
+	cmd.Flags().DurationVar(&o.Wait, "wait", checkrun.DefaultWait, "how long to keep retrying while a policy change or role assignment takes effect (0: no retries)")
 	for _, f := range []string{"provider", "domain"} {
 		_ = cmd.MarkFlagRequired(f)
 	}
@@ -116,22 +107,12 @@ func runVerify(ctx context.Context, o *verifyOptions) error {
 	if err != nil {
 		return usageError(err)
 	}
-	var checks []flows.Check
-	if p.IsAWS() {
-		cfg, err := config.LoadDefaultConfig(ctx)
-		if err != nil {
-			return &exitError{code: exitUsage, msg: "reading your AWS configuration: " + err.Error()}
-		}
-		opts := []awskms.Option{awskms.WithWait(o.Wait)}
-		if p == flows.AWSServiceAccount {
-			if creds, err := cfg.Credentials.Retrieve(ctx); err == nil && creds.AccessKeyID != t.AccessKeyID {
-				opts = append(opts, awskms.WithReader(cfg))
-			}
-		}
-		checks = awskms.NewPairing(cfg, opts...).Run(ctx, t, progress(o.IO.Err))
-	} else {
-		checks = azurehsm.NewPairing(azureConfig(), azurehsm.WithWait(o.Wait)).Run(ctx, t, progress(o.IO.Err))
+	k, _ := realKits(ctx, o.Deps.orReal(), asVerify, o.Wait)
+	pairing, err := k.pairer(p)
+	if err != nil {
+		return err
 	}
+	checks := pairing.Run(ctx, t, progress(o.IO.Err))
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -217,106 +198,4 @@ func progress(w io.Writer) func(flows.Check) {
 		}
 		last[c.ID] = c.Wait.In
 	}
-}
-
-// writeReport prints the checks as a ticket can carry them: symbol, status
-// word, name and detail on one line each, then the remedies.
-//
-// What the checks found comes from the cloud: it is escaped here, the
-// sink, whoever calls.
-func writeReport(ios *IOStreams, t flows.Target, checks []flows.Check) {
-	out := ios.Out
-	checks = safeChecks(checks)
-	fmt.Fprintf(out, "rekwiz verify: %s, %s\n", t.Domain, t.Provider.Title())
-	if t.Provider.IsAWS() {
-		fmt.Fprintf(out, "key: %s\n", t.AliasARN)
-	} else {
-		fmt.Fprintf(out, "key: %s\ntenant: %s\n", t.KeyURL, t.TenantID)
-	}
-	if t.Provider == flows.AWSServiceAccount {
-		fmt.Fprintf(out, "access key: %s\n", t.AccessKeyID)
-	}
-	fmt.Fprintln(out)
-	failed := 0
-	var remedies []string
-	for _, c := range checks {
-		word := strings.ToUpper(c.Status.String())
-		fmt.Fprintf(out, "%s %-7s %s", c.Status.Symbol(), word, c.Name)
-		if c.Detail != "" {
-			fmt.Fprintf(out, ": %s", c.Detail)
-		}
-		fmt.Fprintln(out)
-		if c.Status == flows.StatusFail {
-			failed++
-		}
-		if c.Remedy != "" && c.Status != flows.StatusPass {
-			remedies = append(remedies, fmt.Sprintf("  %s: %s", c.ID, c.Remedy))
-		}
-	}
-	if len(remedies) > 0 {
-		fmt.Fprintf(out, "\nWhat to do:\n%s\n", strings.Join(remedies, "\n"))
-	}
-	if failed > 0 {
-		noun := "checks"
-		if failed == 1 {
-			noun = "check"
-		}
-		fmt.Fprintf(out, "\nResult: %d %s failed.\n", failed, noun)
-		return
-	}
-	fmt.Fprintln(out, "\nResult: paired.")
-}
-
-// verifyReport is the --json document; its schema is in the README and
-// only grows: fields are added, never renamed or removed.
-type verifyReport struct {
-	Schema       int           `json:"schemaVersion"`
-	Domain       string        `json:"domain"`
-	Provider     string        `json:"provider"`
-	ProviderName string        `json:"providerName"`
-	Key          string        `json:"key"`
-	AccessKeyID  string        `json:"accessKeyID,omitempty"`
-	TenantID     string        `json:"tenantID,omitempty"`
-	Result       string        `json:"result"`
-	Failed       int           `json:"failed"`
-	Checks       []verifyCheck `json:"checks"`
-}
-
-type verifyCheck struct {
-	ID     string `json:"id"`
-	Name   string `json:"name"`
-	Status string `json:"status"`
-	Detail string `json:"detail"`
-	Remedy string `json:"remedy,omitempty"`
-}
-
-// writeJSON prints the --json document. Its string values are escaped as
-// for a terminal (a support engineer
-// pipes this to one), so the document holds no ESC, BEL or C1 control,
-// raw or as a JSON escape that a decoder would turn back into one.
-func writeJSON(w io.Writer, t flows.Target, checks []flows.Check) error {
-	checks = safeChecks(checks)
-	r := verifyReport{
-		Schema: 1, Domain: t.Domain, Provider: string(t.Provider), ProviderName: t.Provider.APIName(),
-		Key: t.AliasARN.String(), AccessKeyID: t.AccessKeyID, Result: "paired", Checks: []verifyCheck{},
-	}
-	if t.Provider == flows.AzureDelegated {
-		r.Key, r.TenantID = t.KeyURL.String(), t.TenantID
-	}
-	for _, c := range checks {
-		vc := verifyCheck{ID: c.ID, Name: c.Name, Status: c.Status.String(), Detail: c.Detail}
-		if c.Status != flows.StatusPass {
-			vc.Remedy = c.Remedy
-		}
-		if c.Status == flows.StatusFail {
-			r.Failed++
-		}
-		r.Checks = append(r.Checks, vc)
-	}
-	if !flows.Passed(checks) {
-		r.Result = "failed"
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
 }

@@ -16,25 +16,23 @@ import (
 	"github.com/rekwiz/rekwiz/providers/vendorprofile"
 )
 
-// azureAs points verify at the sandbox, signed in as app; the check and
-// its output are otherwise what a customer at az login gets.
-func azureAs(t *testing.T, e *fakecloudtest.Env, app fakecloud.AzureApp) azcore.ClientOptions {
-	t.Helper()
-	opts := azcore.ClientOptions{Transport: e.Server.AzureHTTPClient()}
-	old := azureConfig
-	azureConfig = func() azurehsm.Config {
-		return azurehsm.Config{AsCustomer: true, Options: opts, Credential: func(tenant string) (azcore.TokenCredential, error) {
-			return azidentity.NewClientSecretCredential(tenant, app.ClientID, app.ClientSecret,
-				&azidentity.ClientSecretCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: true})
-		}}
+// azureAs reaches the sandbox, signed in as app: verify's check and its
+// output are otherwise what a customer at az login gets.
+func azureAs(e *fakecloudtest.Env, app fakecloud.AzureApp) *deps {
+	d := realDeps()
+	d.AzureOptions = azcore.ClientOptions{Transport: e.Server.AzureHTTPClient()}
+	d.AzureCredential = func(tenant string) (azcore.TokenCredential, error) {
+		return azidentity.NewClientSecretCredential(tenant, app.ClientID, app.ClientSecret,
+			&azidentity.ClientSecretCredentialOptions{ClientOptions: d.AzureOptions, DisableInstanceDiscovery: true})
 	}
-	t.Cleanup(func() { azureConfig = old })
-	return opts
+	return d
 }
 
 func TestVerifyAzure(t *testing.T) {
 	e := fakecloudtest.Start(t, fakecloud.Options{Seed: 3, Vendor: vendorprofile.Default()})
-	opts := azureAs(t, e, e.AzureCustomer())
+	t.Parallel()
+	d := azureAs(e, e.AzureCustomer())
+	opts := d.AzureOptions
 	const domain = "dm-LCAJVnUE94B"
 	e.CreateHSM("contoso-hsm")
 	e.AssignHSMRole("contoso-hsm", e.AzureCustomer().ObjectID, "Managed HSM Crypto User", "/keys") // Administrator alone may not touch keys
@@ -51,7 +49,7 @@ func TestVerifyAzure(t *testing.T) {
 	keyURL, tenant := res.Paste[flows.FieldKeyURL], res.Paste[flows.FieldTenantID]
 	args := []string{"verify", "--provider", "azure-delegated", "--domain", domain, "--key-url", keyURL, "--tenant-id", tenant}
 
-	code, out, errOut := exec(t, false, args...)
+	code, out, errOut := execWith(t, d, false, args...)
 	for _, want := range []string{"key: " + keyURL, "tenant: " + tenant, "✓ PASS    Vendor's application may read, wrap and unwrap with the key, and no more: Managed HSM Crypto Service Encryption User at /keys/rek-1",
 		"✓ PASS    Wrap and unwrap 32 random bytes", "Result: paired."} {
 		if code != 0 || !strings.Contains(out, want) {
@@ -59,7 +57,7 @@ func TestVerifyAzure(t *testing.T) {
 		}
 	}
 
-	code, out, errOut = exec(t, false, append(args, "--json")...)
+	code, out, errOut = execWith(t, d, false, append(args, "--json")...)
 	var doc struct {
 		SchemaVersion                         int
 		Provider, ProviderName, Key, TenantID string
@@ -78,7 +76,7 @@ func TestVerifyAzure(t *testing.T) {
 	// A key of the same HSM the vendor was given no role on: exit 1, and
 	// the fix is the exact az command.
 	other := e.CreateHSMKey("contoso-hsm", "rek-2", fakecloud.HSMKeyOptions{Tags: map[string]string{domain: "allow"}})
-	code, out, _ = exec(t, false, "verify", "--provider", "azure-delegated", "--domain", domain, "--key-url", other, "--tenant-id", tenant)
+	code, out, _ = execWith(t, d, false, "verify", "--provider", "azure-delegated", "--domain", domain, "--key-url", other, "--tenant-id", tenant)
 	for _, want := range []string{"✗ FAIL    Vendor's application may read, wrap and unwrap with the key, and no more: the vendor's application " + vendorprofile.Default().AzureAppID +
 		" may not read, wrap, unwrap with key rek-2 (it has Managed HSM Crypto Service Encryption User at /keys/rek-1, which does not cover the key)",
 		`azure.role: az keyvault role assignment create --hsm-name contoso-hsm --role "Managed HSM Crypto Service Encryption User" --assignee ` + vendorprofile.Default().AzureAppID + " --scope /keys/rek-2",
@@ -89,7 +87,7 @@ func TestVerifyAzure(t *testing.T) {
 	}
 
 	// Another tenant: the credential check names it.
-	code, out, _ = exec(t, false, "verify", "--provider", "azure-delegated", "--domain", domain, "--key-url", keyURL, "--tenant-id", "72f988bf-86f1-41af-91ab-2d7cd011db47", "--wait", "0")
+	code, out, _ = execWith(t, d, false, "verify", "--provider", "azure-delegated", "--domain", domain, "--key-url", keyURL, "--tenant-id", "72f988bf-86f1-41af-91ab-2d7cd011db47", "--wait", "0")
 	if code != exitCheckFailed || !strings.Contains(out, "✗ FAIL    Azure credential for the tenant: tenant 72f988bf-86f1-41af-91ab-2d7cd011db47 does not exist") {
 		t.Fatalf("wrong tenant: exit %d\n%s", code, out)
 	}
@@ -98,7 +96,7 @@ func TestVerifyAzure(t *testing.T) {
 	// the retry passes.
 	e.Inject(fakecloud.Fault{Service: "hsm", Operation: "POST " + strings.TrimPrefix(keyURL, "https://contoso-hsm.managedhsm.azure.net") + "/wrapkey",
 		Code: "Forbidden", Message: "Caller is not authorized to perform action on resource.", Status: 403, Times: 1})
-	code, out, errOut = exec(t, false, append(args, "--wait", "10s")...)
+	code, out, errOut = execWith(t, d, false, append(args, "--wait", "10s")...)
 	if code != 0 || !strings.Contains(errOut, "rekwiz: azure.round-trip: access denied; a new role assignment can take minutes to apply. Retrying in 2s (10s left)...") {
 		t.Fatalf("denied once: exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -109,7 +107,7 @@ func TestVerifyAzure(t *testing.T) {
 		{"--key-url", strings.Replace(keyURL, "managedhsm.azure.net", "vault.azure.net", 1), "--tenant-id", tenant},
 		{"--key-url", keyURL, "--tenant-id", "not-a-guid"},
 	} {
-		code, out, errOut := exec(t, false, append([]string{"verify", "--provider", "azure-delegated", "--domain", domain}, bad...)...)
+		code, out, errOut := execWith(t, d, false, append([]string{"verify", "--provider", "azure-delegated", "--domain", domain}, bad...)...)
 		if code != exitUsage || out != "" || !strings.Contains(errOut, "rekwiz: --") {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q", bad, code, out, errOut)
 		}

@@ -5,20 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/charmbracelet/colorprofile"
 	"github.com/spf13/cobra"
 
 	"github.com/rekwiz/rekwiz/flows"
-	"github.com/rekwiz/rekwiz/providers/awskms"
-	"github.com/rekwiz/rekwiz/providers/azurehsm"
+	"github.com/rekwiz/rekwiz/providers/checkrun"
 	"github.com/rekwiz/rekwiz/providers/domainapi"
 	"github.com/rekwiz/rekwiz/providers/fakecloud"
 	"github.com/rekwiz/rekwiz/providers/fsutil"
@@ -37,15 +32,17 @@ const (
 )
 
 type wizardOptions struct {
-	IO      *IOStreams
-	Global  *globalOptions
+	IO     *IOStreams
+	Global *globalOptions
+	// Deps reach the clouds and the disk; nil is realDeps().
+	Deps    *deps
 	Demo    bool
 	Seed    uint64
 	Presets map[flows.Field]string
 }
 
-func newDemoCmd(ios *IOStreams, g *globalOptions) *cobra.Command {
-	w := &wizardOptions{IO: ios, Global: g, Demo: true}
+func newDemoCmd(ios *IOStreams, g *globalOptions, d *deps) *cobra.Command {
+	w := &wizardOptions{IO: ios, Global: g, Deps: d, Demo: true}
 	var presets presetFlags
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -103,11 +100,12 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 	if err != nil {
 		return nil, usageError(err)
 	}
-	regPath, err := registry.DefaultPath()
+	env := o.Deps.orReal()
+	regPath, err := env.RegistryPath()
 	if err != nil {
 		return nil, &exitError{code: exitUsage, msg: err.Error()}
 	}
-	saveDir, _ := os.Getwd()
+	saveDir, _ := env.WorkDir()
 	w := &wizard{flow: flow, close: func() {}}
 	w.deps = ui.Deps{
 		Context:       ctx,
@@ -123,19 +121,13 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 			return nil, err
 		}
 		w.close = func() { srv.Close() }
-		customer := srv.AWSConfig(sb.Customer(), demoRegion)
-		setup := awskms.NewSetup(customer)
-		// The check runs as the vendor (a service account, with its own
-		// access key); the customer reads the policies, as in real life.
-		pairing := awskms.NewPairing(srv.AWSConfig(sb.Vendor(), demoRegion), awskms.WithReader(customer))
-		w.deps.Setup = map[flows.Provider]ui.Setuper{flows.AWSDelegated: setup, flows.AWSServiceAccount: setup}
-		w.deps.Pairing = map[flows.Provider]ui.Pairer{flows.AWSDelegated: pairing, flows.AWSServiceAccount: pairing}
-		azSetup, azPairing, err := demoAzure(sb, srv)
+		seedDemo(sb)
+		k, err := sandboxKits(sb, srv, demoRegion)
 		if err != nil {
 			srv.Close()
 			return nil, err
 		}
-		w.deps.Setup[flows.AzureDelegated], w.deps.Pairing[flows.AzureDelegated] = azSetup, azPairing
+		w.deps.Setup, w.deps.Pairing = k.setup, k.pairing
 		defaults[flows.FieldHSMName] = demoHSM
 		flow.Suggest(flows.FieldKeyName, demoAzureKey) // the existing key; a new one is offered rek-DOMAIN
 		w.deps.Registry = localRegistry{registry.Open(filepath.Join(filepath.Dir(regPath), "demo-registry.json"))}
@@ -143,20 +135,13 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 		defaults[flows.FieldDomain], defaults[flows.FieldRegion] = demoDomain, demoRegion
 		defaults[flows.FieldKeyID] = sb.CreateKey(demoRegion, "an existing key of the sandbox's customer")
 	} else {
-		cfg, err := config.LoadDefaultConfig(ctx)
-		if err != nil {
-			return nil, &exitError{code: exitUsage, msg: "reading your AWS configuration: " + err.Error()}
-		}
-		setup := awskms.NewSetup(cfg)
-		// The customer's own credentials check a delegated key and read
-		// a service account's policies; the service account's checks run
-		// with its pasted access key.
-		pairing := awskms.NewPairing(cfg, awskms.WithReader(cfg))
-		w.deps.Setup = map[flows.Provider]ui.Setuper{flows.AWSDelegated: setup, flows.AWSServiceAccount: setup}
 		// Azure is checked with the customer's own sign-in (az login,
 		// Cloud Shell); its setup is the script.
-		w.deps.Pairing = map[flows.Provider]ui.Pairer{flows.AWSDelegated: pairing, flows.AWSServiceAccount: pairing,
-			flows.AzureDelegated: azurehsm.NewPairing(azurehsm.Config{Credential: azurehsm.DefaultCredential(azcore.ClientOptions{}), AsCustomer: true})}
+		k, region := realKits(ctx, env, asWizard, checkrun.DefaultWait)
+		if err := k.err(); err != nil {
+			return nil, err
+		}
+		w.deps.Setup, w.deps.Pairing = k.setup, k.pairing
 		if warn := fsutil.DirWarning(filepath.Dir(regPath)); warn != "" {
 			fmt.Fprintln(o.IO.Err, "rekwiz: warning: "+termtext.Line(warn))
 		}
@@ -168,7 +153,7 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 			fmt.Fprintln(o.IO.Err, "rekwiz: warning: "+termtext.Text(err.Error()))
 		}
 		w.deps.RenderScript = func(sp flows.SetupSpec) (string, error) { return scripts.Render(sp, scripts.Options{}) }
-		defaults[flows.FieldRegion] = cfg.Region
+		defaults[flows.FieldRegion] = region
 	}
 	if p := flow.Provider(); p != "" && w.deps.Pairing[p] == nil {
 		w.close()
@@ -202,28 +187,13 @@ const (
 	demoAzureKey = "customer-rek"
 )
 
-// demoAzure makes the sandbox's Managed HSM with an existing key, and the
-// Azure setup (as the customer's admin) and check (as the vendor's
-// application), both reaching the sandbox through its transport.
-func demoAzure(sb *fakecloud.Sandbox, srv *fakecloud.Server) (ui.Setuper, ui.Pairer, error) {
+// seedDemo makes the sandbox's Managed HSM with an existing key.
+func seedDemo(sb *fakecloud.Sandbox) {
 	sb.CreateHSM(demoHSM)
 	// The demo's customer gave itself Crypto User on the keys, as
 	// Microsoft's quickstart does: Administrator alone may not touch keys.
 	sb.AssignHSMRole(demoHSM, sb.AzureCustomer().ObjectID, flows.AzureRoleCryptoUser, "/keys")
 	sb.CreateHSMKey(demoHSM, demoAzureKey, fakecloud.HSMKeyOptions{Tags: map[string]string{"owner": "platform team"}})
-	opts := azcore.ClientOptions{Transport: srv.AzureHTTPClient()}
-	cred := func(app fakecloud.AzureApp) func(string) (azcore.TokenCredential, error) {
-		return func(tenant string) (azcore.TokenCredential, error) {
-			return azidentity.NewClientSecretCredential(tenant, app.ClientID, app.ClientSecret,
-				&azidentity.ClientSecretCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: true})
-		}
-	}
-	customer, err := cred(sb.AzureCustomer())(sb.AzureTenant())
-	if err != nil {
-		return nil, nil, err
-	}
-	return &azurehsm.Setup{Credential: customer, TenantID: sb.AzureTenant(), Options: opts},
-		azurehsm.NewPairing(azurehsm.Config{Credential: cred(sb.AzureVendor()), Options: opts}), nil
 }
 
 // offerResume keeps the wizard's progress in dir and offers to resume

@@ -101,6 +101,7 @@ func statuses(m map[string]flows.Check) map[string]flows.Status {
 }
 
 func TestNewKeySetupPairsAndIsIdempotent(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	alias, events := e.setup(t, spec(flows.KeyNew, ""))
 	if alias != "arn:aws:kms:us-east-1:111122223333:alias/dm-LCAJVnUE94B/acme" {
@@ -144,6 +145,7 @@ func TestNewKeySetupPairsAndIsIdempotent(t *testing.T) {
 }
 
 func TestExistingKeyKeepsForeignStatements(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := start(t)
 	k, err := e.kms.CreateKey(ctx, &kms.CreateKeyInput{})
@@ -212,6 +214,7 @@ func (e *env) keyWithPolicy(t *testing.T, actions ...string) (keyARN, alias stri
 }
 
 func TestCancelStopsTheCheck(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	_, alias := e.keyWithPolicy(t, awspolicy.VendorActions...)
 	ctx, cancel := context.WithCancel(context.Background())

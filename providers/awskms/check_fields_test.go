@@ -133,6 +133,7 @@ func cannedAWS(t *testing.T, drop string) aws.Config {
 // AWS check reads, left out of an otherwise passing answer, is a failure
 // or a clear error naming the field, never a panic or a pass.
 func TestAnswersMissingAFieldFailNamingIt(t *testing.T) {
+	t.Parallel()
 	tg := func() flows.Target {
 		a, _, err := flows.ParseAliasARN("arn:aws:kms:us-east-1:111122223333:alias/" + domain + "/acme/Example")
 		if err != nil {

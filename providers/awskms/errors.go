@@ -80,3 +80,10 @@ func explain(err error, subject string) problem {
 	}
 	return problem{detail: err.Error()}
 }
+
+// errMissing is a well-formed answer that lacks a field the check needs.
+type errMissing struct{ call, field string }
+
+func (e errMissing) Error() string {
+	return "AWS answered " + e.call + " without " + e.field
+}

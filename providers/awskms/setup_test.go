@@ -59,6 +59,7 @@ func (e *env) aliases(t *testing.T) int {
 // both statements and what replacing loses; Plan shows the same; only
 // RunReplacing replaces it. Two statements under the Sid stop both.
 func TestSetupNeverOverwritesADifferentStatement(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := start(t)
 	sid := awspolicy.VendorSid(fakecloudtest.Vendor.Slug)
@@ -139,6 +140,7 @@ func TestSetupNeverOverwritesADifferentStatement(t *testing.T) {
 // creates and keeps, and the key policy diff, and leaves the account as
 // it was; a new key's plan says rotation is turned on.
 func TestPlanShowsAndChangesNothing(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := start(t)
 	keyARN := e.keyWithStatements(t)
@@ -185,6 +187,7 @@ func TestPlanShowsAndChangesNothing(t *testing.T) {
 // name that rekwiz did not make (no rekwiz tags) stops the setup before
 // any change; the user rekwiz makes carries the tags.
 func TestServiceAccountNeverTakesOverAUser(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := start(t)
 	sp := spec(flows.KeyNew, "")
@@ -264,6 +267,7 @@ func withStatements(t *testing.T, policy string, sts ...any) string {
 // the same conflict; only RunReplacing replaces it. The same policy in
 // another form is kept as it is.
 func TestServiceAccountPolicyIsNeverWidenedUnasked(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := start(t)
 	sp := spec(flows.KeyNew, "")

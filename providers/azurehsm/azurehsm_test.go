@@ -80,6 +80,7 @@ func byID(checks []flows.Check) map[string]flows.Check {
 // check then passes, the key's other tag is kept, and a second setup
 // changes nothing.
 func TestSetupThenPair(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	ctx := context.Background()
 	e.CreateHSMKey(hsm, "customer-rek", fakecloud.HSMKeyOptions{Tags: map[string]string{"owner": "platform team"}})
@@ -132,7 +133,7 @@ func granted(e *env, name string, o fakecloud.HSMKeyOptions) string {
 		o.Tags = map[string]string{domain: "allow"}
 	}
 	url := e.CreateHSMKey(hsm, name, o)
-	e.AssignHSMRole(hsm, e.CreateServicePrincipal(fakecloudtest.Vendor.AzureAppID), azurehsm.Role, "/keys/"+name)
+	e.AssignHSMRole(hsm, e.CreateServicePrincipal(fakecloudtest.Vendor.AzureAppID), flows.AzureRoleEncryptionUser, "/keys/"+name)
 	return url
 }
 
@@ -175,12 +176,13 @@ var failures = []failure{
 	}, azurehsm.CheckCredential, "has no service principal in tenant", "az ad sp create --id 11111111-2222-3333-4444-555555555555"},
 	{"key not found", func(t *testing.T, e *env) flows.Target {
 		// A role on every key, so the lookup is not refused first.
-		e.AssignHSMRole(hsm, e.CreateServicePrincipal(fakecloudtest.Vendor.AzureAppID), azurehsm.Role, "/keys")
+		e.AssignHSMRole(hsm, e.CreateServicePrincipal(fakecloudtest.Vendor.AzureAppID), flows.AzureRoleEncryptionUser, "/keys")
 		return target(t, "https://contoso-hsm.managedhsm.azure.net/keys/nope", e.AzureTenant())
 	}, azurehsm.CheckKey, "no key nope in Managed HSM contoso-hsm (tried https://contoso-hsm.managedhsm.azure.net/keys/nope)", "paste the key URL"},
 }
 
 func TestEachFailure(t *testing.T) {
+	t.Parallel()
 	for _, f := range failures {
 		t.Run(f.name, func(t *testing.T) {
 			e := start(t)
@@ -199,6 +201,7 @@ func TestEachFailure(t *testing.T) {
 // TestRoleAssignmentIsAwaited: denied until the role assignment lands
 // 5 s into the wait; the check counts down, retries, and passes.
 func TestRoleAssignmentIsAwaited(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	url := e.CreateHSMKey(hsm, "late", fakecloud.HSMKeyOptions{Tags: map[string]string{domain: "allow"}})
 	sp := e.CreateServicePrincipal(fakecloudtest.Vendor.AzureAppID)
@@ -211,7 +214,7 @@ func TestRoleAssignmentIsAwaited(t *testing.T) {
 		s := slept
 		mu.Unlock()
 		if s == 5*time.Second {
-			e.AssignHSMRole(hsm, sp, azurehsm.Role, "/keys/late")
+			e.AssignHSMRole(hsm, sp, flows.AzureRoleEncryptionUser, "/keys/late")
 		}
 		return ctx.Err()
 	}
@@ -228,6 +231,7 @@ func TestRoleAssignmentIsAwaited(t *testing.T) {
 
 // TestThrottlingIsRetried: a 429 with Retry-After is retried by the SDK.
 func TestThrottlingIsRetried(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	url := granted(e, "busy", fakecloud.HSMKeyOptions{})
 	e.Inject(fakecloud.Fault{Service: "hsm", Code: "Throttled", Message: "Too many requests", Status: 429, Times: 2})
@@ -256,6 +260,7 @@ func holding(role, scope string) func(e *env) string {
 // works and the vendor's access is read from the role assignments, so a
 // missing or misplaced role is still found.
 func TestAsCustomer(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	const app = "11111111-2222-3333-4444-555555555555"
 	cases := []struct {
@@ -329,6 +334,7 @@ func TestAsCustomer(t *testing.T) {
 // key, the message says it is the customer, not the vendor, and the
 // vendor's role is reported as unchecked, not missing.
 func TestAsCustomerDenied(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	url := granted(e, "k", fakecloud.HSMKeyOptions{})
 	e.Inject(fakecloud.Fault{Service: "hsm", Caller: e.AzureCustomer().Name, Code: "Forbidden", Message: "Caller is not authorized to perform action on resource.", Status: 403})

@@ -37,6 +37,7 @@ func (r replies) Do(req *http.Request) (*http.Response, error) {
 // TestRepliesMissingFields: well-formed replies that lack a field rekwiz
 // reads give a failed check or an error naming the field, never a panic.
 func TestRepliesMissingFields(t *testing.T) {
+	t.Parallel()
 	u, _ := flows.ParseKeyURL("https://contoso-hsm.managedhsm.azure.net/keys/k")
 	tg := flows.Target{Provider: flows.AzureDelegated, Domain: "dm-LCAJVnUE94B", KeyURL: u, TenantID: "72f988bf-86f1-41af-91ab-2d7cd011db47",
 		Vendor: flows.Vendor{AzureAppID: "11111111-2222-3333-4444-555555555555"}}

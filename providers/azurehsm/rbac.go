@@ -14,6 +14,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/google/uuid"
 
 	"github.com/rekwiz/rekwiz/flows"
 )
@@ -367,14 +368,11 @@ func whoAmI(ctx context.Context, cred azcore.TokenCredential, scope string) (sig
 
 // assignRole gives principal the role at scope, under a new name.
 func (r rest) assignRole(ctx context.Context, vault, scope, roleID, principal string) error {
-	name, err := newUUID()
-	if err != nil {
-		return err
-	}
+	name := uuid.NewString()
 	body := map[string]any{"properties": map[string]string{
 		"roleDefinitionId": "Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/" + roleID,
 		"principalId":      principal,
 	}}
-	_, err = r.do(ctx, r.pipeline(r.cloud.hsmScope), http.MethodPut, vault+scope+"/providers/Microsoft.Authorization/roleAssignments/"+name+"?api-version="+rbacAPIVersion, body, nil)
+	_, err := r.do(ctx, r.pipeline(r.cloud.hsmScope), http.MethodPut, vault+scope+"/providers/Microsoft.Authorization/roleAssignments/"+name+"?api-version="+rbacAPIVersion, body, nil)
 	return err
 }

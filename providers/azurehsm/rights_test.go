@@ -17,6 +17,7 @@ import (
 // Administrator may not read or change keys; set-up stops before any
 // change, naming the exact command that grants what is missing.
 func TestSetupStopsWithoutTheCustomersRights(t *testing.T) {
+	t.Parallel()
 	e := fakecloudtest.Start(t, fakecloud.Options{Seed: 7, Vendor: fakecloudtest.Vendor})
 	e.CreateHSM(hsm)
 	en := &env{Env: e, opts: (&env{}).opts}
@@ -44,6 +45,7 @@ func TestSetupStopsWithoutTheCustomersRights(t *testing.T) {
 // TestPlanChangesNothing: the plan names the signed-in customer, the key,
 // the role assignment and the tags, and leaves the HSM as it was.
 func TestPlanChangesNothing(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	e.CreateHSMKey(hsm, "k", fakecloud.HSMKeyOptions{Tags: map[string]string{"owner": "platform"}})
 	p, err := e.setup().ReadPlan(context.Background(), spec(flows.KeyExisting, "k"))
@@ -75,6 +77,7 @@ func TestPlanChangesNothing(t *testing.T) {
 // TestVendorAsksForCryptoUser: a profile asking for Crypto User gets it,
 // the plan says what it allows, and the check warns naming the extras.
 func TestVendorAsksForCryptoUser(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	e.CreateHSMKey(hsm, "k", fakecloud.HSMKeyOptions{})
 	sp := spec(flows.KeyExisting, "k")
@@ -98,6 +101,7 @@ func TestVendorAsksForCryptoUser(t *testing.T) {
 // TestSetupNeverWidensOrRemoves: the vendor's existing other assignment
 // on the key is kept as it is; only the missing one is added.
 func TestSetupNeverWidensOrRemoves(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	e.CreateHSMKey(hsm, "k", fakecloud.HSMKeyOptions{})
 	spID := e.CreateServicePrincipal(fakecloudtest.Vendor.AzureAppID)
@@ -118,6 +122,7 @@ func TestSetupNeverWidensOrRemoves(t *testing.T) {
 
 // TestUnknownHSM: an HSM name that does not resolve is said as such.
 func TestUnknownHSM(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	granted(e, "k", fakecloud.HSMKeyOptions{})
 	checks := e.pairing().Run(context.Background(), target(t, "https://contoso-hsn.managedhsm.azure.net/keys/k", e.AzureTenant()), nil)
@@ -131,6 +136,7 @@ func TestUnknownHSM(t *testing.T) {
 // (RSA) stops set-up before it changes anything; the service principal
 // used to be created first.
 func TestSetupChecksTheKeyBeforeAnyChange(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	e.CreateHSMKey(hsm, "k", fakecloud.HSMKeyOptions{Kty: "RSA-HSM", Size: 2048})
 	var calls []string

@@ -2,7 +2,6 @@ package azurehsm
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
@@ -98,7 +97,7 @@ func tagList(t map[string]string) string {
 }
 
 func (s *Setup) clients(spec flows.SetupSpec) (*azkeys.Client, rest, string, error) {
-	if spec.Provider != flows.AzureDelegated {
+	if !(Kit{}).Serves(spec.Provider) {
 		return nil, rest{}, "", fmt.Errorf("%s is not an Azure provider", spec.Provider)
 	}
 	vault := "https://" + spec.HSMName + ".managedhsm.azure.net"
@@ -375,13 +374,4 @@ func hasOps(ops []*azkeys.KeyOperation, want ...string) bool {
 		}
 	}
 	return true
-}
-
-func newUUID() (string, error) {
-	var id [16]byte
-	if _, err := rand.Read(id[:]); err != nil {
-		return "", err
-	}
-	id[6], id[8] = id[6]&0x0f|0x40, id[8]&0x3f|0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", id[0:4], id[4:6], id[6:8], id[8:10], id[10:]), nil
 }

@@ -89,6 +89,12 @@ func (a *Attempt) Results() []flows.Check {
 	return slices.Clone(a.checks)
 }
 
+// DefaultWait is how long a pairing check keeps retrying after an
+// access denial by default, AWS and Azure alike: a key policy, IAM
+// policy or role assignment change takes time to reach the service
+// (Azure says a role assignment can take minutes).
+const DefaultWait = 90 * time.Second
+
 // Retry makes attempts until none is denied or the wait is over, with
 // pauses that grow from 2 s to 15 s, reporting the countdown in the
 // denied checks' detail.
