@@ -7,7 +7,6 @@ import (
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
-	"charm.land/bubbles/v2/spinner"
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -18,7 +17,7 @@ import (
 // checkStep runs the pairing check and shows each check as it goes.
 type checkStep struct {
 	c    *Common
-	job  job
+	job  job[flows.Check, []flows.Check]
 	view viewport.Model
 
 	target  flows.Target
@@ -37,15 +36,10 @@ type checkStep struct {
 // stopKey stops a running check and shows its results as they stand.
 var stopKey = key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "stop waiting"))
 
-type (
-	checkUpdateMsg struct{ check flows.Check }
-	checkDoneMsg   struct{ checks []flows.Check }
-)
-
 func newCheckStep(c *Common) *checkStep {
 	vp := viewport.New()
 	vp.SoftWrap = true
-	return &checkStep{c: c, job: newJob(c), view: vp}
+	return &checkStep{c: c, job: newJob[flows.Check, []flows.Check](c), view: vp}
 }
 
 func (s *checkStep) Enter(st *flows.State) tea.Cmd {
@@ -74,9 +68,8 @@ func (s *checkStep) start() tea.Cmd {
 	s.checks, s.stopped, s.waitLine, s.copied = p.Plan(s.target), false, -1, ""
 	s.view.GotoTop()
 	t := s.target
-	return s.job.start(func(ctx context.Context, send func(tea.Msg)) {
-		res := p.Run(ctx, t, func(c flows.Check) { send(checkUpdateMsg{c}) })
-		send(checkDoneMsg{res})
+	return s.job.start(func(ctx context.Context, progress func(flows.Check)) []flows.Check {
+		return p.Run(ctx, t, progress)
 	})
 }
 
@@ -127,26 +120,10 @@ func (s *checkStep) firstFix() flows.Step {
 }
 
 func (s *checkStep) Update(msg tea.Msg) (component, tea.Cmd) {
+	if cmd, ok := s.job.update(msg, s.progress, s.done); ok || stale(msg) {
+		return s, cmd
+	}
 	switch msg := msg.(type) {
-	case streamMsg:
-		if !s.job.owns(msg) {
-			return s, nil
-		}
-		switch m := msg.msg.(type) {
-		case checkUpdateMsg:
-			for i := range s.checks {
-				if s.checks[i].ID == m.check.ID {
-					s.checks[i] = m.check
-				}
-			}
-		case checkDoneMsg:
-			s.job.stop()
-			s.checks, s.settle = m.checks, true
-			return s, send(pairedMsg(m))
-		}
-		return s, listen(msg.ch)
-	case spinner.TickMsg:
-		return s, s.job.tick(msg)
 	case tea.KeyPressMsg:
 		k := s.c.Keys
 		switch {
@@ -173,6 +150,21 @@ func (s *checkStep) Update(msg tea.Msg) (component, tea.Cmd) {
 	var cmd tea.Cmd
 	s.view, cmd = s.view.Update(msg)
 	return s, cmd
+}
+
+// progress takes a check's result as it comes.
+func (s *checkStep) progress(c flows.Check) {
+	for i := range s.checks {
+		if s.checks[i].ID == c.ID {
+			s.checks[i] = c
+		}
+	}
+}
+
+// done takes the finished check.
+func (s *checkStep) done(checks []flows.Check) tea.Cmd {
+	s.checks, s.settle = checks, true
+	return send(pairedMsg{checks: checks})
 }
 
 func (s *checkStep) View() string {

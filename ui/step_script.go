@@ -11,7 +11,6 @@ import (
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
-	"charm.land/bubbles/v2/spinner"
 	"charm.land/bubbles/v2/textinput"
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
@@ -44,12 +43,14 @@ type scriptStep struct {
 	mode   scriptMode
 	status string // one line: what the last action did
 
-	view   viewport.Model
-	name   textinput.Model
-	job    job
-	events []flows.SetupEvent
-	result *flows.SetupResult
-	runErr error
+	view viewport.Model
+	name textinput.Model
+	// planner reads "set it up for me"'s plan; job runs the set-up.
+	planner job[none, planResult]
+	job     job[flows.SetupEvent, setupResult]
+	events  []flows.SetupEvent
+	result  *flows.SetupResult
+	runErr  error
 	// consent is "set it up for me"'s plan and questions (step_script_plan.go).
 	consent consent
 }
@@ -61,8 +62,7 @@ type (
 		exists bool // not written: the file is there and may not be replaced
 		err    error
 	}
-	setupEventMsg struct{ ev flows.SetupEvent }
-	setupDoneMsg  struct {
+	setupResult struct {
 		res flows.SetupResult
 		err error
 	}
@@ -83,7 +83,7 @@ func newScriptStep(c *Common) *scriptStep {
 	name.Prompt = "save as › "
 	name.KeyMap.Paste = key.NewBinding(key.WithDisabled())
 	name.SetStyles(inputStyles(true))
-	return &scriptStep{c: c, view: vp, name: name, job: newJob(c)}
+	return &scriptStep{c: c, view: vp, name: name, planner: newJob[none, planResult](c), job: newJob[flows.SetupEvent, setupResult](c)}
 }
 
 func (s *scriptStep) Enter(st *flows.State) tea.Cmd {
@@ -108,6 +108,7 @@ func (s *scriptStep) Enter(st *flows.State) tea.Cmd {
 }
 
 func (s *scriptStep) Leave() {
+	s.planner.stop()
 	if s.job.running() {
 		s.job.stop()
 		s.runErr = context.Canceled
@@ -122,31 +123,15 @@ func (s *scriptStep) SetSize(w, _ int) {
 func (s *scriptStep) canRun() bool { return s.c.Deps.Setup[s.spec.Provider] != nil }
 
 func (s *scriptStep) Update(msg tea.Msg) (component, tea.Cmd) {
+	if cmd, ok := s.planner.update(msg, nil, s.planDone); ok {
+		return s, cmd
+	}
+	if cmd, ok := s.job.update(msg, s.event, s.setupDone); ok || stale(msg) {
+		return s, cmd // a message of work that was stopped is dropped
+	}
 	switch msg := msg.(type) {
 	case savedMsg:
 		return s, s.saved(msg)
-	case streamMsg:
-		if !s.job.owns(msg) {
-			return s, nil // from a run that was stopped
-		}
-		switch m := msg.msg.(type) {
-		case planDoneMsg:
-			s.planDone(m)
-			return s, nil
-		case setupEventMsg:
-			s.events = append(s.events, m.ev)
-		case setupDoneMsg:
-			s.job.stop()
-			s.mode, s.runErr = scriptRan, m.err
-			if m.err == nil {
-				s.result = &m.res
-				return s, send(prefillMsg{values: m.res.Paste})
-			}
-			return s, nil
-		}
-		return s, listen(msg.ch)
-	case spinner.TickMsg:
-		return s, s.job.tick(msg)
 	case tea.KeyPressMsg:
 		return s, s.key(msg)
 	}
@@ -308,10 +293,23 @@ func (s *scriptStep) saved(m savedMsg) tea.Cmd {
 func (s *scriptStep) run() tea.Cmd {
 	setup, spec := s.runSetup(), s.spec
 	s.mode, s.events, s.result, s.runErr, s.status = scriptRunning, nil, nil, nil, ""
-	return s.job.start(func(ctx context.Context, send func(tea.Msg)) {
-		res, err := setup(ctx, spec, func(ev flows.SetupEvent) { send(setupEventMsg{ev}) })
-		send(setupDoneMsg{res: res, err: err})
+	return s.job.start(func(ctx context.Context, progress func(flows.SetupEvent)) setupResult {
+		res, err := setup(ctx, spec, progress)
+		return setupResult{res: res, err: err}
 	})
+}
+
+// event takes a call the set-up made.
+func (s *scriptStep) event(ev flows.SetupEvent) { s.events = append(s.events, ev) }
+
+// setupDone takes the set-up's result: its values fill the paste step.
+func (s *scriptStep) setupDone(m setupResult) tea.Cmd {
+	s.mode, s.runErr = scriptRan, m.err
+	if m.err != nil {
+		return nil
+	}
+	s.result = &m.res
+	return send(prefillMsg{values: m.res.Paste})
 }
 
 func (s *scriptStep) View() string {
