@@ -33,10 +33,16 @@ const (
 // current step, and moves the flow when a step reports an answer.
 type Model struct {
 	c      *Common
+	keys   rootKeys
 	flow   *flows.State
 	steps  map[flows.Step]component
 	active flows.Step
-	help   help.Model
+	// front, while set, is shown in the current step's place and takes
+	// its keys: the resume screen (saved progress offered before the
+	// first step, or the question before a saved domain is started over).
+	front   component
+	started bool // the first step was entered
+	help    help.Model
 
 	width, height int
 	finished      bool
@@ -48,9 +54,7 @@ type Model struct {
 	scroll, anchor int
 	anchored       string
 	overflow       bool
-	enterCmd       tea.Cmd      // the first step's work, started by Init
-	offer          *resumeOffer // saved progress to offer first, until chosen
-	discard        *discardAsk  // asking before saved progress is started over
+	enterCmd       tea.Cmd // the first screen's work, started by Init
 
 	progress *progressLog
 
@@ -62,7 +66,7 @@ type Model struct {
 // New makes the wizard for a flow.
 func New(flow *flows.State, deps Deps) *Model {
 	c := &Common{Styles: newStyles(true), Keys: newKeyMap(), Deps: deps, Width: 80 - 2*padX, Height: 24 - headerLines - footerLines}
-	m := &Model{c: c, flow: flow, help: help.New(), width: 80, height: 24, progress: &progressLog{dropped: map[string]bool{}}}
+	m := &Model{c: c, keys: newRootKeys(c.Keys), flow: flow, help: help.New(), width: 80, height: 24, progress: &progressLog{dropped: map[string]bool{}}}
 	m.steps = map[flows.Step]component{
 		flows.StepDomain: newFormStep(c, "Which domain is the key for?", domainIntro),
 		flows.StepProvider: newChoiceStep(c, flows.FieldProvider,
@@ -79,12 +83,15 @@ func New(flow *flows.State, deps Deps) *Model {
 	if c.Deps.Now == nil {
 		c.Deps.Now = time.Now
 	}
+	// The first screen exists before Init.
 	if len(deps.Saved) > 0 {
-		m.offer = &resumeOffer{c: c, snaps: deps.Saved, now: c.Deps.Now}
 		m.active = flow.Step()
-		return m
+		m.front = newResumeOffer(c, deps.Saved)
+		m.enterCmd = m.front.Enter(flow)
+	} else {
+		m.enterCmd = m.enter()
 	}
-	m.enterCmd = m.enter() // the first screen exists before Init
+	m.settle()
 	return m
 }
 
@@ -208,7 +215,7 @@ func (m *Model) enter() tea.Cmd {
 	if m.active != 0 && m.active != next {
 		m.steps[m.active].Leave()
 	}
-	m.active = next
+	m.active, m.started = next, true
 	m.scroll, m.anchor = 0, -1
 	if next == flows.StepScript {
 		m.sawScript = true
@@ -217,79 +224,93 @@ func (m *Model) enter() tea.Cmd {
 }
 
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	cmd := m.update(msg)
+	m.settle()
+	return m, cmd
+}
+
+// update takes a message: the root's own, or the current screen's.
+func (m *Model) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.resize(msg.Width, msg.Height)
-		return m, nil
+		return nil
 	case tea.BackgroundColorMsg:
 		m.c.Styles = newStyles(msg.IsDark())
 		m.help.Styles = m.c.Styles.Help
-		return m, nil
+		return nil
 	case tea.KeyPressMsg:
-		if key.Matches(msg, m.c.Keys.Quit) {
-			return m, m.quit()
+		if key.Matches(msg, m.keys.Quit) {
+			return m.quit()
 		}
 		if m.tooSmall() {
-			return m, nil
+			return nil
+		}
+		if key.Matches(msg, m.keys.Help) {
+			m.help.ShowAll = !m.help.ShowAll
+			return nil
 		}
 		if m.scrollKey(msg) {
-			return m, nil
+			return nil
 		}
-		if m.discard != nil {
-			return m, m.discardKey(msg)
+	case resumeMsg:
+		m.c.dropSaved(msg.snap.Domain)
+		_, _ = m.flow.Resume(msg.snap)
+		m.front = nil
+		return m.enter()
+	case startOverMsg:
+		m.front = nil
+		if msg.discard != "" {
+			m.c.dropSaved(msg.discard)
 		}
-		if m.offer != nil {
-			return m, m.offer.Update(msg)
+		switch {
+		case msg.submit != nil:
+			return m.submit(*msg.submit)
+		case msg.discard != "":
+			return tea.Batch(m.enter(), m.c.deleteProgress(msg.discard))
 		}
-	case resumeChoiceMsg:
-		if msg.snap != nil {
-			m.dropSaved(msg.snap.Domain)
-			_, _ = m.flow.Resume(*msg.snap)
-		} else if snap, ok := m.savedFor(m.flow.Value(flows.FieldDomain)); ok {
-			// Starting over on the domain given: ask first.
-			m.discard = &discardAsk{snap: snap}
-			return m, nil
-		}
-		m.offer = nil
-		return m, m.enter()
+		return m.enter()
+	case resumeClosedMsg:
+		m.front = nil
+		return nil
 	case submitMsg:
-		if m.active == flows.StepDomain {
-			if snap, ok := m.savedFor(msg.values[flows.FieldDomain]); ok {
-				m.discard = &discardAsk{snap: snap, submit: &msg}
-				return m, nil
+		if m.active == flows.StepDomain && m.front == nil {
+			if snap, ok := m.c.savedFor(msg.values[flows.FieldDomain]); ok {
+				m.front = newDiscardAsk(m.c, snap, msg)
+				return m.front.Enter(m.flow)
 			}
 		}
-		return m, m.submit(msg)
+		return m.submit(msg)
 	case backMsg:
 		for f, v := range msg.values {
 			m.flow.Set(f, v)
 		}
 		if m.flow.Back() {
-			return m, m.enter()
+			return m.enter()
 		}
-		return m, nil
+		return nil
 	case goBackToMsg:
 		if m.flow.GoBackTo(msg.step) {
-			return m, m.enter()
+			return m.enter()
 		}
-		return m, nil
+		return nil
 	case prefillMsg:
 		for f, v := range msg.values {
 			m.flow.Set(f, v)
 		}
 		m.setUp = true
-		return m, nil
+		return nil
 	case appliedMsg:
 		m.flow.SetReceipt(msg.receipt)
-		return m, nil
+		return nil
 	case pairedMsg:
 		m.flow.SetPairing(msg.checks)
-		return m, nil
+		return nil
 	case finishMsg:
 		m.finished = true
-		return m, tea.Sequence(m.forget(), m.quit())
+		return tea.Sequence(m.forget(), m.quit())
 	}
-	return m, m.route(msg)
+	return m.route(msg)
 }
 
 // submit records a step's answers and moves the flow on.
@@ -313,17 +334,31 @@ func (m *Model) submit(msg submitMsg) tea.Cmd {
 	return tea.Batch(m.enter(), m.save())
 }
 
-// route gives a message to the current step only.
+// route gives a message to the current screen only: the resume screen
+// while it is up, else the current step.
 func (m *Model) route(msg tea.Msg) tea.Cmd {
 	var cmd tea.Cmd
+	if m.front != nil {
+		m.front, cmd = m.front.Update(msg)
+		return cmd
+	}
 	m.steps[m.active], cmd = m.steps[m.active].Update(msg)
 	return cmd
+}
+
+// current is the screen shown: the resume screen while it is up, else
+// the current step.
+func (m *Model) current() component {
+	if m.front != nil {
+		return m.front
+	}
+	return m.steps[m.active]
 }
 
 // quit stops the current step's work before the program ends, so the
 // terminal is handed back at once and nothing is left running.
 func (m *Model) quit() tea.Cmd {
-	if m.offer == nil {
+	if m.started {
 		m.steps[m.active].Leave()
 	}
 	if m.c.Deps.Progress == nil {
@@ -335,11 +370,40 @@ func (m *Model) quit() tea.Cmd {
 func (m *Model) resize(w, h int) {
 	m.width, m.height = w, h
 	m.c.Width = max(w-2*padX, 1)
-	m.c.Height = max(h-headerLines-footerLines, 1)
 	m.help.SetWidth(m.c.Width)
+	m.fitBody(true)
+}
+
+// fitBody gives the body the height the frame leaves (the full help,
+// when shown, takes more than the one line of the short), and tells the
+// steps when it changed, or always when force is set.
+func (m *Model) fitBody(force bool) {
+	footer := footerLines
+	if m.help.ShowAll && !m.tooSmall() {
+		footer = 1 + lipgloss.Height(m.fullHelp())
+	}
+	h := max(m.height-headerLines-footer, 1)
+	if h == m.c.Height && !force {
+		return
+	}
+	m.c.Height = h
 	for _, s := range m.steps {
 		s.SetSize(m.c.Width, m.c.Height)
 	}
+	if m.front != nil {
+		m.front.SetSize(m.c.Width, m.c.Height)
+	}
+}
+
+// settle brings what the screen shows up to date with a change, so that
+// View only draws: the body's height (the full help may have grown or
+// shrunk), and its scroll position.
+func (m *Model) settle() {
+	if m.tooSmall() {
+		return
+	}
+	m.fitBody(false)
+	m.place(m.current().View())
 }
 
 func (m *Model) tooSmall() bool { return m.width < MinWidth || m.height < MinHeight }
@@ -359,32 +423,13 @@ func (m *Model) render() string {
 		return lipgloss.NewStyle().Width(max(m.width, 10)).Render(msg)
 	}
 	w := m.c.Width
-	view, keys := "", []key.Binding(nil)
-	switch {
-	case m.discard != nil:
-		view, keys = m.discardView(), m.discardBindings()
-	case m.offer != nil:
-		view, keys = m.offer.View(), m.offer.Bindings().ShortHelp()
-	default:
-		view, keys = m.steps[m.active].View(), m.helpKeys()
+	body := lipgloss.NewStyle().Width(w).Height(m.c.Height).MaxHeight(m.c.Height).Render(m.window(m.current().View()))
+	footer := m.fitHelp(m.shortHelp())
+	if m.help.ShowAll {
+		footer = m.fullHelp()
 	}
-	body := lipgloss.NewStyle().Width(w).Height(m.c.Height).MaxHeight(m.c.Height).Render(m.window(view))
-	helpLine := m.fitHelp(keys)
-	out := strings.Join([]string{m.header(), st.Rule.Render(strings.Repeat("─", w)), body, st.Rule.Render(strings.Repeat("─", w)), helpLine}, "\n")
+	out := strings.Join([]string{m.header(), st.Rule.Render(strings.Repeat("─", w)), body, st.Rule.Render(strings.Repeat("─", w)), footer}, "\n")
 	return st.App.Render(out)
-}
-
-// helpKeys is the current step's help, without "back" where there is
-// nowhere to go back to.
-func (m *Model) helpKeys() []key.Binding {
-	var out []key.Binding
-	for _, b := range m.steps[m.active].Bindings().ShortHelp() {
-		if !m.flow.CanGoBack() && b.Help() == m.c.Keys.Back.Help() {
-			continue
-		}
-		out = append(out, b)
-	}
-	return out
 }
 
 func (m *Model) header() string {

@@ -12,12 +12,10 @@ import (
 	"github.com/rekwiz/rekwiz/flows"
 )
 
-// retestKey tests a key the domain has registered already.
-var retestKey = key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "test the registered key"))
-
 // applyStep registers the key with the domain.
 type applyStep struct {
-	c *Common
+	c    *Common
+	keys applyKeys
 	// ask asks the registry what registering would replace; register
 	// registers (or tests a registered key).
 	ask      job[none, priorResult]
@@ -45,7 +43,7 @@ type (
 )
 
 func newApplyStep(c *Common) *applyStep {
-	return &applyStep{c: c, ask: newJob[none, priorResult](c), register: newJob[none, applyResult](c)}
+	return &applyStep{c: c, keys: newApplyKeys(c.Keys), ask: newJob[none, priorResult](c), register: newJob[none, applyResult](c)}
 }
 
 // running reports whether work is under way: asking or registering.
@@ -121,13 +119,13 @@ func (a *applyStep) Update(msg tea.Msg) (component, tea.Cmd) {
 	}
 	switch msg := msg.(type) {
 	case tea.KeyPressMsg:
-		k := a.c.Keys
+		k := a.keys
 		if a.prior != nil && !a.running() && a.receipt == nil && a.err == nil {
 			switch {
-			case key.Matches(msg, k.Yes):
+			case key.Matches(msg, k.Replace):
 				a.prior = nil
 				return a, a.start()
-			case key.Matches(msg, k.No):
+			case key.Matches(msg, k.Keep):
 				return a, send(backMsg{})
 			}
 			return a, nil
@@ -135,11 +133,11 @@ func (a *applyStep) Update(msg tea.Msg) (component, tea.Cmd) {
 		switch {
 		case key.Matches(msg, k.Back):
 			return a, send(backMsg{})
-		case key.Matches(msg, k.Next) && a.receipt != nil:
+		case key.Matches(msg, k.Check) && a.receipt != nil:
 			return a, send(submitMsg{receipt: a.receipt})
 		case key.Matches(msg, k.Retry) && a.err != nil && !a.running():
 			return a, a.begin()
-		case key.Matches(msg, retestKey) && !a.running():
+		case key.Matches(msg, k.Retest) && !a.running():
 			if id, _ := a.existing(); id != "" {
 				return a, a.retest()
 			}
@@ -222,15 +220,15 @@ func (a *applyStep) spinner() string {
 }
 
 func (a *applyStep) Bindings() help.KeyMap {
-	k := a.c.Keys
+	k := a.keys
 	switch {
 	case a.prior != nil && a.receipt == nil && a.err == nil:
-		return bindings{short: []key.Binding{key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "replace")), key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "back")), k.Quit}}
+		return bindings{short: []key.Binding{k.Replace, k.Keep, k.Quit}}
 	case a.receipt != nil:
-		return bindings{short: []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "pairing check")), k.Back, k.Quit}}
+		return bindings{short: []key.Binding{k.Check, k.Back, k.Quit}}
 	case a.err != nil:
 		if id, _ := a.existing(); id != "" {
-			return bindings{short: []key.Binding{retestKey, k.Retry, k.Back, k.Quit}}
+			return bindings{short: []key.Binding{k.Retest, k.Retry, k.Back, k.Quit}}
 		}
 		return bindings{short: []key.Binding{k.Retry, k.Back, k.Quit}}
 	}

@@ -35,7 +35,8 @@ const (
 // scriptStep shows the setup script and offers to copy it, save it, or
 // do the same work through the SDK.
 type scriptStep struct {
-	c *Common
+	c    *Common
+	keys scriptKeys
 
 	spec   flows.SetupSpec
 	script string
@@ -69,8 +70,10 @@ type (
 )
 
 func newScriptStep(c *Common) *scriptStep {
+	keys := newScriptKeys(c.Keys)
 	vp := viewport.New()
 	vp.SoftWrap = true
+	vp.KeyMap = keys.Scroll.viewport()
 	// A script line too long for the screen continues on the next, marked
 	// so it does not read as a line of its own.
 	vp.LeftGutterFunc = func(g viewport.GutterContext) string {
@@ -83,7 +86,7 @@ func newScriptStep(c *Common) *scriptStep {
 	name.Prompt = "save as › "
 	name.KeyMap.Paste = key.NewBinding(key.WithDisabled())
 	name.SetStyles(inputStyles(true))
-	return &scriptStep{c: c, view: vp, name: name, planner: newJob[none, planResult](c), job: newJob[flows.SetupEvent, setupResult](c)}
+	return &scriptStep{c: c, keys: keys, view: vp, name: name, planner: newJob[none, planResult](c), job: newJob[flows.SetupEvent, setupResult](c)}
 }
 
 func (s *scriptStep) Enter(st *flows.State) tea.Cmd {
@@ -118,40 +121,47 @@ func (s *scriptStep) Leave() {
 func (s *scriptStep) SetSize(w, _ int) {
 	s.view.SetWidth(w)
 	s.name.SetWidth(max(w-12, 10))
+	s.layout()
 }
 
 func (s *scriptStep) canRun() bool { return s.c.Deps.Setup[s.spec.Provider] != nil }
 
 func (s *scriptStep) Update(msg tea.Msg) (component, tea.Cmd) {
+	cmd := s.update(msg)
+	s.layout() // the status may have changed
+	return s, cmd
+}
+
+func (s *scriptStep) update(msg tea.Msg) tea.Cmd {
 	if cmd, ok := s.planner.update(msg, nil, s.planDone); ok {
-		return s, cmd
+		return cmd
 	}
 	if cmd, ok := s.job.update(msg, s.event, s.setupDone); ok || stale(msg) {
-		return s, cmd // a message of work that was stopped is dropped
+		return cmd // a message of work that was stopped is dropped
 	}
 	switch msg := msg.(type) {
 	case savedMsg:
-		return s, s.saved(msg)
+		return s.saved(msg)
 	case tea.KeyPressMsg:
-		return s, s.key(msg)
+		return s.key(msg)
 	}
 	if s.mode == scriptNaming {
 		var cmd tea.Cmd
 		s.name, cmd = s.name.Update(msg)
-		return s, cmd
+		return cmd
 	}
-	return s, nil
+	return nil
 }
 
 func (s *scriptStep) key(msg tea.KeyPressMsg) tea.Cmd {
-	k := s.c.Keys
+	k := s.keys
 	switch s.mode {
 	case scriptNaming:
 		switch {
-		case key.Matches(msg, k.Back):
+		case key.Matches(msg, k.Cancel):
 			s.mode = scriptViewing
 			return nil
-		case key.Matches(msg, k.Next):
+		case key.Matches(msg, k.SaveAs):
 			return s.save(false)
 		}
 		var cmd tea.Cmd
@@ -159,9 +169,9 @@ func (s *scriptStep) key(msg tea.KeyPressMsg) tea.Cmd {
 		return cmd
 	case scriptOverwrite:
 		switch {
-		case key.Matches(msg, k.Yes):
+		case key.Matches(msg, k.Replace):
 			return s.save(true)
-		case key.Matches(msg, k.No):
+		case key.Matches(msg, k.Keep):
 			s.mode = scriptNaming
 			s.status = ""
 		}
@@ -169,7 +179,7 @@ func (s *scriptStep) key(msg tea.KeyPressMsg) tea.Cmd {
 	case scriptConfirmRun:
 		return s.confirmKey(msg)
 	case scriptRunning:
-		if key.Matches(msg, k.Back) {
+		if key.Matches(msg, k.Stop) {
 			s.Leave()
 			s.mode = scriptViewing
 			s.status = "Stopped. Calls already made are kept; running again picks up from there."
@@ -327,8 +337,16 @@ func (s *scriptStep) View() string {
 	case scriptRunning, scriptRan:
 		return s.runView()
 	}
+	heading, where, status := s.frame()
+	return heading + "\n" + where() + "\n" + s.view.View() + "\n" + status
+}
+
+// frame is what the script is shown with: the heading above, the line
+// that says where the script works and which of its lines are shown, and
+// the status under it.
+func (s *scriptStep) frame() (heading string, where func() string, status string) {
+	st := s.c.Styles
 	// The status goes under the script; the script gets what is left.
-	var status string
 	switch s.mode {
 	case scriptNaming:
 		status = s.name.View()
@@ -348,23 +366,28 @@ func (s *scriptStep) View() string {
 			status = s.c.wrap(s.nextHint(), st.Muted)
 		}
 	}
-	var b strings.Builder
 	cli, shell := "AWS CLI", "AWS CloudShell"
 	if !s.spec.Provider.IsAWS() {
 		cli, shell = "Azure CLI", "Azure Cloud Shell"
 	}
-	heading := st.Heading.Render(truncate("Run this script where the "+cli+" is signed in", s.c.Width))
-	// The line count needs the viewport's height, which needs the
-	// heading's: the count's wording is the same length whatever it says.
-	where := func() string {
+	heading = st.Heading.Render(truncate("Run this script where the "+cli+" is signed in", s.c.Width))
+	where = func() string {
 		first := s.view.YOffset() + 1
 		last := min(s.view.YOffset()+s.view.Height(), s.view.TotalLineCount())
 		return s.c.wrap(fmt.Sprintf("%s works. Lines %d–%d of %d; ↑/↓ scroll.", shell, first, last, s.view.TotalLineCount()), st.Muted)
 	}
+	return heading, where, status
+}
+
+// layout gives the script the lines the heading, the line count and the
+// status leave. The line count needs the viewport's height, which needs
+// the count's: its wording is the same length whatever it says.
+func (s *scriptStep) layout() {
+	if s.err != nil {
+		return
+	}
+	heading, where, status := s.frame()
 	s.view.SetHeight(max(min(s.c.Height-lipgloss.Height(heading)-lipgloss.Height(where())-lipgloss.Height(status), s.view.TotalLineCount()), 1))
-	b.WriteString(heading + "\n" + where() + "\n")
-	b.WriteString(s.view.View() + "\n" + status)
-	return b.String()
 }
 
 // nextHint says what to do with the script. In the demo there is no
@@ -411,30 +434,35 @@ func (s *scriptStep) runView() string {
 }
 
 func (s *scriptStep) Bindings() help.KeyMap {
-	k := s.c.Keys
-	switch s.mode {
-	case scriptNaming:
-		return bindings{short: []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "save")), key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")), k.Quit}}
-	case scriptConfirmRun:
+	k := s.keys
+	switch {
+	case s.err != nil:
+		return bindings{short: []key.Binding{k.Back, k.Quit}}
+	case s.mode == scriptNaming:
+		return bindings{short: []key.Binding{k.SaveAs, k.Cancel, k.Quit}}
+	case s.mode == scriptConfirmRun:
 		if !s.canConsent() {
 			// Planning, or the plan failed, or it cannot be done here:
 			// there is nothing to say yes to.
-			back := key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "back"))
-			return bindings{short: []key.Binding{back, k.Quit}}
+			return bindings{short: []key.Binding{k.NoBack, k.Quit}}
 		}
 		return bindings{short: []key.Binding{k.Yes, k.No, k.Quit}}
-	case scriptOverwrite:
-		return bindings{short: []key.Binding{k.Yes, k.No, k.Quit}}
-	case scriptRunning:
-		return bindings{short: []key.Binding{key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "stop")), k.Quit}}
-	case scriptRan:
+	case s.mode == scriptOverwrite:
+		return bindings{short: []key.Binding{k.Replace, k.Keep, k.Quit}}
+	case s.mode == scriptRunning:
+		return bindings{short: []key.Binding{k.Stop, k.Quit}}
+	case s.mode == scriptRan:
 		return bindings{short: []key.Binding{k.Next, k.Back, k.Quit}}
 	}
 	short := []key.Binding{k.Next, k.Copy, k.Save}
 	if s.canRun() {
 		short = append(short, k.Run)
 	}
-	return bindings{short: append(short, k.Back, k.Quit)}
+	var more []key.Binding
+	if !s.view.AtTop() || !s.view.AtBottom() {
+		more = k.Scroll.all() // the script is taller than its room
+	}
+	return bindings{short: append(short, k.Back, k.Quit), more: more}
 }
 
 // anchor keeps the set-up's last line in view: the call under way, then

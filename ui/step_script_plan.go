@@ -96,7 +96,7 @@ func (s *scriptStep) canConsent() bool {
 
 // confirmKey answers the consent screen's question.
 func (s *scriptStep) confirmKey(msg tea.KeyPressMsg) tea.Cmd {
-	k := s.c.Keys
+	k := s.keys
 	c := &s.consent
 	switch {
 	case key.Matches(msg, k.No):
