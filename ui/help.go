@@ -28,7 +28,7 @@ func (m *Model) shortHelp() []key.Binding {
 // screenKeys drops "back" from a step's keys where the flow cannot go
 // back (the first step): esc does nothing there.
 func (m *Model) screenKeys(keys []key.Binding) []key.Binding {
-	if m.front != nil {
+	if b, ok := m.current().Bindings().(bindings); m.front != nil || ok && b.inStep {
 		return keys
 	}
 	var out []key.Binding

@@ -67,6 +67,10 @@ func choose() key.Binding {
 type bindings struct {
 	short []key.Binding
 	more  []key.Binding
+	// inStep: esc goes back inside the step (from the set-up's result
+	// to the script), not to the step before, so it is shown even where
+	// the flow cannot go back.
+	inStep bool
 }
 
 func (b bindings) ShortHelp() []key.Binding { return b.short }

@@ -452,7 +452,7 @@ func (s *scriptStep) Bindings() help.KeyMap {
 	case s.mode == scriptRunning:
 		return bindings{short: []key.Binding{k.Stop, k.Quit}}
 	case s.mode == scriptRan:
-		return bindings{short: []key.Binding{k.Next, k.Back, k.Quit}}
+		return bindings{short: []key.Binding{k.Next, k.Back, k.Quit}, inStep: true}
 	}
 	short := []key.Binding{k.Next, k.Copy, k.Save}
 	if s.canRun() {
