@@ -10,6 +10,7 @@ import (
 // apply, the check) is cancelled when the command's context is, as on
 // ctrl+c or SIGTERM, not only when the step stops it.
 func TestJobEndsWithTheCommandsContext(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	j := newJob[none, none](&Common{Deps: Deps{Context: ctx}})

@@ -57,6 +57,7 @@ func resumeDeps(t *testing.T, saved []flows.Snapshot) (Deps, *memProgress) {
 // its step and when; the secret that resuming asks again is said; the
 // one chosen is resumed.
 func TestResumeOffersEveryDomain(t *testing.T) {
+	t.Parallel()
 	deps, _ := resumeDeps(t, savedDomains())
 	for _, size := range [][2]int{{50, 16}, {80, 24}} {
 		d := newDriver(t, newFlow(t, nil), deps, size[0], size[1])
@@ -82,6 +83,7 @@ func TestResumeOffersEveryDomain(t *testing.T) {
 // domain with saved progress, asks first; n keeps it, r resumes it, y
 // discards it and goes on.
 func TestStartingOverAsksBeforeDiscarding(t *testing.T) {
+	t.Parallel()
 	deps, p := resumeDeps(t, savedDomains())
 	d := newDriver(t, newFlow(t, nil), deps, 80, 24)
 	d.key("down", "down", "enter") // start over
@@ -118,6 +120,7 @@ func TestStartingOverAsksBeforeDiscarding(t *testing.T) {
 // TestStartingOverAGivenDomainAsks: with the domain given on the command
 // line, "Start over" asks, and y deletes the saved progress.
 func TestStartingOverAGivenDomainAsks(t *testing.T) {
+	t.Parallel()
 	saved := savedDomains()[1:]
 	deps, p := resumeDeps(t, saved)
 	d := newDriver(t, newFlow(t, map[flows.Field]string{"domain": "dm-AAAAAAAAAAA"}), deps, 80, 24)

@@ -54,7 +54,10 @@ type Model struct {
 	scroll, anchor int
 	anchored       string
 	overflow       bool
-	enterCmd       tea.Cmd // the first screen's work, started by Init
+	// body is the current screen's view, drawn when it last changed
+	// (settle): View shows it without drawing it again.
+	body     string
+	enterCmd tea.Cmd // the first screen's work, started by Init
 
 	progress *progressLog
 
@@ -403,7 +406,8 @@ func (m *Model) settle() {
 		return
 	}
 	m.fitBody(false)
-	m.place(m.current().View())
+	m.body = m.current().View()
+	m.place(m.body)
 }
 
 func (m *Model) tooSmall() bool { return m.width < MinWidth || m.height < MinHeight }
@@ -423,7 +427,7 @@ func (m *Model) render() string {
 		return lipgloss.NewStyle().Width(max(m.width, 10)).Render(msg)
 	}
 	w := m.c.Width
-	body := lipgloss.NewStyle().Width(w).Height(m.c.Height).MaxHeight(m.c.Height).Render(m.window(m.current().View()))
+	body := lipgloss.NewStyle().Width(w).Height(m.c.Height).MaxHeight(m.c.Height).Render(m.window(m.body))
 	footer := m.fitHelp(m.shortHelp())
 	if m.help.ShowAll {
 		footer = m.fullHelp()

@@ -122,6 +122,7 @@ func checkWidth(t *testing.T, d *driver, w int) {
 }
 
 func TestWalkToDone(t *testing.T) {
+	t.Parallel()
 	for _, size := range [][2]int{{80, 24}, {60, 24}} {
 		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
 			p := &fakePairer{results: passing}
@@ -172,6 +173,7 @@ func TestWalkToDone(t *testing.T) {
 }
 
 func TestInlineValidation(t *testing.T) {
+	t.Parallel()
 	deps, _ := testDeps(t, &fakePairer{results: passing})
 	d := newDriver(t, newFlow(t, nil), deps, 80, 24)
 	d.typ("dm-LCAJ")
@@ -196,6 +198,7 @@ func toPaste(t *testing.T, w int) *driver {
 }
 
 func TestPasteIsTrimmedAndNeverCut(t *testing.T) {
+	t.Parallel()
 	d := toPaste(t, 60)
 	d.paste("  \t" + aliasARN + "  \r\n")
 	if got := d.m.steps[flows.StepPaste].(*formStep).fields[0].input.Value(); got != aliasARN {
@@ -212,6 +215,7 @@ func TestPasteIsTrimmedAndNeverCut(t *testing.T) {
 }
 
 func TestPasteOfAnotherDomainsAlias(t *testing.T) {
+	t.Parallel()
 	d := toPaste(t, 80)
 	d.paste("arn:aws:kms:us-east-1:111122223333:alias/dm-XXXXXXXXXXX/acme")
 	d.wantScreen("✗ this alias is for domain dm-XXXXXXXXXXX, not dm-LCAJVnUE94B")
@@ -220,6 +224,7 @@ func TestPasteOfAnotherDomainsAlias(t *testing.T) {
 }
 
 func TestPasteOfTheScriptsLastLines(t *testing.T) {
+	t.Parallel()
 	d := toPaste(t, 80)
 	d.paste("Added statement rekwiz-acme to the key policy; other statements kept.\n\n" +
 		"Key alias (save this for next step): arn:aws:kms:us-east-1:111122223333:key/alias/dm-LCAJVnUE94B/acme\n")
@@ -234,6 +239,7 @@ func TestPasteOfTheScriptsLastLines(t *testing.T) {
 // TestTypedLabelledLine: a terminal without bracketed paste types the
 // script's line key by key; the label is dropped as it completes.
 func TestTypedLabelledLine(t *testing.T) {
+	t.Parallel()
 	d := toPaste(t, 80)
 	d.typ("  Key alias (save this for next step): " + aliasARN)
 	if got := d.m.steps[flows.StepPaste].(*formStep).fields[0].input.Value(); got != aliasARN {
@@ -244,6 +250,7 @@ func TestTypedLabelledLine(t *testing.T) {
 }
 
 func TestBackKeepsWhatWasTyped(t *testing.T) {
+	t.Parallel()
 	deps, _ := testDeps(t, &fakePairer{results: passing})
 	d := newDriver(t, newFlow(t, nil), deps, 80, 24)
 	d.typ(domain)
@@ -263,6 +270,7 @@ func TestBackKeepsWhatWasTyped(t *testing.T) {
 }
 
 func TestUnavailableProviderCannotBeChosen(t *testing.T) {
+	t.Parallel()
 	deps, _ := testDeps(t, &fakePairer{results: passing})
 	d := newDriver(t, newFlow(t, map[flows.Field]string{"domain": domain}), deps, 80, 24)
 	d.wantStep(flows.StepProvider)
@@ -273,6 +281,7 @@ func TestUnavailableProviderCannotBeChosen(t *testing.T) {
 }
 
 func TestTooSmallThenResized(t *testing.T) {
+	t.Parallel()
 	deps, _ := testDeps(t, &fakePairer{results: passing})
 	d := newDriver(t, newFlow(t, nil), deps, 40, 10)
 	d.wantScreen("The terminal is 40×10; rekwiz needs at least 50×16.", "rekwiz script, rekwiz verify")
@@ -286,6 +295,7 @@ func TestTooSmallThenResized(t *testing.T) {
 }
 
 func TestStartsWithoutWaitingForTheTerminal(t *testing.T) {
+	t.Parallel()
 	deps, _ := testDeps(t, &fakePairer{results: passing})
 	m := New(newFlow(t, nil), deps)
 	// No size, no background colour has arrived: the first screen is
@@ -311,6 +321,7 @@ func toScript(t *testing.T, deps Deps) *driver {
 }
 
 func TestSaveNeverOverwritesWithoutAsking(t *testing.T) {
+	t.Parallel()
 	deps, _ := testDeps(t, &fakePairer{results: passing})
 	d := toScript(t, deps)
 	path := filepath.Join(deps.SaveDir, "setup.sh")
@@ -350,6 +361,7 @@ func TestSaveNeverOverwritesWithoutAsking(t *testing.T) {
 }
 
 func TestCopyGoesThroughTheTerminal(t *testing.T) {
+	t.Parallel()
 	deps, _ := testDeps(t, &fakePairer{results: passing})
 	d := toScript(t, deps)
 	d.key("c")
@@ -366,6 +378,7 @@ func TestCopyGoesThroughTheTerminal(t *testing.T) {
 }
 
 func TestSetItUpForMe(t *testing.T) {
+	t.Parallel()
 	deps, _ := testDeps(t, &fakePairer{results: passing})
 	deps.Setup[flows.AWSDelegated] = &fakeSetup{
 		events: []flows.SetupEvent{{Call: "kms create-key", Detail: "created key 1234"}, {Call: "kms create-alias", Detail: "created alias/dm-LCAJVnUE94B/acme"}},
@@ -390,6 +403,7 @@ func TestSetItUpForMe(t *testing.T) {
 }
 
 func TestSetItUpForMeOnAzure(t *testing.T) {
+	t.Parallel()
 	const keyURL = "https://contoso-hsm.managedhsm.azure.net/keys/customer-rek/0123456789abcdef0123456789abcdef"
 	const tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 	deps, _ := testDeps(t, &fakePairer{results: passing})
@@ -434,6 +448,7 @@ func TestSetItUpForMeOnAzure(t *testing.T) {
 // TestSetItUpForMeMasksTheSecret: the values carried to the next step
 // are listed in its order, labelled, and the secret access key masked.
 func TestSetItUpForMeMasksTheSecret(t *testing.T) {
+	t.Parallel()
 	const secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 	deps, _ := testDeps(t, &fakePairer{results: passing})
 	deps.Pairing[flows.AWSServiceAccount] = deps.Pairing[flows.AWSDelegated]
@@ -453,6 +468,7 @@ func TestSetItUpForMeMasksTheSecret(t *testing.T) {
 }
 
 func TestSetItUpForMeFailure(t *testing.T) {
+	t.Parallel()
 	deps, _ := testDeps(t, &fakePairer{results: passing})
 	deps.Setup[flows.AWSDelegated] = &fakeSetup{
 		events: []flows.SetupEvent{{Call: "kms create-key", Err: errors.New("AccessDeniedException: not allowed")}},
@@ -468,6 +484,7 @@ func TestSetItUpForMeFailure(t *testing.T) {
 }
 
 func TestApplyFailureCanBeRetried(t *testing.T) {
+	t.Parallel()
 	deps, reg := testDeps(t, &fakePairer{results: passing})
 	reg.err = errors.New("registry file is not readable: /x/registry.json")
 	flow := newFlow(t, map[flows.Field]string{"domain": domain, "provider": "aws-delegated", "key": "new", "region": "us-east-1", "key-arn": aliasARN})
@@ -483,6 +500,7 @@ func TestApplyFailureCanBeRetried(t *testing.T) {
 }
 
 func TestFailedCheckSendsToTheFix(t *testing.T) {
+	t.Parallel()
 	p := &fakePairer{results: []flows.Check{
 		{ID: "aws.alias", Name: "Alias resolves to a key", Status: flows.StatusFail,
 			Detail: "the key policy does not let arn:aws:iam::999988887777:root call kms:DescribeKey",
@@ -524,6 +542,7 @@ func (b *blockingPairer) Run(ctx context.Context, _ flows.Target, report func(fl
 }
 
 func TestQuitCancelsRunningWork(t *testing.T) {
+	t.Parallel()
 	p := &blockingPairer{started: make(chan struct{}), stopped: make(chan struct{})}
 	deps, _ := testDeps(t, nil)
 	deps.Pairing[flows.AWSDelegated] = p
@@ -557,6 +576,7 @@ func (d *driver) golden(name string) {
 }
 
 func TestGoldenScreens(t *testing.T) {
+	t.Parallel()
 	failing := &fakePairer{results: []flows.Check{
 		{ID: "aws.alias-name", Name: "Alias names this domain and vendor", Status: flows.StatusPass, Detail: "alias/dm-LCAJVnUE94B/acme"},
 		{ID: "aws.alias", Name: "Alias resolves to a key", Status: flows.StatusFail,
@@ -582,6 +602,7 @@ func TestGoldenScreens(t *testing.T) {
 }
 
 func TestPlaceholderVendorIsFlagged(t *testing.T) {
+	t.Parallel()
 	deps, _ := testDeps(t, &fakePairer{results: passing})
 	v := testVendor
 	v.Placeholder = true
@@ -614,6 +635,7 @@ func (c *countdownPairer) Run(ctx context.Context, t flows.Target, report func(f
 }
 
 func TestCheckShowsThePropagationCountdown(t *testing.T) {
+	t.Parallel()
 	p := &countdownPairer{blockingPairer{started: make(chan struct{}), stopped: make(chan struct{})}}
 	deps, _ := testDeps(t, nil)
 	deps.Pairing[flows.AWSDelegated] = p
@@ -649,6 +671,7 @@ func (d *dupRegistry) Retest(_ context.Context, _ flows.Target, id string) (flow
 }
 
 func TestAlreadyRegisteredOffersATest(t *testing.T) {
+	t.Parallel()
 	deps, _ := testDeps(t, &fakePairer{results: passing})
 	reg := &dupRegistry{}
 	deps.Registry = reg
