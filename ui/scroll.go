@@ -31,6 +31,10 @@ type arrowScrolled interface{ arrowsScroll() bool }
 // its anchor is brought into view when it moved or the view is a new
 // one, and the position is kept inside the view.
 func (m *Model) place(view string) {
+	if m.fits(view) {
+		m.overflow, m.scroll = false, 0
+		return
+	}
 	lines := m.bodyLines(view)
 	m.overflow = len(lines) > m.c.Height
 	if !m.overflow {
@@ -50,6 +54,13 @@ func (m *Model) place(view string) {
 	m.scroll = max(min(m.scroll, len(lines)-rows), 0)
 }
 
+// fits reports, without wrapping it, that a view fits the body as it is:
+// no wider than the body, and no taller.
+func (m *Model) fits(view string) bool {
+	view = strings.TrimRight(view, "\n")
+	return strings.Count(view, "\n") < m.c.Height && lipgloss.Width(view) <= m.c.Width
+}
+
 // bodyLines are a view's lines as the body shows them, wrapped to its
 // width.
 func (m *Model) bodyLines(view string) []string {
@@ -61,6 +72,9 @@ func (m *Model) bodyLines(view string) []string {
 // it is; a taller one is shown from the scroll position place kept, and
 // its last row says what is above and below.
 func (m *Model) window(view string) string {
+	if m.fits(view) {
+		return strings.TrimRight(view, "\n")
+	}
 	lines := m.bodyLines(view)
 	if len(lines) <= m.c.Height {
 		return strings.TrimRight(view, "\n")
