@@ -12,14 +12,6 @@ import (
 	"github.com/rekwiz/rekwiz/flows"
 )
 
-// Progress keeps a flow's progress per domain, so a wizard left part-way
-// (a cloud shell that timed out) can resume. Secrets are never given to
-// it.
-type Progress interface {
-	Save(flows.Snapshot) error
-	Delete(domain string) error
-}
-
 // resumeStep is the screen shown before a step when progress was
 // saved: before the first step, the offer of every unfinished domain, to
 // resume at the step it reached, or start over; and, before a domain
@@ -219,38 +211,6 @@ func (r *resumeStep) askView() string {
 	b.WriteString(st.Label.Render("r") + st.Text.Render(": resume it at "+d.snap.Step.Title()) + "\n")
 	b.WriteString(st.Label.Render("n/esc") + st.Text.Render(": back"))
 	return b.String()
-}
-
-// savedFor is the saved progress of a domain not yet discarded.
-func (c *Common) savedFor(domain string) (flows.Snapshot, bool) {
-	for _, s := range c.Deps.Saved {
-		if s.Domain == strings.TrimSpace(domain) {
-			return s, true
-		}
-	}
-	return flows.Snapshot{}, false
-}
-
-// dropSaved forgets a domain's saved progress: it was resumed, or
-// discarded.
-func (c *Common) dropSaved(domain string) {
-	var keep []flows.Snapshot
-	for _, s := range c.Deps.Saved {
-		if s.Domain != domain {
-			keep = append(keep, s)
-		}
-	}
-	c.Deps.Saved = keep
-}
-
-// deleteProgress drops a domain's saved progress the customer chose to
-// discard.
-func (c *Common) deleteProgress(domain string) tea.Cmd {
-	p := c.Deps.Progress
-	if p == nil {
-		return nil
-	}
-	return func() tea.Msg { _ = p.Delete(domain); return nil }
 }
 
 // ago says how long ago, as a person would.

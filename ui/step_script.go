@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"charm.land/bubbles/v2/help"
@@ -55,19 +52,6 @@ type scriptStep struct {
 	// consent is "set it up for me"'s plan and questions (step_script_plan.go).
 	consent consent
 }
-
-// Messages of the script step's work.
-type (
-	savedMsg struct {
-		path   string
-		exists bool // not written: the file is there and may not be replaced
-		err    error
-	}
-	setupResult struct {
-		res flows.SetupResult
-		err error
-	}
-)
 
 func newScriptStep(c *Common) *scriptStep {
 	keys := newScriptKeys(c.Keys)
@@ -154,50 +138,15 @@ func (s *scriptStep) update(msg tea.Msg) tea.Cmd {
 }
 
 func (s *scriptStep) key(msg tea.KeyPressMsg) tea.Cmd {
-	k := s.keys
 	switch s.mode {
-	case scriptNaming:
-		switch {
-		case key.Matches(msg, k.Cancel):
-			s.mode = scriptViewing
-			return nil
-		case key.Matches(msg, k.SaveAs):
-			return s.save(false)
-		}
-		var cmd tea.Cmd
-		s.name, cmd = s.name.Update(msg)
-		return cmd
-	case scriptOverwrite:
-		switch {
-		case key.Matches(msg, k.Replace):
-			return s.save(true)
-		case key.Matches(msg, k.Keep):
-			s.mode = scriptNaming
-			s.status = ""
-		}
-		return nil
+	case scriptNaming, scriptOverwrite:
+		return s.saveKey(msg)
 	case scriptConfirmRun:
 		return s.confirmKey(msg)
-	case scriptRunning:
-		if key.Matches(msg, k.Stop) {
-			s.Leave()
-			s.mode = scriptViewing
-			s.status = "Stopped. Calls already made are kept; running again picks up from there."
-		}
-		return nil
-	case scriptRan:
-		switch {
-		case key.Matches(msg, k.Back):
-			s.mode = scriptViewing
-			return nil
-		case key.Matches(msg, k.Next) && s.result != nil:
-			// The values go with the answer as well as before it: the
-			// prefill may still be on its way.
-			return send(submitMsg{values: s.result.Paste})
-		}
-		return nil
+	case scriptRunning, scriptRan:
+		return s.setupKey(msg)
 	}
-
+	k := s.keys
 	switch {
 	case key.Matches(msg, k.Back):
 		return send(backMsg{})
@@ -209,117 +158,13 @@ func (s *scriptStep) key(msg tea.KeyPressMsg) tea.Cmd {
 		s.status = fmt.Sprintf("Copied %d lines to the clipboard through your terminal (OSC 52). Nothing there? Press s to save it to a file instead.", s.view.TotalLineCount())
 		return tea.SetClipboard(s.script)
 	case key.Matches(msg, k.Save):
-		s.mode = scriptNaming
-		s.status = ""
-		s.name.SetValue(scripts.FileName(s.spec, scripts.Options{}))
-		s.name.CursorEnd()
-		return s.name.Focus()
+		return s.startSave()
 	case key.Matches(msg, k.Run) && s.canRun():
 		return s.startPlan()
 	}
 	var cmd tea.Cmd
 	s.view, cmd = s.view.Update(msg)
 	return cmd
-}
-
-// save writes the script. Without overwrite it never replaces a file:
-// the file is created exclusively, and an existing one means asking.
-func (s *scriptStep) save(overwrite bool) tea.Cmd {
-	path := strings.TrimSpace(s.name.Value())
-	if path == "" {
-		s.status = "✗ give a file name"
-		return nil
-	}
-	if rest, ok := strings.CutPrefix(path, "~/"); ok {
-		if home, err := os.UserHomeDir(); err == nil {
-			path = filepath.Join(home, rest)
-		}
-	}
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(s.c.Deps.SaveDir, path)
-	}
-	content := s.script
-	return func() tea.Msg { return writeScript(path, content, overwrite) }
-}
-
-func writeScript(path, content string, overwrite bool) savedMsg {
-	if !overwrite {
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o700)
-		if errors.Is(err, fs.ErrExist) {
-			return savedMsg{path: path, exists: true}
-		}
-		if err != nil {
-			return savedMsg{path: path, err: err}
-		}
-		_, err = f.WriteString(content)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(path)
-		}
-		return savedMsg{path: path, err: err}
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".rekwiz-script-*")
-	if err != nil {
-		return savedMsg{path: path, err: err}
-	}
-	_, err = tmp.WriteString(content)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o700)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return savedMsg{path: path, err: err}
-}
-
-func (s *scriptStep) saved(m savedMsg) tea.Cmd {
-	switch {
-	case m.exists:
-		s.mode = scriptOverwrite
-		s.status = m.path + " exists. Replace it?"
-	case m.err != nil:
-		s.mode = scriptNaming
-		s.status = "✗ could not save: " + m.err.Error()
-	default:
-		s.mode = scriptViewing
-		shown := m.path
-		if rel, err := filepath.Rel(s.c.Deps.SaveDir, m.path); err == nil && !strings.HasPrefix(rel, "..") {
-			shown = rel
-		}
-		s.status = "✓ Saved to " + shown + ". Run it with: bash " + shown
-	}
-	return nil
-}
-
-// run does what the script does, through the SDK, streaming each call.
-func (s *scriptStep) run() tea.Cmd {
-	setup, spec := s.runSetup(), s.spec
-	s.mode, s.events, s.result, s.runErr, s.status = scriptRunning, nil, nil, nil, ""
-	return s.job.start(func(ctx context.Context, progress func(flows.SetupEvent)) setupResult {
-		res, err := setup(ctx, spec, progress)
-		return setupResult{res: res, err: err}
-	})
-}
-
-// event takes a call the set-up made.
-func (s *scriptStep) event(ev flows.SetupEvent) { s.events = append(s.events, ev) }
-
-// setupDone takes the set-up's result: its values fill the paste step.
-func (s *scriptStep) setupDone(m setupResult) tea.Cmd {
-	s.mode, s.runErr = scriptRan, m.err
-	if m.err != nil {
-		return nil
-	}
-	s.result = &m.res
-	return send(prefillMsg{values: m.res.Paste})
 }
 
 func (s *scriptStep) View() string {
@@ -397,40 +242,6 @@ func (s *scriptStep) nextHint() string {
 		return "This is the demo: press r and rekwiz makes the script's calls against the sandbox."
 	}
 	return "Ran it? Press enter to paste what it printed."
-}
-
-func (s *scriptStep) runView() string {
-	st := s.c.Styles
-	var b strings.Builder
-	b.WriteString(st.Heading.Render("Setting it up") + "\n\n")
-	for _, ev := range s.events {
-		if ev.Err != nil {
-			b.WriteString(s.c.wrapIndented("✗ "+ev.Call+": "+ev.Err.Error(), 0, st.Error) + "\n")
-			continue
-		}
-		b.WriteString(st.OK.Render("✓ ") + st.Label.Render(ev.Call) + "\n" + s.c.wrapIndented(ev.Detail, 2, st.Muted) + "\n")
-	}
-	switch {
-	case s.job.running():
-		b.WriteString(s.job.spin.View() + " " + st.Muted.Render("working… (esc stops)"))
-	case s.result != nil:
-		b.WriteString("\n" + st.OK.Render("✓ Done.") + " " + st.Text.Render("The next step is filled in with:") + "\n")
-		for _, f := range flows.PasteFields(s.spec.Provider) {
-			v, ok := s.result.Paste[f]
-			if !ok {
-				continue
-			}
-			if flows.Spec(f).Kind == flows.SecretField {
-				v = flows.Secret(v).Masked()
-			}
-			b.WriteString(s.c.wrapIndented(flows.Spec(f).Label+": "+v, 2, st.Value) + "\n")
-		}
-		b.WriteString(st.Muted.Render("Press enter to continue."))
-	case s.runErr != nil:
-		b.WriteString("\n" + s.c.wrapIndented("✗ Stopped: "+s.runErr.Error(), 0, st.Error) + "\n")
-		b.WriteString(st.Muted.Render("esc: back to the script"))
-	}
-	return b.String()
 }
 
 func (s *scriptStep) Bindings() help.KeyMap {
