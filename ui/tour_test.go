@@ -27,7 +27,7 @@ type stop struct {
 }
 
 // blockingSetup is a set-up that runs until it is stopped.
-type blockingSetup struct{ fakeSetup }
+type blockingSetup struct{}
 
 func (b *blockingSetup) Run(ctx context.Context, _ flows.SetupSpec, report func(flows.SetupEvent)) (flows.SetupResult, error) {
 	report(flows.SetupEvent{Call: "kms create-key", Detail: "created key 1234"})
