@@ -60,9 +60,19 @@ func (m *Model) settle() {
 	if m.tooSmall() {
 		return
 	}
-	m.fitBody(false)
-	m.body = m.current().View()
-	m.place(m.body)
+	// The full help lists the screen's scrolling only when the body
+	// overflows, which depends on the room the full help leaves: a
+	// second pass settles it (a longer help only makes the body
+	// shorter).
+	for range 2 {
+		overflow := m.overflow
+		m.fitBody(false)
+		m.body = m.current().View()
+		m.place(m.body)
+		if m.overflow == overflow {
+			break
+		}
+	}
 }
 
 func (m *Model) tooSmall() bool { return m.width < MinWidth || m.height < MinHeight }

@@ -49,9 +49,11 @@ func (m *Model) fullKeys() []key.Binding {
 	for _, g := range m.current().Bindings().FullHelp() {
 		all = append(all, m.screenKeys(g)...)
 	}
-	all = append(all, m.keys.PageUp, m.keys.PageDown)
-	if m.arrowsScroll() {
-		all = append(all, m.keys.Up, m.keys.Down)
+	if m.overflow {
+		all = append(all, m.keys.Page)
+		if m.arrowsScroll() {
+			all = append(all, m.keys.Arrows)
+		}
 	}
 	quit := false
 	for _, b := range all {
@@ -115,7 +117,7 @@ func (m *Model) fitHelp(keys []key.Binding) string {
 		if s, ok := shortDesc[d]; ok {
 			d = s
 		}
-		short[i] = key.NewBinding(key.WithKeys(b.Keys()...), key.WithHelp(b.Help().Key, d))
+		short[i] = bind(b, b.Help().Key, d)
 	}
 	return m.help.ShortHelpView(short)
 }

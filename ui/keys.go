@@ -105,8 +105,17 @@ func (s scrollKeys) viewport() viewport.KeyMap {
 	return viewport.KeyMap{Up: s.Up, Down: s.Down, PageUp: s.PageUp, PageDown: s.PageDown, HalfPageUp: s.HalfUp, HalfPageDown: s.HalfDown}
 }
 
+// all is the scroll keys as the full help lists them: up and down
+// together, a line, a page and half a page at a time.
 func (s scrollKeys) all() []key.Binding {
-	return []key.Binding{s.Up, s.Down, s.PageUp, s.PageDown, s.HalfUp, s.HalfDown}
+	both := func(up, down key.Binding, desc string) key.Binding {
+		return key.NewBinding(key.WithKeys(append(up.Keys(), down.Keys()...)...), key.WithHelp(up.Help().Key+"/"+down.Help().Key, desc))
+	}
+	return []key.Binding{
+		both(s.Up, s.Down, "scroll"),
+		both(s.PageUp, s.PageDown, "page"),
+		both(s.HalfUp, s.HalfDown, "half page"),
+	}
 }
 
 // choiceKeys are the choice step's.
@@ -234,8 +243,10 @@ func newResumeKeys(k keyMap) resumeKeys {
 type rootKeys struct {
 	Quit, Help key.Binding
 	// PageUp and PageDown scroll a body taller than the screen; Up and
-	// Down too, on a step that has no use for them then.
+	// Down too, on a step that has no use for them then. Page and
+	// Arrows are the two pairs as the full help lists them.
 	PageUp, PageDown, Up, Down key.Binding
+	Page, Arrows               key.Binding
 }
 
 func newRootKeys(k keyMap) rootKeys {
@@ -245,5 +256,7 @@ func newRootKeys(k keyMap) rootKeys {
 		PageDown: key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "screen down")),
 		Up:       bind(k.Up, "↑/k", "scroll up"),
 		Down:     bind(k.Down, "↓/j", "scroll down"),
+		Page:     key.NewBinding(key.WithKeys("pgup", "pgdown"), key.WithHelp("pgup/pgdn", "scroll the screen")),
+		Arrows:   key.NewBinding(key.WithKeys("up", "down", "k", "j"), key.WithHelp("↑/↓/k/j", "scroll the screen")),
 	}
 }

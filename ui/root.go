@@ -35,6 +35,7 @@ type Model struct {
 	// same view leaves the customer's scrolling alone.
 	scroll, anchor int
 	anchored       string
+	anchorRows     int // the body's rows when the anchor was kept in view
 	overflow       bool
 	// body is the current screen's view, drawn when it last changed
 	// (settle): View shows it without drawing it again.

@@ -28,8 +28,9 @@ type arrowScrolled interface{ arrowsScroll() bool }
 
 // place keeps the body's scroll position right for view, the current
 // screen's view: a view that fits starts at its top; for a taller one,
-// its anchor is brought into view when it moved or the view is a new
-// one, and the position is kept inside the view.
+// its anchor is brought into view when it moved, the view is a new one
+// or the body's height changed (the full help opened), and the position
+// is kept inside the view.
 func (m *Model) place(view string) {
 	if m.fits(view) {
 		m.overflow, m.scroll = false, 0
@@ -43,8 +44,8 @@ func (m *Model) place(view string) {
 	}
 	rows := max(m.c.Height-1, 1)
 	view = strings.TrimRight(view, "\n")
-	if at := min(anchorOf(m.current(), view, m.c.Width, lines), len(lines)-1); at >= 0 && (at != m.anchor || view != m.anchored) {
-		m.anchor, m.anchored = at, view
+	if at := min(anchorOf(m.current(), view, m.c.Width, lines), len(lines)-1); at >= 0 && (at != m.anchor || view != m.anchored || rows != m.anchorRows) {
+		m.anchor, m.anchored, m.anchorRows = at, view, rows
 		if at < m.scroll {
 			m.scroll = at
 		} else if at >= m.scroll+rows {

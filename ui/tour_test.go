@@ -169,16 +169,21 @@ func TestFullHelpShowsEveryKey(t *testing.T) {
 			if !s.typing {
 				keys = append(append(append([]string{}, nav...), others...), letters...)
 			}
-			d := s.reach(t)
-			d.key("?")
-			screen := d.screen()
+			h := s.reach(t)
+			short := h.screen()
+			h.key("?")
+			screen := h.screen()
+			screenFits(t, h, h.m.width, h.m.height)
+			if !strings.Contains(strings.Join(strings.Fields(screen), " "), "? fewer keys") {
+				t.Fatalf("? did not open the full help:\n%s", screen)
+			}
 			footer := screen[strings.LastIndex(screen, "─")+len("─"):]
 			shown := map[string]bool{}
 			for _, tok := range strings.Fields(footer) {
 				shown[tok] = true
 			}
 			bound := map[string]bool{}
-			for _, b := range d.m.fullKeys() {
+			for _, b := range h.m.fullKeys() {
 				if !shown[b.Help().Key] {
 					t.Errorf("the full help lacks %q (%s):\n%s", b.Help().Key, b.Help().Desc, screen)
 				}
@@ -186,8 +191,12 @@ func TestFullHelpShowsEveryKey(t *testing.T) {
 					bound[k] = true
 				}
 			}
+			h.key("?")
+			if got := h.screen(); got != short {
+				t.Errorf("? again did not close the full help:\n%s\nwant:\n%s", got, short)
+			}
 			names := map[string]string{"up": "↑", "down": "↓", "pgdown": "pgdn", "left": "←", "right": "→"}
-			d = s.reach(t)
+			d := s.reach(t)
 			for _, k := range keys {
 				// A key that did something is tried on a fresh screen;
 				// one that did nothing leaves the screen as it was.
