@@ -1,9 +1,12 @@
 package ui
 
 import (
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/rekwiz/rekwiz/flows"
 )
@@ -131,5 +134,46 @@ func TestStartingOverAGivenDomainAsks(t *testing.T) {
 	d.wantStep(flows.StepProvider)
 	if len(p.deleted) != 1 || p.deleted[0] != "dm-AAAAAAAAAAA" {
 		t.Fatalf("deleted %v", p.deleted)
+	}
+}
+
+// TestResumeScreenIsAComponent: the resume screen works on its own, as a
+// step does: keys move its cursor and say what was chosen as a message to
+// the root, which does the rest.
+func TestResumeScreenIsAComponent(t *testing.T) {
+	t.Parallel()
+	deps, _ := resumeDeps(t, savedDomains())
+	c := &Common{Styles: newStyles(true), Keys: newKeyMap(), Deps: deps, Width: 78, Height: 19}
+	var r component = newResumeOffer(c, deps.Saved)
+	r.Enter(newFlow(t, nil))
+	choose := func(keys ...string) tea.Msg {
+		t.Helper()
+		var cmd tea.Cmd
+		for _, k := range keys {
+			r, cmd = r.Update(keyPress(k))
+		}
+		if cmd == nil {
+			t.Fatalf("%v chose nothing:\n%s", keys, r.View())
+		}
+		return cmd()
+	}
+	if m, ok := choose("down", "enter").(resumeMsg); !ok || m.snap.Domain != "dm-AAAAAAAAAAA" {
+		t.Fatalf("down, enter chose %#v", m)
+	}
+	if m, ok := choose("down", "enter").(startOverMsg); !ok || m.discard != "" || m.submit != nil {
+		t.Fatalf("start over chose %#v", m)
+	}
+
+	// Asked before the domain step's answer starts a saved domain over.
+	submit := submitMsg{values: map[flows.Field]string{flows.FieldDomain: "dm-AAAAAAAAAAA"}}
+	r = newDiscardAsk(c, deps.Saved[1], submit)
+	if !strings.Contains(r.View(), "Start dm-AAAAAAAAAAA over?") {
+		t.Fatalf("the question:\n%s", r.View())
+	}
+	if m, ok := choose("y").(startOverMsg); !ok || m.discard != "dm-AAAAAAAAAAA" || m.submit == nil {
+		t.Fatalf("y chose %#v", m)
+	}
+	if _, ok := choose("n").(resumeClosedMsg); !ok {
+		t.Fatal("n did not close the question")
 	}
 }
