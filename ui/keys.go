@@ -140,8 +140,16 @@ func (k choiceKeys) list() list.KeyMap {
 	return list.KeyMap{CursorUp: k.Up, CursorDown: k.Down, GoToStart: k.First, GoToEnd: k.Last, PrevPage: k.PrevPage, NextPage: k.NextPage}
 }
 
-// formKeys are a form step's. Text is edited with the text input's own
-// keys (←/→, home/end, backspace, ctrl+u…).
+// editKeys are the text input's own keys, as the full help lists them:
+// the input matches them itself (its KeyMap).
+func editKeys() []key.Binding {
+	return []key.Binding{
+		key.NewBinding(key.WithKeys("left", "right", "home", "end"), key.WithHelp("←/→/home/end", "move")),
+		key.NewBinding(key.WithKeys("backspace", "delete", "ctrl+w", "ctrl+u", "ctrl+k"), key.WithHelp("backspace/delete/ctrl+w/ctrl+u/ctrl+k", "delete")),
+	}
+}
+
+// formKeys are a form step's; the text is edited with editKeys.
 type formKeys struct {
 	Next, NextFld, DownFld, PrevFld, UpFld, Back, Quit key.Binding
 }

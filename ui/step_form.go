@@ -338,10 +338,10 @@ func (f *formStep) status(ff *formField, focused bool) string {
 func (f *formStep) Bindings() help.KeyMap {
 	k := f.keys
 	short := []key.Binding{k.Next}
-	var more []key.Binding
+	more := editKeys()
 	if len(f.fields) > 1 {
 		short = append(short, k.NextFld)
-		more = []key.Binding{k.DownFld, k.PrevFld, k.UpFld}
+		more = append([]key.Binding{k.DownFld, k.PrevFld, k.UpFld}, more...)
 	}
 	return bindings{short: append(short, k.Back, k.Quit), more: more}
 }

@@ -250,7 +250,7 @@ func (s *scriptStep) Bindings() help.KeyMap {
 	case s.err != nil:
 		return bindings{short: []key.Binding{k.Back, k.Quit}}
 	case s.mode == scriptNaming:
-		return bindings{short: []key.Binding{k.SaveAs, k.Cancel, k.Quit}}
+		return bindings{short: []key.Binding{k.SaveAs, k.Cancel, k.Quit}, more: editKeys()}
 	case s.mode == scriptConfirmRun:
 		if !s.canConsent() {
 			// Planning, or the plan failed, or it cannot be done here:
