@@ -3,7 +3,6 @@ package ui
 import (
 	"strings"
 
-	"charm.land/bubbles/v2/key"
 	"charm.land/lipgloss/v2"
 )
 
@@ -152,9 +151,6 @@ func remedyCommand(remedy string) (before, cmd, after string, ok bool) {
 	}
 	return strings.TrimSpace(remedy[:start]), strings.TrimSpace(rest[:end]), strings.TrimSpace(rest[end:]), true
 }
-
-// copyCommand copies the command a screen shows.
-var copyCommand = key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "copy command"))
 
 // command shows a command as lines that copy as one command, indented
 // by two, saying when an argument had to be shortened to fit (and where

@@ -18,6 +18,7 @@ func joined(lines []string) string {
 }
 
 func TestCommandLines(t *testing.T) {
+	t.Parallel()
 	const arn = "arn:aws:kms:us-east-1:111122223333:alias/dm-LCAJVnUE94B/acme/Example"
 	cmd := "rekwiz verify --provider aws-service-account --domain dm-LCAJVnUE94B --key-arn " + arn + " --access-key-id AKIAIOSFODNN7EXAMPLE"
 	for _, w := range []int{76, 158} {
@@ -52,6 +53,7 @@ func TestCommandLines(t *testing.T) {
 }
 
 func TestRemedyCommand(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ remedy, before, cmd, after string }{
 		{"aws kms enable-key --region us-east-1 --key-id arn:aws:kms:us-east-1:1:key/k", "", "aws kms enable-key --region us-east-1 --key-id arn:aws:kms:us-east-1:1:key/k", ""},
 		{"az ad sp create --id 1111 (the setup script does it)", "", "az ad sp create --id 1111", "(the setup script does it)"},
@@ -99,6 +101,7 @@ func commandOnScreen(d *driver, first string) string {
 // TestDoneCommandCopiesAsOne: the verify command is on lines that read
 // as one command, and c copies it.
 func TestDoneCommandCopiesAsOne(t *testing.T) {
+	t.Parallel()
 	w := walks[1]
 	flow := newFlow(t, map[flows.Field]string{"domain": domain, "provider": "aws-service-account", "key": "new", "region": "us-east-1", "company": "Example"})
 	d := newDriver(t, flow, walkDeps(t, w), 80, 24)
@@ -119,6 +122,7 @@ func TestDoneCommandCopiesAsOne(t *testing.T) {
 // TestDoneKeepsItsNextActionInView: at 80x24, after c the note that the
 // command was copied does not push "Press enter to finish." off screen.
 func TestDoneKeepsItsNextActionInView(t *testing.T) {
+	t.Parallel()
 	w := walks[2]
 	flow := newFlow(t, map[flows.Field]string{"domain": domain, "provider": "azure-delegated", "key": "existing", "hsm-name": "sandbox-hsm", "key-name": "customer-rek"})
 	d := newDriver(t, flow, walkDeps(t, w), 80, 24)
@@ -131,6 +135,7 @@ func TestDoneKeepsItsNextActionInView(t *testing.T) {
 // TestFailedCheckRemedyCopiesAsOne: a failed check's command is shown the
 // same way, and c copies it.
 func TestFailedCheckRemedyCopiesAsOne(t *testing.T) {
+	t.Parallel()
 	const cmd = "aws kms enable-key --region us-east-1 --key-id arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 	p := &fakePairer{results: []flows.Check{
 		{ID: "aws.alias", Name: "Alias resolves to a key", Status: flows.StatusPass, Detail: "key 1234"},

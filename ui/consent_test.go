@@ -48,6 +48,7 @@ const planDiff = `--- key policy now
 // policy diff, from the plan's read-only calls; a server's control
 // characters in it are shown escaped.
 func TestSetItUpForMeShowsThePlan(t *testing.T) {
+	t.Parallel()
 	deps, _ := testDeps(t, &fakePairer{results: passing})
 	ps := &planSetup{
 		fakeSetup: fakeSetup{res: flows.SetupResult{Paste: map[flows.Field]string{flows.FieldAliasARN: aliasARN}}},
@@ -88,6 +89,7 @@ func TestSetItUpForMeShowsThePlan(t *testing.T) {
 // vendor's Sid is shown beside rekwiz's; the first yes asks again, naming
 // what is lost, and only the second replaces; n at either keeps it.
 func TestSetItUpForMeAsksTwiceToReplace(t *testing.T) {
+	t.Parallel()
 	deps, _ := testDeps(t, &fakePairer{results: passing})
 	ps := &planSetup{
 		fakeSetup: fakeSetup{res: flows.SetupResult{Paste: map[flows.Field]string{flows.FieldAliasARN: aliasARN}}},

@@ -24,6 +24,7 @@ func lineOf(d *driver, text string) int {
 // than 80x24 and 50x16; "Press enter to continue" is in view at every
 // size, and the calls above it can be scrolled back to.
 func TestSetupResultScrolls(t *testing.T) {
+	t.Parallel()
 	w := walks[1]
 	for _, size := range sizes {
 		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
@@ -53,6 +54,7 @@ func TestSetupResultScrolls(t *testing.T) {
 // TestTabNeverLeavesTheScreen: at 50x16 the service account's paste step
 // is taller than the screen; each field tab moves to is on it.
 func TestTabNeverLeavesTheScreen(t *testing.T) {
+	t.Parallel()
 	flow := newFlow(t, map[flows.Field]string{"domain": domain, "provider": "aws-service-account", "key": "new", "region": "us-east-1", "company": "Example"})
 	deps, _ := testDeps(t, &fakePairer{results: passing})
 	deps.Pairing[flows.AWSServiceAccount] = deps.Pairing[flows.AWSDelegated]
@@ -74,6 +76,7 @@ func TestTabNeverLeavesTheScreen(t *testing.T) {
 // TestProviderListShowsEveryOption: every provider is on screen, at each
 // size the wizard draws in.
 func TestProviderListShowsEveryOption(t *testing.T) {
+	t.Parallel()
 	for _, size := range sizes {
 		deps, _ := testDeps(t, &fakePairer{results: passing})
 		d := newDriver(t, newFlow(t, map[flows.Field]string{"domain": domain}), deps, size[0], size[1])
@@ -129,6 +132,7 @@ func toCheck(t *testing.T, p Pairer, w, h int) *driver {
 // countdown and the line saying what to do are on screen; stopping shows
 // the results as they stand and offers to run again, never "paired".
 func TestCheckCountdownAndResultStayInView(t *testing.T) {
+	t.Parallel()
 	p := &manyChecks{blockingPairer{started: make(chan struct{}), stopped: make(chan struct{})}}
 	d := toCheck(t, p, 50, 16)
 	<-p.started
@@ -155,6 +159,7 @@ func TestCheckCountdownAndResultStayInView(t *testing.T) {
 // TestCheckResultFollowsTheChecks: on a tall screen the summary comes
 // right after the checks, not at the bottom.
 func TestCheckResultFollowsTheChecks(t *testing.T) {
+	t.Parallel()
 	d := toCheck(t, &fakePairer{results: passing}, 160, 50)
 	last, paired := lineOf(d, "Wrap and unwrap a data key"), lineOf(d, "✓ Paired.")
 	if last < 0 || paired != last+2 {
@@ -165,6 +170,7 @@ func TestCheckResultFollowsTheChecks(t *testing.T) {
 // TestEscGoesBackFromTheCheck: esc on a running check goes back to Apply
 // and says so in the help.
 func TestEscGoesBackFromTheCheck(t *testing.T) {
+	t.Parallel()
 	p := &blockingPairer{started: make(chan struct{}), stopped: make(chan struct{})}
 	d := toCheck(t, p, 80, 24)
 	<-p.started
@@ -176,6 +182,7 @@ func TestEscGoesBackFromTheCheck(t *testing.T) {
 // TestFooterKeepsTheScriptKeys: at 50 columns the script step's footer
 // still names enter, c, s and r.
 func TestFooterKeepsTheScriptKeys(t *testing.T) {
+	t.Parallel()
 	deps, _ := testDeps(t, &fakePairer{results: passing})
 	deps.Setup[flows.AWSDelegated] = &fakeSetup{}
 	flow := newFlow(t, map[flows.Field]string{"domain": domain, "provider": "aws-delegated", "key": "new", "region": "us-east-1"})
@@ -195,6 +202,7 @@ func TestFooterKeepsTheScriptKeys(t *testing.T) {
 // TestFinishedCheckShowsTheFailure: at 50x16, a check list taller than
 // the screen opens at the first failed check when the check ends.
 func TestFinishedCheckShowsTheFailure(t *testing.T) {
+	t.Parallel()
 	var results []flows.Check
 	for i := range 6 {
 		c := flows.Check{ID: fmt.Sprint("c", i), Name: fmt.Sprintf("Check number %d", i), Status: flows.StatusPass,
@@ -212,6 +220,7 @@ func TestFinishedCheckShowsTheFailure(t *testing.T) {
 // TestSetupQuestionStaysInView: at 50x16 the plan of "set it up for me"
 // is taller than the screen; its question is on it.
 func TestSetupQuestionStaysInView(t *testing.T) {
+	t.Parallel()
 	w := walks[2]
 	flow := newFlow(t, map[flows.Field]string{"domain": domain, "provider": "azure-delegated", "key": "new", "hsm-name": "sandbox-hsm", "key-name": "rek-dm-LCAJVnUE94B"})
 	d := newDriver(t, flow, walkDeps(t, w), 50, 16)
@@ -226,6 +235,7 @@ func TestSetupQuestionStaysInView(t *testing.T) {
 // continue." must still be the row kept in view (it was counted in the
 // view's own lines, and so fell below the screen: Azure at 80x24).
 func TestSetupResultKeepsItsLastLineWhenLinesWrap(t *testing.T) {
+	t.Parallel()
 	for _, size := range sizes {
 		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
 			w := walks[2]
@@ -238,6 +248,7 @@ func TestSetupResultKeepsItsLastLineWhenLinesWrap(t *testing.T) {
 }
 
 func TestShownRow(t *testing.T) {
+	t.Parallel()
 	view := "a\n" + strings.Repeat("x", 25) + "\nb"
 	for n, want := range []int{0, 3, 4} {
 		if got := shownRow(view, 10, n); got != want {

@@ -13,6 +13,7 @@ import (
 // script step without r reaches a paste step with nothing to paste; it
 // says how to get the values, and the way it names works.
 func TestDemoPasteSaysWhereTheValuesComeFrom(t *testing.T) {
+	t.Parallel()
 	deps := walkDeps(t, walks[0])
 	d := toScript(t, deps)
 	d.key("enter")
@@ -30,6 +31,7 @@ func TestDemoPasteSaysWhereTheValuesComeFrom(t *testing.T) {
 // TestQuitSaysWhatIsTrue: ctrl+c at each point says what was done, and
 // "stays set up" only where something was set up.
 func TestQuitSaysWhatIsTrue(t *testing.T) {
+	t.Parallel()
 	failing := &fakePairer{results: []flows.Check{{ID: "aws.alias", Name: "Alias resolves to a key", Status: flows.StatusFail, Detail: "no such alias"}}}
 	cases := []struct {
 		name string
@@ -87,6 +89,7 @@ func (r *replacingRegistry) Replaces(context.Context, flows.Target) (Registratio
 // domain that has one shows the old entry and registers nothing until
 // the customer says yes; no goes back.
 func TestReplacingARegistrationAsksFirst(t *testing.T) {
+	t.Parallel()
 	deps, _ := testDeps(t, &fakePairer{results: passing})
 	reg := &replacingRegistry{old: Registration{RekID: "rek-00000000000000aa", Provider: "aws_am",
 		Key: "arn:aws:kms:eu-west-1:111122223333:alias/dm-LCAJVnUE94B/acme", At: time.Date(2026, 11, 30, 9, 15, 0, 0, time.UTC)}}
@@ -127,6 +130,7 @@ func TestReplacingARegistrationAsksFirst(t *testing.T) {
 
 // TestQuitInTheDemo: the demo never says anything stays set up.
 func TestQuitInTheDemo(t *testing.T) {
+	t.Parallel()
 	deps := walkDeps(t, walks[0])
 	d := newDriver(t, newFlow(t, map[flows.Field]string{"region": "us-east-1"}), deps, 80, 24)
 	d.typ(domain)

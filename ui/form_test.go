@@ -75,6 +75,7 @@ func (d *driver) fieldValue(f flows.Field) string {
 // with or without the blank line before them, fill every field they
 // name, for every provider.
 func TestPasteOfTheLastLinesWhateverTheLineEndings(t *testing.T) {
+	t.Parallel()
 	for p, tc := range pasteCases() {
 		var lines []string
 		for _, f := range flows.PasteFields(p) {
@@ -106,6 +107,7 @@ func TestPasteOfTheLastLinesWhateverTheLineEndings(t *testing.T) {
 // one typed beside it is refused; putting the region right clears the
 // error at once, and enter moves on.
 func TestCrossFieldErrorIsRecomputed(t *testing.T) {
+	t.Parallel()
 	deps, _ := testDeps(t, &fakePairer{results: passing})
 	d := newDriver(t, newFlow(t, map[flows.Field]string{"domain": domain, "provider": "aws-delegated", "key": "existing"}), deps, 80, 24)
 	d.wantStep(flows.StepKeyDetails)
@@ -128,6 +130,7 @@ func TestCrossFieldErrorIsRecomputed(t *testing.T) {
 // TestCrossFieldChecksAsYouType: the alias ARN's account against the key
 // ARN's, and the Azure key URL's HSM and key name against the key step's.
 func TestCrossFieldChecksAsYouType(t *testing.T) {
+	t.Parallel()
 	d := toPasteFor(t, flows.AWSDelegated, map[flows.Field]string{"domain": domain, "provider": "aws-delegated", "key": "existing",
 		"region": "us-east-1", "key-id": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}, 80, 24)
 	d.paste(strings.Replace(aliasARN, "111122223333", "444455556666", 1))
@@ -153,6 +156,7 @@ func TestCrossFieldChecksAsYouType(t *testing.T) {
 // label and an underlined label, which NO_COLOR keeps; others have
 // neither.
 func TestFocusIsVisibleWithoutColour(t *testing.T) {
+	t.Parallel()
 	d := toPasteFor(t, flows.AzureDelegated, pasteCases()[flows.AzureDelegated].presets, 80, 24)
 	d.wantScreen("› Key URL", "Tenant ID")
 	if strings.Contains(d.screen(), "› Tenant ID") {
@@ -186,6 +190,7 @@ func TestFocusIsVisibleWithoutColour(t *testing.T) {
 // field even when a later one is empty; a field given on the command line
 // is passed over.
 func TestFormOpensOnItsFirstField(t *testing.T) {
+	t.Parallel()
 	deps, _ := testDeps(t, &fakePairer{results: passing})
 	d := newDriver(t, newFlow(t, map[flows.Field]string{"domain": domain, "provider": "aws-delegated"}), deps, 80, 24)
 	d.key("enter") // an existing key
@@ -206,6 +211,7 @@ func TestFormOpensOnItsFirstField(t *testing.T) {
 // TestUnfocusedValueShowsItsStart: a value longer than its input shows
 // its start and an ellipsis once focus leaves it, not its scrolled tail.
 func TestUnfocusedValueShowsItsStart(t *testing.T) {
+	t.Parallel()
 	d := toPasteFor(t, flows.AzureDelegated, pasteCases()[flows.AzureDelegated].presets, 50, 24)
 	d.paste(testKeyURL)
 	d.key("tab")
@@ -225,6 +231,7 @@ func TestUnfocusedValueShowsItsStart(t *testing.T) {
 // TestFooterReadableInSixteenColours: rounded to a 16-colour palette, no
 // part of the footer takes the colour of the background it is drawn on.
 func TestFooterReadableInSixteenColours(t *testing.T) {
+	t.Parallel()
 	for _, dark := range []bool{true, false} {
 		background := map[bool][]string{true: {"0"}, false: {"7", "15"}}[dark]
 		h := newStyles(dark).Help
@@ -240,6 +247,7 @@ func TestFooterReadableInSixteenColours(t *testing.T) {
 // TestSetupPlanWords: an existing key is found, not "found or created";
 // a new Azure key has no other tags to keep.
 func TestSetupPlanWords(t *testing.T) {
+	t.Parallel()
 	for _, k := range []flows.KeyChoice{flows.KeyExisting, flows.KeyNew} {
 		deps, _ := testDeps(t, &fakePairer{results: passing})
 		deps.Demo = true
@@ -267,6 +275,7 @@ func TestSetupPlanWords(t *testing.T) {
 // TestScriptLineCountsAgree: the script view's count of lines and the
 // copy's are the same number, the script's lines.
 func TestScriptLineCountsAgree(t *testing.T) {
+	t.Parallel()
 	deps, _ := testDeps(t, &fakePairer{results: passing})
 	d := toScript(t, deps) // a script of 3 lines, newline-terminated
 	d.wantScreen("Lines 1–3 of 3")

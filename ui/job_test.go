@@ -4,21 +4,21 @@ import (
 	"context"
 	"testing"
 	"time"
-
-	tea "charm.land/bubbletea/v2"
 )
 
 // TestJobEndsWithTheCommandsContext: a step's background work (set-up,
 // apply, the check) is cancelled when the command's context is, as on
 // ctrl+c or SIGTERM, not only when the step stops it.
 func TestJobEndsWithTheCommandsContext(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	j := newJob(&Common{Deps: Deps{Context: ctx}})
+	j := newJob[none, none](&Common{Deps: Deps{Context: ctx}})
 	ended := make(chan error, 1)
-	j.start(func(ctx context.Context, _ func(tea.Msg)) {
+	j.start(func(ctx context.Context, _ func(none)) none {
 		<-ctx.Done()
 		ended <- ctx.Err()
+		return none{}
 	})
 	cancel()
 	select {

@@ -15,6 +15,7 @@ import (
 // the stream's tea.Cmd, where bubbletea recovers it and restores the
 // terminal.
 func TestPanicInBackgroundWorkReachesBubbletea(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cmd, _ := stream(ctx, func(func(tea.Msg)) { panic("boom: a field was nil") })

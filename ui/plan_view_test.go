@@ -21,6 +21,7 @@ func (p *failPlanSetup) Plan(context.Context, flows.SetupSpec) (flows.SetupPlan,
 // TestFailedPlanOffersNoYes: when the plan could not be read, the footer
 // offers only the way back, and y runs nothing.
 func TestFailedPlanOffersNoYes(t *testing.T) {
+	t.Parallel()
 	deps, _ := testDeps(t, &fakePairer{results: passing})
 	ps := &failPlanSetup{}
 	deps.Setup[flows.AWSDelegated] = ps
@@ -44,6 +45,7 @@ func TestFailedPlanOffersNoYes(t *testing.T) {
 // marker on every continuation, and plan bullets are capitalised and
 // wrap under their text.
 func TestPlanWrapsMarked(t *testing.T) {
+	t.Parallel()
 	deps, _ := testDeps(t, &fakePairer{results: passing})
 	long := `+      "Condition": {"StringEquals": {"kms:EncryptionContext:domain": "dm-LCAJVnUE94B", "aws:PrincipalArn": "arn:aws:iam::111122223333:role/vendor"}}`
 	ps := &planSetup{
@@ -79,6 +81,7 @@ func TestPlanWrapsMarked(t *testing.T) {
 // account's inline policy is named as such on both questions, not as a
 // statement of the key policy.
 func TestConflictOutsideTheKeyPolicyIsNamed(t *testing.T) {
+	t.Parallel()
 	s := newScriptStep(&Common{Width: 80, Height: 40, Styles: newStyles(true), Keys: newKeyMap()})
 	cf := &flows.StatementConflict{Where: "the inline policy of IAM user acme-rek-dm-LCAJVnUE94B", Existing: `{"a":1}`, Ours: `{"b":2}`, Losses: []string{"its Condition"}}
 	got := ansi.Strip(s.conflictView(cf))

@@ -12,44 +12,108 @@ import (
 	"github.com/rekwiz/rekwiz/flows"
 )
 
-// Progress keeps a flow's progress per domain, so a wizard left part-way
-// (a cloud shell that timed out) can resume. Secrets are never given to
-// it.
-type Progress interface {
-	Save(flows.Snapshot) error
-	Delete(domain string) error
-}
-
-// resumeOffer is the screen before the first step when progress was
-// saved: every unfinished domain, to resume at the step it reached, or
-// start over.
-type resumeOffer struct {
+// resumeStep is the screen shown before a step when progress was
+// saved: before the first step, the offer of every unfinished domain, to
+// resume at the step it reached, or start over; and, before a domain
+// with saved progress is started over, the question whether to discard
+// that progress. The root shows it in place of the current step while it
+// is up, and routes to it as to a step.
+type resumeStep struct {
 	c      *Common
-	snaps  []flows.Snapshot // newest first
+	keys   resumeKeys
+	snaps  []flows.Snapshot // newest first; none when only asking
 	cursor int              // an index of snaps; len(snaps) is "start over"
-	now    func() time.Time
+	// domain is the flow's domain when the offer was made (given on the
+	// command line), "" if none.
+	domain string
+	// ask, when set, is the question before starting a domain over.
+	ask *discardAsk
 }
 
-// resumeChoiceMsg is the choice: a snapshot to resume, or nil to start
-// over.
-type resumeChoiceMsg struct{ snap *flows.Snapshot }
+// discardAsk asks before starting over on a domain whose progress was
+// saved: going on replaces that progress.
+type discardAsk struct {
+	snap   flows.Snapshot
+	submit *submitMsg // the domain step's answer waiting on the question; nil from the offer
+}
 
-func (r *resumeOffer) Update(msg tea.Msg) tea.Cmd {
+// Messages of the resume screen to the root.
+type (
+	// resumeMsg resumes saved progress.
+	resumeMsg struct{ snap flows.Snapshot }
+	// startOverMsg starts the flow (over), discarding the saved progress
+	// of the domain named, if any; submit is the domain step's answer to
+	// go on with, when it was that answer that asked.
+	startOverMsg struct {
+		discard string
+		submit  *submitMsg
+	}
+	// resumeClosedMsg closes the question asked on the domain step,
+	// leaving everything as it was.
+	resumeClosedMsg struct{}
+)
+
+// newResumeOffer is the offer of saved progress before the first step.
+func newResumeOffer(c *Common, snaps []flows.Snapshot) *resumeStep {
+	return &resumeStep{c: c, keys: newResumeKeys(c.Keys), snaps: snaps}
+}
+
+// newDiscardAsk is the question before the domain step's answer starts
+// over a domain with saved progress.
+func newDiscardAsk(c *Common, snap flows.Snapshot, submit submitMsg) *resumeStep {
+	return &resumeStep{c: c, keys: newResumeKeys(c.Keys), ask: &discardAsk{snap: snap, submit: &submit}}
+}
+
+func (r *resumeStep) Enter(s *flows.State) tea.Cmd {
+	r.domain = s.Value(flows.FieldDomain)
+	return nil
+}
+
+func (r *resumeStep) Leave()           {}
+func (r *resumeStep) SetSize(int, int) {}
+
+func (r *resumeStep) Update(msg tea.Msg) (component, tea.Cmd) {
 	k, ok := msg.(tea.KeyPressMsg)
 	if !ok {
-		return nil
+		return r, nil
+	}
+	if r.ask != nil {
+		return r, r.answer(k)
 	}
 	switch {
-	case key.Matches(k, r.c.Keys.Up):
+	case key.Matches(k, r.keys.Up):
 		r.cursor = max(r.cursor-1, 0)
-	case key.Matches(k, r.c.Keys.Down):
+	case key.Matches(k, r.keys.Down):
 		r.cursor = min(r.cursor+1, len(r.snaps))
-	case key.Matches(k, r.c.Keys.Next):
+	case key.Matches(k, r.keys.Go):
 		if r.cursor < len(r.snaps) {
-			snap := r.snaps[r.cursor]
-			return send(resumeChoiceMsg{snap: &snap})
+			return r, send(resumeMsg{snap: r.snaps[r.cursor]})
 		}
-		return send(resumeChoiceMsg{})
+		if snap, ok := r.c.savedFor(r.domain); ok {
+			// Starting over on the domain given: ask first.
+			r.ask = &discardAsk{snap: snap}
+			return r, nil
+		}
+		return r, send(startOverMsg{})
+	}
+	return r, nil
+}
+
+// answer answers the question before starting over.
+func (r *resumeStep) answer(k tea.KeyPressMsg) tea.Cmd {
+	d := r.ask
+	switch {
+	case key.Matches(k, r.keys.Discard):
+		return send(startOverMsg{discard: d.snap.Domain, submit: d.submit})
+	case key.Matches(k, r.keys.Resume):
+		// The flow is at its first step still (the offer, or the domain
+		// step): it can take saved progress.
+		return send(resumeMsg{snap: d.snap})
+	case key.Matches(k, r.keys.Keep):
+		r.ask = nil
+		if d.submit != nil {
+			return send(resumeClosedMsg{})
+		}
 	}
 	return nil
 }
@@ -63,13 +127,13 @@ func asksSecretAgain(s flows.Snapshot) bool {
 
 // describe is a snapshot as the offer lists it: where it was left, and
 // what resuming it asks again.
-func (r *resumeOffer) describe(s flows.Snapshot) (string, string) {
+func (r *resumeStep) describe(s flows.Snapshot) (string, string) {
 	title := s.Domain + ": resume at " + s.Step.Title()
 	var about []string
 	if p, err := flows.ParseProvider(s.Values[flows.FieldProvider]); err == nil {
 		about = append(about, p.Title())
 	}
-	about = append(about, "saved "+ago(r.now().Sub(s.Saved)))
+	about = append(about, "saved "+ago(r.c.Deps.Now().Sub(s.Saved)))
 	detail := strings.Join(about, " · ")
 	if asksSecretAgain(s) {
 		if s.Step > flows.StepPaste {
@@ -81,7 +145,10 @@ func (r *resumeOffer) describe(s flows.Snapshot) (string, string) {
 	return title, detail
 }
 
-func (r *resumeOffer) View() string {
+func (r *resumeStep) View() string {
+	if r.ask != nil {
+		return r.askView()
+	}
 	st := r.c.Styles
 	var b strings.Builder
 	b.WriteString(st.Heading.Render("Pick up where you left off?") + "\n")
@@ -91,7 +158,7 @@ func (r *resumeOffer) View() string {
 		if p, err := flows.ParseProvider(s.Values[flows.FieldProvider]); err == nil {
 			what += " (" + p.Title() + ")"
 		}
-		b.WriteString(r.c.wrap(fmt.Sprintf("You were setting up %s and reached %s, %s.", what, s.Step.Title(), ago(r.now().Sub(s.Saved))), st.Text) + "\n")
+		b.WriteString(r.c.wrap(fmt.Sprintf("You were setting up %s and reached %s, %s.", what, s.Step.Title(), ago(r.c.Deps.Now().Sub(s.Saved))), st.Text) + "\n")
 	} else {
 		b.WriteString(r.c.wrap(fmt.Sprintf("%d domains were left part-way:", len(r.snaps)), st.Text) + "\n")
 	}
@@ -112,7 +179,10 @@ func (r *resumeOffer) View() string {
 }
 
 // anchor keeps the chosen item in view.
-func (r *resumeOffer) anchor() int {
+func (r *resumeStep) anchor() int {
+	if r.ask != nil {
+		return -1
+	}
 	v := r.View()
 	marker := "› "
 	for i, l := range strings.Split(v, "\n") {
@@ -124,88 +194,23 @@ func (r *resumeOffer) anchor() int {
 	return -1
 }
 
-func (r *resumeOffer) Bindings() help.KeyMap {
-	k := r.c.Keys
-	return bindings{short: []key.Binding{k.Up, key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "go")), k.Quit}}
+func (r *resumeStep) Bindings() help.KeyMap {
+	k := r.keys
+	if r.ask != nil {
+		return bindings{short: []key.Binding{k.Discard, k.Resume, k.Keep, k.Quit}}
+	}
+	return bindings{short: []key.Binding{k.Choose, k.Go, k.Quit}, more: []key.Binding{k.Up, k.Down}}
 }
 
-// discardAsk asks before starting over on a domain whose progress was
-// saved: going on replaces that progress.
-type discardAsk struct {
-	snap   flows.Snapshot
-	submit *submitMsg // the domain step's answer waiting on the question; nil from the offer
-}
-
-var resumeKey = key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "resume it"))
-
-func (m *Model) discardView() string {
-	st, d := m.c.Styles, m.discard
+func (r *resumeStep) askView() string {
+	st, d := r.c.Styles, r.ask
 	var b strings.Builder
 	b.WriteString(st.Heading.Render("Start "+d.snap.Domain+" over?") + "\n\n")
-	b.WriteString(m.c.wrap(fmt.Sprintf("Progress for %s was saved %s, at %s. Starting over discards it.", d.snap.Domain, ago(m.c.Deps.Now().Sub(d.snap.Saved)), d.snap.Step.Title()), st.Text) + "\n\n")
+	b.WriteString(r.c.wrap(fmt.Sprintf("Progress for %s was saved %s, at %s. Starting over discards it.", d.snap.Domain, ago(r.c.Deps.Now().Sub(d.snap.Saved)), d.snap.Step.Title()), st.Text) + "\n\n")
 	b.WriteString(st.Label.Render("y") + st.Text.Render(": discard it and start over") + "\n")
 	b.WriteString(st.Label.Render("r") + st.Text.Render(": resume it at "+d.snap.Step.Title()) + "\n")
 	b.WriteString(st.Label.Render("n/esc") + st.Text.Render(": back"))
 	return b.String()
-}
-
-func (m *Model) discardBindings() []key.Binding {
-	return []key.Binding{m.c.Keys.Yes, resumeKey, m.c.Keys.No, m.c.Keys.Quit}
-}
-
-// discardKey answers the question.
-func (m *Model) discardKey(k tea.KeyPressMsg) tea.Cmd {
-	d := m.discard
-	switch {
-	case key.Matches(k, m.c.Keys.Yes):
-		m.discard = nil
-		m.dropSaved(d.snap.Domain)
-		if d.submit != nil {
-			return m.submit(*d.submit)
-		}
-		m.offer = nil
-		return tea.Batch(m.enter(), m.deleteProgress(d.snap.Domain))
-	case key.Matches(k, resumeKey):
-		// The flow is at its first step still (the offer, or the domain
-		// step): it can take saved progress.
-		m.discard, m.offer = nil, nil
-		m.dropSaved(d.snap.Domain)
-		_, _ = m.flow.Resume(d.snap)
-		return m.enter()
-	case key.Matches(k, m.c.Keys.No):
-		m.discard = nil
-	}
-	return nil
-}
-
-// savedFor is the saved progress of a domain not yet discarded.
-func (m *Model) savedFor(domain string) (flows.Snapshot, bool) {
-	for _, s := range m.c.Deps.Saved {
-		if s.Domain == strings.TrimSpace(domain) {
-			return s, true
-		}
-	}
-	return flows.Snapshot{}, false
-}
-
-func (m *Model) dropSaved(domain string) {
-	var keep []flows.Snapshot
-	for _, s := range m.c.Deps.Saved {
-		if s.Domain != domain {
-			keep = append(keep, s)
-		}
-	}
-	m.c.Deps.Saved = keep
-}
-
-// deleteProgress drops a domain's saved progress the customer chose to
-// discard.
-func (m *Model) deleteProgress(domain string) tea.Cmd {
-	p := m.c.Deps.Progress
-	if p == nil {
-		return nil
-	}
-	return func() tea.Msg { _ = p.Delete(domain); return nil }
 }
 
 // ago says how long ago, as a person would.

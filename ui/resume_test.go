@@ -1,9 +1,12 @@
 package ui
 
 import (
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/rekwiz/rekwiz/flows"
 )
@@ -57,6 +60,7 @@ func resumeDeps(t *testing.T, saved []flows.Snapshot) (Deps, *memProgress) {
 // its step and when; the secret that resuming asks again is said; the
 // one chosen is resumed.
 func TestResumeOffersEveryDomain(t *testing.T) {
+	t.Parallel()
 	deps, _ := resumeDeps(t, savedDomains())
 	for _, size := range [][2]int{{50, 16}, {80, 24}} {
 		d := newDriver(t, newFlow(t, nil), deps, size[0], size[1])
@@ -82,6 +86,7 @@ func TestResumeOffersEveryDomain(t *testing.T) {
 // domain with saved progress, asks first; n keeps it, r resumes it, y
 // discards it and goes on.
 func TestStartingOverAsksBeforeDiscarding(t *testing.T) {
+	t.Parallel()
 	deps, p := resumeDeps(t, savedDomains())
 	d := newDriver(t, newFlow(t, nil), deps, 80, 24)
 	d.key("down", "down", "enter") // start over
@@ -118,6 +123,7 @@ func TestStartingOverAsksBeforeDiscarding(t *testing.T) {
 // TestStartingOverAGivenDomainAsks: with the domain given on the command
 // line, "Start over" asks, and y deletes the saved progress.
 func TestStartingOverAGivenDomainAsks(t *testing.T) {
+	t.Parallel()
 	saved := savedDomains()[1:]
 	deps, p := resumeDeps(t, saved)
 	d := newDriver(t, newFlow(t, map[flows.Field]string{"domain": "dm-AAAAAAAAAAA"}), deps, 80, 24)
@@ -128,5 +134,46 @@ func TestStartingOverAGivenDomainAsks(t *testing.T) {
 	d.wantStep(flows.StepProvider)
 	if len(p.deleted) != 1 || p.deleted[0] != "dm-AAAAAAAAAAA" {
 		t.Fatalf("deleted %v", p.deleted)
+	}
+}
+
+// TestResumeScreenIsAComponent: the resume screen works on its own, as a
+// step does: keys move its cursor and say what was chosen as a message to
+// the root, which does the rest.
+func TestResumeScreenIsAComponent(t *testing.T) {
+	t.Parallel()
+	deps, _ := resumeDeps(t, savedDomains())
+	c := &Common{Styles: newStyles(true), Keys: newKeyMap(), Deps: deps, Width: 78, Height: 19}
+	var r component = newResumeOffer(c, deps.Saved)
+	r.Enter(newFlow(t, nil))
+	choose := func(keys ...string) tea.Msg {
+		t.Helper()
+		var cmd tea.Cmd
+		for _, k := range keys {
+			r, cmd = r.Update(keyPress(k))
+		}
+		if cmd == nil {
+			t.Fatalf("%v chose nothing:\n%s", keys, r.View())
+		}
+		return cmd()
+	}
+	if m, ok := choose("down", "enter").(resumeMsg); !ok || m.snap.Domain != "dm-AAAAAAAAAAA" {
+		t.Fatalf("down, enter chose %#v", m)
+	}
+	if m, ok := choose("down", "enter").(startOverMsg); !ok || m.discard != "" || m.submit != nil {
+		t.Fatalf("start over chose %#v", m)
+	}
+
+	// Asked before the domain step's answer starts a saved domain over.
+	submit := submitMsg{values: map[flows.Field]string{flows.FieldDomain: "dm-AAAAAAAAAAA"}}
+	r = newDiscardAsk(c, deps.Saved[1], submit)
+	if !strings.Contains(r.View(), "Start dm-AAAAAAAAAAA over?") {
+		t.Fatalf("the question:\n%s", r.View())
+	}
+	if m, ok := choose("y").(startOverMsg); !ok || m.discard != "dm-AAAAAAAAAAA" || m.submit == nil {
+		t.Fatalf("y chose %#v", m)
+	}
+	if _, ok := choose("n").(resumeClosedMsg); !ok {
+		t.Fatal("n did not close the question")
 	}
 }

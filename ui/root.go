@@ -2,41 +2,29 @@ package ui
 
 import (
 	"errors"
-	"fmt"
-	"strings"
-	"sync"
 	"time"
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
-	"charm.land/lipgloss/v2"
 
 	"github.com/rekwiz/rekwiz/flows"
-)
-
-// The smallest terminal the wizard draws in; below it, it says so.
-const (
-	MinWidth  = 50
-	MinHeight = 16
-)
-
-// frame is what the root draws around a step: two header lines and a
-// rule above, a rule and the help line below, one column of padding.
-const (
-	headerLines = 3
-	footerLines = 2
-	padX        = 1
 )
 
 // Model is the wizard: it owns the flow, routes each message to the
 // current step, and moves the flow when a step reports an answer.
 type Model struct {
 	c      *Common
+	keys   rootKeys
 	flow   *flows.State
 	steps  map[flows.Step]component
 	active flows.Step
-	help   help.Model
+	// front, while set, is shown in the current step's place and takes
+	// its keys: the resume screen (saved progress offered before the
+	// first step, or the question before a saved domain is started over).
+	front   component
+	started bool // the first step was entered
+	help    help.Model
 
 	width, height int
 	finished      bool
@@ -47,10 +35,12 @@ type Model struct {
 	// same view leaves the customer's scrolling alone.
 	scroll, anchor int
 	anchored       string
+	anchorRows     int // the body's rows when the anchor was kept in view
 	overflow       bool
-	enterCmd       tea.Cmd      // the first step's work, started by Init
-	offer          *resumeOffer // saved progress to offer first, until chosen
-	discard        *discardAsk  // asking before saved progress is started over
+	// body is the current screen's view, drawn when it last changed
+	// (settle): View shows it without drawing it again.
+	body     string
+	enterCmd tea.Cmd // the first screen's work, started by Init
 
 	progress *progressLog
 
@@ -62,7 +52,7 @@ type Model struct {
 // New makes the wizard for a flow.
 func New(flow *flows.State, deps Deps) *Model {
 	c := &Common{Styles: newStyles(true), Keys: newKeyMap(), Deps: deps, Width: 80 - 2*padX, Height: 24 - headerLines - footerLines}
-	m := &Model{c: c, flow: flow, help: help.New(), width: 80, height: 24, progress: &progressLog{dropped: map[string]bool{}}}
+	m := &Model{c: c, keys: newRootKeys(c.Keys), flow: flow, help: help.New(), width: 80, height: 24, progress: &progressLog{dropped: map[string]bool{}}}
 	m.steps = map[flows.Step]component{
 		flows.StepDomain: newFormStep(c, "Which domain is the key for?", domainIntro),
 		flows.StepProvider: newChoiceStep(c, flows.FieldProvider,
@@ -79,75 +69,16 @@ func New(flow *flows.State, deps Deps) *Model {
 	if c.Deps.Now == nil {
 		c.Deps.Now = time.Now
 	}
+	// The first screen exists before Init.
 	if len(deps.Saved) > 0 {
-		m.offer = &resumeOffer{c: c, snaps: deps.Saved, now: c.Deps.Now}
 		m.active = flow.Step()
-		return m
+		m.front = newResumeOffer(c, deps.Saved)
+		m.enterCmd = m.front.Enter(flow)
+	} else {
+		m.enterCmd = m.enter()
 	}
-	m.enterCmd = m.enter() // the first screen exists before Init
+	m.settle()
 	return m
-}
-
-// progressLog orders the background writes of progress: one at a time,
-// and none after the finished flow's progress was dropped (a save still
-// on its way when the customer finishes must not bring it back).
-type progressLog struct {
-	mu      sync.Mutex
-	dropped map[string]bool
-	pending sync.WaitGroup // writes asked for and not done: quitting waits for them
-}
-
-// flush waits for the writes under way, so that quitting never loses the
-// last step's progress.
-// A write that hangs (a stuck network home directory) holds quitting two
-// seconds at most.
-func (l *progressLog) flush() tea.Msg {
-	done := make(chan struct{})
-	go func() { l.pending.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(2 * time.Second):
-	}
-	return nil
-}
-
-// save keeps the flow's progress, in the background.
-func (m *Model) save() tea.Cmd {
-	p, log := m.c.Deps.Progress, m.progress
-	if p == nil {
-		return nil
-	}
-	snap, ok := m.flow.Snapshot(m.c.Deps.Now())
-	if !ok {
-		return nil
-	}
-	log.pending.Add(1)
-	return func() tea.Msg {
-		log.mu.Lock()
-		defer log.mu.Unlock()
-		defer log.pending.Done()
-		if !log.dropped[snap.Domain] {
-			_ = p.Save(snap)
-		}
-		return nil
-	}
-}
-
-// forget drops the saved progress of a finished flow.
-func (m *Model) forget() tea.Cmd {
-	p, log, domain := m.c.Deps.Progress, m.progress, m.flow.Value(flows.FieldDomain)
-	if p == nil || domain == "" {
-		return nil
-	}
-	log.pending.Add(1)
-	return func() tea.Msg {
-		log.mu.Lock()
-		defer log.mu.Unlock()
-		defer log.pending.Done()
-		log.dropped[domain] = true
-		_ = p.Delete(domain)
-		return nil
-	}
 }
 
 // Flow is the flow as the wizard left it.
@@ -208,7 +139,7 @@ func (m *Model) enter() tea.Cmd {
 	if m.active != 0 && m.active != next {
 		m.steps[m.active].Leave()
 	}
-	m.active = next
+	m.active, m.started = next, true
 	m.scroll, m.anchor = 0, -1
 	if next == flows.StepScript {
 		m.sawScript = true
@@ -217,79 +148,93 @@ func (m *Model) enter() tea.Cmd {
 }
 
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	cmd := m.update(msg)
+	m.settle()
+	return m, cmd
+}
+
+// update takes a message: the root's own, or the current screen's.
+func (m *Model) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.resize(msg.Width, msg.Height)
-		return m, nil
+		return nil
 	case tea.BackgroundColorMsg:
 		m.c.Styles = newStyles(msg.IsDark())
 		m.help.Styles = m.c.Styles.Help
-		return m, nil
+		return nil
 	case tea.KeyPressMsg:
-		if key.Matches(msg, m.c.Keys.Quit) {
-			return m, m.quit()
+		if key.Matches(msg, m.keys.Quit) {
+			return m.quit()
 		}
 		if m.tooSmall() {
-			return m, nil
+			return nil
+		}
+		if key.Matches(msg, m.keys.Help) {
+			m.help.ShowAll = !m.help.ShowAll
+			return nil
 		}
 		if m.scrollKey(msg) {
-			return m, nil
+			return nil
 		}
-		if m.discard != nil {
-			return m, m.discardKey(msg)
+	case resumeMsg:
+		m.c.dropSaved(msg.snap.Domain)
+		_, _ = m.flow.Resume(msg.snap)
+		m.front = nil
+		return m.enter()
+	case startOverMsg:
+		m.front = nil
+		if msg.discard != "" {
+			m.c.dropSaved(msg.discard)
 		}
-		if m.offer != nil {
-			return m, m.offer.Update(msg)
+		switch {
+		case msg.submit != nil:
+			return m.submit(*msg.submit)
+		case msg.discard != "":
+			return tea.Batch(m.enter(), m.c.deleteProgress(msg.discard))
 		}
-	case resumeChoiceMsg:
-		if msg.snap != nil {
-			m.dropSaved(msg.snap.Domain)
-			_, _ = m.flow.Resume(*msg.snap)
-		} else if snap, ok := m.savedFor(m.flow.Value(flows.FieldDomain)); ok {
-			// Starting over on the domain given: ask first.
-			m.discard = &discardAsk{snap: snap}
-			return m, nil
-		}
-		m.offer = nil
-		return m, m.enter()
+		return m.enter()
+	case resumeClosedMsg:
+		m.front = nil
+		return nil
 	case submitMsg:
-		if m.active == flows.StepDomain {
-			if snap, ok := m.savedFor(msg.values[flows.FieldDomain]); ok {
-				m.discard = &discardAsk{snap: snap, submit: &msg}
-				return m, nil
+		if m.active == flows.StepDomain && m.front == nil {
+			if snap, ok := m.c.savedFor(msg.values[flows.FieldDomain]); ok {
+				m.front = newDiscardAsk(m.c, snap, msg)
+				return m.front.Enter(m.flow)
 			}
 		}
-		return m, m.submit(msg)
+		return m.submit(msg)
 	case backMsg:
 		for f, v := range msg.values {
 			m.flow.Set(f, v)
 		}
 		if m.flow.Back() {
-			return m, m.enter()
+			return m.enter()
 		}
-		return m, nil
+		return nil
 	case goBackToMsg:
 		if m.flow.GoBackTo(msg.step) {
-			return m, m.enter()
+			return m.enter()
 		}
-		return m, nil
+		return nil
 	case prefillMsg:
 		for f, v := range msg.values {
 			m.flow.Set(f, v)
 		}
 		m.setUp = true
-		return m, nil
+		return nil
 	case appliedMsg:
 		m.flow.SetReceipt(msg.receipt)
-		return m, nil
+		return nil
 	case pairedMsg:
 		m.flow.SetPairing(msg.checks)
-		return m, nil
+		return nil
 	case finishMsg:
 		m.finished = true
-		return m, tea.Sequence(m.forget(), m.quit())
+		return tea.Sequence(m.forget(), m.quit())
 	}
-	return m, m.route(msg)
+	return m.route(msg)
 }
 
 // submit records a step's answers and moves the flow on.
@@ -313,110 +258,37 @@ func (m *Model) submit(msg submitMsg) tea.Cmd {
 	return tea.Batch(m.enter(), m.save())
 }
 
-// route gives a message to the current step only.
+// route gives a message to the current screen only: the resume screen
+// while it is up, else the current step.
 func (m *Model) route(msg tea.Msg) tea.Cmd {
 	var cmd tea.Cmd
+	if m.front != nil {
+		m.front, cmd = m.front.Update(msg)
+		return cmd
+	}
 	m.steps[m.active], cmd = m.steps[m.active].Update(msg)
 	return cmd
+}
+
+// current is the screen shown: the resume screen while it is up, else
+// the current step.
+func (m *Model) current() component {
+	if m.front != nil {
+		return m.front
+	}
+	return m.steps[m.active]
 }
 
 // quit stops the current step's work before the program ends, so the
 // terminal is handed back at once and nothing is left running.
 func (m *Model) quit() tea.Cmd {
-	if m.offer == nil {
+	if m.started {
 		m.steps[m.active].Leave()
 	}
 	if m.c.Deps.Progress == nil {
 		return tea.Quit
 	}
 	return tea.Sequence(m.progress.flush, tea.Quit)
-}
-
-func (m *Model) resize(w, h int) {
-	m.width, m.height = w, h
-	m.c.Width = max(w-2*padX, 1)
-	m.c.Height = max(h-headerLines-footerLines, 1)
-	m.help.SetWidth(m.c.Width)
-	for _, s := range m.steps {
-		s.SetSize(m.c.Width, m.c.Height)
-	}
-}
-
-func (m *Model) tooSmall() bool { return m.width < MinWidth || m.height < MinHeight }
-
-func (m *Model) View() tea.View {
-	v := tea.NewView(m.render())
-	v.AltScreen = true
-	v.WindowTitle = "rekwiz"
-	return v
-}
-
-func (m *Model) render() string {
-	st := m.c.Styles
-	if m.tooSmall() {
-		msg := fmt.Sprintf("The terminal is %d×%d; rekwiz needs at least %d×%d.\n\nMake the window larger, or use the commands that need no screen: rekwiz script, rekwiz verify.\n\nctrl+c quits.",
-			m.width, m.height, MinWidth, MinHeight)
-		return lipgloss.NewStyle().Width(max(m.width, 10)).Render(msg)
-	}
-	w := m.c.Width
-	view, keys := "", []key.Binding(nil)
-	switch {
-	case m.discard != nil:
-		view, keys = m.discardView(), m.discardBindings()
-	case m.offer != nil:
-		view, keys = m.offer.View(), m.offer.Bindings().ShortHelp()
-	default:
-		view, keys = m.steps[m.active].View(), m.helpKeys()
-	}
-	body := lipgloss.NewStyle().Width(w).Height(m.c.Height).MaxHeight(m.c.Height).Render(m.window(view))
-	helpLine := m.fitHelp(keys)
-	out := strings.Join([]string{m.header(), st.Rule.Render(strings.Repeat("─", w)), body, st.Rule.Render(strings.Repeat("─", w)), helpLine}, "\n")
-	return st.App.Render(out)
-}
-
-// helpKeys is the current step's help, without "back" where there is
-// nowhere to go back to.
-func (m *Model) helpKeys() []key.Binding {
-	var out []key.Binding
-	for _, b := range m.steps[m.active].Bindings().ShortHelp() {
-		if !m.flow.CanGoBack() && b.Help() == m.c.Keys.Back.Help() {
-			continue
-		}
-		out = append(out, b)
-	}
-	return out
-}
-
-func (m *Model) header() string {
-	st := m.c.Styles
-	w := m.c.Width
-	title := st.Title.Render("rekwiz") + st.Muted.Render(" · Root Encryption Key for "+m.flow.Vendor().Name)
-	badge := ""
-	switch {
-	case m.c.Deps.Demo:
-		badge = "DEMO"
-	case m.flow.Vendor().Placeholder:
-		badge = "NO VENDOR PROFILE" // the sandbox's vendor, outside the demo
-	}
-	if badge != "" {
-		badge := st.Badge.Render(badge)
-		gap := w - lipgloss.Width(title) - lipgloss.Width(badge)
-		if gap >= 1 {
-			title += strings.Repeat(" ", gap) + badge
-		} else {
-			title = truncate(title, w-lipgloss.Width(badge)-1) + " " + badge
-		}
-	}
-	stage := m.active.Stage()
-	dots := strings.Repeat("●", stage) + strings.Repeat("○", flows.Stages-stage)
-	progress := st.Progress.Render(fmt.Sprintf("Step %d of %d · ", stage, flows.Stages)) + st.StepName.Render(m.active.Title())
-	if gap := w - lipgloss.Width(progress) - lipgloss.Width(dots); gap >= 2 {
-		progress += strings.Repeat(" ", gap) + st.Progress.Render(dots)
-	}
-	if badge == "" {
-		title = truncate(title, w)
-	}
-	return title + "\n" + progress
 }
 
 func domainIntro(s *flows.State) string {

@@ -93,6 +93,7 @@ func screenFits(t *testing.T, d *driver, w, h int) {
 // profile (the program itself is given colorprofile.Ascii under
 // NO_COLOR); at 60x20 and 160x50 the same walk must fit the terminal.
 func TestStepScreens(t *testing.T) {
+	t.Parallel()
 	for _, w := range walks {
 		for _, size := range sizes {
 			t.Run(fmt.Sprintf("%s/%dx%d", w.provider, size[0], size[1]), func(t *testing.T) {

@@ -27,6 +27,7 @@ import (
 // breaks: every field is filled and the step passes. Rewording a label
 // in a script without the paste step knowing breaks this test.
 func TestScriptOutputFillsThePasteStep(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs the AWS CLI several times")
 	}

@@ -26,53 +26,83 @@ type anchored interface {
 // they scroll the body too.
 type arrowScrolled interface{ arrowsScroll() bool }
 
-var (
-	pageUp   = key.NewBinding(key.WithKeys("pgup"))
-	pageDown = key.NewBinding(key.WithKeys("pgdown"))
-)
-
-// window fits a view to the body's height. A view that fits is shown as
-// it is; a taller one is shown from m.scroll, its anchor kept in view,
-// and its last row says what is above and below.
-func (m *Model) window(view string) string {
-	h := m.c.Height
-	view = strings.TrimRight(view, "\n")
-	lines := strings.Split(lipgloss.NewStyle().Width(m.c.Width).Render(view), "\n")
-	m.overflow = len(lines) > h
+// place keeps the body's scroll position right for view, the current
+// screen's view: a view that fits starts at its top; for a taller one,
+// its anchor is brought into view when it moved, the view is a new one
+// or the body's height changed (the full help opened), and the position
+// is kept inside the view.
+func (m *Model) place(view string) {
+	if m.fits(view) {
+		m.overflow, m.scroll = false, 0
+		return
+	}
+	lines := m.bodyLines(view)
+	m.overflow = len(lines) > m.c.Height
 	if !m.overflow {
 		m.scroll = 0
-		return view
+		return
 	}
-	rows := max(h-1, 1)
-	var comp any = m.steps[m.active]
-	if m.offer != nil {
-		comp = m.offer
-	}
-	{
-		if at := min(anchorOf(comp, view, m.c.Width, lines), len(lines)-1); at >= 0 && (at != m.anchor || view != m.anchored) {
-			m.anchor, m.anchored = at, view
-			if at < m.scroll {
-				m.scroll = at
-			} else if at >= m.scroll+rows {
-				m.scroll = at - rows + 1
-			}
+	rows := max(m.c.Height-1, 1)
+	view = strings.TrimRight(view, "\n")
+	if at := min(anchorOf(m.current(), view, m.c.Width, lines), len(lines)-1); at >= 0 && (at != m.anchor || view != m.anchored || rows != m.anchorRows) {
+		m.anchor, m.anchored, m.anchorRows = at, view, rows
+		if at < m.scroll {
+			m.scroll = at
+		} else if at >= m.scroll+rows {
+			m.scroll = at - rows + 1
 		}
 	}
 	m.scroll = max(min(m.scroll, len(lines)-rows), 0)
-	shown := lines[m.scroll : m.scroll+rows]
+}
+
+// fits reports, without wrapping it, that a view fits the body as it is:
+// no wider than the body, and no taller.
+func (m *Model) fits(view string) bool {
+	view = strings.TrimRight(view, "\n")
+	return strings.Count(view, "\n") < m.c.Height && lipgloss.Width(view) <= m.c.Width
+}
+
+// bodyLines are a view's lines as the body shows them, wrapped to its
+// width.
+func (m *Model) bodyLines(view string) []string {
+	view = strings.TrimRight(view, "\n")
+	return strings.Split(lipgloss.NewStyle().Width(m.c.Width).Render(view), "\n")
+}
+
+// window fits a view to the body's height. A view that fits is shown as
+// it is; a taller one is shown from the scroll position place kept, and
+// its last row says what is above and below.
+func (m *Model) window(view string) string {
+	if m.fits(view) {
+		return strings.TrimRight(view, "\n")
+	}
+	lines := m.bodyLines(view)
+	if len(lines) <= m.c.Height {
+		return strings.TrimRight(view, "\n")
+	}
+	rows := max(m.c.Height-1, 1)
+	scroll := max(min(m.scroll, len(lines)-rows), 0)
+	shown := lines[scroll : scroll+rows]
 	where := ""
-	if m.scroll > 0 {
+	if scroll > 0 {
 		where += "↑"
 	}
-	if m.scroll+rows < len(lines) {
+	if scroll+rows < len(lines) {
 		where += "↓"
 	}
 	how := "pgup/pgdn"
-	if a, ok := comp.(arrowScrolled); ok && a.arrowsScroll() {
+	if m.arrowsScroll() {
 		how = "↑/↓"
 	}
-	marker := fmt.Sprintf("%s more: lines %d–%d of %d (%s)", where, m.scroll+1, m.scroll+rows, len(lines), how)
+	marker := fmt.Sprintf("%s more: lines %d–%d of %d (%s)", where, scroll+1, scroll+rows, len(lines), how)
 	return strings.Join(shown, "\n") + "\n" + m.c.Styles.Muted.Render(truncate(marker, m.c.Width))
+}
+
+// arrowsScroll reports whether ↑/↓ scroll the body (when it is taller
+// than the screen): the current screen has no use for them.
+func (m *Model) arrowsScroll() bool {
+	a, ok := m.current().(arrowScrolled)
+	return ok && a.arrowsScroll()
 }
 
 // scrollKey scrolls an overflowing body; it reports whether the key was
@@ -81,70 +111,21 @@ func (m *Model) scrollKey(k tea.KeyPressMsg) bool {
 	if !m.overflow {
 		return false
 	}
-	var comp any = m.steps[m.active]
-	if m.offer != nil {
-		comp = m.offer
-	}
-	arrows := false
-	if a, ok := comp.(arrowScrolled); ok {
-		arrows = a.arrowsScroll()
-	}
+	arrows := m.arrowsScroll()
 	page := max(m.c.Height-2, 1)
 	switch {
-	case key.Matches(k, pageUp):
+	case key.Matches(k, m.keys.PageUp):
 		m.scroll = max(m.scroll-page, 0)
-	case key.Matches(k, pageDown):
-		m.scroll += page // window clamps it
-	case arrows && key.Matches(k, m.c.Keys.Up):
+	case key.Matches(k, m.keys.PageDown):
+		m.scroll += page // place clamps it
+	case arrows && key.Matches(k, m.keys.Up):
 		m.scroll = max(m.scroll-1, 0)
-	case arrows && key.Matches(k, m.c.Keys.Down):
+	case arrows && key.Matches(k, m.keys.Down):
 		m.scroll++
 	default:
 		return false
 	}
 	return true
-}
-
-// shortDesc is a key's help said in fewer words, for a narrow footer.
-var shortDesc = map[string]string{
-	"set it up for me":        "set up",
-	"next field":              "field",
-	"go fix it":               "fix",
-	"pairing check":           "check",
-	"test the registered key": "test",
-	"stop waiting":            "stop",
-	"copy command":            "copy",
-}
-
-// fitHelp is the footer: the step's keys, shortened to the width by
-// dropping quit and back first (ctrl+c and esc work on every step) and
-// then the words, never the step's own keys.
-func (m *Model) fitHelp(keys []key.Binding) string {
-	w := m.c.Width
-	full := m.help
-	full.SetWidth(0) // measured whole; m.help cuts at the width
-	if out := full.ShortHelpView(keys); lipgloss.Width(out) <= w {
-		return out
-	}
-	var own []key.Binding
-	for _, b := range keys {
-		if d := b.Help().Desc; b.Help().Key == m.c.Keys.Quit.Help().Key || d == m.c.Keys.Back.Help().Desc {
-			continue
-		}
-		own = append(own, b)
-	}
-	if out := full.ShortHelpView(own); lipgloss.Width(out) <= w {
-		return out
-	}
-	short := make([]key.Binding, len(own))
-	for i, b := range own {
-		d := b.Help().Desc
-		if s, ok := shortDesc[d]; ok {
-			d = s
-		}
-		short[i] = key.NewBinding(key.WithKeys(b.Keys()...), key.WithHelp(b.Help().Key, d))
-	}
-	return m.help.ShortHelpView(short)
 }
 
 // anchorOf is the line of a step's view to keep in view: the step's own

@@ -12,6 +12,7 @@ import (
 // says why; its labelled line still goes to the secret field where the
 // form has one.
 func TestSecretNeverShownInAClearField(t *testing.T) {
+	t.Parallel()
 	secretLine := "Secret access key (save this for next step): " + testSecret + "\r"
 	t.Run("bare secret on the alias ARN, service account", func(t *testing.T) {
 		c := pasteCases()[flows.AWSServiceAccount]
@@ -71,6 +72,7 @@ func TestSecretNeverShownInAClearField(t *testing.T) {
 // then its whole value indented, not a bare "✓" line with the value cut
 // onto the next, at both sizes.
 func TestLongValidValueNotRepeated(t *testing.T) {
+	t.Parallel()
 	for _, w := range []int{50, 80} {
 		c := pasteCases()[flows.AzureDelegated]
 		d := toPasteFor(t, flows.AzureDelegated, c.presets, w, 40)

@@ -7,19 +7,19 @@ import (
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
-	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/rekwiz/rekwiz/flows"
 )
 
-// retestKey tests a key the domain has registered already.
-var retestKey = key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "test the registered key"))
-
 // applyStep registers the key with the domain.
 type applyStep struct {
-	c   *Common
-	job job
+	c    *Common
+	keys applyKeys
+	// ask asks the registry what registering would replace; register
+	// registers (or tests a registered key).
+	ask      job[none, priorResult]
+	register job[none, applyResult]
 
 	target  flows.Target
 	receipt *flows.Receipt
@@ -29,12 +29,13 @@ type applyStep struct {
 	prior *Registration
 }
 
+// The results of the apply step's work.
 type (
-	applyDoneMsg struct {
+	applyResult struct {
 		receipt flows.Receipt
 		err     error
 	}
-	priorMsg struct {
+	priorResult struct {
 		prior Registration
 		found bool
 		err   error
@@ -42,8 +43,11 @@ type (
 )
 
 func newApplyStep(c *Common) *applyStep {
-	return &applyStep{c: c, job: newJob(c)}
+	return &applyStep{c: c, keys: newApplyKeys(c.Keys), ask: newJob[none, priorResult](c), register: newJob[none, applyResult](c)}
 }
+
+// running reports whether work is under way: asking or registering.
+func (a *applyStep) running() bool { return a.ask.running() || a.register.running() }
 
 func (a *applyStep) Enter(st *flows.State) tea.Cmd {
 	a.err = nil
@@ -65,9 +69,9 @@ func (a *applyStep) begin() tea.Cmd {
 	a.err, a.prior = nil, nil
 	t := a.target
 	if rp, ok := a.c.Deps.Registry.(Replacer); ok {
-		return a.job.start(func(ctx context.Context, send func(tea.Msg)) {
+		return a.ask.start(func(ctx context.Context, _ func(none)) priorResult {
 			old, found, err := rp.Replaces(ctx, t)
-			send(priorMsg{prior: old, found: found, err: err})
+			return priorResult{prior: old, found: found, err: err}
 		})
 	}
 	return a.start()
@@ -76,9 +80,9 @@ func (a *applyStep) begin() tea.Cmd {
 func (a *applyStep) start() tea.Cmd {
 	a.err, a.receipt = nil, nil
 	reg, t := a.c.Deps.Registry, a.target
-	return a.job.start(func(ctx context.Context, send func(tea.Msg)) {
+	return a.register.start(func(ctx context.Context, _ func(none)) applyResult {
 		r, err := reg.Register(ctx, t)
-		send(applyDoneMsg{receipt: r, err: err})
+		return applyResult{receipt: r, err: err}
 	})
 }
 
@@ -97,54 +101,31 @@ func (a *applyStep) retest() tea.Cmd {
 	id, rt := a.existing()
 	a.err, a.receipt = nil, nil
 	t := a.target
-	return a.job.start(func(ctx context.Context, send func(tea.Msg)) {
+	return a.register.start(func(ctx context.Context, _ func(none)) applyResult {
 		r, err := rt.Retest(ctx, t, id)
-		send(applyDoneMsg{receipt: r, err: err})
+		return applyResult{receipt: r, err: err}
 	})
 }
 
-func (a *applyStep) Leave()           { a.job.stop() }
+func (a *applyStep) Leave()           { a.ask.stop(); a.register.stop() }
 func (a *applyStep) SetSize(int, int) {}
 
 func (a *applyStep) Update(msg tea.Msg) (component, tea.Cmd) {
+	if cmd, ok := a.ask.update(msg, nil, a.asked); ok {
+		return a, cmd
+	}
+	if cmd, ok := a.register.update(msg, nil, a.registered); ok {
+		return a, cmd
+	}
 	switch msg := msg.(type) {
-	case streamMsg:
-		if !a.job.owns(msg) {
-			return a, nil
-		}
-		if p, ok := msg.msg.(priorMsg); ok {
-			a.job.stop()
-			switch {
-			case p.err != nil:
-				a.err = p.err
-			case p.found:
-				a.prior = &p.prior
-			default:
-				return a, a.start()
-			}
-			return a, nil
-		}
-		m, ok := msg.msg.(applyDoneMsg)
-		if !ok {
-			return a, nil
-		}
-		a.job.stop()
-		if m.err != nil {
-			a.err = m.err
-			return a, nil
-		}
-		a.receipt = &m.receipt
-		return a, send(appliedMsg{receipt: m.receipt})
-	case spinner.TickMsg:
-		return a, a.job.tick(msg)
 	case tea.KeyPressMsg:
-		k := a.c.Keys
-		if a.prior != nil && !a.job.running() && a.receipt == nil && a.err == nil {
+		k := a.keys
+		if a.prior != nil && !a.running() && a.receipt == nil && a.err == nil {
 			switch {
-			case key.Matches(msg, k.Yes):
+			case key.Matches(msg, k.Replace):
 				a.prior = nil
 				return a, a.start()
-			case key.Matches(msg, k.No):
+			case key.Matches(msg, k.Keep):
 				return a, send(backMsg{})
 			}
 			return a, nil
@@ -152,11 +133,11 @@ func (a *applyStep) Update(msg tea.Msg) (component, tea.Cmd) {
 		switch {
 		case key.Matches(msg, k.Back):
 			return a, send(backMsg{})
-		case key.Matches(msg, k.Next) && a.receipt != nil:
+		case key.Matches(msg, k.Check) && a.receipt != nil:
 			return a, send(submitMsg{receipt: a.receipt})
-		case key.Matches(msg, k.Retry) && a.err != nil && !a.job.running():
+		case key.Matches(msg, k.Retry) && a.err != nil && !a.running():
 			return a, a.begin()
-		case key.Matches(msg, retestKey) && !a.job.running():
+		case key.Matches(msg, k.Retest) && !a.running():
 			if id, _ := a.existing(); id != "" {
 				return a, a.retest()
 			}
@@ -165,13 +146,36 @@ func (a *applyStep) Update(msg tea.Msg) (component, tea.Cmd) {
 	return a, nil
 }
 
+// asked takes the registry's answer to what registering would replace.
+func (a *applyStep) asked(p priorResult) tea.Cmd {
+	switch {
+	case p.err != nil:
+		a.err = p.err
+	case p.found:
+		a.prior = &p.prior
+	default:
+		return a.start()
+	}
+	return nil
+}
+
+// registered takes the registration's (or the test's) result.
+func (a *applyStep) registered(m applyResult) tea.Cmd {
+	if m.err != nil {
+		a.err = m.err
+		return nil
+	}
+	a.receipt = &m.receipt
+	return send(appliedMsg{receipt: m.receipt})
+}
+
 func (a *applyStep) View() string {
 	st := a.c.Styles
 	var b strings.Builder
 	b.WriteString(st.Heading.Render("Register the key with "+a.target.Domain) + "\n\n")
 	switch {
-	case a.job.running() && a.prior == nil && a.receipt == nil && a.err == nil:
-		b.WriteString(a.job.spin.View() + " " + st.Text.Render("Registering…"))
+	case a.running() && a.prior == nil && a.receipt == nil && a.err == nil:
+		b.WriteString(a.spinner() + " " + st.Text.Render("Registering…"))
 	case a.prior != nil && a.receipt == nil && a.err == nil:
 		p := a.prior
 		b.WriteString(a.c.wrap(a.target.Domain+" has another key registered already:", st.Note) + "\n\n")
@@ -207,16 +211,24 @@ func (a *applyStep) View() string {
 	return b.String()
 }
 
+// spinner is the spinner of the work under way.
+func (a *applyStep) spinner() string {
+	if a.ask.running() {
+		return a.ask.spin.View()
+	}
+	return a.register.spin.View()
+}
+
 func (a *applyStep) Bindings() help.KeyMap {
-	k := a.c.Keys
+	k := a.keys
 	switch {
 	case a.prior != nil && a.receipt == nil && a.err == nil:
-		return bindings{short: []key.Binding{key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "replace")), key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "back")), k.Quit}}
+		return bindings{short: []key.Binding{k.Replace, k.Keep, k.Quit}}
 	case a.receipt != nil:
-		return bindings{short: []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "pairing check")), k.Back, k.Quit}}
+		return bindings{short: []key.Binding{k.Check, k.Back, k.Quit}}
 	case a.err != nil:
 		if id, _ := a.existing(); id != "" {
-			return bindings{short: []key.Binding{retestKey, k.Retry, k.Back, k.Quit}}
+			return bindings{short: []key.Binding{k.Retest, k.Retry, k.Back, k.Quit}}
 		}
 		return bindings{short: []key.Binding{k.Retry, k.Back, k.Quit}}
 	}
@@ -229,7 +241,7 @@ func (a *applyStep) arrowsScroll() bool { return true }
 
 // anchor keeps the question in view while the old entry is shown.
 func (a *applyStep) anchor() int {
-	if a.prior != nil && a.receipt == nil && a.err == nil && !a.job.running() {
+	if a.prior != nil && a.receipt == nil && a.err == nil && !a.running() {
 		return strings.Count(a.View(), "\n")
 	}
 	return -1

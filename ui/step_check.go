@@ -7,7 +7,6 @@ import (
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
-	"charm.land/bubbles/v2/spinner"
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -18,7 +17,8 @@ import (
 // checkStep runs the pairing check and shows each check as it goes.
 type checkStep struct {
 	c    *Common
-	job  job
+	keys checkKeys
+	job  job[flows.Check, []flows.Check]
 	view viewport.Model
 
 	target  flows.Target
@@ -29,23 +29,19 @@ type checkStep struct {
 	// waitLine is the line of the list last kept in view: the check that
 	// is under way or waiting.
 	waitLine int
-	// settle asks the next View to show the result from its start: the
-	// first failed check, or the top.
+	// settle asks the next layout to show the result from its start:
+	// the first failed check, or the top.
 	settle bool
+	// tall: the list is taller than the room it has, and scrolls.
+	tall bool
 }
-
-// stopKey stops a running check and shows its results as they stand.
-var stopKey = key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "stop waiting"))
-
-type (
-	checkUpdateMsg struct{ check flows.Check }
-	checkDoneMsg   struct{ checks []flows.Check }
-)
 
 func newCheckStep(c *Common) *checkStep {
 	vp := viewport.New()
 	vp.SoftWrap = true
-	return &checkStep{c: c, job: newJob(c), view: vp}
+	keys := newCheckKeys(c.Keys)
+	vp.KeyMap = keys.Scroll.viewport()
+	return &checkStep{c: c, keys: keys, job: newJob[flows.Check, []flows.Check](c), view: vp}
 }
 
 func (s *checkStep) Enter(st *flows.State) tea.Cmd {
@@ -73,10 +69,10 @@ func (s *checkStep) start() tea.Cmd {
 	}
 	s.checks, s.stopped, s.waitLine, s.copied = p.Plan(s.target), false, -1, ""
 	s.view.GotoTop()
+	s.layout()
 	t := s.target
-	return s.job.start(func(ctx context.Context, send func(tea.Msg)) {
-		res := p.Run(ctx, t, func(c flows.Check) { send(checkUpdateMsg{c}) })
-		send(checkDoneMsg{res})
+	return s.job.start(func(ctx context.Context, progress func(flows.Check)) []flows.Check {
+		return p.Run(ctx, t, progress)
 	})
 }
 
@@ -90,7 +86,8 @@ func (s *checkStep) Leave() {
 func (s *checkStep) running() bool { return s.job.running() }
 
 func (s *checkStep) SetSize(w, _ int) {
-	s.view.SetWidth(w) // the height follows the list, in View
+	s.view.SetWidth(w)
+	s.layout() // the height follows the list
 }
 
 // passed reports whether the check ran to the end and passed.
@@ -127,52 +124,59 @@ func (s *checkStep) firstFix() flows.Step {
 }
 
 func (s *checkStep) Update(msg tea.Msg) (component, tea.Cmd) {
+	cmd := s.update(msg)
+	s.layout()
+	return s, cmd
+}
+
+func (s *checkStep) update(msg tea.Msg) tea.Cmd {
+	if cmd, ok := s.job.update(msg, s.progress, s.done); ok || stale(msg) {
+		return cmd
+	}
 	switch msg := msg.(type) {
-	case streamMsg:
-		if !s.job.owns(msg) {
-			return s, nil
-		}
-		switch m := msg.msg.(type) {
-		case checkUpdateMsg:
-			for i := range s.checks {
-				if s.checks[i].ID == m.check.ID {
-					s.checks[i] = m.check
-				}
-			}
-		case checkDoneMsg:
-			s.job.stop()
-			s.checks, s.settle = m.checks, true
-			return s, send(pairedMsg(m))
-		}
-		return s, listen(msg.ch)
-	case spinner.TickMsg:
-		return s, s.job.tick(msg)
 	case tea.KeyPressMsg:
-		k := s.c.Keys
+		k := s.keys
 		switch {
 		case key.Matches(msg, k.Back):
-			return s, send(backMsg{})
-		case s.running() && key.Matches(msg, stopKey):
+			return send(backMsg{})
+		case s.err != nil:
+			return nil // nothing to run, stop or scroll
+		case s.running() && key.Matches(msg, k.Stop):
 			s.stop()
-			return s, nil
+			return nil
 		case s.running():
-		case key.Matches(msg, k.Next) && s.passed():
-			return s, send(submitMsg{checks: s.checks})
+		case key.Matches(msg, k.Finish) && s.passed():
+			return send(submitMsg{checks: s.checks})
 		case key.Matches(msg, k.Retry):
-			return s, s.start()
-		case key.Matches(msg, copyCommand):
+			return s.start()
+		case key.Matches(msg, k.Copy):
 			if c, cmd := s.command(); cmd != "" {
 				s.copied = c.Name
-				return s, tea.SetClipboard(cmd)
+				return tea.SetClipboard(cmd)
 			}
-			return s, nil
+			return nil
 		case key.Matches(msg, k.Fix) && s.firstFix() != 0:
-			return s, send(goBackToMsg{step: s.firstFix()})
+			return send(goBackToMsg{step: s.firstFix()})
 		}
 	}
 	var cmd tea.Cmd
 	s.view, cmd = s.view.Update(msg)
-	return s, cmd
+	return cmd
+}
+
+// progress takes a check's result as it comes.
+func (s *checkStep) progress(c flows.Check) {
+	for i := range s.checks {
+		if s.checks[i].ID == c.ID {
+			s.checks[i] = c
+		}
+	}
+}
+
+// done takes the finished check.
+func (s *checkStep) done(checks []flows.Check) tea.Cmd {
+	s.checks, s.settle = checks, true
+	return send(pairedMsg{checks: checks})
 }
 
 func (s *checkStep) View() string {
@@ -182,14 +186,35 @@ func (s *checkStep) View() string {
 	if s.err != nil {
 		return b.String() + s.c.wrapIndented("✗ "+s.err.Error(), 0, st.Error)
 	}
-	// The list takes the lines it needs, up to what the summary leaves,
-	// so the summary sits right after the checks and is always seen.
-	summary := s.summary()
+	b.WriteString(s.view.View() + "\n")
+	if s.tall {
+		var where []string
+		if !s.view.AtTop() {
+			where = append(where, "↑ more above")
+		}
+		if !s.view.AtBottom() {
+			where = append(where, "↓ more below")
+		}
+		b.WriteString(st.Muted.Render(truncate(strings.Join(where, ", ")+": ↑/↓ scroll", s.c.Width)) + "\n")
+	}
+	b.WriteString("\n" + s.summary())
+	return b.String()
+}
+
+// layout fits the list of checks to the body: it takes the lines it
+// needs, up to what the summary leaves, so the summary sits right after
+// the checks and is always seen. Called whenever the checks, the summary
+// or the size change.
+func (s *checkStep) layout() {
+	if s.err != nil {
+		return
+	}
 	list, wait, firstFail := s.list()
 	s.view.SetContent(list)
 	n := lipgloss.Height(list)
-	avail := max(s.c.Height-3-lipgloss.Height(summary), 2)
-	if n <= avail {
+	avail := max(s.c.Height-3-lipgloss.Height(s.summary()), 2)
+	s.tall = n > avail
+	if !s.tall {
 		s.view.SetHeight(n)
 		s.view.GotoTop()
 	} else {
@@ -207,19 +232,6 @@ func (s *checkStep) View() string {
 		}
 	}
 	s.settle = false
-	b.WriteString(s.view.View() + "\n")
-	if n > avail {
-		var where []string
-		if !s.view.AtTop() {
-			where = append(where, "↑ more above")
-		}
-		if !s.view.AtBottom() {
-			where = append(where, "↓ more below")
-		}
-		b.WriteString(st.Muted.Render(truncate(strings.Join(where, ", ")+": ↑/↓ scroll", s.c.Width)) + "\n")
-	}
-	b.WriteString("\n" + summary)
-	return b.String()
 }
 
 // list renders each check: a symbol and a status word (so the result
@@ -351,20 +363,30 @@ func (s *checkStep) command() (flows.Check, string) {
 func (s *checkStep) back() string { return "Apply" }
 
 func (s *checkStep) Bindings() help.KeyMap {
-	k := s.c.Keys
-	back := key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back"))
+	k := s.keys
+	var more []key.Binding
+	if !s.view.AtTop() || !s.view.AtBottom() {
+		more = k.Scroll.all() // the list is taller than its room
+	}
+	_, cmd := s.command()
 	switch {
+	case s.err != nil:
+		return bindings{short: []key.Binding{k.Back, k.Quit}}
 	case s.running():
-		return bindings{short: []key.Binding{stopKey, back, k.Quit}}
+		return bindings{short: []key.Binding{k.Stop, k.Back, k.Quit}, more: more}
 	case s.passed():
-		return bindings{short: []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "finish")), k.Retry, back, k.Quit}}
+		short := []key.Binding{k.Finish, k.Retry}
+		if cmd != "" {
+			short = append(short, k.Copy) // a warning's command
+		}
+		return bindings{short: append(short, k.Back, k.Quit), more: more}
 	}
 	short := []key.Binding{k.Retry}
 	if s.firstFix() != 0 {
 		short = append(short, k.Fix)
 	}
-	if _, cmd := s.command(); cmd != "" {
-		short = append(short, copyCommand)
+	if cmd != "" {
+		short = append(short, k.Copy)
 	}
-	return bindings{short: append(short, back, k.Quit)}
+	return bindings{short: append(short, k.Back, k.Quit), more: more}
 }

@@ -18,6 +18,7 @@ import (
 // or whether the key exists.
 type choiceStep struct {
 	c     *Common
+	keys  choiceKeys
 	field flows.Field
 	title string
 	items func(c *Common, s *flows.State) []choiceItem
@@ -43,8 +44,9 @@ func newChoiceStep(c *Common, field flows.Field, title string, items func(*Commo
 	l.SetFilteringEnabled(false)
 	l.SetShowHelp(false)
 	l.SetShowPagination(false)
-	l.DisableQuitKeybindings()
-	return &choiceStep{c: c, field: field, title: title, items: items, list: l}
+	keys := newChoiceKeys(c.Keys)
+	l.KeyMap = keys.list()
+	return &choiceStep{c: c, keys: keys, field: field, title: title, items: items, list: l}
 }
 
 func (s *choiceStep) Enter(st *flows.State) tea.Cmd {
@@ -87,9 +89,9 @@ func (s *choiceStep) SetSize(w, h int) {
 func (s *choiceStep) Update(msg tea.Msg) (component, tea.Cmd) {
 	if k, ok := msg.(tea.KeyPressMsg); ok {
 		switch {
-		case key.Matches(k, s.c.Keys.Back):
+		case key.Matches(k, s.keys.Back):
 			return s, send(backMsg{})
-		case key.Matches(k, s.c.Keys.Next):
+		case key.Matches(k, s.keys.Next):
 			it, ok := s.list.SelectedItem().(choiceItem)
 			if !ok {
 				return s, nil
@@ -127,8 +129,11 @@ func (s *choiceStep) View() string {
 }
 
 func (s *choiceStep) Bindings() help.KeyMap {
-	k := s.c.Keys
-	return bindings{short: []key.Binding{k.Up, k.Next, k.Back, k.Quit}}
+	k := s.keys
+	return bindings{
+		short: []key.Binding{k.Choose, k.Next, k.Back, k.Quit},
+		more:  []key.Binding{k.Up, k.Down, k.First, k.Last, k.PrevPage, k.NextPage},
+	}
 }
 
 // choiceDelegate draws an item as a marker and title, its description

@@ -14,6 +14,7 @@ import (
 // doneStep sums up what was configured and what to run later.
 type doneStep struct {
 	c       *Common
+	keys    doneKeys
 	summary Summary
 	copied  bool
 }
@@ -70,7 +71,7 @@ func (s Summary) checkCounts() string {
 	return out
 }
 
-func newDoneStep(c *Common) *doneStep { return &doneStep{c: c} }
+func newDoneStep(c *Common) *doneStep { return &doneStep{c: c, keys: newDoneKeys(c.Keys)} }
 
 func (d *doneStep) Enter(st *flows.State) tea.Cmd {
 	d.summary, d.copied = summarize(st, d.c.Deps), false
@@ -110,11 +111,11 @@ func (d *doneStep) SetSize(int, int) {}
 func (d *doneStep) Update(msg tea.Msg) (component, tea.Cmd) {
 	if k, ok := msg.(tea.KeyPressMsg); ok {
 		switch {
-		case key.Matches(k, d.c.Keys.Done):
+		case key.Matches(k, d.keys.Done):
 			return d, send(finishMsg{})
-		case key.Matches(k, d.c.Keys.Back):
+		case key.Matches(k, d.keys.Back):
 			return d, send(backMsg{})
-		case key.Matches(k, d.c.Keys.Copy) && d.summary.Verify != "":
+		case key.Matches(k, d.keys.Copy) && d.summary.Verify != "":
 			d.copied = true
 			return d, tea.SetClipboard(d.summary.Verify)
 		}
@@ -146,9 +147,9 @@ func (d *doneStep) View() string {
 }
 
 func (d *doneStep) Bindings() help.KeyMap {
-	k := d.c.Keys
+	k := d.keys
 	if d.summary.Verify != "" {
-		return bindings{short: []key.Binding{k.Done, copyCommand, k.Back}}
+		return bindings{short: []key.Binding{k.Done, k.Copy, k.Back}}
 	}
 	return bindings{short: []key.Binding{k.Done, k.Back}}
 }

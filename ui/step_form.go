@@ -17,6 +17,7 @@ import (
 // as it is typed, with flows' validators.
 type formStep struct {
 	c     *Common
+	keys  formKeys
 	title string
 	intro func(s *flows.State) string
 
@@ -39,7 +40,7 @@ type formField struct {
 }
 
 func newFormStep(c *Common, title string, intro func(*flows.State) string) *formStep {
-	return &formStep{c: c, title: title, intro: intro}
+	return &formStep{c: c, keys: newFormKeys(c.Keys), title: title, intro: intro}
 }
 
 func (f *formStep) Enter(s *flows.State) tea.Cmd {
@@ -124,7 +125,7 @@ func (f *formStep) validate() {
 
 func (f *formStep) Update(msg tea.Msg) (component, tea.Cmd) {
 	if f.focus < 0 || f.focus >= len(f.fields) {
-		if k, ok := msg.(tea.KeyPressMsg); ok && key.Matches(k, f.c.Keys.Back) {
+		if k, ok := msg.(tea.KeyPressMsg); ok && key.Matches(k, f.keys.Back) {
 			return f, send(backMsg{})
 		}
 		return f, nil
@@ -133,13 +134,13 @@ func (f *formStep) Update(msg tea.Msg) (component, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.KeyPressMsg:
 		switch {
-		case key.Matches(msg, f.c.Keys.Back):
+		case key.Matches(msg, f.keys.Back):
 			return f, send(backMsg{values: f.values()})
-		case key.Matches(msg, f.c.Keys.Next):
+		case key.Matches(msg, f.keys.Next):
 			return f, f.submit()
-		case key.Matches(msg, f.c.Keys.NextFld):
+		case key.Matches(msg, f.keys.NextFld, f.keys.DownFld):
 			return f, f.move(1)
-		case key.Matches(msg, f.c.Keys.PrevFld):
+		case key.Matches(msg, f.keys.PrevFld, f.keys.UpFld):
 			return f, f.move(-1)
 		}
 	case tea.PasteMsg:
@@ -335,10 +336,12 @@ func (f *formStep) status(ff *formField, focused bool) string {
 }
 
 func (f *formStep) Bindings() help.KeyMap {
-	k := f.c.Keys
+	k := f.keys
 	short := []key.Binding{k.Next}
+	more := editKeys()
 	if len(f.fields) > 1 {
 		short = append(short, k.NextFld)
+		more = append([]key.Binding{k.DownFld, k.PrevFld, k.UpFld}, more...)
 	}
-	return bindings{short: append(short, k.Back, k.Quit)}
+	return bindings{short: append(short, k.Back, k.Quit), more: more}
 }

@@ -31,8 +31,8 @@ type StatementReplacer interface {
 	RunReplacing(ctx context.Context, spec flows.SetupSpec, report func(flows.SetupEvent)) (flows.SetupResult, error)
 }
 
-// planDoneMsg carries the plan, or why it could not be made.
-type planDoneMsg struct {
+// planResult is the plan, or why it could not be made.
+type planResult struct {
 	plan flows.SetupPlan
 	err  error
 }
@@ -60,23 +60,23 @@ func (s *scriptStep) startPlan() tea.Cmd {
 	}
 	s.consent.planning = true
 	spec := s.spec
-	return tea.Batch(s.job.start(func(ctx context.Context, send func(tea.Msg)) {
+	return s.planner.start(func(ctx context.Context, _ func(none)) planResult {
 		plan, err := p.Plan(ctx, spec)
-		send(planDoneMsg{plan: plan, err: err})
-	}), s.job.spin.Tick)
+		return planResult{plan: plan, err: err}
+	})
 }
 
-func (s *scriptStep) planDone(m planDoneMsg) {
-	s.job.stop()
+func (s *scriptStep) planDone(m planResult) tea.Cmd {
 	s.consent.planning = false
 	if errors.Is(m.err, ErrNoPlan) {
-		return // asked plainly, as for a set-up that cannot plan
+		return nil // asked plainly, as for a set-up that cannot plan
 	}
 	if m.err != nil {
 		s.consent.err = m.err
-		return
+		return nil
 	}
 	s.consent.plan = &m.plan
+	return nil
 }
 
 // canConsent is whether y means anything on the consent screen: not
@@ -96,11 +96,11 @@ func (s *scriptStep) canConsent() bool {
 
 // confirmKey answers the consent screen's question.
 func (s *scriptStep) confirmKey(msg tea.KeyPressMsg) tea.Cmd {
-	k := s.c.Keys
+	k := s.keys
 	c := &s.consent
 	switch {
 	case key.Matches(msg, k.No):
-		s.job.stop()
+		s.planner.stop()
 		s.mode, s.consent = scriptViewing, consent{}
 		return nil
 	case !key.Matches(msg, k.Yes) || c.planning || c.err != nil:
@@ -136,7 +136,7 @@ func (s *scriptStep) confirmView() string {
 	b.WriteString(s.c.wrap(s.setupPlan(), st.Text) + "\n\n")
 	switch {
 	case c.planning:
-		b.WriteString(s.job.spin.View() + " " + st.Muted.Render("Reading what is there (read-only calls)… (n/esc stops)"))
+		b.WriteString(s.planner.spin.View() + " " + st.Muted.Render("Reading what is there (read-only calls)… (n/esc stops)"))
 		return b.String()
 	case c.err != nil:
 		b.WriteString(s.c.wrapIndented("✗ Could not read what is there: "+termtext.Text(c.err.Error()), 0, st.Error) + "\n")

@@ -31,7 +31,6 @@ type Styles struct {
 	// coloured, so it stands out with no colour at all.
 	FocusLabel lipgloss.Style
 	Value      lipgloss.Style
-	Code       lipgloss.Style
 	Error      lipgloss.Style
 	Note       lipgloss.Style
 	OK         lipgloss.Style
@@ -55,7 +54,6 @@ func newStyles(isDark bool) Styles {
 		green  = ld(lipgloss.Color("#1E7B34"), lipgloss.Color("#5FD37A"))
 		red    = ld(lipgloss.Color("#B3261E"), lipgloss.Color("#FF6B6B"))
 		amber  = ld(lipgloss.Color("#8A5A00"), lipgloss.Color("#F0B54A"))
-		codeBg = ld(lipgloss.Color("#F2F0FA"), lipgloss.Color("#1E1B2E"))
 	)
 	fg := func(c color.Color) lipgloss.Style { return lipgloss.NewStyle().Foreground(c) }
 	s := Styles{
@@ -74,7 +72,6 @@ func newStyles(isDark bool) Styles {
 		Label:      fg(text).Bold(true),
 		FocusLabel: fg(accent).Bold(true).Underline(true),
 		Value:      fg(accent),
-		Code:       fg(text).Background(codeBg),
 		Error:      fg(red),
 		Note:       fg(amber),
 		OK:         fg(green),

@@ -1,0 +1,134 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/rekwiz/rekwiz/flows"
+)
+
+// The smallest terminal the wizard draws in; below it, it says so.
+const (
+	MinWidth  = 50
+	MinHeight = 16
+)
+
+// frame is what the root draws around a step: two header lines and a
+// rule above, a rule and the help line below, one column of padding.
+const (
+	headerLines = 3
+	footerLines = 2
+	padX        = 1
+)
+
+// resize takes the terminal's new size.
+func (m *Model) resize(w, h int) {
+	m.width, m.height = w, h
+	m.c.Width = max(w-2*padX, 1)
+	m.help.SetWidth(m.c.Width)
+	m.fitBody(true)
+}
+
+// fitBody gives the body the height the frame leaves (the full help,
+// when shown, takes more than the one line of the short), and tells the
+// steps when it changed, or always when force is set.
+func (m *Model) fitBody(force bool) {
+	footer := footerLines
+	if m.help.ShowAll && !m.tooSmall() {
+		footer = 1 + lipgloss.Height(m.fullHelp())
+	}
+	h := max(m.height-headerLines-footer, 1)
+	if h == m.c.Height && !force {
+		return
+	}
+	m.c.Height = h
+	for _, s := range m.steps {
+		s.SetSize(m.c.Width, m.c.Height)
+	}
+	if m.front != nil {
+		m.front.SetSize(m.c.Width, m.c.Height)
+	}
+}
+
+// settle brings what the screen shows up to date with a change, so that
+// View only draws: the body's height (the full help may have grown or
+// shrunk), and its scroll position.
+func (m *Model) settle() {
+	if m.tooSmall() {
+		return
+	}
+	// The full help lists the screen's scrolling only when the body
+	// overflows, which depends on the room the full help leaves: a
+	// second pass settles it (a longer help only makes the body
+	// shorter).
+	for range 2 {
+		overflow := m.overflow
+		m.fitBody(false)
+		m.body = m.current().View()
+		m.place(m.body)
+		if m.overflow == overflow {
+			break
+		}
+	}
+}
+
+func (m *Model) tooSmall() bool { return m.width < MinWidth || m.height < MinHeight }
+
+func (m *Model) View() tea.View {
+	v := tea.NewView(m.render())
+	v.AltScreen = true
+	v.WindowTitle = "rekwiz"
+	return v
+}
+
+func (m *Model) render() string {
+	st := m.c.Styles
+	if m.tooSmall() {
+		msg := fmt.Sprintf("The terminal is %d×%d; rekwiz needs at least %d×%d.\n\nMake the window larger, or use the commands that need no screen: rekwiz script, rekwiz verify.\n\nctrl+c quits.",
+			m.width, m.height, MinWidth, MinHeight)
+		return lipgloss.NewStyle().Width(max(m.width, 10)).Render(msg)
+	}
+	w := m.c.Width
+	body := lipgloss.NewStyle().Width(w).Height(m.c.Height).MaxHeight(m.c.Height).Render(m.window(m.body))
+	footer := m.fitHelp(m.shortHelp())
+	if m.help.ShowAll {
+		footer = m.fullHelp()
+	}
+	out := strings.Join([]string{m.header(), st.Rule.Render(strings.Repeat("─", w)), body, st.Rule.Render(strings.Repeat("─", w)), footer}, "\n")
+	return st.App.Render(out)
+}
+
+func (m *Model) header() string {
+	st := m.c.Styles
+	w := m.c.Width
+	title := st.Title.Render("rekwiz") + st.Muted.Render(" · Root Encryption Key for "+m.flow.Vendor().Name)
+	badge := ""
+	switch {
+	case m.c.Deps.Demo:
+		badge = "DEMO"
+	case m.flow.Vendor().Placeholder:
+		badge = "NO VENDOR PROFILE" // the sandbox's vendor, outside the demo
+	}
+	if badge != "" {
+		badge := st.Badge.Render(badge)
+		gap := w - lipgloss.Width(title) - lipgloss.Width(badge)
+		if gap >= 1 {
+			title += strings.Repeat(" ", gap) + badge
+		} else {
+			title = truncate(title, w-lipgloss.Width(badge)-1) + " " + badge
+		}
+	}
+	stage := m.active.Stage()
+	dots := strings.Repeat("●", stage) + strings.Repeat("○", flows.Stages-stage)
+	progress := st.Progress.Render(fmt.Sprintf("Step %d of %d · ", stage, flows.Stages)) + st.StepName.Render(m.active.Title())
+	if gap := w - lipgloss.Width(progress) - lipgloss.Width(dots); gap >= 2 {
+		progress += strings.Repeat(" ", gap) + st.Progress.Render(dots)
+	}
+	if badge == "" {
+		title = truncate(title, w)
+	}
+	return title + "\n" + progress
+}
