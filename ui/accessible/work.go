@@ -184,7 +184,7 @@ func (w *Wizard) runCheck(ctx context.Context, p ui.Pairer, t flows.Target) []fl
 	plan := p.Plan(t)
 	w.out.line("Pairing check: can " + t.Vendor.Name + " use the key? " + count(len(plan), "check") + ".")
 	var mu sync.Mutex
-	said := map[string]string{}         // the line last said for each check
+	said := map[string]string{}          // the line last said for each check
 	waited := map[string]time.Duration{} // the pause each waiting check is in
 	say := func(c flows.Check) {
 		if l := checkLine(c); said[c.ID] != l {
