@@ -40,6 +40,12 @@ func (w *Wizard) form(ctx context.Context) error {
 		if err := w.record(typed); err != nil {
 			return nil // said; the step is asked again
 		}
+		if w.flow.Step() == flows.StepDomain {
+			resumed, err := w.askDiscard(ctx, typed[flows.FieldDomain])
+			if err != nil || resumed {
+				return err
+			}
+		}
 		err := w.next()
 		if err == nil {
 			return nil
@@ -244,6 +250,7 @@ func (w *Wizard) offerResume(ctx context.Context) error {
 		if i == len(saved) {
 			return nil
 		}
+		w.deps.Saved = slices.Delete(slices.Clone(saved), i, i+1)
 		if _, err := w.flow.Resume(saved[i]); err != nil {
 			w.out.line("✗ " + err.Error())
 		}
@@ -259,4 +266,32 @@ func hasSecret(p flows.Provider) bool {
 		}
 	}
 	return false
+}
+
+// askDiscard asks, before a domain whose progress was saved is started
+// over, whether to resume it instead: going on would replace it. It
+// reports whether the flow resumed.
+func (w *Wizard) askDiscard(ctx context.Context, domain string) (bool, error) {
+	i := slices.IndexFunc(w.deps.Saved, func(s flows.Snapshot) bool { return s.Domain == domain })
+	if i < 0 {
+		return false, nil
+	}
+	snap := w.deps.Saved[i]
+	w.out.line(fmt.Sprintf("Progress for %s was saved %s, at %s. Starting over discards it.", snap.Domain, snap.Saved.Local().Format("2006-01-02 15:04"), snap.Step.Title()))
+	c, err := w.choose(ctx, "Resume it?", []option{{title: "Resume it", detail: "at " + snap.Step.Title()}, {title: "Discard it and start over"}}, 0)
+	if err != nil {
+		return false, err
+	}
+	w.deps.Saved = slices.Delete(slices.Clone(w.deps.Saved), i, i+1)
+	if c == 1 {
+		if w.deps.Progress != nil {
+			_ = w.deps.Progress.Delete(domain)
+		}
+		return false, nil
+	}
+	if _, err := w.flow.Resume(snap); err != nil {
+		w.out.line("✗ " + err.Error())
+		return false, nil
+	}
+	return true, nil
 }
