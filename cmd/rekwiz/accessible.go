@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/rekwiz/rekwiz/ui/accessible"
+	"github.com/rekwiz/rekwiz/ui/termtext"
 )
 
 // addAccessibleFlag registers --accessible on a command that runs the
@@ -57,7 +58,7 @@ func runAccessible(ctx context.Context, o *wizardOptions) error {
 	case errors.Is(err, accessible.ErrEndOfInput):
 		return &exitError{code: exitUsage, msg: fmt.Sprintf("end of input at the %s step, before the wizard was done. %s", step, wiz.QuitNote())}
 	case errors.Is(err, context.Canceled):
-		fmt.Fprintf(o.IO.Err, "\nrekwiz: interrupted at the %s step. %s\n", step, wiz.QuitNote())
+		fmt.Fprintf(o.IO.Err, "\nrekwiz: interrupted at the %s step. %s\n", step, termtext.Text(wiz.QuitNote()))
 		return &exitError{code: exitInterrupted}
 	}
 	return &exitError{code: exitUsage, msg: err.Error()}

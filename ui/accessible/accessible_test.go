@@ -269,6 +269,32 @@ func TestCheckFailsAndWaits(t *testing.T) {
 	}
 }
 
+// TestBackFromTheCheck: back from a failed check is the registered key,
+// with the choice of the check again or the step before; nothing is
+// registered twice.
+func TestBackFromTheCheck(t *testing.T) {
+	failed := []flows.Check{{ID: "aws.grant", Name: "Key policy grants the vendor", Status: flows.StatusFail, Detail: "denied"}}
+	reg := &fakeRegistry{}
+	p := &fakePairer{runs: [][]flows.Check{failed}}
+	presets := map[flows.Field]string{flows.FieldDomain: domain, flows.FieldProvider: "aws-delegated", flows.FieldKey: "new", flows.FieldRegion: "us-east-1"}
+	flow := newFlow(t, presets)
+	if err := flow.Set(flows.FieldAliasARN, aliasARN); err != nil {
+		t.Fatal(err)
+	}
+	// script: I ran it; paste: enter; check fails: go back; apply: go
+	// on (the check fails again), go back, then back to the paste step.
+	out, err := walk(t, flow, testDeps(&fakeSetup{}, p, reg), "1\n\n2\n1\n2\n2\n")
+	if !errors.Is(err, ErrEndOfInput) {
+		t.Fatalf("Run: %v\n%s", err, out)
+	}
+	if want := "✓ Registered with dm-LCAJVnUE94B as rek-0123456789abcdef.\nWhat now?\n  1. Go on to the pairing check\n  2. Go back: to Paste\n"; strings.Count(out, want) != 2 {
+		t.Errorf("the output should hold %q twice:\n%s", want, out)
+	}
+	if reg.registered != 1 || p.n != 2 || flow.Step() != flows.StepPaste {
+		t.Errorf("registered %d times, checked %d times, at %v", reg.registered, p.n, flow.Step())
+	}
+}
+
 // TestSecret: a secret is read through ReadSecret at a terminal, not from
 // the line input, and only its masked form is ever printed; a labelled
 // line pasted at an earlier question fills it.

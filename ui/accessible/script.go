@@ -69,10 +69,12 @@ func (w *Wizard) script(ctx context.Context) error {
 			add(goOn, option{title: "I ran it", detail: "go on to paste what it printed"})
 		}
 		add(save, option{title: "Save it to a file", detail: "to run it yourself"})
-		if w.canSetUp(spec) && w.setup == nil {
+		if w.canSetUp(spec) {
 			detail := "rekwiz makes the script's calls itself, after showing what it will change"
 			if w.deps.Demo {
 				detail = "rekwiz makes the script's calls against the demo's sandbox"
+			}
+			if w.deps.Demo && w.setup == nil {
 				def = len(opts)
 			}
 			add(setUp, option{title: "Set it up for me", detail: detail})

@@ -20,8 +20,18 @@ func (w *Wizard) apply(ctx context.Context) error {
 		w.sayErrors(err)
 		return errBack
 	}
-	if w.flow.Receipt() != nil {
-		return w.next() // registered already, and nothing changed since
+	if r := w.flow.Receipt(); r != nil {
+		// Registered already, and nothing changed since: back here from
+		// the check.
+		w.out.line("✓ Registered with " + t.Domain + " as " + r.RekID + ".")
+		i, err := w.choose(ctx, "What now?", []option{{title: "Go on to the pairing check"}, {title: "Go back", detail: "to " + flows.StepPaste.Title()}}, 0)
+		if err != nil {
+			return err
+		}
+		if i == 1 {
+			return errBack
+		}
+		return w.next()
 	}
 	reg := w.deps.Registry
 	if reg == nil {
