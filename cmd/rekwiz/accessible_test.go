@@ -284,3 +284,50 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestAccessibleReplacesRegistration: a domain that has another key
+// registered is asked about before the registration is replaced.
+func TestAccessibleReplacesRegistration(t *testing.T) {
+	demoHome(t)
+	t.Chdir(t.TempDir())
+	if code, out, errOut := runLines(t, context.Background(), "\n1\n2\n\n3\ny\n1\n\n", nil, "demo", "--accessible"); code != exitOK {
+		t.Fatalf("first run: exit %d; %s\n%s", code, errOut, out)
+	}
+	// Azure, a new key, for the same domain: n goes back to the paste
+	// step, nothing changed; then y replaces it.
+	code, out, errOut := runLines(t, context.Background(), "\n3\n2\n\n\n3\ny\n1\n\n\nn\n\n\ny\n", nil, "demo", "--accessible")
+	if code != exitOK {
+		t.Fatalf("second run: exit %d; %s\n%s", code, errOut, out)
+	}
+	for _, w := range []string{
+		"dm-LCAJVnUE94B has another key registered already:\n  Key ID     rek-",
+		"  Provider   AWS KMS, delegated key\n  Key        arn:aws:kms:us-east-1:111122223333:alias/dm-LCAJVnUE94B/sandbox\n",
+		"the old key itself stays as it is. [y/n]: \nNothing was changed.\n\nStep 5 of 8: Paste\n",
+		"✓ Registered", "Result: paired.",
+	} {
+		if !strings.Contains(out, w) {
+			t.Errorf("the output lacks %q:\n%s", w, out)
+		}
+	}
+}
+
+// TestAccessibleSecretAtATerminal: at a terminal the secret access key
+// is read through the masked prompt, not from the line input, and
+// nothing prints it.
+func TestAccessibleSecretAtATerminal(t *testing.T) {
+	demoHome(t)
+	t.Chdir(t.TempDir())
+	var o, e bytes.Buffer
+	asked := 0
+	ios := &IOStreams{In: strings.NewReader("\n2\n2\n\nExample\n3\ny\n1\n\n\n"), Out: &o, Err: &e, Getenv: func(string) string { return "" },
+		ReadSecret: func(_ context.Context, prompt string) ([]byte, error) {
+			asked++
+			return []byte("\n"), nil // enter keeps what the set-up filled in
+		}}
+	if code := run(context.Background(), ios, []string{"demo", "--accessible"}); code != exitOK {
+		t.Fatalf("exit %d; %s\n%s", code, e.String(), o.String())
+	}
+	if asked != 1 || !strings.Contains(o.String(), "Secret access key [****") || !strings.Contains(o.String(), "Result: paired.") {
+		t.Errorf("asked %d times:\n%s", asked, o.String())
+	}
+}
