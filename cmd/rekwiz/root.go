@@ -55,6 +55,7 @@ Shell work). Try it first with no cloud account at all: rekwiz demo.`,
 	pf.BoolVar(&g.NoColor, "no-color", false, "draw without colour (NO_COLOR, or CLICOLOR=0, works too)")
 	pf.StringVar(&g.APIURL, "api-url", "", "register keys with the vendor's domain API at `URL` (or REKWIZ_API_URL; the token comes from REKWIZ_API_TOKEN)")
 	presets = addPresetFlags(cmd.Flags(), wizardFields...)
+	addAccessibleFlag(cmd.Flags(), &w.Accessible) // the line-by-line wizard (accessible.go)
 	cmd.AddCommand(newDemoCmd(ios, g, d), newScriptCmd(ios, g), newVerifyCmd(ios, g, d), newSandboxCmd(ios))
 	return cmd
 }

@@ -39,6 +39,8 @@ type wizardOptions struct {
 	Demo    bool
 	Seed    uint64
 	Presets map[flows.Field]string
+	// Accessible runs the wizard line by line (accessible.go).
+	Accessible bool
 }
 
 func newDemoCmd(ios *IOStreams, g *globalOptions, d *deps) *cobra.Command {
@@ -60,6 +62,7 @@ every run is the same (IDs follow --seed).`,
 	}
 	cmd.Flags().Uint64Var(&w.Seed, "seed", demoSeed, "the sandbox's seed: the same seed gives the same IDs")
 	presets = addPresetFlags(cmd.Flags(), wizardFields...)
+	addAccessibleFlag(cmd.Flags(), &w.Accessible) // the line-by-line wizard (accessible.go)
 	return cmd
 }
 
@@ -258,8 +261,12 @@ func verifyCommand(profile string) func(flows.Target) string {
 }
 
 func runWizard(ctx context.Context, o *wizardOptions) error {
+	if accessibleMode(o) { // the line-by-line wizard (accessible.go)
+		return runAccessible(ctx, o)
+	}
 	if !o.IO.Terminal {
 		return &exitError{code: exitUsage, msg: "the wizard needs a terminal. Without one, use:\n" +
+			"  rekwiz --accessible   (the wizard line by line on plain stdin/stdout; reads a pipe too)\n" +
 			"  rekwiz script --provider aws-delegated --key new --domain DOMAIN --region REGION   (prints the setup script)\n" +
 			"  rekwiz verify --provider aws-delegated --domain DOMAIN --key-arn ALIAS_ARN          (checks the pairing)"}
 	}
