@@ -119,14 +119,18 @@ func (s *State) validateKeyID(raw string) (Value, error) {
 }
 
 // AliasName is the alias the vendor expects for a domain:
-// alias/DOMAIN/SLUG, and for a service account alias/DOMAIN/SLUG/COMPANY.
+// alias/DOMAIN/SLUG, and for a provider whose alias names the company
+// (a service account) alias/DOMAIN/SLUG/COMPANY.
 func AliasName(p Provider, domain, slug, company string) string {
-	name := "alias/" + domain + "/" + slug
-	if p == AWSServiceAccount {
+	name := aliasBase(domain, slug)
+	if p.NamesCompany() {
 		name += "/" + company
 	}
 	return name
 }
+
+// aliasBase is the part of the alias every provider's alias starts with.
+func aliasBase(domain, slug string) string { return "alias/" + domain + "/" + slug }
 
 func (s *State) validateAliasARN(raw string) (Value, error) {
 	a, note, err := ParseAliasARN(raw)
@@ -136,10 +140,11 @@ func (s *State) validateAliasARN(raw string) (Value, error) {
 	domain := s.values[FieldDomain]
 	company := s.values[FieldCompany]
 	got := a.AliasName()
-	if s.Provider() == AWSServiceAccount && company == "" {
+	guessCompany := s.Provider().NamesCompany() && company == ""
+	if guessCompany {
 		// The company is known only to the wizard; on its own (rekwiz
 		// verify) any valid company name is the alias's own.
-		if c, ok := strings.CutPrefix(got, AliasName(AWSDelegated, domain, s.vendor.Slug, "")+"/"); ok {
+		if c, ok := strings.CutPrefix(got, aliasBase(domain, s.vendor.Slug)+"/"); ok {
 			if _, err := ParseCompany(c); err == nil {
 				company = c
 			}
@@ -147,7 +152,7 @@ func (s *State) validateAliasARN(raw string) (Value, error) {
 	}
 	want := AliasName(s.Provider(), domain, s.vendor.Slug, company)
 	if got != want {
-		if s.Provider() == AWSServiceAccount && company == "" {
+		if guessCompany {
 			want += "COMPANY"
 		}
 		parts := strings.Split(strings.TrimPrefix(got, "alias/"), "/")
@@ -296,20 +301,11 @@ func (s *State) Target() (Target, error) {
 	if err := s.checkSteps(StepPaste, StepPaste); err != nil {
 		return Target{}, err
 	}
-	t := Target{
-		Provider:        s.Provider(),
-		Domain:          s.values[FieldDomain],
-		Vendor:          s.vendor,
-		AccessKeyID:     s.values[FieldAccessKeyID],
-		SecretAccessKey: Secret(s.secrets[FieldSecretAccessKey]),
-		TenantID:        s.values[FieldTenantID],
-	}
-	if t.Provider.IsAWS() {
-		a, _, _ := ParseAliasARN(s.values[FieldAliasARN])
-		t.AliasARN = a
-	} else {
-		u, _ := ParseKeyURL(s.values[FieldKeyURL])
-		t.KeyURL = u
+	t := Target{Provider: s.Provider(), Domain: s.values[FieldDomain], Vendor: s.vendor}
+	for _, f := range PasteFields(t.Provider) {
+		if err := t.set(f, s.raw(f)); err != nil {
+			return Target{}, err
+		}
 	}
 	return t, nil
 }
