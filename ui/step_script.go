@@ -351,10 +351,7 @@ func (s *scriptStep) View() string {
 		}
 	}
 	var b strings.Builder
-	cli, shell := "AWS CLI", "AWS CloudShell"
-	if !s.spec.Provider.IsAWS() {
-		cli, shell = "Azure CLI", "Azure Cloud Shell"
-	}
+	cli, shell := s.spec.Provider.Cloud().CLI(), s.spec.Provider.Cloud().Shell()
 	heading := st.Heading.Render(truncate("Run this script where the "+cli+" is signed in", s.c.Width))
 	// The line count needs the viewport's height, which needs the
 	// heading's: the count's wording is the same length whatever it says.

@@ -128,14 +128,13 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 		// The check runs as the vendor (a service account, with its own
 		// access key); the customer reads the policies, as in real life.
 		pairing := awskms.NewPairing(srv.AWSConfig(sb.Vendor(), demoRegion), awskms.WithReader(customer))
-		w.deps.Setup = map[flows.Provider]ui.Setuper{flows.AWSDelegated: setup, flows.AWSServiceAccount: setup}
-		w.deps.Pairing = map[flows.Provider]ui.Pairer{flows.AWSDelegated: pairing, flows.AWSServiceAccount: pairing}
 		azSetup, azPairing, err := demoAzure(sb, srv)
 		if err != nil {
 			srv.Close()
 			return nil, err
 		}
-		w.deps.Setup[flows.AzureDelegated], w.deps.Pairing[flows.AzureDelegated] = azSetup, azPairing
+		w.deps.Setup = byCloud(map[flows.Cloud]ui.Setuper{flows.CloudAWS: setup, flows.CloudAzure: azSetup})
+		w.deps.Pairing = byCloud(map[flows.Cloud]ui.Pairer{flows.CloudAWS: pairing, flows.CloudAzure: azPairing})
 		defaults[flows.FieldHSMName] = demoHSM
 		flow.Suggest(flows.FieldKeyName, demoAzureKey) // the existing key; a new one is offered rek-DOMAIN
 		w.deps.Registry = localRegistry{registry.Open(filepath.Join(filepath.Dir(regPath), "demo-registry.json"))}
@@ -152,11 +151,11 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 		// a service account's policies; the service account's checks run
 		// with its pasted access key.
 		pairing := awskms.NewPairing(cfg, awskms.WithReader(cfg))
-		w.deps.Setup = map[flows.Provider]ui.Setuper{flows.AWSDelegated: setup, flows.AWSServiceAccount: setup}
+		w.deps.Setup = byCloud(map[flows.Cloud]ui.Setuper{flows.CloudAWS: setup})
 		// Azure is checked with the customer's own sign-in (az login,
 		// Cloud Shell); its setup is the script.
-		w.deps.Pairing = map[flows.Provider]ui.Pairer{flows.AWSDelegated: pairing, flows.AWSServiceAccount: pairing,
-			flows.AzureDelegated: azurehsm.NewPairing(azurehsm.Config{Credential: azurehsm.DefaultCredential(azcore.ClientOptions{}), AsCustomer: true})}
+		w.deps.Pairing = byCloud(map[flows.Cloud]ui.Pairer{flows.CloudAWS: pairing,
+			flows.CloudAzure: azurehsm.NewPairing(azurehsm.Config{Credential: azurehsm.DefaultCredential(azcore.ClientOptions{}), AsCustomer: true})})
 		if warn := fsutil.DirWarning(filepath.Dir(regPath)); warn != "" {
 			fmt.Fprintln(o.IO.Err, "rekwiz: warning: "+termtext.Line(warn))
 		}
@@ -271,14 +270,12 @@ func noColor(flag bool, getenv func(string) string) bool {
 func verifyCommand(profile string) func(flows.Target) string {
 	return func(t flows.Target) string {
 		cmd := "rekwiz verify --provider " + string(t.Provider) + " --domain " + t.Domain
-		if t.Provider.IsAWS() {
-			cmd += " --key-arn " + t.AliasARN.String()
-		} else {
-			cmd += " --key-url " + t.KeyURL.String() + " --tenant-id " + t.TenantID
-		}
-		if t.Provider == flows.AWSServiceAccount {
-			// The secret comes from AWS_SECRET_ACCESS_KEY or a prompt.
-			cmd += " --access-key-id " + t.AccessKeyID
+		// The key and what else was pasted; a secret is never on the
+		// command line (it comes from AWS_SECRET_ACCESS_KEY or a prompt).
+		for _, f := range flows.PasteFields(t.Provider) {
+			if v := t.Value(f); v != "" {
+				cmd += " --" + string(f) + " " + v
+			}
 		}
 		if profile != "" {
 			cmd += " --vendor-profile " + profile

@@ -218,7 +218,7 @@ func pretty(s string) string {
 // (and recorded); without, it is the error. It returns the failed call's
 // name with an error.
 func (s *Setup) plan(ctx context.Context, spec flows.SetupSpec, replace bool) (*plan, string, error) {
-	if !spec.Provider.IsAWS() {
+	if spec.Provider.Cloud() != flows.CloudAWS {
 		return nil, "setup", fmt.Errorf("%s is not an AWS provider", spec.Provider)
 	}
 	k := kms.NewFromConfig(s.cfg, func(o *kms.Options) { o.Region = spec.Region })

@@ -203,7 +203,7 @@ func (s *Server) test(w http.ResponseWriter, r *http.Request, domain, rekID stri
 	}
 	ki := in.KeyInformation
 	p, err := flows.ParseProvider(ki.ProviderName)
-	if err != nil || !p.IsAWS() {
+	if err != nil || p.Cloud() != flows.CloudAWS {
 		writeJSON(w, http.StatusOK, domainapi.TestResult{ID: rekID, Source: ki.ProviderName, Status: "error", StatusMessage: "this test server checks AWS keys only"})
 		return
 	}
