@@ -3,6 +3,7 @@ package flows
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -16,7 +17,22 @@ type Value struct {
 // Validate checks one answer in the context of the answers before it (an
 // alias ARN must name this domain and vendor). It does not record it, so
 // an input can call it on every keystroke.
-func (s *State) Validate(f Field, raw string) (Value, error) {
+func (s *State) Validate(f Field, raw string) (Value, error) { return s.given().validate(f, raw) }
+
+// given is what an answer is checked against: the vendor, and the
+// answers taken before it (a flow's, or a spec's being checked).
+type given struct {
+	vendor Vendor
+	value  func(Field) string
+}
+
+func (s *State) given() given {
+	return given{s.vendor, func(f Field) string { return s.values[f] }}
+}
+
+func (g given) provider() Provider { return Provider(g.value(FieldProvider)) }
+
+func (g given) validate(f Field, raw string) (Value, error) {
 	if ContainsSecretFor(f, raw) {
 		return Value{}, ErrSecretInField
 	}
@@ -32,7 +48,7 @@ func (s *State) Validate(f Field, raw string) (Value, error) {
 	case FieldRegion:
 		return plain(ParseRegion(raw))
 	case FieldKeyID:
-		return s.validateKeyID(raw)
+		return g.validateKeyID(raw)
 	case FieldCompany:
 		return plain(ParseCompany(raw))
 	case FieldHSMName:
@@ -40,13 +56,13 @@ func (s *State) Validate(f Field, raw string) (Value, error) {
 	case FieldKeyName:
 		return plain(ParseKeyName(raw))
 	case FieldAliasARN:
-		return s.validateAliasARN(raw)
+		return g.validateAliasARN(raw)
 	case FieldAccessKeyID:
 		return plain(ParseAccessKeyID(raw))
 	case FieldSecretAccessKey:
 		return plain(ParseSecretAccessKey(raw))
 	case FieldKeyURL:
-		return s.validateKeyURL(raw)
+		return g.validateKeyURL(raw)
 	case FieldTenantID:
 		return plain(ParseTenantID(raw))
 	}
@@ -107,47 +123,52 @@ func plain(s string, err error) (Value, error) {
 	return Value{Text: s}, nil
 }
 
-func (s *State) validateKeyID(raw string) (Value, error) {
+func (g given) validateKeyID(raw string) (Value, error) {
 	ref, err := ParseKeyRef(raw)
 	if err != nil {
 		return Value{}, err
 	}
-	if region := s.values[FieldRegion]; ref.ARN != nil && region != "" && ref.ARN.Region != region {
+	if region := g.value(FieldRegion); ref.ARN != nil && region != "" && ref.ARN.Region != region {
 		return Value{}, fmt.Errorf("this key is in %s, but the region is %s; change one so they agree", ref.ARN.Region, region)
 	}
 	return Value{Text: ref.String()}, nil
 }
 
 // AliasName is the alias the vendor expects for a domain:
-// alias/DOMAIN/SLUG, and for a service account alias/DOMAIN/SLUG/COMPANY.
+// alias/DOMAIN/SLUG, and for a provider whose alias names the company
+// (a service account) alias/DOMAIN/SLUG/COMPANY.
 func AliasName(p Provider, domain, slug, company string) string {
-	name := "alias/" + domain + "/" + slug
-	if p == AWSServiceAccount {
+	name := aliasBase(domain, slug)
+	if p.NamesCompany() {
 		name += "/" + company
 	}
 	return name
 }
 
-func (s *State) validateAliasARN(raw string) (Value, error) {
+// aliasBase is the part of the alias every provider's alias starts with.
+func aliasBase(domain, slug string) string { return "alias/" + domain + "/" + slug }
+
+func (g given) validateAliasARN(raw string) (Value, error) {
 	a, note, err := ParseAliasARN(raw)
 	if err != nil {
 		return Value{}, err
 	}
-	domain := s.values[FieldDomain]
-	company := s.values[FieldCompany]
+	domain := g.value(FieldDomain)
+	company := g.value(FieldCompany)
 	got := a.AliasName()
-	if s.Provider() == AWSServiceAccount && company == "" {
+	guessCompany := g.provider().NamesCompany() && company == ""
+	if guessCompany {
 		// The company is known only to the wizard; on its own (rekwiz
 		// verify) any valid company name is the alias's own.
-		if c, ok := strings.CutPrefix(got, AliasName(AWSDelegated, domain, s.vendor.Slug, "")+"/"); ok {
+		if c, ok := strings.CutPrefix(got, aliasBase(domain, g.vendor.Slug)+"/"); ok {
 			if _, err := ParseCompany(c); err == nil {
 				company = c
 			}
 		}
 	}
-	want := AliasName(s.Provider(), domain, s.vendor.Slug, company)
+	want := AliasName(g.provider(), domain, g.vendor.Slug, company)
 	if got != want {
-		if s.Provider() == AWSServiceAccount && company == "" {
+		if guessCompany {
 			want += "COMPANY"
 		}
 		parts := strings.Split(strings.TrimPrefix(got, "alias/"), "/")
@@ -156,10 +177,10 @@ func (s *State) validateAliasARN(raw string) (Value, error) {
 		}
 		return Value{}, fmt.Errorf("the alias must be %s so the vendor can tell it is meant for this domain", want)
 	}
-	if region := s.values[FieldRegion]; region != "" && a.Region != region {
+	if region := g.value(FieldRegion); region != "" && a.Region != region {
 		return Value{}, fmt.Errorf("this alias is in %s, but the key is in %s; paste the alias from %s", a.Region, region, region)
 	}
-	if ref, err := ParseKeyRef(s.values[FieldKeyID]); err == nil && ref.ARN != nil && ref.ARN.Account != a.Account {
+	if ref, err := ParseKeyRef(g.value(FieldKeyID)); err == nil && ref.ARN != nil && ref.ARN.Account != a.Account {
 		return Value{}, fmt.Errorf("this alias is in account %s, but the key is in account %s; paste the alias the script printed in %s", a.Account, ref.ARN.Account, ref.ARN.Account)
 	}
 	return Value{Text: a.String(), Note: note}, nil
@@ -168,15 +189,15 @@ func (s *State) validateAliasARN(raw string) (Value, error) {
 // validateKeyURL checks a Managed HSM key URL, and that it names the HSM
 // and the key the key step named (when it did: rekwiz verify asks for
 // neither).
-func (s *State) validateKeyURL(raw string) (Value, error) {
+func (g given) validateKeyURL(raw string) (Value, error) {
 	u, err := ParseKeyURL(raw)
 	if err != nil {
 		return Value{}, err
 	}
-	if hsm := s.values[FieldHSMName]; hsm != "" && !strings.EqualFold(u.HSM, hsm) {
+	if hsm := g.value(FieldHSMName); hsm != "" && !strings.EqualFold(u.HSM, hsm) {
 		return Value{}, fmt.Errorf("this key is in the Managed HSM %s, but the key step names %s; paste the URL the script printed, or go back and change the HSM name", u.HSM, hsm)
 	}
-	if name := s.values[FieldKeyName]; name != "" && !strings.EqualFold(u.Name, name) {
+	if name := g.value(FieldKeyName); name != "" && !strings.EqualFold(u.Name, name) {
 		return Value{}, fmt.Errorf("this URL is for the key %s, but the key step names %s; paste the URL the script printed, or go back and change the key name", u.Name, name)
 	}
 	return Value{Text: u.String()}, nil
@@ -206,21 +227,83 @@ func (sp SetupSpec) Validate() error {
 
 // Normalize validates the spec as Validate does and returns it with each
 // value in the form the flow keeps (trimmed; a key ARN's region checked
-// against the region), which is the form a script may carry.
+// against the region), which is the form a script may carry. Each field
+// is checked in the flow's order against the fields before it, with the
+// flow's own validators; a field the provider does not ask for is left
+// out. Bad fields come back as FieldErrors.
 func (sp SetupSpec) Normalize() (SetupSpec, error) {
-	presets := map[Field]string{FieldDomain: sp.Domain, FieldProvider: string(sp.Provider), FieldKey: string(sp.Key)}
-	values := map[Field]string{FieldRegion: sp.Region, FieldKeyID: sp.KeyID, FieldCompany: sp.Company, FieldHSMName: sp.HSMName, FieldKeyName: sp.KeyName}
-	for _, f := range keyDetails(sp.Provider, sp.Key) {
-		presets[f] = values[f]
+	out := SetupSpec{Vendor: sp.Vendor}
+	g := given{sp.Vendor, out.value}
+	var errs FieldErrors
+	check := func(fs []Field) {
+		for _, f := range fieldOrder {
+			if !slices.Contains(fs, f) {
+				continue
+			}
+			v, err := g.validate(f, sp.value(f))
+			if err != nil {
+				errs = append(errs, &FieldError{f, err})
+				continue
+			}
+			out.set(f, v.Text)
+		}
 	}
-	s, err := New(sp.Vendor, presets)
-	if err != nil {
-		return SetupSpec{}, err
+	check([]Field{FieldDomain, FieldProvider, FieldKey})
+	// What the key needs is what the provider and key choice, as
+	// checked, ask for.
+	check(keyDetails(out.Provider, out.Key))
+	if len(errs) > 0 {
+		return SetupSpec{}, errs
 	}
 	if err := sp.Vendor.Validate(); err != nil {
 		return SetupSpec{}, err
 	}
-	return s.SetupSpec()
+	return out, nil
+}
+
+// value is one field of the spec ("" for a field it does not hold).
+func (sp *SetupSpec) value(f Field) string {
+	switch f {
+	case FieldDomain:
+		return sp.Domain
+	case FieldProvider:
+		return string(sp.Provider)
+	case FieldKey:
+		return string(sp.Key)
+	case FieldRegion:
+		return sp.Region
+	case FieldKeyID:
+		return sp.KeyID
+	case FieldCompany:
+		return sp.Company
+	case FieldHSMName:
+		return sp.HSMName
+	case FieldKeyName:
+		return sp.KeyName
+	}
+	return ""
+}
+
+// set puts one checked field into the spec.
+func (sp *SetupSpec) set(f Field, v string) {
+	switch f {
+	case FieldDomain:
+		sp.Domain = v
+	case FieldProvider:
+		sp.Provider = Provider(v)
+	case FieldKey:
+		sp.Key = KeyChoice(v)
+	case FieldRegion:
+		sp.Region = v
+	case FieldKeyID:
+		sp.KeyID = v
+	case FieldCompany:
+		sp.Company = v
+	case FieldHSMName:
+		sp.HSMName = v
+	case FieldKeyName:
+		sp.KeyName = v
+	}
 }
 
 // AliasName is the alias the setup creates (AWS).
@@ -243,17 +326,11 @@ func (s *State) SetupSpec() (SetupSpec, error) {
 	if err := s.checkSteps(StepDomain, StepKeyDetails); err != nil {
 		return SetupSpec{}, err
 	}
-	return SetupSpec{
-		Provider: s.Provider(),
-		Key:      s.KeyChoice(),
-		Domain:   s.values[FieldDomain],
-		Vendor:   s.vendor,
-		Region:   s.values[FieldRegion],
-		KeyID:    s.values[FieldKeyID],
-		Company:  s.values[FieldCompany],
-		HSMName:  s.values[FieldHSMName],
-		KeyName:  s.values[FieldKeyName],
-	}, nil
+	sp := SetupSpec{Vendor: s.vendor}
+	for _, f := range fieldOrder {
+		sp.set(f, s.values[f]) // a field no step asked for is "" here
+	}
+	return sp, nil
 }
 
 // checkSteps validates every field of the steps from first to last
@@ -296,20 +373,11 @@ func (s *State) Target() (Target, error) {
 	if err := s.checkSteps(StepPaste, StepPaste); err != nil {
 		return Target{}, err
 	}
-	t := Target{
-		Provider:        s.Provider(),
-		Domain:          s.values[FieldDomain],
-		Vendor:          s.vendor,
-		AccessKeyID:     s.values[FieldAccessKeyID],
-		SecretAccessKey: Secret(s.secrets[FieldSecretAccessKey]),
-		TenantID:        s.values[FieldTenantID],
-	}
-	if t.Provider.IsAWS() {
-		a, _, _ := ParseAliasARN(s.values[FieldAliasARN])
-		t.AliasARN = a
-	} else {
-		u, _ := ParseKeyURL(s.values[FieldKeyURL])
-		t.KeyURL = u
+	t := Target{Provider: s.Provider(), Domain: s.values[FieldDomain], Vendor: s.vendor}
+	for _, f := range PasteFields(t.Provider) {
+		if err := t.set(f, s.raw(f)); err != nil {
+			return Target{}, err
+		}
 	}
 	return t, nil
 }

@@ -134,7 +134,7 @@ func Spec(f Field) FieldSpec { return fieldSpecs[f] }
 
 // PasteFields lists, in the order the paste step asks for them, what a
 // provider's script prints for the next step.
-func PasteFields(p Provider) []Field { return fieldsOf(StepPaste, p, "") }
+func PasteFields(p Provider) []Field { return pasteFields(p) }
 
 // fieldsOf lists the fields a step asks for, given the provider and key
 // choice made so far. Steps with no fields (script, apply, check, done) do
@@ -150,31 +150,7 @@ func fieldsOf(step Step, p Provider, k KeyChoice) []Field {
 	case StepKeyDetails:
 		return keyDetails(p, k)
 	case StepPaste:
-		switch p {
-		case AWSDelegated:
-			return []Field{FieldAliasARN}
-		case AWSServiceAccount:
-			return []Field{FieldAliasARN, FieldAccessKeyID, FieldSecretAccessKey}
-		case AzureDelegated:
-			return []Field{FieldKeyURL, FieldTenantID}
-		}
+		return pasteFields(p)
 	}
 	return nil
-}
-
-func keyDetails(p Provider, k KeyChoice) []Field {
-	var fs []Field
-	switch p {
-	case AWSDelegated, AWSServiceAccount:
-		fs = append(fs, FieldRegion)
-		if k == KeyExisting {
-			fs = append(fs, FieldKeyID)
-		}
-		if p == AWSServiceAccount {
-			fs = append(fs, FieldCompany)
-		}
-	case AzureDelegated:
-		fs = append(fs, FieldHSMName, FieldKeyName)
-	}
-	return fs
 }

@@ -10,9 +10,9 @@ package scripts
 import (
 	"bytes"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"text/template"
 
@@ -20,7 +20,6 @@ import (
 	"mvdan.cc/sh/v3/syntax"
 
 	"github.com/rekwiz/rekwiz/flows"
-	"github.com/rekwiz/rekwiz/providers/awspolicy"
 )
 
 //go:embed templates/*.sh.tmpl
@@ -90,48 +89,21 @@ func Render(spec flows.SetupSpec, opts Options) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	cloud := spec.Provider.Cloud()
 	d := data{
 		Spec:   spec,
 		Title:  spec.Provider.Title() + ".",
 		Phrase: keyPhrase(spec.Key, opts.Teardown),
 		Warn:   spec.Vendor.Placeholder && !opts.Demo,
-		Shell:  "AWS CloudShell", CLI: "the AWS CLI", Home: "account",
+		Shell:  cloud.Shell(), CLI: "the " + cloud.CLI(), Home: cloud.Home(),
 	}
-	switch spec.Provider {
-	case flows.AWSDelegated, flows.AWSServiceAccount:
-		d.Partition = flows.PartitionOf(spec.Region)
-		d.Principal = spec.Vendor.AWSPrincipal(d.Partition)
-		d.Sid = awspolicy.VendorSid(spec.Vendor.Slug)
-		d.AliasName = spec.AliasName()
-		d.ActionList = strings.Join(awspolicy.VendorActions, ", ")
-		d.Description = fmt.Sprintf("Root Encryption Key of %s, delegated to %s", spec.Domain, spec.Vendor.Name)
-		stmt, err := json.Marshal(awspolicy.VendorStatement(d.Sid, d.Principal))
-		if err != nil {
+	if fill := cloudData[cloud]; fill != nil {
+		if err := fill(&d, opts); err != nil {
 			return "", err
 		}
-		d.Statement = string(stmt)
-		if spec.Provider == flows.AWSServiceAccount {
-			d.UserName = spec.ServiceAccountUser()
-			d.PolicyName = d.UserName
-			pol, err := json.Marshal(awspolicy.ServiceAccountPolicy(d.AliasName, "*"))
-			if err != nil {
-				return "", err
-			}
-			d.UserPolicy = string(pol)
-			d.UserActionList = strings.Join(awspolicy.ServiceAccountActions, ", ")
-			d.Description = fmt.Sprintf("Root Encryption Key of %s, for %s's service account", spec.Domain, spec.Vendor.Name)
-		}
-	case flows.AzureDelegated:
-		d.Shell, d.CLI, d.Home = "Azure Cloud Shell", "the Azure CLI", "tenant"
-		d.Role = spec.Vendor.AzureRoleName()
-		d.CryptoUser = d.Role == flows.AzureRoleCryptoUser
-		d.Scope = "/keys/" + spec.KeyName
-		if !opts.Teardown { // the data actions the rights check wants
-			d.Needs = "keys/read/action keys/write/action roleAssignments/write/action"
-			if spec.Key == flows.KeyNew {
-				d.Needs += " keys/create"
-			}
-		}
+	}
+	if templates.Lookup(name) == nil {
+		return "", fmt.Errorf("provider %q: %s: %w", spec.Provider, name, ErrNotBuilt)
 	}
 	var b bytes.Buffer
 	if err := templates.ExecuteTemplate(&b, name, d); err != nil {
@@ -151,9 +123,7 @@ func keyPhrase(k flows.KeyChoice, teardown bool) string {
 }
 
 func templateName(spec flows.SetupSpec, opts Options) (string, error) {
-	switch spec.Provider {
-	case flows.AWSDelegated, flows.AWSServiceAccount, flows.AzureDelegated:
-	default:
+	if !slices.Contains(flows.Providers(), spec.Provider) {
 		return "", fmt.Errorf("provider %q: %w", spec.Provider, ErrNotBuilt)
 	}
 	if opts.Teardown {

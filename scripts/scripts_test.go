@@ -286,9 +286,9 @@ func reads(sp flows.SetupSpec, f flows.Field) bool {
 	case flows.FieldDomain:
 		return true
 	case flows.FieldRegion:
-		return sp.Provider.IsAWS()
+		return (sp.Provider.Cloud() == flows.CloudAWS)
 	case flows.FieldKeyID:
-		return sp.Provider.IsAWS() && sp.Key == flows.KeyExisting
+		return (sp.Provider.Cloud() == flows.CloudAWS) && sp.Key == flows.KeyExisting
 	case flows.FieldCompany:
 		return sp.Provider == flows.AWSServiceAccount
 	}

@@ -118,11 +118,16 @@ func (r *resumeStep) answer(k tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
-// asksSecretAgain reports whether resuming a snapshot asks for a secret
-// again: a service account's secret access key is never saved.
-func asksSecretAgain(s flows.Snapshot) bool {
+// secretAskedAgain is the secret that resuming a snapshot asks for again
+// (a service account's secret access key is never saved); ok is false
+// when resuming asks for none.
+func secretAskedAgain(s flows.Snapshot) (spec flows.FieldSpec, ok bool) {
 	p, err := flows.ParseProvider(s.Values[flows.FieldProvider])
-	return err == nil && p == flows.AWSServiceAccount && s.Step >= flows.StepPaste
+	if err != nil || s.Step < flows.StepPaste {
+		return flows.FieldSpec{}, false
+	}
+	f, ok := p.SecretField()
+	return flows.Spec(f), ok
 }
 
 // describe is a snapshot as the offer lists it: where it was left, and
@@ -135,11 +140,12 @@ func (r *resumeStep) describe(s flows.Snapshot) (string, string) {
 	}
 	about = append(about, "saved "+ago(r.c.Deps.Now().Sub(s.Saved)))
 	detail := strings.Join(about, " · ")
-	if asksSecretAgain(s) {
+	if secret, ok := secretAskedAgain(s); ok {
+		never := ". The " + strings.ToLower(secret.Label) + " is never saved: "
 		if s.Step > flows.StepPaste {
-			detail += ". The secret access key is never saved: the paste step asks for it again first."
+			detail += never + "the paste step asks for it again first."
 		} else {
-			detail += ". The secret access key is never saved: you paste it again."
+			detail += never + "you paste it again."
 		}
 	}
 	return title, detail

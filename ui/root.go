@@ -297,15 +297,7 @@ func domainIntro(s *flows.State) string {
 }
 
 func keyDetailsIntro(s *flows.State) string {
-	switch {
-	case s.Provider().IsAWS() && s.KeyChoice() == flows.KeyNew:
-		return "The script creates a symmetric key in this region."
-	case s.Provider().IsAWS():
-		return "The key to delegate, and the region it lives in."
-	case s.KeyChoice() == flows.KeyNew:
-		return "The Managed HSM to create the key in, and a name for it."
-	}
-	return "The Managed HSM that holds the key, and the key's name."
+	return s.Provider().Cloud().KeyDetailsIntro(s.KeyChoice())
 }
 
 func pasteIntro(c *Common, s *flows.State) string {

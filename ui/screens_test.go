@@ -155,7 +155,7 @@ func TestStepScreens(t *testing.T) {
 // verifyLike is the command cmd/rekwiz suggests, as long as the real one.
 func verifyLike(t flows.Target) string {
 	cmd := "rekwiz verify --provider " + string(t.Provider) + " --domain " + t.Domain
-	if t.Provider.IsAWS() {
+	if t.Provider.Cloud() == flows.CloudAWS {
 		cmd += " --key-arn " + t.AliasARN.String()
 	} else {
 		cmd += " --key-url " + t.KeyURL.String() + " --tenant-id " + t.TenantID

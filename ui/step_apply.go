@@ -180,10 +180,8 @@ func (a *applyStep) View() string {
 		p := a.prior
 		b.WriteString(a.c.wrap(a.target.Domain+" has another key registered already:", st.Note) + "\n\n")
 		b.WriteString(a.c.fieldLine("Key ID    ", p.RekID) + "\n")
-		for _, pr := range flows.Providers() {
-			if pr.APIName() == p.Provider {
-				b.WriteString(a.c.fieldLine("Provider  ", pr.Title()) + "\n")
-			}
+		if pr, err := flows.ParseProvider(p.Provider); err == nil {
+			b.WriteString(a.c.fieldLine("Provider  ", pr.Title()) + "\n")
 		}
 		b.WriteString(a.c.fieldLine("Key       ", p.Key) + "\n")
 		if !p.At.IsZero() {

@@ -195,7 +195,7 @@ func providerItems(c *Common, _ *flows.State) []choiceItem {
 	for _, p := range flows.Providers() {
 		it := choiceItem{value: string(p), title: p.Title(), description: p.Description()}
 		if !c.Deps.supported(p) {
-			it.unavailable = "Not in this version of rekwiz yet; choose " + flows.AWSDelegated.Title() + "."
+			it.unavailable = "Not in this version of rekwiz yet; choose " + c.Deps.firstSupported().Title() + "."
 		}
 		items = append(items, it)
 	}
@@ -203,10 +203,7 @@ func providerItems(c *Common, _ *flows.State) []choiceItem {
 }
 
 func keyItems(_ *Common, s *flows.State) []choiceItem {
-	where := "AWS KMS"
-	if !s.Provider().IsAWS() {
-		where = "your Managed HSM"
-	}
+	where := s.Provider().Cloud().KeyStore()
 	return []choiceItem{
 		{value: string(flows.KeyExisting), title: flows.KeyExisting.Title(), description: "a key you already have in " + where},
 		{value: string(flows.KeyNew), title: flows.KeyNew.Title(), description: "the script creates a new key in " + where},

@@ -81,11 +81,7 @@ func (d *doneStep) Enter(st *flows.State) tea.Cmd {
 func summarize(st *flows.State, deps Deps) Summary {
 	t, _ := st.Target()
 	s := Summary{Domain: t.Domain, Provider: t.Provider, Vendor: t.Vendor.Name}
-	if t.Provider.IsAWS() {
-		s.Key = t.AliasARN.String()
-	} else {
-		s.Key = t.KeyURL.String()
-	}
+	s.Key = t.Key()
 	if r := st.Receipt(); r != nil {
 		s.Receipt = *r
 	}

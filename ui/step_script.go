@@ -211,10 +211,7 @@ func (s *scriptStep) frame() (heading string, where func() string, status string
 			status = s.c.wrap(s.nextHint(), st.Muted)
 		}
 	}
-	cli, shell := "AWS CLI", "AWS CloudShell"
-	if !s.spec.Provider.IsAWS() {
-		cli, shell = "Azure CLI", "Azure Cloud Shell"
-	}
+	cli, shell := s.spec.Provider.Cloud().CLI(), s.spec.Provider.Cloud().Shell()
 	heading = st.Heading.Render(truncate("Run this script where the "+cli+" is signed in", s.c.Width))
 	where = func() string {
 		first := s.view.YOffset() + 1

@@ -3,7 +3,6 @@ package ui
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -300,42 +299,14 @@ func (s *scriptStep) pre(text string, style lipgloss.Style) string {
 	return b.String()
 }
 
-// findKey is what the set-up does about the key: an existing key is
-// found; a new one is created, or found if an earlier run made it.
-func findKey(k flows.KeyChoice, key string) string {
-	if k == flows.KeyExisting {
-		return "find " + key
-	}
-	return "find or create " + key
-}
-
 // setupPlan says, in one paragraph, what "set it up for me" will do.
 func (s *scriptStep) setupPlan() string {
 	sp := s.spec
-	who := "with your AWS credentials"
-	if sp.Provider == flows.AzureDelegated {
-		who = "with your Azure sign-in"
-	}
+	who := "with " + sp.Provider.Cloud().SignIn()
 	if s.c.Deps.Demo {
 		who = "as the sandbox's customer admin"
 	}
-	var what string
-	switch sp.Provider {
-	case flows.AWSServiceAccount:
-		what = fmt.Sprintf("in %s: %s and the alias %s, and create the IAM user %s with a policy limited to that alias, and one access key for %s.",
-			sp.Region, findKey(sp.Key, "the key"), sp.AliasName(), sp.ServiceAccountUser(), sp.Vendor.Name)
-	case flows.AzureDelegated:
-		kept := "" // a new key has no other tags to keep
-		if sp.Key == flows.KeyExisting {
-			kept = ", keeping the key's other tags"
-		}
-		what = fmt.Sprintf("in the Managed HSM %s: %s, give %s's application the role %s on that key only, and add the tag %s=allow%s.",
-			sp.HSMName, findKey(sp.Key, "the key "+sp.KeyName), sp.Vendor.Name, sp.Vendor.AzureRoleName(), sp.Domain, kept)
-	default:
-		what = fmt.Sprintf("in %s: %s and the alias %s, and add %s's statement to the key policy, keeping every other statement.",
-			sp.Region, findKey(sp.Key, "the key"), sp.AliasName(), sp.Vendor.Name)
-	}
-	return "rekwiz will make the calls the script makes, " + who + ", " + what + " Nothing is deleted."
+	return "rekwiz will make the calls the script makes, " + who + ", " + sp.Describe() + " Nothing is deleted."
 }
 
 // capitalise upper-cases a sentence's first letter.

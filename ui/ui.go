@@ -94,6 +94,18 @@ func (d Deps) context() context.Context {
 // supported reports whether the wizard can take a provider to the end.
 func (d Deps) supported(p flows.Provider) bool { return d.Pairing[p] != nil }
 
+// firstSupported is the first provider the wizard can take to the end
+// (the first of all when none can).
+func (d Deps) firstSupported() flows.Provider {
+	all := flows.Providers()
+	for _, p := range all {
+		if d.supported(p) {
+			return p
+		}
+	}
+	return all[0]
+}
+
 // Messages children send to the root. Children never change the flow
 // themselves: they say what happened and the root moves the flow.
 type (

@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -94,10 +95,8 @@ func runVerify(ctx context.Context, o *verifyOptions) error {
 	if err := o.flagsFor(p); err != nil {
 		return err
 	}
-	if p == flows.AWSServiceAccount {
-		if err := o.serviceAccountCredentials(ctx); err != nil {
-			return err
-		}
+	if err := o.credentials(ctx, p); err != nil {
+		return err
 	}
 	flow, err := flows.New(v, o.Presets)
 	if err != nil {
@@ -130,17 +129,20 @@ func runVerify(ctx context.Context, o *verifyOptions) error {
 	return nil
 }
 
+// fieldEnv names the environment variable a paste field may come from
+// instead of a flag (a secret comes from there or a prompt, never a flag).
+var fieldEnv = map[flows.Field]string{
+	flows.FieldAccessKeyID:     "AWS_ACCESS_KEY_ID",
+	flows.FieldSecretAccessKey: "AWS_SECRET_ACCESS_KEY",
+}
+
 // flagsFor checks the key flags before anything is asked or read: the
-// provider's are required, and what it does not use is refused, as
+// provider's paste fields are required, unless an environment variable
+// or a prompt may give them, and what it does not use is refused, as
 // flows would refuse it (but before a secret is prompted for).
 func (o *verifyOptions) flagsFor(p flows.Provider) error {
-	required := map[flows.Provider][]flows.Field{
-		flows.AWSDelegated:      {flows.FieldAliasARN},
-		flows.AWSServiceAccount: {flows.FieldAliasARN},
-		flows.AzureDelegated:    {flows.FieldKeyURL, flows.FieldTenantID},
-	}[p]
-	for _, f := range required {
-		if _, ok := o.Presets[f]; !ok {
+	for _, f := range flows.PasteFields(p) {
+		if _, ok := o.Presets[f]; !ok && fieldEnv[f] == "" && flows.Spec(f).Kind != flows.SecretField {
 			return &exitError{code: exitUsage, msg: fmt.Sprintf("--%s: required for %s (%s)", f, p, flagUsage(f))}
 		}
 	}
@@ -152,30 +154,39 @@ func (o *verifyOptions) flagsFor(p flows.Provider) error {
 	return nil
 }
 
-// serviceAccountCredentials fills in the access key: its ID from the
-// flag or AWS_ACCESS_KEY_ID, its secret from AWS_SECRET_ACCESS_KEY or a
-// masked prompt, never from the command line.
-func (o *verifyOptions) serviceAccountCredentials(ctx context.Context) error {
-	if _, ok := o.Presets[flows.FieldAccessKeyID]; !ok {
-		id := o.IO.Getenv("AWS_ACCESS_KEY_ID")
-		if id == "" {
-			return &exitError{code: exitUsage, msg: "--access-key-id: required for aws-service-account (or set AWS_ACCESS_KEY_ID)"}
+// credentials fills in the paste fields that are not flags (a service
+// account's access key): a value from its flag or its environment
+// variable, a secret from its environment variable or a masked prompt,
+// never from the command line.
+func (o *verifyOptions) credentials(ctx context.Context, p flows.Provider) error {
+	for _, f := range flows.PasteFields(p) {
+		env, spec := fieldEnv[f], flows.Spec(f)
+		if _, ok := o.Presets[f]; ok || (env == "" && spec.Kind != flows.SecretField) {
+			continue
 		}
-		o.Presets[flows.FieldAccessKeyID] = id
-	}
-	secret := o.IO.Getenv("AWS_SECRET_ACCESS_KEY")
-	if secret == "" && o.IO.ReadSecret != nil {
-		b, err := o.IO.ReadSecret(ctx, "Secret access key (hidden): ")
-		if err != nil {
-			return secretPromptError("secret access key", err)
+		if spec.Kind != flows.SecretField {
+			v := o.IO.Getenv(env)
+			if v == "" {
+				return &exitError{code: exitUsage, msg: fmt.Sprintf("--%s: required for %s (or set %s)", f, p, env)}
+			}
+			o.Presets[f] = v
+			continue
 		}
-		secret = string(b)
-		clear(b)
+		name := strings.ToLower(spec.Label)
+		secret := o.IO.Getenv(env)
+		if secret == "" && o.IO.ReadSecret != nil {
+			b, err := o.IO.ReadSecret(ctx, spec.Label+" (hidden): ")
+			if err != nil {
+				return secretPromptError(name, err)
+			}
+			secret = string(b)
+			clear(b)
+		}
+		if secret == "" {
+			return &exitError{code: exitUsage, msg: name + ": set " + env + " (it is never taken as a flag, which would land in your shell history)"}
+		}
+		o.Presets[f] = secret
 	}
-	if secret == "" {
-		return &exitError{code: exitUsage, msg: "secret access key: set AWS_SECRET_ACCESS_KEY (it is never taken as a flag, which would land in your shell history)"}
-	}
-	o.Presets[flows.FieldSecretAccessKey] = secret
 	return nil
 }
 

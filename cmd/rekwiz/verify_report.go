@@ -18,13 +18,11 @@ func writeReport(ios *IOStreams, t flows.Target, checks []flows.Check) {
 	out := ios.Out
 	checks = safeChecks(checks)
 	fmt.Fprintf(out, "rekwiz verify: %s, %s\n", t.Domain, t.Provider.Title())
-	if t.Provider.IsAWS() {
-		fmt.Fprintf(out, "key: %s\n", t.AliasARN)
-	} else {
-		fmt.Fprintf(out, "key: %s\ntenant: %s\n", t.KeyURL, t.TenantID)
-	}
-	if t.Provider == flows.AWSServiceAccount {
-		fmt.Fprintf(out, "access key: %s\n", t.AccessKeyID)
+	fmt.Fprintf(out, "key: %s\n", t.Key())
+	for _, f := range flows.PasteFields(t.Provider) {
+		if v := t.Value(f); v != "" && f != t.Provider.KeyField() {
+			fmt.Fprintf(out, "%s: %s\n", reportName(f), v)
+		}
 	}
 	fmt.Fprintln(out)
 	failed := 0
@@ -55,6 +53,18 @@ func writeReport(ios *IOStreams, t flows.Target, checks []flows.Check) {
 		return
 	}
 	fmt.Fprintln(out, "\nResult: paired.")
+}
+
+// reportName is how the report names a pasted value beside the key:
+// "tenant", "access key".
+func reportName(f flows.Field) string {
+	switch f {
+	case flows.FieldTenantID:
+		return "tenant"
+	case flows.FieldAccessKeyID:
+		return "access key"
+	}
+	return strings.ToLower(flows.Spec(f).Label)
 }
 
 // verifyReport is the --json document; its schema is in the README and
@@ -88,10 +98,7 @@ func writeJSON(w io.Writer, t flows.Target, checks []flows.Check) error {
 	checks = safeChecks(checks)
 	r := verifyReport{
 		Schema: 1, Domain: t.Domain, Provider: string(t.Provider), ProviderName: t.Provider.APIName(),
-		Key: t.AliasARN.String(), AccessKeyID: t.AccessKeyID, Result: "paired", Checks: []verifyCheck{},
-	}
-	if t.Provider == flows.AzureDelegated {
-		r.Key, r.TenantID = t.KeyURL.String(), t.TenantID
+		Key: t.Key(), AccessKeyID: t.AccessKeyID, TenantID: t.TenantID, Result: "paired", Checks: []verifyCheck{},
 	}
 	for _, c := range checks {
 		vc := verifyCheck{ID: c.ID, Name: c.Name, Status: c.Status.String(), Detail: c.Detail}

@@ -244,14 +244,12 @@ func noColor(flag bool, getenv func(string) string) bool {
 func verifyCommand(profile string) func(flows.Target) string {
 	return func(t flows.Target) string {
 		cmd := "rekwiz verify --provider " + string(t.Provider) + " --domain " + t.Domain
-		if t.Provider.IsAWS() {
-			cmd += " --key-arn " + t.AliasARN.String()
-		} else {
-			cmd += " --key-url " + t.KeyURL.String() + " --tenant-id " + t.TenantID
-		}
-		if t.Provider == flows.AWSServiceAccount {
-			// The secret comes from AWS_SECRET_ACCESS_KEY or a prompt.
-			cmd += " --access-key-id " + t.AccessKeyID
+		// The key and what else was pasted; a secret is never on the
+		// command line (it comes from AWS_SECRET_ACCESS_KEY or a prompt).
+		for _, f := range flows.PasteFields(t.Provider) {
+			if v := t.Value(f); v != "" {
+				cmd += " --" + string(f) + " " + v
+			}
 		}
 		if profile != "" {
 			cmd += " --vendor-profile " + profile

@@ -70,13 +70,13 @@ type failFunc func(call string, err error) (flows.SetupResult, error)
 
 // variantOf is the variant of an AWS provider; false for any other.
 func variantOf(p flows.Provider) (variant, bool) {
-	switch p {
-	case flows.AWSDelegated:
-		return delegated{}, true
-	case flows.AWSServiceAccount:
+	if p.Cloud() != flows.CloudAWS {
+		return nil, false
+	}
+	if p.Access() == flows.AccessServiceAccount {
 		return serviceAccount{}, true
 	}
-	return nil, false
+	return delegated{}, true
 }
 
 // checkVariant is the variant the checks of t run as: a target of

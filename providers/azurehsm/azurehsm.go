@@ -15,7 +15,7 @@ type Kit struct {
 }
 
 // Serves reports whether p is Azure's.
-func (Kit) Serves(p flows.Provider) bool { return p == flows.AzureDelegated }
+func (Kit) Serves(p flows.Provider) bool { return p.Cloud() == flows.CloudAzure }
 
 // SetupFor is the set-up of p, when p is Azure's and the kit has one.
 func (k Kit) SetupFor(p flows.Provider) (*Setup, bool) {

@@ -121,14 +121,13 @@ type KeyInfos struct {
 // key of a service account: it is built right before the request and
 // goes nowhere else.
 func keyInfos(t flows.Target) KeyInfos {
-	ki := KeyInformation{ProviderName: t.Provider.APIName()}
-	switch t.Provider {
-	case flows.AWSDelegated:
-		ki.KeyARN = t.AliasARN.String()
-	case flows.AWSServiceAccount:
-		ki.KeyARN, ki.AccessKeyID, ki.SecretAccessKey = t.AliasARN.String(), t.AccessKeyID, t.SecretAccessKey.Reveal()
-	case flows.AzureDelegated:
-		ki.TenantID, ki.KeyURL = t.TenantID, t.KeyURL.String()
+	ki := KeyInformation{
+		ProviderName:    t.Provider.APIName(),
+		KeyARN:          t.Value(flows.FieldAliasARN),
+		AccessKeyID:     t.Value(flows.FieldAccessKeyID),
+		SecretAccessKey: t.SecretAccessKey.Reveal(),
+		TenantID:        t.Value(flows.FieldTenantID),
+		KeyURL:          t.Value(flows.FieldKeyURL),
 	}
 	return KeyInfos{Description: "Root Encryption Key, registered by rekwiz", KeyInformation: ki}
 }
@@ -232,8 +231,14 @@ func (c *Client) VendorAccounts(ctx context.Context, domain string) (Accounts, e
 		if p.Type != "DelegatedRootEncryptionKeyProvider" {
 			continue
 		}
-		switch p.ShortName {
-		case flows.AWSDelegated.APIName():
+		// Which cloud an account is in is the provider's, as the table
+		// says; the API lists the delegated providers only here.
+		pr, err := flows.ParseProvider(p.ShortName)
+		if err != nil || pr.APIName() != p.ShortName || pr.Access() != flows.AccessDelegated {
+			continue
+		}
+		switch pr.Cloud() {
+		case flows.CloudAWS:
 			if strings.HasPrefix(p.AccountDetails, "arn:") {
 				a.AWSPrincipalARN = p.AccountDetails
 				if parts := strings.Split(p.AccountDetails, ":"); len(parts) > 4 {
@@ -242,7 +247,7 @@ func (c *Client) VendorAccounts(ctx context.Context, domain string) (Accounts, e
 			} else {
 				a.AWSAccountID = p.AccountDetails
 			}
-		case flows.AzureDelegated.APIName():
+		case flows.CloudAzure:
 			a.AzureAppID = p.AccountDetails
 		}
 	}

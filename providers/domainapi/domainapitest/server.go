@@ -127,6 +127,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// providers lists the vendor's providers by the API's own names. This
+// fake plays the vendor's side, so it writes them out rather than read
+// flows' provider table, which it tests (an exception the branch count in
+// flows/provider_table_test.go allows, as it does addKey's switch).
 func (s *Server) providers(w http.ResponseWriter) {
 	aws := s.Vendor.AWSAccountID
 	if s.Vendor.AWSPrincipalARN != "" {
@@ -151,6 +155,7 @@ func (s *Server) addKey(w http.ResponseWriter, r *http.Request, domain string, k
 	missing := func(field string) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"field": "keyInformation." + field, "message": "required for " + ki.ProviderName})
 	}
+	// The API's own names, as the vendor checks them (see providers).
 	switch ki.ProviderName {
 	case "aws_am":
 		if ki.KeyARN == "" {
@@ -203,7 +208,7 @@ func (s *Server) test(w http.ResponseWriter, r *http.Request, domain, rekID stri
 	}
 	ki := in.KeyInformation
 	p, err := flows.ParseProvider(ki.ProviderName)
-	if err != nil || !p.IsAWS() {
+	if err != nil || p.Cloud() != flows.CloudAWS {
 		writeJSON(w, http.StatusOK, domainapi.TestResult{ID: rekID, Source: ki.ProviderName, Status: "error", StatusMessage: "this test server checks AWS keys only"})
 		return
 	}

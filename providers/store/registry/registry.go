@@ -95,12 +95,13 @@ func (r *Registry) Register(ctx context.Context, t flows.Target) (flows.Receipt,
 
 // entry is what registering t records.
 func (r *Registry) entry(t flows.Target) Entry {
-	e := Entry{Provider: t.Provider.APIName(), RegisteredAt: r.now().UTC()}
-	if t.Provider.IsAWS() {
-		e.KeyARN = t.AliasARN.String()
-		e.AccessKeyID = t.AccessKeyID
-	} else {
-		e.KeyURL, e.TenantID = t.KeyURL.String(), t.TenantID
+	e := Entry{
+		Provider:     t.Provider.APIName(),
+		KeyARN:       t.Value(flows.FieldAliasARN),
+		AccessKeyID:  t.Value(flows.FieldAccessKeyID),
+		KeyURL:       t.Value(flows.FieldKeyURL),
+		TenantID:     t.Value(flows.FieldTenantID),
+		RegisteredAt: r.now().UTC(),
 	}
 	e.RekID = rekID(t.Domain, e)
 	return e
