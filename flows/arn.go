@@ -84,9 +84,10 @@ func parseKMSARN(s string) (ARN, error) {
 	return a, nil
 }
 
-// ParseAliasARN parses a KMS alias ARN. The seeds print alias ARNs in a
-// form AWS never produces (…:key/alias/NAME); such input is accepted,
-// rewritten to the real form, and a note saying so is returned.
+// ParseAliasARN parses a KMS alias ARN. The vendor's own setup
+// instructions print alias ARNs in a form AWS never produces
+// (…:key/alias/NAME); such input is accepted, rewritten to the real form,
+// and a note saying so is returned.
 func ParseAliasARN(s string) (a ARN, note string, err error) {
 	s = strings.TrimSpace(s)
 	if err := checkText(s); err != nil {

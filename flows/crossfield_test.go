@@ -98,7 +98,7 @@ func TestLabelledValuesWhateverTheLineEndings(t *testing.T) {
 		}
 	}
 	if PasteLine(FieldAliasARN) != "Key alias (save this for next step): " {
-		t.Fatalf("the seeds' label changed: %q", PasteLine(FieldAliasARN))
+		t.Fatalf("the label of the vendor's setup instructions changed: %q", PasteLine(FieldAliasARN))
 	}
 	if PasteLine(FieldRegion) != "" {
 		t.Fatal("the region is not pasted")

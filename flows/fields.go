@@ -72,7 +72,7 @@ var fieldSpecs = map[Field]FieldSpec{
 }
 
 // pasteSuffix follows every label a script prints before a value to
-// paste, as the seeds print it.
+// paste, as the vendor's own setup instructions print it.
 const pasteSuffix = " (save this for next step)"
 
 func pasteLabelText(label string) string { return label + pasteSuffix }

@@ -17,8 +17,8 @@ import (
 // Step is one screen of the wizard.
 type Step int
 
-// The steps in order. StepKeyDetails is the second half of PRODUCT.md's
-// "Key" step: what the chosen key needs (region, key ID, HSM name, …).
+// The steps in order. StepKeyDetails is the second half of the
+// customer's "Key" stage: what the chosen key needs (region, key ID, HSM name, …).
 const (
 	StepDomain Step = iota + 1
 	StepProvider
@@ -61,7 +61,7 @@ func (s Step) String() string { return strings.ReplaceAll(strings.ToLower(s.Titl
 // Stages is how many stages the wizard shows in its progress line.
 const Stages = 8
 
-// Stage is the step's place among the eight stages of PRODUCT.md; the two
+// Stage is the step's place among the eight stages the header counts; the two
 // halves of the key step share one.
 func (s Step) Stage() int {
 	if s >= StepKeyDetails {

@@ -375,7 +375,7 @@ func ParseKeyChoice(s string) (KeyChoice, error) {
 	return "", fmt.Errorf("expected existing or new")
 }
 
-// Title is the key choice as the wizard offers it (the seeds' wording).
+// Title is the key choice as the wizard offers it (the wording of the vendor's own setup instructions).
 func (k KeyChoice) Title() string {
 	switch k {
 	case KeyExisting:
