@@ -117,7 +117,8 @@ func (w *Wizard) printScript(spec flows.SetupSpec, name, text string) {
 	if !strings.HasSuffix(text, "\n") {
 		lines++
 	}
-	w.out.line("The setup script for " + spec.Provider.Title() + ". Run it where your cloud's command-line tool is signed in; its first lines say which, and where.")
+	cloud := spec.Provider.Cloud()
+	w.out.line("The setup script for " + spec.Provider.Title() + ". Run it where the " + cloud.CLI() + " is signed in (" + cloud.Shell() + " works).")
 	w.out.linef(scriptBegin, name, lines)
 	w.out.line(strings.TrimSuffix(text, "\n"))
 	w.out.linef(scriptEnd, name)
