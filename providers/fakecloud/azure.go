@@ -103,13 +103,6 @@ func roleName(id string) string {
 	return ""
 }
 
-// HSMRoleAllows reports whether a built-in Managed HSM role grants a data
-// action ("keys/wrap/action"), for tests.
-func HSMRoleAllows(role, action string) bool {
-	d := roleDef(hsmRoles[role])
-	return d != nil && slices.Contains(d.DataActions, action)
-}
-
 // HSMRoleNames are the built-in roles' names.
 func HSMRoleNames() []string {
 	var out []string
