@@ -11,7 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 )
 
-// The seed's service-account policy, scoped by kms:ResourceAliases.
+// The service account's policy as the vendor's setup instructions write
+// it: Resource "*", scoped by kms:ResourceAliases.
 const saPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
  "Action":["kms:DescribeKey","kms:GenerateDataKeyWithoutPlaintext","kms:Decrypt","kms:ReEncryptFrom","kms:ReEncryptTo","kms:Encrypt"],
  "Resource":"*","Condition":{"ForAnyValue:StringEquals":{"kms:ResourceAliases":"alias/dm-LCAJVnUE94B/acme/Example"}}}]}`
@@ -20,6 +21,7 @@ const saPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
 // and uses its access key with KMS: allowed on the key its policy's alias
 // names, denied on any other key, denied once the alias is gone.
 func TestServiceAccountThroughIAM(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := start(t, 3)
 	admin := iam.NewFromConfig(e.srv.AWSConfig(e.sb.Customer(), region))
