@@ -14,7 +14,7 @@ import (
 
 // hsmError writes a Managed HSM error body, {"error":{"code","message"}}.
 // The codes are the ones the service sends (recordings named in
-// azure_conformance_test.go): AccessDenied, KeyNotFound, BadParameter,
+// azure_test.go): AccessDenied, KeyNotFound, BadParameter,
 // RoleAssignmentNotFound, Forbidden with an inner KeyDisabled or
 // KeyOperationForbidden. Where the sandbox needs an answer no recording
 // shows, the code is marked so in a comment, and rekwiz matches on the
