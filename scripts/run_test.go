@@ -100,7 +100,13 @@ func (c *cloud) lifecycle(t *testing.T, sp flows.SetupSpec) {
 	if sp.Key == flows.KeyNew {
 		plan = append(plan, "Would create a symmetric encryption key", "Would turn on automatic yearly rotation")
 	}
-	c.dryRun(t, sp, Options{}, plan...)
+	// The dry runs name an existing key by its ID, the real runs by its
+	// ARN: the scripts take either.
+	dry := sp
+	if sp.Key == flows.KeyExisting {
+		dry.KeyID = keyID
+	}
+	c.dryRun(t, dry, Options{}, plan...)
 
 	out := c.mustRun(t, sp, Options{})
 	if !strings.Contains(out, "Key alias (save this for next step): "+aliasARN+"\n") {
@@ -173,7 +179,7 @@ func (c *cloud) lifecycle(t *testing.T, sp flows.SetupSpec) {
 	} else {
 		plan = append(plan, "Would delete access key", "Would delete policy "+user, "Would delete IAM user "+user)
 	}
-	c.dryRun(t, sp, Options{Teardown: true}, plan...)
+	c.dryRun(t, dry, Options{Teardown: true}, plan...)
 
 	// Teardown, twice: the vendor's access goes, the key and every other
 	// statement stay.
