@@ -11,8 +11,9 @@ build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/rekwiz ./cmd/rekwiz
 
 ## test: every test, with the race detector (CI=true makes missing CLI tools fail, not skip).
-## The scripts package runs the real AWS CLI some hundred times: about 10 minutes under -race
-## on 2 cores, past go test's default 10-minute limit.
+## The scripts package runs its scripts with the real AWS CLI some ninety times (each test
+## on a sandbox or moto_server of its own, in parallel): minutes under -race on 2 cores, and on
+## a loaded machine past go test's default 10-minute limit.
 test:
 	$(GO) test -race -timeout 30m ./...
 

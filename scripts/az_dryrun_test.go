@@ -57,6 +57,7 @@ func runStub(t *testing.T, v variant, env ...string) (string, string, error) {
 // plan (the role assignment to add, the tags) and makes no call that
 // changes anything; without it, the same script goes on to change.
 func TestAzureDryRun(t *testing.T) {
+	t.Parallel()
 	for _, v := range variants() {
 		if v.spec.Provider != flows.AzureDelegated {
 			continue
@@ -87,6 +88,7 @@ func TestAzureDryRun(t *testing.T) {
 // TestAzureRightsPreflight: a customer holding only Administrator is
 // stopped before any change, with the command that grants the key role.
 func TestAzureRightsPreflight(t *testing.T) {
+	t.Parallel()
 	for _, v := range variants() {
 		if v.spec.Provider != flows.AzureDelegated || v.opts.Teardown {
 			continue
@@ -102,6 +104,7 @@ func TestAzureRightsPreflight(t *testing.T) {
 // TestAzureCryptoUserProfile: a vendor profile asking for Crypto User
 // gets it in the script, whose plan says what else that role allows.
 func TestAzureCryptoUserProfile(t *testing.T) {
+	t.Parallel()
 	for _, v := range variants() {
 		if v.spec.Provider != flows.AzureDelegated {
 			continue

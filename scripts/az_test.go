@@ -172,6 +172,7 @@ func azHelpFor(t *testing.T, az, command string, env []string) azHelp {
 // azure-cli): the command exists, each flag is one it lists, and a
 // literal value is one of the values it allows.
 func TestAzureCommandsExist(t *testing.T) {
+	t.Parallel()
 	az := fakecloudtest.Tool(t, "/usr/bin/az", "azure-cli")
 	env := append(os.Environ(), "AZURE_CONFIG_DIR="+t.TempDir(), "AZURE_CORE_COLLECT_TELEMETRY=false", "AZURE_CORE_NO_COLOR=true")
 
@@ -244,6 +245,7 @@ func keys(m map[string]bool) []string {
 // TestAzHelpParser makes sure the check above can fail: an invented flag
 // and a wrong value are caught in real help text.
 func TestAzHelpParser(t *testing.T) {
+	t.Parallel()
 	h := parseAzHelp(`Arguments
     --role            [Required] : Role name or id.
     --assignee-principal-type -t : The principal type of assignee.  Allowed values: Application,

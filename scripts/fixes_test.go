@@ -20,6 +20,7 @@ import (
 // the variable and its values) before anything runs, and 0 is a real run
 // in Azure as in AWS.
 func TestDryRunOneRule(t *testing.T) {
+	t.Parallel()
 	for _, v := range variants() {
 		s, err := Render(v.spec, v.opts)
 		if err != nil {
@@ -54,6 +55,7 @@ func errAs(err error, ee **exec.ExitError) bool {
 // neither overwritten by set-up nor cleared by teardown; both stop,
 // saying so, having changed nothing.
 func TestAzureDomainTagOfAnotherValue(t *testing.T) {
+	t.Parallel()
 	for _, v := range variants() {
 		if v.spec.Provider != flows.AzureDelegated || v.spec.Key != flows.KeyExisting {
 			continue
@@ -69,6 +71,7 @@ func TestAzureDomainTagOfAnotherValue(t *testing.T) {
 // `[ -z "$(...)" ]` hides a failing aws call from set -e; the scripts
 // assign every listing to a variable first.
 func TestListingsAreCheckedUnderSetE(t *testing.T) {
+	t.Parallel()
 	hidden := regexp.MustCompile(`(?m)(\bin \$\(|\[ -[zn] "\$\((aws|alias_target)|"\$\(alias_target\)")`)
 	for _, v := range variants() {
 		s, err := Render(v.spec, v.opts)
@@ -86,6 +89,7 @@ func TestListingsAreCheckedUnderSetE(t *testing.T) {
 // service principal, and never replaces a different inline policy on its
 // user without REKWIZ_REPLACE_STATEMENT=1, showing both when it stops.
 func TestServiceAccountPolicyAndKeyPolicy(t *testing.T) {
+	t.Parallel()
 	fakecloudtest.AWSCLI(t)
 	fakecloudtest.Tool(t, "jq", "jq")
 	ctx := context.Background()

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -22,81 +20,43 @@ import (
 	"github.com/rekwiz/rekwiz/providers/fakecloud/fakecloudtest"
 )
 
-// cloud is where the scripts run: the sandbox (which enforces key and
-// IAM policies) or moto_server (which emulates every call but enforces
-// no policy). Both are reached by the real AWS CLI v2 unchanged.
-type cloud struct {
-	env     []string // the customer's CLI environment
-	kms     *kms.Client
-	iam     *iam.Client
-	account string
-	sb      *fakecloudtest.Env // nil for moto
-}
-
-func sandboxCloud(t *testing.T) *cloud {
-	e := fakecloudtest.Start(t, fakecloud.Options{Seed: 1, Vendor: vendor})
-	cfg := e.Server.AWSConfig(e.Customer(), fakecloudtest.Region)
-	return &cloud{env: e.CLIEnv(e.Customer()), kms: kms.NewFromConfig(cfg), iam: iam.NewFromConfig(cfg), account: fakecloud.CustomerAccount, sb: e}
-}
-
-func motoCloud(t *testing.T) *cloud {
-	m := fakecloudtest.StartMoto(t)
-	cfg := m.AWSConfig()
-	return &cloud{env: m.CLIEnv(), kms: kms.NewFromConfig(cfg), iam: iam.NewFromConfig(cfg), account: fakecloudtest.MotoAccount}
-}
-
 // TestAWSScriptsEndToEnd runs every AWS variant (delegated and service
 // account, existing and new key, setup and teardown) with the AWS CLI v2
-// against the sandbox and against moto_server, each setup twice and each
-// teardown twice, and checks the end state through the SDK after every
-// run. A foreign statement in the key policy survives all of it byte
-// for byte, and the key is Enabled at the end.
+// against the sandbox and against moto_server, each variant on a cloud
+// of its own: a dry run (REKWIZ_DRY_RUN=1) of the setup, the setup
+// twice, a dry run of the teardown, the teardown twice. It checks the
+// end state through the SDK after every run; each dry run leaves the
+// account the same byte for byte and its plan says who is signed in and
+// what would change. A foreign statement in the key policy survives all
+// of it byte for byte, and the key is Enabled at the end.
 func TestAWSScriptsEndToEnd(t *testing.T) {
+	t.Parallel()
 	fakecloudtest.AWSCLI(t)
 	fakecloudtest.Tool(t, "jq", "jq")
-	for name, start := range map[string]func(*testing.T) *cloud{"sandbox": sandboxCloud, "moto": motoCloud} {
+	for name, start := range clouds {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			c := start(t)
-			if v := fakecloudtest.MustRun(t, c.env, "bash", "-c", "aws --version"); !strings.HasPrefix(v, "aws-cli/2.") {
-				t.Fatalf("the scripts would run with %s, not the AWS CLI v2", v)
-			}
 			n := 0
 			for _, p := range []flows.Provider{flows.AWSDelegated, flows.AWSServiceAccount} {
 				for _, k := range flows.KeyChoices() {
 					n++
+					sp := specOf(p, k)
+					sp.Domain = "dm-RUN" + strings.Repeat("0", 7) + string(rune('0'+n))
+					first := n == 1
 					t.Run(string(p)+"/"+string(k), func(t *testing.T) {
-						sp := specOf(p, k)
-						sp.Domain = "dm-RUN" + strings.Repeat("0", 7) + string(rune('0'+n))
+						t.Parallel()
+						c := start(t)
+						if first {
+							if v := fakecloudtest.MustRun(t, c.env, "bash", "-c", "aws --version"); !strings.HasPrefix(v, "aws-cli/2.") {
+								t.Fatalf("the scripts would run with %s, not the AWS CLI v2", v)
+							}
+						}
 						c.lifecycle(t, sp)
 					})
 				}
 			}
 		})
 	}
-}
-
-func (c *cloud) run(t *testing.T, sp flows.SetupSpec, opts Options) (string, string, error) {
-	t.Helper()
-	s, err := Render(sp, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	p := filepath.Join(dir, FileName(sp, opts))
-	if err := os.WriteFile(p, []byte(s), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	return fakecloudtest.Run(c.env, dir, "bash", p)
-}
-
-func (c *cloud) mustRun(t *testing.T, sp flows.SetupSpec, opts Options) string {
-	t.Helper()
-	out, errOut, err := c.run(t, sp, opts)
-	if err != nil {
-		t.Fatalf("%s: %v\nstdout:\n%s\nstderr:\n%s", FileName(sp, opts), err, out, errOut)
-	}
-	return out
 }
 
 var foreign = awspolicy.Statement{Sid: "Their app", Effect: "Allow",
@@ -128,6 +88,25 @@ func (c *cloud) lifecycle(t *testing.T, sp flows.SetupSpec) {
 	}
 	wantForeign, _ := json.Marshal(foreign)
 	keysBefore := c.keyCount(t)
+
+	sid := awspolicy.VendorSid(vendor.Slug)
+	user := sp.ServiceAccountUser()
+	var plan []string
+	if sp.Provider == flows.AWSDelegated {
+		plan = []string{"Would add statement " + sid, "+++ key policy after", `+      "Sid": "` + sid + `"`, "Would create " + sp.AliasName()}
+	} else {
+		plan = []string{"Would create IAM user " + user + ", tagged rekwiz:domain=" + sp.Domain, "Would put policy " + user, `"kms:ResourceAliases": "` + sp.AliasName() + `"`, "Would create an access key"}
+	}
+	if sp.Key == flows.KeyNew {
+		plan = append(plan, "Would create a symmetric encryption key", "Would turn on automatic yearly rotation")
+	}
+	// The dry runs name an existing key by its ID, the real runs by its
+	// ARN: the scripts take either.
+	dry := sp
+	if sp.Key == flows.KeyExisting {
+		dry.KeyID = keyID
+	}
+	c.dryRun(t, dry, Options{}, plan...)
 
 	out := c.mustRun(t, sp, Options{})
 	if !strings.Contains(out, "Key alias (save this for next step): "+aliasARN+"\n") {
@@ -194,6 +173,14 @@ func (c *cloud) lifecycle(t *testing.T, sp flows.SetupSpec) {
 		t.Fatalf("second run:\n%s", out2)
 	}
 
+	plan = []string{"Would delete " + sp.AliasName()}
+	if sp.Provider == flows.AWSDelegated {
+		plan = append(plan, "Would remove statement "+sid, `-      "Sid": "`+sid+`"`)
+	} else {
+		plan = append(plan, "Would delete access key", "Would delete policy "+user, "Would delete IAM user "+user)
+	}
+	c.dryRun(t, dry, Options{Teardown: true}, plan...)
+
 	// Teardown, twice: the vendor's access goes, the key and every other
 	// statement stay.
 	for i := range 2 {
@@ -202,7 +189,7 @@ func (c *cloud) lifecycle(t *testing.T, sp flows.SetupSpec) {
 			t.Fatalf("teardown %d left the alias on %s", i+1, got)
 		}
 		pol := c.policy(t, keyID)
-		if strings.Contains(pol, awspolicy.VendorSid(vendor.Slug)) {
+		if strings.Contains(pol, sid) {
 			t.Fatalf("teardown %d left the vendor's statement: %s", i+1, pol)
 		}
 		if sp.Key == flows.KeyExisting {
@@ -226,61 +213,29 @@ func (c *cloud) lifecycle(t *testing.T, sp flows.SetupSpec) {
 	}
 }
 
-func btoi(b bool) int {
-	if b {
-		return 1
+// dryRun runs a script with REKWIZ_DRY_RUN=1 and checks it changed
+// nothing (the account's snapshot is the same byte for byte), said who is
+// signed in and each line of want, and printed no value to paste.
+func (c *cloud) dryRun(t *testing.T, sp flows.SetupSpec, opts Options, want ...string) {
+	t.Helper()
+	user := sp.ServiceAccountUser()
+	before := c.snapshot(t, user)
+	out, errOut, err := c.runEnv(t, sp, opts, "REKWIZ_DRY_RUN=1")
+	if err != nil {
+		t.Fatalf("dry run (teardown %v): %v\n%s\n%s", opts.Teardown, err, out, errOut)
 	}
-	return 0
-}
-
-func labelled(out, label string) string {
-	for _, l := range strings.Split(out, "\n") {
-		if v, ok := strings.CutPrefix(l, label); ok {
-			return strings.TrimSpace(v)
+	if after := c.snapshot(t, user); after != before {
+		t.Fatalf("the dry run (teardown %v) changed the account:\nbefore:\n%s\nafter:\n%s\noutput:\n%s", opts.Teardown, before, after, out)
+	}
+	want = append(want, "Signed in to AWS account "+c.account+" as arn:", "Dry run: nothing was changed.")
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Fatalf("the dry run (teardown %v) does not say %q:\n%s", opts.Teardown, w, out)
 		}
 	}
-	return ""
-}
-
-func (c *cloud) keyCount(t *testing.T) int {
-	t.Helper()
-	out, err := c.kms.ListKeys(context.Background(), &kms.ListKeysInput{Limit: aws.Int32(1000)})
-	if err != nil {
-		t.Fatal(err)
+	if strings.Contains(out, "(save this for next step)") {
+		t.Fatalf("the dry run printed a value to paste:\n%s", out)
 	}
-	return len(out.Keys)
-}
-
-func (c *cloud) aliasTarget(t *testing.T, sp flows.SetupSpec) string {
-	t.Helper()
-	out, err := c.kms.ListAliases(context.Background(), &kms.ListAliasesInput{Limit: aws.Int32(100)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range out.Aliases {
-		if aws.ToString(a.AliasName) == sp.AliasName() {
-			return aws.ToString(a.TargetKeyId)
-		}
-	}
-	return ""
-}
-
-func (c *cloud) policy(t *testing.T, keyID string) string {
-	t.Helper()
-	out, err := c.kms.GetKeyPolicy(context.Background(), &kms.GetKeyPolicyInput{KeyId: &keyID, PolicyName: aws.String("default")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return aws.ToString(out.Policy)
-}
-
-func (c *cloud) accessKeys(t *testing.T, sp flows.SetupSpec) int {
-	t.Helper()
-	out, err := c.iam.ListAccessKeys(context.Background(), &iam.ListAccessKeysInput{UserName: aws.String(sp.ServiceAccountUser())})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(out.AccessKeyMetadata)
 }
 
 // checkGranted checks, through the SDK, exactly what the setup granted:
@@ -316,26 +271,6 @@ func (c *cloud) checkGranted(t *testing.T, sp flows.SetupSpec, keyID string) {
 	if err != nil || len(list.PolicyNames) != 1 {
 		t.Fatalf("user policies: %v, %v", list, err)
 	}
-}
-
-// assertStatement finds the statement with sid and compares its bytes.
-func assertStatement(t *testing.T, policy, sid string, want []byte) {
-	t.Helper()
-	var top struct{ Statement []json.RawMessage }
-	if err := json.Unmarshal([]byte(policy), &top); err != nil {
-		t.Fatalf("policy: %v\n%s", err, policy)
-	}
-	for _, raw := range top.Statement {
-		var head struct{ Sid string }
-		_ = json.Unmarshal(raw, &head)
-		if head.Sid == sid {
-			if string(raw) != string(want) {
-				t.Fatalf("statement %q changed:\n%s\nwant:\n%s", sid, raw, want)
-			}
-			return
-		}
-	}
-	t.Fatalf("no statement %q in %s", sid, policy)
 }
 
 func (c *cloud) assertVendorCanUse(t *testing.T, sp flows.SetupSpec, aliasARN, accessKeyID, secret string) {
@@ -385,6 +320,7 @@ func (c *cloud) assertVendorCannotUse(t *testing.T, sp flows.SetupSpec, keyID, a
 // wrong secret is "not signed in", and a key policy that leaves nothing
 // to IAM refuses a service account.
 func TestScriptFailures(t *testing.T) {
+	t.Parallel()
 	fakecloudtest.AWSCLI(t)
 	fakecloudtest.Tool(t, "jq", "jq")
 	ctx := context.Background()

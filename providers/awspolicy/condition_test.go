@@ -3,6 +3,7 @@ package awspolicy
 import "testing"
 
 func TestWildcard(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		p, s string
 		want bool
@@ -24,14 +25,15 @@ func TestWildcard(t *testing.T) {
 	}
 }
 
-// The seed's service-account policy: Resource "*", limited by
-// ForAnyValue:StringEquals on kms:ResourceAliases.
+// A service account's policy, limited by ForAnyValue:StringEquals on
+// kms:ResourceAliases (on the account's keys, as rekwiz writes it).
 const userPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
  "Action":["kms:DescribeKey","kms:GenerateDataKeyWithoutPlaintext","kms:Decrypt","kms:ReEncryptFrom","kms:ReEncryptTo","kms:Encrypt"],
  "Resource":"arn:aws:kms:us-east-1:111122223333:key/*",
  "Condition":{"ForAnyValue:StringEquals":{"kms:ResourceAliases":"alias/dm-LCAJVnUE94B/acme/Example"}}}]}`
 
 func TestDecideIdentity(t *testing.T) {
+	t.Parallel()
 	doc, err := Parse(userPolicy)
 	if err != nil {
 		t.Fatal(err)
@@ -60,6 +62,7 @@ func TestDecideIdentity(t *testing.T) {
 }
 
 func TestConditionOperators(t *testing.T) {
+	t.Parallel()
 	ctx := Context{"kms:ResourceAliases": {"alias/a", "alias/b"}, "aws:username": {"Alice"}}
 	for _, tt := range []struct {
 		cond string
@@ -87,6 +90,7 @@ func TestConditionOperators(t *testing.T) {
 }
 
 func TestDecideInWithConditions(t *testing.T) {
+	t.Parallel()
 	doc, err := Parse(`{"Statement":[
 	 {"Effect":"Allow","Principal":{"AWS":"999988887777"},"Action":"kms:Decrypt","Resource":"*",
 	  "Condition":{"StringEquals":{"kms:EncryptionContext:domain":"dm-LCAJVnUE94B"}}},
@@ -112,11 +116,12 @@ func TestDecideInWithConditions(t *testing.T) {
 }
 
 func TestScopedToAliasAndGrantsAccount(t *testing.T) {
+	t.Parallel()
 	scoped, _ := Parse(userPolicy)
 	broad, _ := Parse(`{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}`)
 	alias := "alias/dm-LCAJVnUE94B/acme/Example"
 	if !scoped.ScopedToAlias([]string{"kms:Decrypt"}, alias) {
-		t.Error("the seed's policy is scoped to the alias")
+		t.Error("the service account's policy is scoped to the alias")
 	}
 	if broad.ScopedToAlias([]string{"kms:Decrypt"}, alias) {
 		t.Error("Resource * without a condition is not scoped")

@@ -29,8 +29,8 @@ var ServiceAccountActions = append(append([]string(nil), VendorActions...), "kms
 
 // ServiceAccountPolicy is the IAM user policy of a service account: its
 // actions on resource (the key ARN pattern), only for the key the alias
-// names (ForAnyValue:StringEquals on kms:ResourceAliases, as the seeds
-// write it).
+// names (ForAnyValue:StringEquals on kms:ResourceAliases, the form the
+// vendor's own setup instructions use).
 func ServiceAccountPolicy(alias, resource string) Document {
 	cond, _ := json.Marshal(map[string]map[string]string{
 		"ForAnyValue:StringEquals": {"kms:ResourceAliases": alias},

@@ -16,6 +16,7 @@ func mustParse(t *testing.T, s string) Document {
 }
 
 func TestBeyondNamesEachExtraAction(t *testing.T) {
+	t.Parallel()
 	stmt := func(sid, actions string) string {
 		return `{"Sid":"` + sid + `","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999988887777:root"},"Action":` + actions + `,"Resource":"*"}`
 	}
@@ -53,6 +54,7 @@ func TestBeyondNamesEachExtraAction(t *testing.T) {
 }
 
 func TestOpenToEveryone(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		stmt string
 		want []string
@@ -78,6 +80,7 @@ func TestOpenToEveryone(t *testing.T) {
 }
 
 func TestBeyondAlias(t *testing.T) {
+	t.Parallel()
 	const alias = "alias/dm-LCAJVnUE94B/acme/Example"
 	const key = "arn:aws:kms:us-east-1:123456789012:key/k1"
 	cond := `"Condition":{"ForAnyValue:StringEquals":{"kms:ResourceAliases":"` + alias + `"}}`
@@ -86,7 +89,7 @@ func TestBeyondAlias(t *testing.T) {
 		name, stmt string
 		fail, warn string // substrings of the finding; "" for none
 	}{
-		{"the seed's policy", `{"Sid":"sa","Effect":"Allow","Action":` + six + `,"Resource":"*",` + cond + `}`, "", ""},
+		{"the instructions' policy (Resource *)", `{"Sid":"sa","Effect":"Allow","Action":` + six + `,"Resource":"*",` + cond + `}`, "", ""},
 		{"the key's ARN", `{"Sid":"sa","Effect":"Allow","Action":` + six + `,"Resource":"` + key + `"}`, "", ""},
 		{"every key", `{"Sid":"all","Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}`, "statement all allows kms:Decrypt on * without a kms:ResourceAliases condition", ""},
 		{"another key", `{"Sid":"k2","Effect":"Allow","Action":"kms:Decrypt","Resource":"arn:aws:kms:us-east-1:123456789012:key/k2"}`, "on arn:aws:kms:us-east-1:123456789012:key/k2 without", ""},

@@ -17,7 +17,7 @@ import (
 )
 
 // VendorActions are exactly the actions a delegated key's policy grants
-// the vendor, in the order the seeds list them.
+// the vendor, in the order the vendor's own setup instructions list them.
 var VendorActions = []string{
 	"kms:DescribeKey",
 	"kms:GenerateDataKeyWithoutPlaintext",

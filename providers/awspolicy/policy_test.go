@@ -16,6 +16,7 @@ var (
 const defaultPolicy = `{"Version":"2012-10-17","Id":"key-default-1","Statement":[{"Sid":"Enable IAM User Permissions","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"kms:*","Resource":"*"}]}`
 
 func TestDecide(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		policy string
@@ -56,6 +57,7 @@ func TestDecide(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		`not json`:          "not valid JSON",
 		`{"Statement":"x"}`: "object or a list",
@@ -70,6 +72,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestUpsertKeepsEverythingElse(t *testing.T) {
+	t.Parallel()
 	foreign := `{"Sid":"Their statement","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:role/app"},"Action":["kms:Encrypt","kms:Decrypt"],"Resource":"*","Condition":{"StringEquals":{"kms:ViaService":"s3.us-east-1.amazonaws.com"}}}`
 	policy := `{"Version":"2012-10-17","Id":"key-consolepolicy-3","Statement":[{"Sid":"Enable IAM User Permissions","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"kms:*","Resource":"*"},` + foreign + `]}`
 	st := VendorStatement(VendorSid("acme"), vendor.ARN)
@@ -125,6 +128,7 @@ func TestUpsertKeepsEverythingElse(t *testing.T) {
 // it means what rekwiz writes, and otherwise neither replaced nor removed
 // without Replace; two with that Sid stop everything, Replace included.
 func TestVendorStatementRule(t *testing.T) {
+	t.Parallel()
 	sid := VendorSid("acme")
 	ours := VendorStatement(sid, vendor.ARN)
 	wrap := func(stmts ...string) string {
@@ -193,6 +197,7 @@ func mustJSON(t *testing.T, v any) json.RawMessage {
 }
 
 func TestUpsertIntoSingleStatementObject(t *testing.T) {
+	t.Parallel()
 	policy := `{"Statement":{"Sid":"only","Effect":"Allow","Principal":{"AWS":"123456789012"},"Action":"kms:*","Resource":"*"}}`
 	out, _, err := Upsert(policy, VendorStatement("rekwiz-acme", vendor.ARN))
 	if err != nil {

@@ -39,6 +39,7 @@ func attempts(n int, calls *int, final bool) func() *Attempt {
 }
 
 func TestRetryUntilAllowed(t *testing.T) {
+	t.Parallel()
 	c := &clock{now: time.Unix(0, 0)}
 	var calls int
 	var said []string
@@ -75,6 +76,7 @@ func TestRetryUntilAllowed(t *testing.T) {
 }
 
 func TestRetryGivesUp(t *testing.T) {
+	t.Parallel()
 	c := &clock{now: time.Unix(0, 0)}
 	var calls int
 	r := Retry{Wait: 10 * time.Second, Now: c.Now, Sleep: c.Sleep, Why: "w", Until: "for the grant"}
@@ -85,6 +87,7 @@ func TestRetryGivesUp(t *testing.T) {
 }
 
 func TestNoRetry(t *testing.T) {
+	t.Parallel()
 	for name, r := range map[string]Retry{
 		"no wait": {Wait: 0},
 		"final":   {Wait: time.Minute},
@@ -100,6 +103,7 @@ func TestNoRetry(t *testing.T) {
 }
 
 func TestRetryStopsWhenCancelled(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	var calls int
 	r := Retry{Wait: time.Hour, Now: time.Now, Sleep: func(ctx context.Context, d time.Duration) error { cancel(); return Sleep(ctx, d) }}
@@ -110,6 +114,7 @@ func TestRetryStopsWhenCancelled(t *testing.T) {
 }
 
 func TestSkipRest(t *testing.T) {
+	t.Parallel()
 	at := NewAttempt(plan, nil)
 	at.Set("a", flows.StatusFail, "no", "", 0)
 	at.SkipRest("needs a")

@@ -76,6 +76,7 @@ func (c *azClient) do(method, path string, body any, auth bool) (int, http.Heade
 // and Crypto Officer no key operation at all; Crypto Service Encryption
 // User read, wrap and unwrap), checked over the wire.
 func TestHSMRoles(t *testing.T) {
+	t.Parallel()
 	ops := []struct {
 		name, method, path string
 		body               any
@@ -133,6 +134,7 @@ func TestHSMRoles(t *testing.T) {
 // header forms and JSON field names and shapes. The expectations are
 // written from those recordings, named in each case.
 func TestHSMConformance(t *testing.T) {
+	t.Parallel()
 	e := fakecloudtest.Start(t, fakecloud.Options{Seed: 2, Vendor: fakecloudtest.Vendor})
 	e.CreateHSM("contoso-hsm")
 	e.CreateHSMKey("contoso-hsm", "k", fakecloud.HSMKeyOptions{})

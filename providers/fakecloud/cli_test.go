@@ -18,6 +18,7 @@ import (
 // it through the HTTPS proxy (this CLI predates AWS_ENDPOINT_URL), and
 // checks every result through the SDK.
 func TestAWSCLIv2(t *testing.T) {
+	t.Parallel()
 	aws := fakecloudtest.AWSCLI(t)
 	ctx := context.Background()
 	e := fakecloudtest.Start(t, fakecloud.Options{Seed: 1, Vendor: testVendor})

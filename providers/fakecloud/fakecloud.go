@@ -20,6 +20,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/rekwiz/rekwiz/flows"
 	"github.com/rekwiz/rekwiz/providers/awspolicy"
 )
@@ -139,14 +141,24 @@ func (s *Sandbox) randString(n int, alphabet string) string {
 	return string(b)
 }
 
-// uuid draws a version-4-shaped UUID from the seeded stream.
+// uuid draws a version-4 UUID from the seeded stream; callers hold mu or
+// are in New.
 func (s *Sandbox) uuid() string {
-	var b [16]byte
-	binary.LittleEndian.PutUint64(b[:8], s.rng.Uint64())
-	binary.LittleEndian.PutUint64(b[8:], s.rng.Uint64())
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+	return uuid.Must(uuid.NewRandomFromReader(rngReader{s.rng})).String()
+}
+
+// rngReader reads the seeded stream as bytes, each Uint64 drawn giving
+// eight, little-endian: a UUID is two draws, and a seed gives the IDs it
+// always has.
+type rngReader struct{ rng *rand.Rand }
+
+func (r rngReader) Read(p []byte) (int, error) {
+	var b [8]byte
+	for i := 0; i < len(p); i += 8 {
+		binary.LittleEndian.PutUint64(b[:], r.rng.Uint64())
+		copy(p[i:], b[:])
+	}
+	return len(p), nil
 }
 
 // CustomerSession returns temporary credentials (an ASIA key with a

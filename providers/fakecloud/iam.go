@@ -2,29 +2,23 @@ package fakecloud
 
 import (
 	"encoding/xml"
-	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
-	"time"
 
 	"github.com/rekwiz/rekwiz/providers/awspolicy"
 )
 
-const iamNS = "https://iam.amazonaws.com/doc/2010-05-08/"
+// IAM speaks the query protocol: a form in, XML out. The XML shapes are
+// those the IAM API reference gives and the AWS SDK's query
+// deserializers read (lists as <member> elements, IsTruncated and Marker
+// for pages). Users, their inline policies, access keys and tags are in
+// iam_users.go; managed policies in iam_managed.go; groups in
+// iam_groups.go.
 
-// iamUser is an IAM user the customer made (a service account). Its
-// access keys sign requests like any other identity, and its inline
-// policies decide what KMS lets it do wherever a key policy leaves the
-// decision to the account.
-type iamUser struct {
-	name, arn, id string
-	created       time.Time
-	policies      map[string]string // inline policies by name, as put
-	keys          []*Identity       // access keys, in creation order
-	tags          []iamTag          // as given to CreateUser
-}
+const iamNS = "https://iam.amazonaws.com/doc/2010-05-08/"
 
 type iamState struct {
 	users map[string]*iamUser // by user name (IAM user names are case-insensitive; the sandbox keeps them as given)
@@ -32,6 +26,40 @@ type iamState struct {
 }
 
 func newIAMState() iamState { return iamState{users: map[string]*iamUser{}} }
+
+// iamOps are the IAM calls the sandbox answers: what a service-account
+// setup and its teardown make, and what else can grant a user access.
+var iamOps = map[string]func(s *Sandbox, form url.Values) (any, *apiError){
+	"CreateUser":       (*Sandbox).iamCreateUser,
+	"GetUser":          (*Sandbox).iamGetUser,
+	"DeleteUser":       (*Sandbox).iamDeleteUser,
+	"ListUserTags":     (*Sandbox).iamListUserTags,
+	"PutUserPolicy":    (*Sandbox).iamPutUserPolicy,
+	"GetUserPolicy":    (*Sandbox).iamGetUserPolicy,
+	"ListUserPolicies": (*Sandbox).iamListUserPolicies,
+	"DeleteUserPolicy": (*Sandbox).iamDeleteUserPolicy,
+	"CreateAccessKey":  (*Sandbox).iamCreateAccessKey,
+	"ListAccessKeys":   (*Sandbox).iamListAccessKeys,
+	"DeleteAccessKey":  (*Sandbox).iamDeleteAccessKey,
+
+	"CreatePolicy":             (*Sandbox).iamCreatePolicy,
+	"CreatePolicyVersion":      (*Sandbox).iamCreatePolicyVersion,
+	"GetPolicy":                (*Sandbox).iamGetPolicy,
+	"GetPolicyVersion":         (*Sandbox).iamGetPolicyVersion,
+	"AttachUserPolicy":         (*Sandbox).iamAttachUserPolicy,
+	"DetachUserPolicy":         (*Sandbox).iamDetachUserPolicy,
+	"ListAttachedUserPolicies": (*Sandbox).iamListAttachedUserPolicies,
+
+	"CreateGroup":               (*Sandbox).iamCreateGroup,
+	"AddUserToGroup":            (*Sandbox).iamAddUserToGroup,
+	"RemoveUserFromGroup":       (*Sandbox).iamRemoveUserFromGroup,
+	"ListGroupsForUser":         (*Sandbox).iamListGroupsForUser,
+	"PutGroupPolicy":            (*Sandbox).iamPutGroupPolicy,
+	"GetGroupPolicy":            (*Sandbox).iamGetGroupPolicy,
+	"ListGroupPolicies":         (*Sandbox).iamListGroupPolicies,
+	"AttachGroupPolicy":         (*Sandbox).iamAttachGroupPolicy,
+	"ListAttachedGroupPolicies": (*Sandbox).iamListAttachedGroupPolicies,
+}
 
 // queryForm reads a query-protocol request: form body and URL query.
 func queryForm(r *http.Request, body []byte) url.Values {
@@ -45,13 +73,8 @@ func queryForm(r *http.Request, body []byte) url.Values {
 	return form
 }
 
-var (
-	iamNameRE       = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
-	iamPolicyNameRE = regexp.MustCompile(`^[\w+=,.@-]{1,128}$`)
-)
-
-// serveIAM answers the IAM query protocol for the calls a service-account
-// setup and its teardown make. Only the customer's admin may call it.
+// serveIAM answers the IAM query protocol. Only the customer's admin may
+// call it.
 func (s *Sandbox) serveIAM(w http.ResponseWriter, r *http.Request, body []byte) {
 	form := queryForm(r, body)
 	action := form.Get("Action")
@@ -111,280 +134,98 @@ func iamErr(status int, code, format string, args ...any) *apiError {
 	return e
 }
 
-func noSuchUser(name string) *apiError {
-	return iamErr(http.StatusNotFound, "NoSuchEntity", "The user with name %s cannot be found.", name)
-}
+var (
+	iamNameRE       = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+	iamPolicyNameRE = regexp.MustCompile(`^[\w+=,.@-]{1,128}$`)
+)
 
-var iamOps = map[string]func(s *Sandbox, form url.Values) (any, *apiError){
-	"CreateUser":       (*Sandbox).iamCreateUser,
-	"GetUser":          (*Sandbox).iamGetUser,
-	"DeleteUser":       (*Sandbox).iamDeleteUser,
-	"PutUserPolicy":    (*Sandbox).iamPutUserPolicy,
-	"GetUserPolicy":    (*Sandbox).iamGetUserPolicy,
-	"ListUserPolicies": (*Sandbox).iamListUserPolicies,
-	"DeleteUserPolicy": (*Sandbox).iamDeleteUserPolicy,
-	"CreateAccessKey":  (*Sandbox).iamCreateAccessKey,
-	"ListAccessKeys":   (*Sandbox).iamListAccessKeys,
-	"DeleteAccessKey":  (*Sandbox).iamDeleteAccessKey,
-}
-
-type xmlUser struct {
-	Path       string `xml:"Path"`
-	UserName   string `xml:"UserName"`
-	UserID     string `xml:"UserId"`
-	Arn        string `xml:"Arn"`
-	CreateDate string `xml:"CreateDate"`
-}
-
-func (u *iamUser) xml() xmlUser {
-	return xmlUser{Path: "/", UserName: u.name, UserID: u.id, Arn: u.arn, CreateDate: u.created.UTC().Format(time.RFC3339)}
-}
-
-func (s *Sandbox) user(form url.Values) (*iamUser, *apiError) {
-	name := form.Get("UserName")
+// validName checks a user or group name; field is how IAM's error names
+// the parameter ("userName", "groupName").
+func validName(field, name string) *apiError {
 	if !iamNameRE.MatchString(name) {
-		return nil, iamErr(http.StatusBadRequest, "ValidationError", "1 validation error detected: Value '%s' at 'userName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+", name)
-	}
-	u := s.iam.users[strings.ToLower(name)]
-	if u == nil {
-		return nil, noSuchUser(name)
-	}
-	return u, nil
-}
-
-func (s *Sandbox) iamCreateUser(form url.Values) (any, *apiError) {
-	name := form.Get("UserName")
-	if !iamNameRE.MatchString(name) {
-		return nil, iamErr(http.StatusBadRequest, "ValidationError", "1 validation error detected: Value '%s' at 'userName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+", name)
-	}
-	if s.iam.users[strings.ToLower(name)] != nil {
-		return nil, iamErr(http.StatusConflict, "EntityAlreadyExists", "User with name %s already exists.", name)
-	}
-	u := &iamUser{
-		name: name, arn: "arn:aws:iam::" + CustomerAccount + ":user/" + name,
-		id: "AIDA" + s.randString(17, upperDigits), created: s.now(), policies: map[string]string{},
-	}
-	u.tags = formTags(form)
-	s.iam.users[strings.ToLower(name)] = u
-	return struct {
-		User xmlUser `xml:"User"`
-	}{u.xml()}, nil
-}
-
-func (s *Sandbox) iamGetUser(form url.Values) (any, *apiError) {
-	u, err := s.user(form)
-	if err != nil {
-		return nil, err
-	}
-	return struct {
-		User xmlUser `xml:"User"`
-	}{u.xml()}, nil
-}
-
-func (s *Sandbox) iamDeleteUser(form url.Values) (any, *apiError) {
-	u, err := s.user(form)
-	if err != nil {
-		return nil, err
-	}
-	if len(u.policies) > 0 || len(u.keys) > 0 || s.userBlocked(u) {
-		return nil, iamErr(http.StatusConflict, "DeleteConflict", "Cannot delete entity, must delete policies and access keys first.")
-	}
-	delete(s.iam.users, strings.ToLower(u.name))
-	return struct{}{}, nil
-}
-
-func (s *Sandbox) iamPutUserPolicy(form url.Values) (any, *apiError) {
-	u, err := s.user(form)
-	if err != nil {
-		return nil, err
-	}
-	name, doc := form.Get("PolicyName"), form.Get("PolicyDocument")
-	if !iamPolicyNameRE.MatchString(name) {
-		return nil, iamErr(http.StatusBadRequest, "ValidationError", "1 validation error detected: Value '%s' at 'policyName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+", name)
-	}
-	if _, perr := awspolicy.Parse(doc); perr != nil {
-		return nil, iamErr(http.StatusBadRequest, "MalformedPolicyDocument", "%s", perr.Error())
-	}
-	u.policies[name] = doc
-	return struct{}{}, nil
-}
-
-func (s *Sandbox) iamGetUserPolicy(form url.Values) (any, *apiError) {
-	u, err := s.user(form)
-	if err != nil {
-		return nil, err
-	}
-	name := form.Get("PolicyName")
-	doc, ok := u.policies[name]
-	if !ok {
-		return nil, iamErr(http.StatusNotFound, "NoSuchEntity", "The user policy with name %s cannot be found.", name)
-	}
-	// IAM returns policy documents URL-encoded (RFC 3986).
-	return struct {
-		UserName       string `xml:"UserName"`
-		PolicyName     string `xml:"PolicyName"`
-		PolicyDocument string `xml:"PolicyDocument"`
-	}{u.name, name, url.PathEscape(doc)}, nil
-}
-
-func (s *Sandbox) iamListUserPolicies(form url.Values) (any, *apiError) {
-	u, err := s.user(form)
-	if err != nil {
-		return nil, err
-	}
-	return policyNames(form, u.policies)
-}
-
-func (s *Sandbox) iamDeleteUserPolicy(form url.Values) (any, *apiError) {
-	u, err := s.user(form)
-	if err != nil {
-		return nil, err
-	}
-	name := form.Get("PolicyName")
-	if _, ok := u.policies[name]; !ok {
-		return nil, iamErr(http.StatusNotFound, "NoSuchEntity", "The user policy with name %s cannot be found.", name)
-	}
-	delete(u.policies, name)
-	return struct{}{}, nil
-}
-
-type xmlAccessKey struct {
-	UserName        string `xml:"UserName"`
-	AccessKeyID     string `xml:"AccessKeyId"`
-	Status          string `xml:"Status"`
-	SecretAccessKey string `xml:"SecretAccessKey,omitempty"`
-	CreateDate      string `xml:"CreateDate"`
-}
-
-// iamKeyLimit is IAM's quota of access keys per user.
-const iamKeyLimit = 2
-
-func (s *Sandbox) iamCreateAccessKey(form url.Values) (any, *apiError) {
-	u, err := s.user(form)
-	if err != nil {
-		return nil, err
-	}
-	if len(u.keys) >= iamKeyLimit {
-		return nil, iamErr(http.StatusConflict, "LimitExceeded", "Cannot exceed quota for AccessKeysPerUser: %d", iamKeyLimit)
-	}
-	id := s.newIdentity("user/"+u.name, u.arn, CustomerAccount)
-	id.UserID = u.id
-	id.created = s.now()
-	u.keys = append(u.keys, id)
-	return struct {
-		AccessKey xmlAccessKey `xml:"AccessKey"`
-	}{xmlAccessKey{u.name, id.AccessKeyID, "Active", id.SecretAccessKey, id.created.UTC().Format(time.RFC3339)}}, nil
-}
-
-func (s *Sandbox) iamListAccessKeys(form url.Values) (any, *apiError) {
-	u, err := s.user(form)
-	if err != nil {
-		return nil, err
-	}
-	list := []xmlAccessKey{}
-	for _, k := range u.keys {
-		list = append(list, xmlAccessKey{UserName: u.name, AccessKeyID: k.AccessKeyID, Status: "Active", CreateDate: k.created.UTC().Format(time.RFC3339)})
-	}
-	return struct {
-		Keys        []xmlAccessKey `xml:"AccessKeyMetadata>member"`
-		IsTruncated bool           `xml:"IsTruncated"`
-	}{list, false}, nil
-}
-
-func (s *Sandbox) iamDeleteAccessKey(form url.Values) (any, *apiError) {
-	u, err := s.user(form)
-	if err != nil {
-		return nil, err
-	}
-	id := form.Get("AccessKeyId")
-	for i, k := range u.keys {
-		if k.AccessKeyID == id {
-			u.keys = append(u.keys[:i], u.keys[i+1:]...)
-			return struct{}{}, nil
-		}
-	}
-	return nil, iamErr(http.StatusNotFound, "NoSuchEntity", "The Access Key with id %s cannot be found.", id)
-}
-
-// userOf is the IAM user an identity is an access key of, or nil for the
-// sandbox's built-in identities.
-func (s *Sandbox) userOf(id *Identity) *iamUser {
-	for _, u := range s.iam.users {
-		for _, k := range u.keys {
-			if k == id {
-				return u
-			}
-		}
+		return iamErr(http.StatusBadRequest, "ValidationError", "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+", name, field)
 	}
 	return nil
 }
 
-// IAMUser is an IAM user as the sandbox holds it, for tests.
-type IAMUser struct {
-	Name       string
-	ARN        string
-	Policies   map[string]string
-	AccessKeys []string // access key IDs
+// validPolicy checks an inline or managed policy's name and document.
+func validPolicy(name, doc string) *apiError {
+	if !iamPolicyNameRE.MatchString(name) {
+		return iamErr(http.StatusBadRequest, "ValidationError", "1 validation error detected: Value '%s' at 'policyName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+", name)
+	}
+	if _, err := awspolicy.Parse(doc); err != nil {
+		return iamErr(http.StatusBadRequest, "MalformedPolicyDocument", "%s", err.Error())
+	}
+	return nil
 }
 
-// User returns the customer's IAM user with this name.
-func (s *Sandbox) User(name string) (IAMUser, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u := s.iam.users[strings.ToLower(name)]
-	if u == nil {
-		return IAMUser{}, false
+// inlinePolicy is the document of a user's or group's inline policy
+// named in the request; kind ("user", "group") names the owner in the
+// error.
+func inlinePolicy(form url.Values, kind string, policies map[string]string) (name, doc string, aerr *apiError) {
+	name = form.Get("PolicyName")
+	doc, ok := policies[name]
+	if !ok {
+		return "", "", iamErr(http.StatusNotFound, "NoSuchEntity", "The %s policy with name %s cannot be found.", kind, name)
 	}
-	out := IAMUser{Name: u.name, ARN: u.arn, Policies: map[string]string{}}
-	for k, v := range u.policies {
-		out.Policies[k] = v
-	}
-	for _, k := range u.keys {
-		out.AccessKeys = append(out.AccessKeys, k.AccessKeyID)
-	}
-	return out, true
+	return name, doc, nil
 }
 
-// AccessKey returns the identity of one of a user's access keys.
-func (s *Sandbox) AccessKey(accessKeyID string) (Identity, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, u := range s.iam.users {
-		for _, k := range u.keys {
-			if k.AccessKeyID == accessKeyID {
-				return *k, true
-			}
+// iamList answers every IAM list call: the page of list the request asks
+// for (Marker, MaxItems: 1 to 1000, default 100), its items as <member>
+// elements of field, then IsTruncated and, when there is more, Marker.
+func iamList[T any](form url.Values, field string, list []T) (any, *apiError) {
+	limit := 100
+	if v := form.Get("MaxItems"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return nil, iamErr(http.StatusBadRequest, "ValidationError", "1 validation error detected: Value '%s' at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 1000", v)
+		}
+		limit = n
+	}
+	// The marker is opaque to callers: here, the index of the page's
+	// first item.
+	start := 0
+	if m := form.Get("Marker"); m != "" {
+		n, err := strconv.Atoi(strings.TrimPrefix(m, "m"))
+		if err != nil || n < 0 || n > len(list) {
+			return nil, iamErr(http.StatusBadRequest, "ValidationError", "Invalid Marker.")
+		}
+		start = n
+	}
+	end := min(start+limit, len(list))
+	out := xmlList[T]{field: field, items: list[start:end]}
+	if end < len(list) {
+		out.truncated, out.marker = true, "m"+strconv.Itoa(end)
+	}
+	return out, nil
+}
+
+// xmlList is one page of an IAM list result.
+type xmlList[T any] struct {
+	field     string
+	items     []T
+	truncated bool
+	marker    string
+}
+
+func (l xmlList[T]) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
+	el := func(name string) xml.StartElement { return xml.StartElement{Name: xml.Name{Local: name}} }
+	if err := e.EncodeToken(start); err != nil {
+		return err
+	}
+	if err := e.EncodeElement(struct {
+		Member []T `xml:"member"`
+	}{l.items}, el(l.field)); err != nil {
+		return err
+	}
+	if err := e.EncodeElement(l.truncated, el("IsTruncated")); err != nil {
+		return err
+	}
+	if l.marker != "" {
+		if err := e.EncodeElement(l.marker, el("Marker")); err != nil {
+			return err
 		}
 	}
-	return Identity{}, false
-}
-
-// Tags: CreateUser keeps the tags it is given and ListUserTags returns
-// them, which is how a service-account setup knows a user is its own.
-
-type iamTag struct {
-	Key   string `xml:"Key"`
-	Value string `xml:"Value"`
-}
-
-func init() { iamOps["ListUserTags"] = (*Sandbox).iamListUserTags }
-
-// formTags reads Tags.member.N.Key and .Value, in order.
-func formTags(form url.Values) []iamTag {
-	var tags []iamTag
-	for i := 1; form.Has(fmt.Sprintf("Tags.member.%d.Key", i)); i++ {
-		tags = append(tags, iamTag{Key: form.Get(fmt.Sprintf("Tags.member.%d.Key", i)), Value: form.Get(fmt.Sprintf("Tags.member.%d.Value", i))})
-	}
-	return tags
-}
-
-func (s *Sandbox) iamListUserTags(form url.Values) (any, *apiError) {
-	u, err := s.user(form)
-	if err != nil {
-		return nil, err
-	}
-	return struct {
-		Tags        []iamTag `xml:"Tags>member"`
-		IsTruncated bool     `xml:"IsTruncated"`
-	}{u.tags, false}, nil
+	return e.EncodeToken(start.End())
 }

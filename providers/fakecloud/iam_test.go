@@ -11,7 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 )
 
-// The seed's service-account policy, scoped by kms:ResourceAliases.
+// The service account's policy as the vendor's setup instructions write
+// it: Resource "*", scoped by kms:ResourceAliases.
 const saPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
  "Action":["kms:DescribeKey","kms:GenerateDataKeyWithoutPlaintext","kms:Decrypt","kms:ReEncryptFrom","kms:ReEncryptTo","kms:Encrypt"],
  "Resource":"*","Condition":{"ForAnyValue:StringEquals":{"kms:ResourceAliases":"alias/dm-LCAJVnUE94B/acme/Example"}}}]}`
@@ -20,6 +21,7 @@ const saPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
 // and uses its access key with KMS: allowed on the key its policy's alias
 // names, denied on any other key, denied once the alias is gone.
 func TestServiceAccountThroughIAM(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := start(t, 3)
 	admin := iam.NewFromConfig(e.srv.AWSConfig(e.sb.Customer(), region))
@@ -111,5 +113,53 @@ func TestServiceAccountThroughIAM(t *testing.T) {
 	}
 	if _, ok := e.sb.User(*user); ok {
 		t.Fatal("the user is still there")
+	}
+}
+
+// TestIAMListsPage: every IAM list call answers the same way: a page of
+// MaxItems with IsTruncated and a Marker the SDK's paginator follows, an
+// empty list as none, and a MaxItems out of IAM's range refused.
+func TestIAMListsPage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := start(t, 6)
+	admin := iam.NewFromConfig(e.srv.AWSConfig(e.sb.Customer(), region))
+	user := aws.String("svc")
+	if _, err := admin.CreateUser(ctx, &iam.CreateUserInput{UserName: user}); err != nil {
+		t.Fatal(err)
+	}
+	tags, err := admin.ListUserTags(ctx, &iam.ListUserTagsInput{UserName: user})
+	if err != nil || len(tags.Tags) != 0 || tags.IsTruncated {
+		t.Fatalf("ListUserTags of an untagged user: %+v %v", tags, err)
+	}
+	pols, err := admin.ListUserPolicies(ctx, &iam.ListUserPoliciesInput{UserName: user})
+	if err != nil || len(pols.PolicyNames) != 0 {
+		t.Fatalf("ListUserPolicies of a new user: %+v %v", pols, err)
+	}
+	var made []string
+	for range 2 {
+		ak, err := admin.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: user})
+		if err != nil {
+			t.Fatal(err)
+		}
+		made = append(made, aws.ToString(ak.AccessKey.AccessKeyId))
+	}
+	var listed []string
+	pg := iam.NewListAccessKeysPaginator(admin, &iam.ListAccessKeysInput{UserName: user, MaxItems: aws.Int32(1)})
+	for pages := 0; pg.HasMorePages(); pages++ {
+		out, err := pg.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.AccessKeyMetadata) != 1 || out.IsTruncated != (pages == 0) {
+			t.Fatalf("page %d: %+v", pages, out)
+		}
+		listed = append(listed, aws.ToString(out.AccessKeyMetadata[0].AccessKeyId))
+	}
+	if strings.Join(listed, " ") != strings.Join(made, " ") {
+		t.Fatalf("access keys listed %q, made %q", listed, made)
+	}
+	if _, err := admin.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: user, MaxItems: aws.Int32(1001)}); errCode(err) != "ValidationError" {
+		t.Fatalf("MaxItems 1001: %v", err)
 	}
 }

@@ -87,6 +87,7 @@ func (e *env) delegated(t *testing.T, ctx context.Context, actions ...string) (s
 }
 
 func TestVendorRoundTripThroughTheAlias(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := start(t, 1)
 	id, aliasARN := e.delegated(t, ctx)
@@ -151,6 +152,7 @@ func TestVendorRoundTripThroughTheAlias(t *testing.T) {
 }
 
 func TestKeyPolicyIsEnforced(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	tests := []struct {
 		name    string
@@ -236,6 +238,7 @@ func TestKeyPolicyIsEnforced(t *testing.T) {
 }
 
 func TestKeyStatesRefuseUse(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := start(t, 3)
 	id, alias := e.delegated(t, ctx)
@@ -269,6 +272,7 @@ func TestKeyStatesRefuseUse(t *testing.T) {
 }
 
 func TestAliasesAndPolicies(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := start(t, 4)
 	id, _ := e.delegated(t, ctx)
@@ -314,6 +318,7 @@ func TestAliasesAndPolicies(t *testing.T) {
 }
 
 func TestSignaturesAreVerified(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := start(t, 5)
 	good := e.sb.Customer()
@@ -348,6 +353,7 @@ func TestSignaturesAreVerified(t *testing.T) {
 }
 
 func TestSeedFixesIdentitiesAndIDs(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	keyID := func(seed uint64) (string, fakecloud.Identity) {
 		e := start(t, seed)
@@ -375,6 +381,7 @@ func TestSeedFixesIdentitiesAndIDs(t *testing.T) {
 }
 
 func TestFaults(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := start(t, 6)
 	e.sb.Inject(fakecloud.Fault{Service: "kms", Operation: "ListKeys", Code: "ThrottlingException", Message: "Rate exceeded", Times: 1})
@@ -388,6 +395,7 @@ func TestFaults(t *testing.T) {
 }
 
 func TestListensOnLoopbackOnly(t *testing.T) {
+	t.Parallel()
 	sb := fakecloud.New(fakecloud.Options{Vendor: testVendor})
 	if _, err := sb.Start("0.0.0.0:0"); err == nil || !strings.Contains(err.Error(), "loopback only") {
 		t.Fatalf("err = %v", err)

@@ -15,6 +15,7 @@ import (
 )
 
 func TestReadFileRefusesWhatIsNotASmallRegularFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "profile.json")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
@@ -54,6 +55,7 @@ func TestReadFileRefusesWhatIsNotASmallRegularFile(t *testing.T) {
 }
 
 func TestLockRefusesASymlink(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	target := filepath.Join(dir, "elsewhere")
 	for name, link := range map[string]string{"dangling": target, "existing": filepath.Join(dir, "real")} {
@@ -86,6 +88,7 @@ func TestLockRefusesASymlink(t *testing.T) {
 }
 
 func TestDirWarningNamesAWideConfigDir(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "rekwiz")
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)

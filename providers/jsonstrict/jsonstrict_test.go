@@ -23,6 +23,7 @@ type doc struct {
 }
 
 func TestDuplicateAndWrongCaseKeysAreRefused(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		`{"awsAccountID":"111122223333","AWSAccountID":"444455556666"}`:        `"AWSAccountID": given twice, as "awsAccountID" and "AWSAccountID"`,
 		`{"AWSAccountID":"444455556666"}`:                                      `field "AWSAccountID": unknown; the field is spelled "awsAccountID"`,
@@ -45,6 +46,7 @@ func TestDuplicateAndWrongCaseKeysAreRefused(t *testing.T) {
 }
 
 func TestExactKeysDecode(t *testing.T) {
+	t.Parallel()
 	var d doc
 	in := `{"name":"n","inner":{"awsAccountID":"1"},"list":[{"awsAccountID":"2"}],"map":{"a":{"awsAccountID":"3"},"b":{}},"Plain":"p","opaque":{"x":1},"awsAccountID":"4","unknown":{"a":1}}`
 	if err := jsonstrict.Unmarshal([]byte(in), &d); err != nil {

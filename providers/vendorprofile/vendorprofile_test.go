@@ -10,6 +10,7 @@ import (
 )
 
 func TestDefault(t *testing.T) {
+	t.Parallel()
 	v := Default()
 	if !v.Placeholder || v.Slug == "" {
 		t.Fatalf("default profile = %+v", v)
@@ -17,6 +18,7 @@ func TestDefault(t *testing.T) {
 }
 
 func TestLoad(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	write := func(name, body string) string {
 		p := filepath.Join(dir, name)
@@ -57,6 +59,7 @@ func TestLoad(t *testing.T) {
 // only in case would silently win with encoding/json; a FIFO would hang
 // and /dev/zero never end.
 func TestLoadRefusesCaseTwinsAndOddFiles(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	twin := filepath.Join(dir, "twin.json")
 	body := `{"name":"Acme","slug":"acme","awsAccountID":"123456789012","AWSAccountID":"666666666666","azureAppID":"11111111-2222-3333-4444-555555555555"}`

@@ -15,6 +15,7 @@ import (
 // SDK's paginators, and shows that KMS lets a user do what a group's or
 // a managed policy grants it, as AWS does.
 func TestManagedAndGroupPoliciesThroughIAM(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := start(t, 5)
 	admin := iam.NewFromConfig(e.srv.AWSConfig(e.sb.Customer(), region))
