@@ -11,6 +11,9 @@ import (
 
 // cloudData fills in, per cloud, what that cloud's templates need beyond
 // the data every script shares. The spec is in d.Spec, checked already.
+// It is one of the two places outside the provider table that name a
+// cloud (flows' TestNoProviderBranchesOutsideTheTable allows it): the
+// data sits beside the templates it feeds, and AWS's needs awspolicy.
 var cloudData = map[flows.Cloud]func(d *data, opts Options) error{
 	flows.CloudAWS:   awsData,
 	flows.CloudAzure: azureData,

@@ -37,7 +37,9 @@ func (c *Client) VendorAccounts(ctx context.Context, domain string) (Accounts, e
 			continue
 		}
 		// Which cloud an account is in is the provider's, as the table
-		// says; the API lists the delegated providers only here.
+		// says; the API lists the delegated providers only here. The
+		// account's form is the cloud's, so it is read per cloud (an
+		// exception flows' TestNoProviderBranchesOutsideTheTable allows).
 		pr, err := flows.ParseProvider(p.ShortName)
 		if err != nil || pr.APIName() != p.ShortName || pr.Access() != flows.AccessDelegated {
 			continue
