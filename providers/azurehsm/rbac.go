@@ -44,8 +44,8 @@ var roleIDs = map[string]string{
 // sdk/keyvault/keyvault-admin/recordings/node/keyvaultaccesscontrolclient_role_definitions/recording_can_list_role_definitions.json).
 // They are used when the HSM's own definitions cannot be read.
 var builtinRoles = map[string]roleDefinition{
-	EncryptionUserRoleID: {"Managed HSM Crypto Service Encryption User", []string{"keys/read/action", "keys/wrap/action", "keys/unwrap/action"}, nil},
-	CryptoUserRoleID: {"Managed HSM Crypto User", []string{"roleDefinitions/read/action", "roleAssignments/read/action",
+	EncryptionUserRoleID: {flows.AzureRoleEncryptionUser, []string{"keys/read/action", "keys/wrap/action", "keys/unwrap/action"}, nil},
+	CryptoUserRoleID: {flows.AzureRoleCryptoUser, []string{"roleDefinitions/read/action", "roleAssignments/read/action",
 		"keys/read/action", "keys/write/action", "keys/delete", "keys/create", "keys/rotate/action", "keys/import/action",
 		"keys/release/action", "keys/backup/action", "keys/restore/action", "keys/encrypt/action", "keys/decrypt/action",
 		"keys/wrap/action", "keys/unwrap/action", "keys/sign/action", "keys/verify/action", "keys/derive/action", "rng/action"}, nil},

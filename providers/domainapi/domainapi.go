@@ -43,15 +43,6 @@ type Client struct {
 // Option changes a Client.
 type Option func(*Client)
 
-// WithHTTPClient sets the HTTP client (its Timeout bounds each request).
-// Whatever its CheckRedirect, the client follows no redirect.
-func WithHTTPClient(h *http.Client) Option {
-	return func(c *Client) {
-		cp := *h
-		c.http = &cp
-	}
-}
-
 // WithTimeout bounds each request: an API that accepts the connection
 // and never answers is given up on after d (30 s by default).
 func WithTimeout(d time.Duration) Option { return func(c *Client) { c.timeout = d } }

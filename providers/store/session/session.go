@@ -24,15 +24,6 @@ import (
 // SchemaVersion is the version of the files this package writes.
 const SchemaVersion = 1
 
-// DefaultDir is where progress is kept: $XDG_CONFIG_HOME/rekwiz/sessions.
-func DefaultDir() (string, error) {
-	dir, err := os.UserConfigDir()
-	if err != nil {
-		return "", fmt.Errorf("finding your config directory: %w (set XDG_CONFIG_HOME)", err)
-	}
-	return filepath.Join(dir, "rekwiz", "sessions"), nil
-}
-
 // Store is the progress kept in one directory.
 type Store struct{ dir string }
 
