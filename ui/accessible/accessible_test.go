@@ -127,8 +127,8 @@ func TestAccessibleFields(t *testing.T) {
 			[]string{"  1. AWS KMS, delegated key: your key; its key policy lets the vendor use it\n", "Enter a number from 1 to 3 [1]: \n\nStep 3 of 8: Key"}, ErrEndOfInput},
 		{"choice: not a number, out of range, unavailable", map[flows.Field]string{flows.FieldDomain: domain}, nil, "x\n0\n3\n1\n",
 			[]string{
-				"Enter a number from 1 to 3 [1]: \n✗ \"x\" is not one of the choices: enter a number from 1 to 3.\n",
-				"✗ \"0\" is not one of the choices",
+				"Enter a number from 1 to 3 [1]: \n✗ that is not one of the choices: enter a number from 1 to 3.\n",
+				"✗ that is not one of the choices",
 				"  3. Azure Managed HSM, delegated key: an oct-HSM key the vendor's app may wrap with (not available yet)\n",
 				"✗ Not in this version of rekwiz yet; choose another provider.\n",
 				"Step 3 of 8: Key",

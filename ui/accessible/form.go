@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/rekwiz/rekwiz/flows"
@@ -90,6 +91,10 @@ func (w *Wizard) record(typed map[flows.Field]string) error {
 // field asks for one field until its answer passes the field's checks.
 func (w *Wizard) field(ctx context.Context, spec flows.FieldSpec, typed, pasted map[flows.Field]string) (string, error) {
 	secret := spec.Kind == flows.SecretField
+	// At a terminal, a step that asks for a secret reads every answer
+	// without echo: the script's lines pasted as a block hold the secret,
+	// and the terminal would show them whatever field is asked.
+	hidden := secret || w.hidesInput()
 	def := w.offered(spec)
 	if v, ok := pasted[spec.Field]; ok {
 		def = v
@@ -105,7 +110,7 @@ func (w *Wizard) field(ctx context.Context, spec flows.FieldSpec, typed, pasted 
 			raw string
 			err error
 		)
-		if secret {
+		if hidden {
 			raw, err = w.askSecret(ctx, q)
 		} else {
 			raw, err = w.ask(ctx, q)
@@ -117,12 +122,7 @@ func (w *Wizard) field(ctx context.Context, spec flows.FieldSpec, typed, pasted 
 		// the field it names, this one or a later one of the step.
 		if f, v, ok := flows.LabelledValue(raw); ok && v != "" {
 			if f != spec.Field {
-				if later := w.fieldOfStep(f); later != nil && !w.flow.Locked(f) {
-					pasted[f] = v
-					w.out.line("✓ " + later.Label + " taken from the pasted line; it is asked for next.")
-				} else {
-					w.out.line("✗ that line is the script's " + flows.Spec(f).Label + ", which this step does not ask for.")
-				}
+				w.takePasted(f, v, typed, pasted)
 				continue
 			}
 			raw = v
@@ -142,6 +142,9 @@ func (w *Wizard) field(ctx context.Context, spec flows.FieldSpec, typed, pasted 
 		}
 		if res.Value.Note != "" {
 			w.out.line("✓ " + res.Value.Note)
+		}
+		if hidden && !secret {
+			w.out.line("✓ " + spec.Label + ": " + raw)
 		}
 		return raw, nil
 	}
@@ -165,6 +168,37 @@ func (w *Wizard) shown(spec flows.FieldSpec, v string) string {
 		return flows.Secret(v).Masked()
 	}
 	return v
+}
+
+// takePasted keeps a pasted line's value for the field it names, when
+// that is another field of this step: a later field is offered it when
+// asked; an earlier one, answered already, has its answer replaced if
+// the value passes its checks.
+func (w *Wizard) takePasted(f flows.Field, v string, typed, pasted map[flows.Field]string) {
+	other := w.fieldOfStep(f)
+	if other == nil || w.flow.Locked(f) {
+		w.out.line("✗ that line is the script's " + flows.Spec(f).Label + ", which this step does not ask for.")
+		return
+	}
+	if _, answered := typed[f]; !answered {
+		pasted[f] = v
+		w.out.line("✓ " + other.Label + " taken from the pasted line; it is offered when asked for.")
+		return
+	}
+	form := maps.Clone(typed)
+	form[f] = v
+	if res := w.flow.ValidateForm(form)[f]; res.Err != nil {
+		w.out.line("✗ " + other.Label + " (pasted line): " + res.Err.Error() + "; the answer given before is kept.")
+		return
+	}
+	typed[f] = v
+	w.out.line("✓ " + other.Label + " replaced by the pasted line's value: " + w.shown(*other, v) + ".")
+}
+
+// hidesInput reports whether the step's answers are read without echo:
+// at a terminal, on a step that asks for a secret.
+func (w *Wizard) hidesInput() bool {
+	return w.io.ReadSecret != nil && slices.ContainsFunc(w.flow.Fields(), func(s flows.FieldSpec) bool { return s.Kind == flows.SecretField })
 }
 
 func (w *Wizard) fieldOfStep(f flows.Field) *flows.FieldSpec {
@@ -201,6 +235,9 @@ func (w *Wizard) intro() {
 		w.out.line("About the key, in " + w.flow.Provider().Title() + ":")
 	case flows.StepPaste:
 		w.out.line("Paste what the script printed. Its last lines end in \"(save this for next step)\": give the value, or the whole line and rekwiz picks the value out.")
+		if w.hidesInput() {
+			w.out.line("What you type or paste at this step is not shown, since the script's lines hold a secret; each value taken is said after.")
+		}
 		if w.deps.Demo && w.deps.Setup[w.flow.Provider()] != nil && !w.pasteFilled() {
 			w.out.line("Nothing to paste yet: in the demo the values come from the set-up. Enter " + backKey + " to go back to the script step and choose \"Set it up for me\".")
 		}

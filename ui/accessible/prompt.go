@@ -57,6 +57,42 @@ func (p *printer) prompt(text string) {
 type lineReader struct {
 	r       *bufio.Reader
 	pending chan readResult
+	// skipLF is set after a line ended in CR: a LF right after it ends
+	// nothing (CRLF). Only the one reading goroutine touches it.
+	skipLF bool
+}
+
+// maxLine bounds what is kept of one line; the rest of a longer line is
+// read and dropped (no answer is anywhere near this long, and every
+// field's check refuses what is kept).
+const maxLine = 64 << 10
+
+// readLine reads one line, ended by LF, CRLF or a lone CR (a web
+// terminal's paste, or a pipe from one, ends lines in CR).
+func (l *lineReader) readLine() (string, error) {
+	var b []byte
+	for {
+		c, err := l.r.ReadByte()
+		if err != nil {
+			return string(b), err
+		}
+		if l.skipLF {
+			l.skipLF = false
+			if c == '\n' {
+				continue
+			}
+		}
+		switch c {
+		case '\n':
+			return string(b), nil
+		case '\r':
+			l.skipLF = true
+			return string(b), nil
+		}
+		if len(b) < maxLine {
+			b = append(b, c)
+		}
+	}
 }
 
 type readResult struct {
@@ -76,7 +112,7 @@ func (l *lineReader) read(ctx context.Context) (string, error) {
 		ch := make(chan readResult, 1)
 		l.pending = ch
 		go func() {
-			s, err := l.r.ReadString('\n')
+			s, err := l.readLine()
 			ch <- readResult{s, err}
 		}()
 	}
@@ -174,7 +210,9 @@ func (w *Wizard) choose(ctx context.Context, question string, opts []option, def
 		if s != "" {
 			n, err := strconv.Atoi(s)
 			if err != nil || n < 1 || n > len(opts) {
-				w.out.linef("✗ %q is not one of the choices: enter a number from 1 to %d.", s, len(opts))
+				// The answer is not repeated: a line pasted one prompt
+				// too early may be a secret.
+				w.out.linef("✗ that is not one of the choices: enter a number from 1 to %d.", len(opts))
 				continue
 			}
 			i = n - 1

@@ -108,25 +108,33 @@ func TestBackFromTheCheck(t *testing.T) {
 	}
 }
 
-// TestSecret: a secret is read through ReadSecret at a terminal, not from
-// the line input, and only its masked form is ever printed; a labelled
-// line pasted at an earlier question fills it.
+// TestSecret: at a terminal, every answer of a step that asks for a
+// secret is read through ReadSecret (no echo), not from the line input,
+// and only the secret's masked form is ever printed; a labelled line
+// pasted at an earlier question fills it.
 func TestSecret(t *testing.T) {
 	const secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 	presets := map[flows.Field]string{flows.FieldDomain: domain, flows.FieldProvider: "aws-service-account", flows.FieldKey: "new", flows.FieldRegion: "us-east-1", flows.FieldCompany: "Example"}
 	deps := testDeps(&fakeSetup{}, &fakePairer{runs: [][]flows.Check{passed}}, &fakeRegistry{})
 	deps.Pairing[flows.AWSServiceAccount] = deps.Pairing[flows.AWSDelegated]
-	var asked int
 	var out bytes.Buffer
-	input := "1\nKey alias (save this for next step): arn:aws:kms:us-east-1:111122223333:alias/dm-LCAJVnUE94B/sandbox/Example\n" +
-		"Secret access key (save this for next step): " + secret + "\nAKIAIOSFODNN7EXAMPLE\n"
-	w := New(newFlow(t, presets), deps, IO{In: strings.NewReader(input), Out: &out, Terminal: true,
+	// The line input answers the script step; the hidden reads, the
+	// paste step: the alias's line, then the secret's line (taken for
+	// later), the access key ID, and enter to keep the pasted secret.
+	hidden := []string{
+		"Key alias (save this for next step): arn:aws:kms:us-east-1:111122223333:alias/dm-LCAJVnUE94B/sandbox/Example",
+		"Secret access key (save this for next step): " + secret,
+		"AKIAIOSFODNN7EXAMPLE",
+		"",
+	}
+	asked := 0
+	w := New(newFlow(t, presets), deps, IO{In: strings.NewReader("1\n"), Out: &out, Terminal: true,
 		ReadSecret: func(context.Context) ([]byte, error) {
-			asked++
-			if asked > 1 {
+			if asked >= len(hidden) {
 				return nil, io.EOF
 			}
-			return []byte("\n"), nil // enter keeps the pasted one
+			asked++
+			return []byte(hidden[asked-1]), nil
 		}})
 	if err := w.Run(context.Background()); err != nil || !w.Finished() {
 		t.Fatalf("Run: %v\n%s", err, out.String())
@@ -134,10 +142,13 @@ func TestSecret(t *testing.T) {
 	if got := w.Flow().Secret(flows.FieldSecretAccessKey); got != secret {
 		t.Errorf("the secret is %q", got)
 	}
-	if strings.Contains(out.String(), secret) || !strings.Contains(out.String(), "Secret access key [****EKEY]: ") || asked != 1 {
+	if strings.Contains(out.String(), secret) || !strings.Contains(out.String(), "Secret access key [****EKEY]: ") || asked != len(hidden) {
 		t.Errorf("asked %d times:\n%s", asked, out.String())
 	}
-	if !strings.Contains(out.String(), "✓ Secret access key taken from the pasted line; it is asked for next.") {
+	if !strings.Contains(out.String(), "✓ Access key ID: AKIAIOSFODNN7EXAMPLE\n") {
+		t.Errorf("a value read without echo is not said after:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "✓ Secret access key taken from the pasted line; it is offered when asked for.") {
 		t.Errorf("the pasted line was not taken:\n%s", out.String())
 	}
 }
