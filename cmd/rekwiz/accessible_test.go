@@ -311,9 +311,11 @@ func TestAccessibleReplacesRegistration(t *testing.T) {
 	}
 }
 
-// TestAccessibleSecretAtATerminal: at a terminal the secret access key
-// is read through the masked prompt, not from the line input, and
-// nothing prints it.
+// TestAccessibleSecretAtATerminal: at a terminal every answer of the
+// paste step, which asks for the secret access key, is read through the
+// prompt that does not echo, not from the line input (a pasted block of
+// the script's lines holds the secret); each value taken is said after,
+// the secret only masked.
 func TestAccessibleSecretAtATerminal(t *testing.T) {
 	demoHome(t)
 	t.Chdir(t.TempDir())
@@ -327,7 +329,8 @@ func TestAccessibleSecretAtATerminal(t *testing.T) {
 	if code := run(context.Background(), ios, realDeps(), []string{"demo", "--accessible"}); code != exitOK {
 		t.Fatalf("exit %d; %s\n%s", code, e.String(), o.String())
 	}
-	if asked != 1 || !strings.Contains(o.String(), "Secret access key [****") || !strings.Contains(o.String(), "Result: paired.") {
+	if asked != 3 || !strings.Contains(o.String(), "Secret access key [****") || !strings.Contains(o.String(), "✓ Access key ID: AKIA") ||
+		!strings.Contains(o.String(), "Result: paired.") {
 		t.Errorf("asked %d times:\n%s", asked, o.String())
 	}
 }
