@@ -93,7 +93,7 @@ func newScrollKeys(k keyMap) scrollKeys {
 		Up:       bind(k.Up, "↑/k", "scroll up"),
 		Down:     bind(k.Down, "↓/j", "scroll down"),
 		PageUp:   key.NewBinding(key.WithKeys("pgup", "b"), key.WithHelp("pgup/b", "page up")),
-		PageDown: key.NewBinding(key.WithKeys("pgdown", "space", "f"), key.WithHelp("pgdn/f/space", "page down")),
+		PageDown: key.NewBinding(key.WithKeys("pgdown", "space"), key.WithHelp("pgdn/space", "page down")), // not f: f fixes a failed check
 		HalfUp:   key.NewBinding(key.WithKeys("u", "ctrl+u"), key.WithHelp("u/ctrl+u", "half a page up")),
 		HalfDown: key.NewBinding(key.WithKeys("d", "ctrl+d"), key.WithHelp("d/ctrl+d", "half a page down")),
 	}
