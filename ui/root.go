@@ -124,7 +124,7 @@ func (m *Model) QuitNote() string {
 }
 
 // Summary is what the wizard configured; valid once Finished.
-func (m *Model) Summary() Summary { return summarize(m.flow, m.c.Deps) }
+func (m *Model) Summary() Summary { return Summarize(m.flow, m.c.Deps) }
 
 // Init asks the terminal for its background colour without waiting for
 // the answer (a web terminal may never give one: the wizard starts dark

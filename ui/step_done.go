@@ -74,11 +74,13 @@ func (s Summary) checkCounts() string {
 func newDoneStep(c *Common) *doneStep { return &doneStep{c: c, keys: newDoneKeys(c.Keys)} }
 
 func (d *doneStep) Enter(st *flows.State) tea.Cmd {
-	d.summary, d.copied = summarize(st, d.c.Deps), false
+	d.summary, d.copied = Summarize(st, d.c.Deps), false
 	return nil
 }
 
-func summarize(st *flows.State, deps Deps) Summary {
+// Summarize is what a finished flow configured, as the Done screen shows
+// it (the line-by-line wizard prints the same).
+func Summarize(st *flows.State, deps Deps) Summary {
 	t, _ := st.Target()
 	s := Summary{Domain: t.Domain, Provider: t.Provider, Vendor: t.Vendor.Name}
 	s.Key = t.Key()

@@ -1,15 +1,13 @@
 package ui
 
 import (
-	"errors"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/rekwiz/rekwiz/providers/fsutil"
 	"github.com/rekwiz/rekwiz/scripts"
 )
 
@@ -63,54 +61,14 @@ func (s *scriptStep) save(overwrite bool) tea.Cmd {
 		s.status = "✗ give a file name"
 		return nil
 	}
-	if rest, ok := strings.CutPrefix(path, "~/"); ok {
-		if home, err := os.UserHomeDir(); err == nil {
-			path = filepath.Join(home, rest)
-		}
-	}
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(s.c.Deps.SaveDir, path)
-	}
+	path = fsutil.ExpandPath(path, s.c.Deps.SaveDir)
 	content := s.script
 	return func() tea.Msg { return writeScript(path, content, overwrite) }
 }
 
 func writeScript(path, content string, overwrite bool) savedMsg {
-	if !overwrite {
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o700)
-		if errors.Is(err, fs.ErrExist) {
-			return savedMsg{path: path, exists: true}
-		}
-		if err != nil {
-			return savedMsg{path: path, err: err}
-		}
-		_, err = f.WriteString(content)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(path)
-		}
-		return savedMsg{path: path, err: err}
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".rekwiz-script-*")
-	if err != nil {
-		return savedMsg{path: path, err: err}
-	}
-	_, err = tmp.WriteString(content)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o700)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return savedMsg{path: path, err: err}
+	exists, err := fsutil.WriteExecutable(path, content, overwrite)
+	return savedMsg{path: path, exists: exists, err: err}
 }
 
 func (s *scriptStep) saved(m savedMsg) tea.Cmd {

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -173,4 +174,61 @@ func DirWarning(dir string) string {
 		return ""
 	}
 	return fmt.Sprintf("%s is readable by others (mode %04o); run: chmod 700 %s", dir, fi.Mode().Perm(), dir)
+}
+
+// WriteExecutable saves a script the customer asked to keep, mode 0700.
+// Without replace it never overwrites: the file is created exclusively,
+// and exists reports one already there (nothing is written). With
+// replace it writes a temporary file beside path and renames it into
+// place. A failed write leaves no partial file.
+func WriteExecutable(path, content string, replace bool) (exists bool, err error) {
+	if !replace {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o700)
+		if errors.Is(err, fs.ErrExist) {
+			return true, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		_, err = f.WriteString(content)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(path)
+		}
+		return false, err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".rekwiz-script-*")
+	if err != nil {
+		return false, err
+	}
+	_, err = tmp.WriteString(content)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o700)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return false, err
+}
+
+// ExpandPath makes a file name typed by the customer a path: ~/ is the
+// home directory, and a relative name is in dir.
+func ExpandPath(name, dir string) string {
+	if rest, ok := strings.CutPrefix(name, "~/"); ok {
+		if home, err := os.UserHomeDir(); err == nil {
+			name = filepath.Join(home, rest)
+		}
+	}
+	if !filepath.IsAbs(name) {
+		name = filepath.Join(dir, name)
+	}
+	return name
 }

@@ -220,7 +220,7 @@ func (w *Wizard) sayErrors(err error) {
 func (w *Wizard) done() {
 	// The summary is the full-screen wizard's own, so the two say the
 	// same.
-	s := ui.New(w.flow, w.deps).Summary()
+	s := ui.Summarize(w.flow, w.deps)
 	w.out.line("✓ Paired. " + s.Vendor + " can use your key, and only for wrapping keys.")
 	for _, l := range s.Lines() {
 		w.out.line("  " + l)

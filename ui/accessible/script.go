@@ -3,12 +3,11 @@ package accessible
 import (
 	"context"
 	"errors"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/rekwiz/rekwiz/flows"
+	"github.com/rekwiz/rekwiz/providers/fsutil"
 	"github.com/rekwiz/rekwiz/scripts"
 )
 
@@ -145,8 +144,8 @@ func (w *Wizard) saveScript(ctx context.Context, name, text string) error {
 		if s == "" {
 			s = name
 		}
-		path := w.resolve(s)
-		exists, err := writeScript(path, text, false)
+		path := fsutil.ExpandPath(s, w.deps.SaveDir)
+		exists, err := fsutil.WriteExecutable(path, text, false)
 		if exists {
 			ok, err := w.confirm(ctx, path+" exists. Replace it?")
 			if err != nil && !errors.Is(err, errBack) {
@@ -155,7 +154,7 @@ func (w *Wizard) saveScript(ctx context.Context, name, text string) error {
 			if !ok {
 				continue
 			}
-			_, err = writeScript(path, text, true)
+			_, err = fsutil.WriteExecutable(path, text, true)
 			if err == nil {
 				w.saved(path)
 				return nil
@@ -176,60 +175,4 @@ func (w *Wizard) saved(path string) {
 		shown = rel
 	}
 	w.out.line("✓ Saved to " + shown + ". Run it with: bash " + shown)
-}
-
-// resolve makes a file name typed at the save question a path: ~/ is
-// the home directory, a relative name is in the save directory.
-func (w *Wizard) resolve(p string) string {
-	if rest, ok := strings.CutPrefix(p, "~/"); ok {
-		if home, err := os.UserHomeDir(); err == nil {
-			p = filepath.Join(home, rest)
-		}
-	}
-	if !filepath.IsAbs(p) {
-		p = filepath.Join(w.deps.SaveDir, p)
-	}
-	return p
-}
-
-// writeScript writes a script as the full-screen wizard's save dialog
-// does: without overwrite it creates the file exclusively (0700) and
-// reports an existing one; with overwrite it writes a temporary file
-// beside it and renames it into place.
-func writeScript(path, content string, overwrite bool) (exists bool, err error) {
-	if !overwrite {
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o700)
-		if errors.Is(err, fs.ErrExist) {
-			return true, nil
-		}
-		if err != nil {
-			return false, err
-		}
-		_, err = f.WriteString(content)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(path)
-		}
-		return false, err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".rekwiz-script-*")
-	if err != nil {
-		return false, err
-	}
-	_, err = tmp.WriteString(content)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o700)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return false, err
 }
