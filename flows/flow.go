@@ -165,8 +165,9 @@ func New(v Vendor, presets map[Field]string) (*State, error) {
 // checked against earlier ones (an alias ARN against the domain).
 var fieldOrder = []Field{
 	FieldDomain, FieldProvider, FieldKey, FieldRegion, FieldKeyID, FieldCompany,
-	FieldHSMName, FieldKeyName, FieldAliasARN, FieldAccessKeyID, FieldSecretAccessKey,
-	FieldKeyURL, FieldTenantID,
+	FieldHSMName, FieldProject, FieldLocation, FieldKeyRing, FieldKeyName, FieldProtection,
+	FieldAliasARN, FieldAccessKeyID, FieldSecretAccessKey, FieldKeyURL, FieldTenantID,
+	FieldKeyResource,
 }
 
 // UsedBy reports whether a provider asks for a field under any key choice.
@@ -212,7 +213,10 @@ func (s *State) Suggestion(f Field) string {
 	if f == FieldKeyName && s.KeyChoice() == KeyNew && s.values[FieldDomain] != "" {
 		return "rek-" + s.values[FieldDomain]
 	}
-	return s.suggest[f]
+	if v, ok := s.suggest[f]; ok {
+		return v
+	}
+	return newKeySuggestion(f, s.KeyChoice())
 }
 
 // Locked reports whether a field was given on the command line.
@@ -227,7 +231,7 @@ func (s *State) specsOf(step Step) []FieldSpec {
 	for _, f := range fieldsOf(step, s.Provider(), s.KeyChoice()) {
 		spec := Spec(f)
 		if f == FieldKeyName && s.KeyChoice() == KeyNew {
-			spec.Label, spec.Help = "Name for the new key", "the script creates an oct-HSM key of this name"
+			spec.Label, spec.Help = "Name for the new key", "the script creates "+s.Provider().Cloud().NewKeyKind()+" of this name"
 		}
 		specs = append(specs, spec)
 	}

@@ -20,6 +20,7 @@ const (
 	AWSDelegated      Provider = "aws-delegated"
 	AWSServiceAccount Provider = "aws-service-account"
 	AzureDelegated    Provider = "azure-delegated"
+	GCPDelegated      Provider = "gcp-delegated"
 )
 
 // Cloud is where a provider's key lives. Providers of one cloud share
@@ -31,6 +32,7 @@ type Cloud string
 const (
 	CloudAWS   Cloud = "aws"
 	CloudAzure Cloud = "azure"
+	CloudGCP   Cloud = "gcp"
 )
 
 // Access is how the vendor reaches the key: a variant inside a cloud,
@@ -67,6 +69,9 @@ type providerRow struct {
 	// setup says what setting the key up changes, as the end of the
 	// sentence "rekwiz will make the calls the script makes, WHO, …".
 	setup func(SetupSpec) string
+	// vendor says what the vendor profile must hold for this provider
+	// (nil: nothing beyond what every profile holds).
+	vendor func(Vendor) error
 }
 
 // providerTable is the one place a provider is declared, in the order the
@@ -130,6 +135,32 @@ func providerRows() []providerRow {
 					sp.HSMName, findKey(sp.Key, "the key "+sp.KeyName), sp.Vendor.Name, sp.Vendor.AzureRoleName(), sp.Domain, kept)
 			},
 		},
+		{
+			provider: GCPDelegated, apiName: "gcp_am",
+			title:       "Google Cloud KMS, delegated key",
+			description: "your key; an IAM binding on it lets the vendor's service account use it",
+			cloud:       CloudGCP, access: AccessDelegated,
+			keyDetails: map[KeyChoice][]Field{
+				KeyExisting: {FieldProject, FieldLocation, FieldKeyRing, FieldKeyName},
+				KeyNew:      {FieldProject, FieldLocation, FieldKeyRing, FieldKeyName, FieldProtection},
+			},
+			paste:    []Field{FieldKeyResource},
+			keyField: FieldKeyResource,
+			setup: func(sp SetupSpec) string {
+				key := findKey(sp.Key, "the key "+sp.KeyName)
+				if sp.Key == KeyNew {
+					key = "find or create the key ring " + sp.KeyRing + " and " + findKey(sp.Key, "the "+sp.ProtectionLevel+" key "+sp.KeyName) + " with automatic rotation"
+				}
+				return fmt.Sprintf("in the project %s, %s: %s, give %s's service account %s the role %s on that key only, keeping every other binding, and add the label %s=%s, keeping the key's other labels.",
+					sp.Project, sp.Location, key, sp.Vendor.Name, sp.Vendor.GCPServiceAccount, GCPVendorRole, GCPDomainLabel(sp.Domain), GCPLabelValue)
+			},
+			vendor: func(v Vendor) error {
+				if v.GCPServiceAccount == "" {
+					return fmt.Errorf("vendor profile: gcpServiceAccount: %s is set up for Google Cloud only with the vendor's service account (an email ending in .iam.gserviceaccount.com)", v.Name)
+				}
+				return nil
+			},
+		},
 	}
 }
 
@@ -140,6 +171,9 @@ type cloudRow struct {
 	keyStore string // where its keys live, "AWS KMS"
 	signIn   string // whose rights the set-up uses, "your AWS credentials"
 	home     string // what the signed-in identity belongs to, "account"
+	newKey   string // what kind of key a new key is, "a symmetric key"
+	// parseKeyName checks a key name (FieldKeyName) the cloud's way.
+	parseKeyName func(string) (string, error)
 	// keyDetailsIntro introduces the key-details step, per key choice.
 	keyDetailsIntro map[KeyChoice]string
 }
@@ -147,7 +181,7 @@ type cloudRow struct {
 var cloudTable = map[Cloud]cloudRow{
 	CloudAWS: {
 		cli: "AWS CLI", shell: "AWS CloudShell", keyStore: "AWS KMS",
-		signIn: "your AWS credentials", home: "account",
+		signIn: "your AWS credentials", home: "account", newKey: "a symmetric key",
 		keyDetailsIntro: map[KeyChoice]string{
 			KeyExisting: "The key to delegate, and the region it lives in.",
 			KeyNew:      "The script creates a symmetric key in this region.",
@@ -155,10 +189,20 @@ var cloudTable = map[Cloud]cloudRow{
 	},
 	CloudAzure: {
 		cli: "Azure CLI", shell: "Azure Cloud Shell", keyStore: "your Managed HSM",
-		signIn: "your Azure sign-in", home: "tenant",
+		signIn: "your Azure sign-in", home: "tenant", newKey: "an oct-HSM key",
+		parseKeyName: ParseKeyName,
 		keyDetailsIntro: map[KeyChoice]string{
 			KeyExisting: "The Managed HSM that holds the key, and the key's name.",
 			KeyNew:      "The Managed HSM to create the key in, and a name for it.",
+		},
+	},
+	CloudGCP: {
+		cli: "Google Cloud CLI", shell: "Cloud Shell", keyStore: "Cloud KMS",
+		signIn: "your Google Cloud credentials", home: "project", newKey: "a symmetric encryption key",
+		parseKeyName: ParseCryptoKeyID,
+		keyDetailsIntro: map[KeyChoice]string{
+			KeyExisting: "The key to delegate: its project, location, key ring and name.",
+			KeyNew:      "Where to create the key (the key ring is made if missing), its name and its protection level.",
 		},
 	},
 }
@@ -254,6 +298,27 @@ func (c Cloud) SignIn() string { return cloudTable[c].signIn }
 // Home is what the signed-in identity belongs to: "account", "tenant".
 func (c Cloud) Home() string { return cloudTable[c].home }
 
+// NewKeyKind is what kind of key a new key is: "an oct-HSM key".
+func (c Cloud) NewKeyKind() string { return cloudTable[c].newKey }
+
+// ParseKeyName checks a key name the cloud's way (a Managed HSM's names
+// are not Cloud KMS's).
+func (c Cloud) ParseKeyName(s string) (string, error) {
+	if f := cloudTable[c].parseKeyName; f != nil {
+		return f(s)
+	}
+	return ParseKeyName(s)
+}
+
+// VendorReady says what the vendor profile lacks for the provider, if
+// anything.
+func (p Provider) VendorReady(v Vendor) error {
+	if f := p.row().vendor; f != nil {
+		return f(v)
+	}
+	return nil
+}
+
 // KeyDetailsIntro introduces the key-details step for a key choice.
 func (c Cloud) KeyDetailsIntro(k KeyChoice) string {
 	if k != KeyNew {
@@ -308,6 +373,8 @@ func (t Target) Value(f Field) string {
 		return t.KeyURL.String()
 	case FieldTenantID:
 		return t.TenantID
+	case FieldKeyResource:
+		return t.KeyResource.String()
 	}
 	return ""
 }
@@ -334,6 +401,12 @@ func (t *Target) set(f Field, v string) error {
 		t.KeyURL = u
 	case FieldTenantID:
 		t.TenantID = v
+	case FieldKeyResource:
+		k, _, err := ParseKeyResource(v) // the note was shown when the value was taken
+		if err != nil {
+			return &FieldError{f, err}
+		}
+		t.KeyResource = k
 	default:
 		return &FieldError{f, fmt.Errorf("not a field of a target")}
 	}
