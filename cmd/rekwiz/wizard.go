@@ -61,7 +61,7 @@ every run is the same (IDs follow --seed).`,
 		},
 	}
 	cmd.Flags().Uint64Var(&w.Seed, "seed", demoSeed, "the sandbox's seed: the same seed gives the same IDs")
-	presets = addPresetFlags(cmd.Flags(), wizardFields...)
+	presets = addPresetFlags(cmd.Flags(), flows.PresetFields()...)
 	addAccessibleFlag(cmd.Flags(), &w.Accessible) // the line-by-line wizard (accessible.go)
 	return cmd
 }
