@@ -32,12 +32,13 @@ func newRootCmd(ios *IOStreams, d *deps) *cobra.Command {
 		Use:   "rekwiz",
 		Short: "Bring your own Root Encryption Key to your vendor",
 		Long: `rekwiz walks you through hosting your domain's Root Encryption Key in your
-own AWS KMS or Azure Managed HSM and delegating it to your vendor: choose
+own AWS KMS, Azure Managed HSM or Google Cloud KMS and delegating it to
+your vendor: choose
 the provider and the key, run the generated script, paste what it printed,
 and rekwiz registers the key and checks that the vendor can use it.
 
-Run it where your cloud CLI is signed in (AWS CloudShell and Azure Cloud
-Shell work). Try it first with no cloud account at all: rekwiz demo.`,
+Run it where your cloud CLI is signed in (AWS CloudShell, Azure Cloud
+Shell and Google Cloud Shell work). Try it first with no cloud account at all: rekwiz demo.`,
 		Example: `  rekwiz demo
   rekwiz --domain dm-LCAJVnUE94B
   rekwiz script --provider aws-delegated --key new --domain dm-LCAJVnUE94B --region us-east-1`,

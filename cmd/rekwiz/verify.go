@@ -51,6 +51,11 @@ Shell, or the AZURE_* variables azidentity reads): it wraps and unwraps
 with the key, and reads the HSM's role assignments for the vendor's
 application's role.
 
+gcp-delegated runs with your Application Default Credentials (gcloud auth
+application-default login, Cloud Shell, or GOOGLE_APPLICATION_CREDENTIALS):
+it reads the key, its labels and its IAM policy, and encrypts and decrypts
+with it.
+
 When access is denied, a policy change or role assignment may still be
 on its way: the check retries for up to --wait (default 90s; 0 does not
 wait).
