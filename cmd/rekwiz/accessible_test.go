@@ -98,7 +98,7 @@ func TestAccessibleBadAnswerAskedAgain(t *testing.T) {
 	}
 	for _, w := range []string{
 		"Domain ID [dm-LCAJVnUE94B]: \n✗ Domain ID: expected dm- followed by 11 letters or digits, e.g. dm-LCAJVnUE94B\nDomain ID [dm-LCAJVnUE94B]: \n",
-		"Enter a number from 1 to 3 [1]: \n✗ that is not one of the choices: enter a number from 1 to 3.\nEnter a number from 1 to 3 [1]: \n",
+		"Enter a number from 1 to 4 [1]: \n✗ that is not one of the choices: enter a number from 1 to 4.\nEnter a number from 1 to 4 [1]: \n",
 	} {
 		if !strings.Contains(out, w) {
 			t.Errorf("the output lacks %q:\n%s", w, out)
@@ -172,7 +172,7 @@ func TestAccessibleInterrupted(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(o.String(), "Enter a number from 1 to 3") {
+	for !strings.Contains(o.String(), "Enter a number from 1 to 4") {
 		if time.Now().After(deadline) {
 			t.Fatalf("the provider was never asked:\n%s", o.String())
 		}
