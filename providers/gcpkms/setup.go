@@ -347,4 +347,3 @@ func withMember(p *policy, member string) (*policy, error) {
 	next.Bindings = append(next.Bindings, b)
 	return &next, nil
 }
-
