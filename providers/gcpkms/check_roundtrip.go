@@ -17,7 +17,7 @@ type roundTrip struct {
 	err     error
 }
 
-var errChanged = errors.New("Decrypt gave back other bytes than were encrypted")
+var errChanged = errors.New("decrypt gave back other bytes than were encrypted")
 
 // doRoundTrip encrypts 32 random bytes with the key, the domain ID as
 // additional authenticated data, and decrypts them.
@@ -29,14 +29,14 @@ func doRoundTrip(ctx context.Context, c *client, key, domain string) roundTrip {
 	aad := []byte(domain)
 	ct, version, err := c.encrypt(ctx, key, secret, aad)
 	if err != nil {
-		return roundTrip{err: fmt.Errorf("Encrypt: %w", err)}
+		return roundTrip{err: fmt.Errorf("encrypt: %w", err)}
 	}
 	if len(ct) == 0 {
 		return roundTrip{err: errors.New("the answer to Encrypt has no \"ciphertext\"")}
 	}
 	pt, err := c.decrypt(ctx, key, ct, aad)
 	if err != nil {
-		return roundTrip{version: version, err: fmt.Errorf("Decrypt: %w", err)}
+		return roundTrip{version: version, err: fmt.Errorf("decrypt: %w", err)}
 	}
 	if !bytes.Equal(pt, secret) {
 		return roundTrip{version: version, err: errChanged}
@@ -56,7 +56,11 @@ func (r *run) roundTrip(rt roundTrip, usable, missing bool, who string) {
 		pr := explain(rt.err, who)
 		fix := pr.fix
 		if pr.denied {
-			pr.detail = who + " may not encrypt and decrypt with the key (" + strings.TrimPrefix(firstLine(rt.err.Error()), "") + ")"
+			pr.detail = who + " may not encrypt and decrypt with the key"
+			var ae *APIError
+			if errors.As(rt.err, &ae) && ae.Permission != "" {
+				pr.detail += " (PERMISSION_DENIED for " + ae.Permission + ")"
+			}
 			pr.remedy = bindCommand(k, r.t.Vendor)
 			fix = flows.StepScript
 			if r.vendor == nil {

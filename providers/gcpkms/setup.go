@@ -218,7 +218,7 @@ func (s *Setup) Run(ctx context.Context, spec flows.SetupSpec, report func(flows
 		switch {
 		case err == nil:
 			if created.Purpose != "" && created.Purpose != "ENCRYPT_DECRYPT" {
-				return fail("gcloud kms keys create", fmt.Errorf("Cloud KMS made a key for %s, not ENCRYPT_DECRYPT", created.Purpose))
+				return fail("gcloud kms keys create", fmt.Errorf("the key made is for %s, not ENCRYPT_DECRYPT", created.Purpose))
 			}
 			report(flows.SetupEvent{Call: "gcloud kms keys create", Detail: fmt.Sprintf("created the %s key %s, rotated every 90 days, labelled %s=%s", plan.Protection, k.Key, label, flows.GCPLabelValue)})
 		case status(err) == "ALREADY_EXISTS":
