@@ -114,14 +114,39 @@ func TestGoodKeyPasses(t *testing.T) {
 // warns at) the check that names it, with its own advice.
 func TestEachFaultFailsItsCheck(t *testing.T) {
 	t.Parallel()
-	cases := []struct {
-		name   string
-		setup  func(e *env) flows.Target
-		id     string
-		status flows.Status
-		detail string
-		remedy string
-	}{
+	for _, tc := range faults() {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			checks := e.run(t, tc.setup(e))
+			c := byID(checks)[tc.id]
+			if c.Status != tc.status || !strings.Contains(c.Detail, tc.detail) || !strings.Contains(c.Remedy, tc.remedy) {
+				t.Fatalf("%s: %s %q | %q, want %s with %q | %q:%s", tc.id, c.Status, c.Detail, c.Remedy, tc.status, tc.detail, tc.remedy, dump(checks))
+			}
+			if tc.status == flows.StatusFail && flows.Passed(checks) {
+				t.Fatal("the checks passed with a failure")
+			}
+			for _, o := range checks {
+				if o.ID != tc.id && o.Status == flows.StatusFail && o.ID != gcpkms.CheckRoundTrip {
+					t.Errorf("another check failed too: %s %q", o.ID, o.Detail)
+				}
+			}
+		})
+	}
+}
+
+// fault is a way a key can be wrong, and what the check says of it.
+type fault struct {
+	name   string
+	setup  func(e *env) flows.Target
+	id     string
+	status flows.Status
+	detail string
+	remedy string
+}
+
+func faults() []fault {
+	return []fault{
 		{"no binding", func(e *env) flows.Target {
 			return e.key("k", fakecloud.GCPKeyOptions{Labels: map[string]string{label: "allow"}})
 		}, gcpkms.CheckBinding, flows.StatusFail, "does not give " + vendor.GCPMember(), "gcloud kms keys add-iam-policy-binding k --keyring rekwiz"},
@@ -195,25 +220,6 @@ func TestEachFaultFailsItsCheck(t *testing.T) {
 			e.GrantGCPRole(t.KeyResource.String(), flows.GCPVendorRole, vendor.GCPMember())
 			return t
 		}, gcpkms.CheckLabel, flows.StatusWarn, "also labelled for dm-otherdomain", "--remove-labels dm-otherdomain"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			e := newEnv(t)
-			checks := e.run(t, tc.setup(e))
-			c := byID(checks)[tc.id]
-			if c.Status != tc.status || !strings.Contains(c.Detail, tc.detail) || !strings.Contains(c.Remedy, tc.remedy) {
-				t.Fatalf("%s: %s %q | %q, want %s with %q | %q:%s", tc.id, c.Status, c.Detail, c.Remedy, tc.status, tc.detail, tc.remedy, dump(checks))
-			}
-			if tc.status == flows.StatusFail && flows.Passed(checks) {
-				t.Fatal("the checks passed with a failure")
-			}
-			for _, o := range checks {
-				if o.ID != tc.id && o.Status == flows.StatusFail && o.ID != gcpkms.CheckRoundTrip {
-					t.Errorf("another check failed too: %s %q", o.ID, o.Detail)
-				}
-			}
-		})
 	}
 }
 
