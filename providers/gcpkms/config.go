@@ -136,6 +136,12 @@ func StaticToken(name, email, token string) Identity {
 	return Identity{Name: name, Email: email, Tokens: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token, TokenType: "Bearer"})}
 }
 
+// Fixed is a finder that always gives id (credentials made beforehand,
+// such as the sandbox's tokens), for Config.Customer and Config.Vendor.
+func Fixed(id Identity) func(context.Context) (Identity, error) {
+	return func(context.Context) (Identity, error) { return id, nil }
+}
+
 // identityOf says who credentials are, from their JSON.
 func identityOf(c *google.Credentials) Identity {
 	var f struct {

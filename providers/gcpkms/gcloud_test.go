@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/rekwiz/rekwiz/flows"
+	"github.com/rekwiz/rekwiz/providers/fakecloud"
 	"github.com/rekwiz/rekwiz/providers/fakecloud/fakecloudtest"
 	"github.com/rekwiz/rekwiz/providers/gcpkms"
 )
@@ -49,6 +50,15 @@ func TestGcloudCommandsExist(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A sign-in that may only read the key is told how to get the rest.
+	tg := e.key("ro", fakecloud.GCPKeyOptions{})
+	e.GrantGCPRole(tg.KeyResource.String(), fakecloud.RoleKMSViewer, vendor.GCPMember())
+	e.cfg.Customer = gcpkms.Fixed(gcpkms.StaticToken("a reader", e.GCPVendor().Email, e.GCPVendor().AccessToken))
+	plan, err := e.setup().Plan(context.Background(), spec(flows.KeyExisting, "ro", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts = append(texts, plan.Changes...)
 	cmds := map[string]bool{}
 	for _, s := range texts {
 		for _, m := range gcloudRE.FindAllString(s, -1) {

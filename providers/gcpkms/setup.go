@@ -54,6 +54,21 @@ type SetupPlan struct {
 	Member     string
 	// LabelsBefore and LabelsAfter are the key's labels.
 	LabelsBefore, LabelsAfter map[string]string
+	// Missing are the permissions the signed-in customer lacks for the
+	// changes (Cloud KMS's testIamPermissions says): set-up stops before
+	// any change while there are some.
+	Missing []string
+}
+
+// ErrMissingRights is returned when the signed-in customer may not make
+// the changes; the error names the permissions and the role that has them.
+var ErrMissingRights = errors.New("your Google Cloud sign-in lacks permissions the set-up needs")
+
+// needs are the permissions the set-up uses, on the key (or on its key
+// ring, for a new key).
+var needs = map[bool][]string{
+	true:  {"cloudkms.cryptoKeys.get", "cloudkms.cryptoKeys.update", "cloudkms.cryptoKeys.getIamPolicy", "cloudkms.cryptoKeys.setIamPolicy"},
+	false: {"cloudkms.cryptoKeys.create", "cloudkms.cryptoKeys.get", "cloudkms.cryptoKeys.update", "cloudkms.cryptoKeys.getIamPolicy", "cloudkms.cryptoKeys.setIamPolicy"},
 }
 
 // Plan is what Run would change, in the form the wizard shows before it
@@ -89,7 +104,18 @@ func (p SetupPlan) Flow() flows.SetupPlan {
 	} else {
 		out.Kept = append(out.Kept, "the key's labels: "+labelList(p.LabelsAfter))
 	}
+	if len(p.Missing) > 0 {
+		out.Changes = append(out.Changes, "cannot go ahead: you lack "+strings.Join(p.Missing, ", ")+"; "+grantAdmin(p))
+	}
 	return out
+}
+
+// grantAdmin says how a project owner gives the customer what it lacks.
+func grantAdmin(p SetupPlan) string {
+	if p.RingExists {
+		return fmt.Sprintf("a project owner can grant them: gcloud kms keyrings add-iam-policy-binding %s --location %s --project %s --member YOUR_MEMBER --role roles/cloudkms.admin", p.Key.KeyRing, p.Key.Location, p.Key.Project)
+	}
+	return fmt.Sprintf("a project owner can grant them: gcloud projects add-iam-policy-binding %s --member YOUR_MEMBER --role roles/cloudkms.admin", p.Key.Project)
 }
 
 func labelList(l map[string]string) string {
@@ -152,7 +178,25 @@ func (s *Setup) plan(ctx context.Context, spec flows.SetupSpec) (SetupPlan, *cli
 	}
 	p.LabelsAfter[flows.GCPDomainLabel(spec.Domain)] = flows.GCPLabelValue
 	p.AddBinding = true
-	if p.KeyExists {
+	// What the customer may do, asked of Cloud KMS (testIamPermissions
+	// needs no permission): on the key, or on the ring a new key goes
+	// in. A ring still to be made is the project's: not asked here.
+	if p.RingExists {
+		on := k.String()
+		if !p.KeyExists {
+			on = k.KeyRingName()
+		}
+		held, err := c.testPermissions(ctx, on, needs[p.KeyExists])
+		if err != nil {
+			return p, nil, fmt.Errorf("gcloud kms keys describe: %w", err)
+		}
+		for _, n := range needs[p.KeyExists] {
+			if !slices.Contains(held, n) {
+				p.Missing = append(p.Missing, n)
+			}
+		}
+	}
+	if p.KeyExists && len(p.Missing) == 0 {
 		pol, err := c.getPolicy(ctx, k.String())
 		if err != nil {
 			return p, nil, fmt.Errorf("gcloud kms keys get-iam-policy: %w", err)
@@ -185,6 +229,9 @@ func (s *Setup) Run(ctx context.Context, spec flows.SetupSpec, report func(flows
 		return flows.SetupResult{}, err
 	}
 	k := plan.Key
+	if len(plan.Missing) > 0 {
+		return fail("gcloud kms keys describe", fmt.Errorf("%w (%s); nothing was changed; %s", ErrMissingRights, strings.Join(plan.Missing, ", "), grantAdmin(plan)))
+	}
 	report(flows.SetupEvent{Call: "gcloud auth application-default print-access-token", Detail: "signed in as " + plan.Caller})
 	label := flows.GCPDomainLabel(spec.Domain)
 

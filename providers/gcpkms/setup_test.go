@@ -331,3 +331,37 @@ func TestSetupRefuses(t *testing.T) {
 		t.Errorf("labels changed: %v", l)
 	}
 }
+
+// TestSetupNeedsTheRights: a sign-in that may read the key but not change
+// it is told which permissions it lacks, and nothing changes.
+func TestSetupNeedsTheRights(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tg := e.key("rek", fakecloud.GCPKeyOptions{Labels: map[string]string{"owner": "x"}})
+	name := tg.KeyResource.String()
+	// The vendor's service account, as a customer who may only read.
+	e.GrantGCPRole(name, fakecloud.RoleKMSViewer, vendor.GCPMember())
+	vend := e.GCPVendor()
+	e.cfg.Customer = gcpkms.Fixed(gcpkms.StaticToken("a reader", vend.Email, vend.AccessToken))
+	before, _ := e.rawPolicy(t, name)
+
+	plan, err := e.setup().Plan(context.Background(), spec(flows.KeyExisting, "rek", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := plan.Changes[len(plan.Changes)-1]
+	if !strings.HasPrefix(last, "cannot go ahead: you lack cloudkms.cryptoKeys.update, cloudkms.cryptoKeys.getIamPolicy, cloudkms.cryptoKeys.setIamPolicy") ||
+		!strings.Contains(last, "gcloud kms keyrings add-iam-policy-binding rekwiz --location us-east1 --project rekwiz-demo") {
+		t.Fatalf("plan %q", plan.Changes)
+	}
+	_, err = e.setup().Run(context.Background(), spec(flows.KeyExisting, "rek", ""), nil)
+	if !errors.Is(err, gcpkms.ErrMissingRights) || !strings.Contains(err.Error(), "nothing was changed") {
+		t.Fatalf("run: %v", err)
+	}
+	if after, _ := e.rawPolicy(t, name); !slices.Equal(after, before) {
+		t.Errorf("policy changed: %q", after)
+	}
+	if l := e.GCPKeyLabels(name); len(l) != 1 {
+		t.Errorf("labels changed: %v", l)
+	}
+}
