@@ -31,7 +31,7 @@ type env struct {
 	cfg gcpkms.Config
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := fakecloudtest.Start(t, fakecloud.Options{Seed: 1, Vendor: vendor, GCPServiceAccount: vendor.GCPServiceAccount})
 	cust, vend := e.GCPCustomer(), e.GCPVendor()
@@ -383,5 +383,28 @@ func TestNoSignIn(t *testing.T) {
 		if o.Status != flows.StatusSkipped {
 			t.Errorf("%s ran without credentials: %s", o.ID, o.Status)
 		}
+	}
+}
+
+// TestVerifyThroughTheEnvironment: as `rekwiz verify` against `rekwiz
+// sandbox`: Application Default Credentials from
+// GOOGLE_APPLICATION_CREDENTIALS (a key file whose token_uri is the
+// sandbox's) and the endpoint from REKWIZ_GCP_KMS_ENDPOINT.
+func TestVerifyThroughTheEnvironment(t *testing.T) {
+	e := newEnv(t)
+	tg := e.goodKey("rek")
+	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", e.GCPCredentialsFile(t, e.GCPCustomer()))
+	cfg := gcpkms.DefaultConfig(func(k string) string {
+		if k == gcpkms.EndpointEnv {
+			return e.Server.GCPKMSEndpoint()
+		}
+		return ""
+	})
+	checks := gcpkms.NewPairing(cfg, gcpkms.WithWait(0)).Run(context.Background(), tg, nil)
+	if !flows.Passed(checks) {
+		t.Fatalf("did not pass:%s", dump(checks))
+	}
+	if c := byID(checks)[gcpkms.CheckCredentials]; c.Detail != "checking as the service account "+e.GCPCustomer().Email {
+		t.Errorf("credentials: %q", c.Detail)
 	}
 }
