@@ -1,0 +1,353 @@
+package fakecloud_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/googleapis/gax-go/v2/apierror"
+	"golang.org/x/oauth2/google"
+	"google.golang.org/api/cloudkms/v1"
+	"google.golang.org/api/googleapi"
+	"google.golang.org/api/option"
+
+	"github.com/rekwiz/rekwiz/providers/fakecloud"
+	"github.com/rekwiz/rekwiz/providers/fakecloud/fakecloudtest"
+)
+
+// gcpService is the real Cloud KMS client (google.golang.org/api
+// cloudkms/v1, with its default auth library, cloud.google.com/go/auth)
+// reaching the sandbox as id through a service-account key file whose
+// token_uri is the sandbox's.
+func gcpService(t *testing.T, e *fakecloudtest.Env, id fakecloud.GCPIdentity) *cloudkms.Service {
+	t.Helper()
+	svc, err := cloudkms.NewService(context.Background(),
+		option.WithEndpoint(e.Server.GCPKMSEndpoint()),
+		option.WithAuthCredentialsFile(option.ServiceAccount, e.GCPCredentialsFile(t, id)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+// gcpStatus is an error's Google status ("ABORTED"), read from the body
+// as Google sends it, and checks that it is a *googleapi.Error whose HTTP
+// code is code.
+func gcpStatus(t *testing.T, err error, code int) string {
+	t.Helper()
+	var ge *googleapi.Error
+	if !errors.As(err, &ge) || ge.Code != code {
+		t.Fatalf("want a googleapi.Error %d, got %T %v", code, err, err)
+	}
+	var body struct {
+		Error struct {
+			Code    int
+			Status  string
+			Message string
+		}
+	}
+	if jerr := json.Unmarshal([]byte(ge.Body), &body); jerr != nil || body.Error.Code != code || body.Error.Message != ge.Message {
+		t.Fatalf("error body %q: %v", ge.Body, jerr)
+	}
+	return body.Error.Status
+}
+
+func newGCPEnv(t *testing.T) (*fakecloudtest.Env, *logBuffer) {
+	log := &logBuffer{}
+	return fakecloudtest.Start(t, fakecloud.Options{Seed: 1, Vendor: testVendor, GCPServiceAccount: gcpTestSA, Log: log}), log
+}
+
+// TestGCPSDK walks what rekwiz does with the Go SDK: the customer makes a
+// key ring and an HSM key with rotation, labels it, adds the vendor's
+// binding with the policy's etag (a stale etag is ABORTED), and the
+// vendor, holding only cryptoKeyEncrypterDecrypter on the key, may
+// encrypt and decrypt with additional authenticated data but not read
+// the key.
+func TestGCPSDK(t *testing.T) {
+	t.Parallel()
+	e, log := newGCPEnv(t)
+	admin := gcpService(t, e, e.GCPCustomer())
+	vendor := gcpService(t, e, e.GCPVendor())
+	loc := "projects/" + fakecloud.GCPProject + "/locations/" + fakecloud.GCPLocation
+	keys := admin.Projects.Locations.KeyRings
+
+	ring, err := keys.Create(loc, &cloudkms.KeyRing{}).KeyRingId("ring-1").Do()
+	if err != nil || ring.Name != loc+"/keyRings/ring-1" {
+		t.Fatalf("create key ring: %v %+v\n%s", err, ring, log)
+	}
+	if _, err := time.Parse(time.RFC3339Nano, ring.CreateTime); err != nil || !strings.HasSuffix(ring.CreateTime, "Z") {
+		t.Fatalf("createTime %q: %v", ring.CreateTime, err)
+	}
+	_, err = keys.Create(loc, &cloudkms.KeyRing{}).KeyRingId("ring-1").Do()
+	if st := gcpStatus(t, err, 409); st != "ALREADY_EXISTS" || !strings.Contains(err.Error(), "KeyRing "+ring.Name+" already exists.") {
+		t.Fatalf("a second key ring of that name: %s %v", st, err)
+	}
+	next := time.Now().Add(90 * 24 * time.Hour).UTC().Truncate(time.Second)
+	key, err := keys.CryptoKeys.Create(ring.Name, &cloudkms.CryptoKey{
+		Purpose:          "ENCRYPT_DECRYPT",
+		VersionTemplate:  &cloudkms.CryptoKeyVersionTemplate{ProtectionLevel: "HSM", Algorithm: "GOOGLE_SYMMETRIC_ENCRYPTION"},
+		RotationPeriod:   "7776000s",
+		NextRotationTime: next.Format(time.RFC3339),
+		Labels:           map[string]string{"owner": "platform"},
+	}).CryptoKeyId("rek-1").Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := keys.CryptoKeys.Get(key.Name).Do()
+	if err != nil || got.Purpose != "ENCRYPT_DECRYPT" || got.Primary == nil || got.Primary.State != "ENABLED" ||
+		got.Primary.Name != key.Name+"/cryptoKeyVersions/1" || got.Primary.ProtectionLevel != "HSM" ||
+		got.RotationPeriod != "7776000s" || got.DestroyScheduledDuration != "2592000s" || got.VersionTemplate.ProtectionLevel != "HSM" {
+		t.Fatalf("get: %v %+v", err, got)
+	}
+	if nt, err := time.Parse(time.RFC3339Nano, got.NextRotationTime); err != nil || !nt.Equal(next) {
+		t.Fatalf("nextRotationTime %q, want %s", got.NextRotationTime, next)
+	}
+
+	// Labels: patch with updateMask=labels keeps what it is sent, and
+	// Google's label rules are enforced.
+	got.Labels["dm-lcajvnue94b"] = "allow"
+	if _, err := keys.CryptoKeys.Patch(key.Name, &cloudkms.CryptoKey{Labels: got.Labels}).UpdateMask("labels").Do(); err != nil {
+		t.Fatal(err)
+	}
+	if l := e.GCPKeyLabels(key.Name); len(l) != 2 || l["owner"] != "platform" || l["dm-lcajvnue94b"] != "allow" {
+		t.Fatalf("labels after patch: %v", l)
+	}
+	for _, bad := range []map[string]string{{"DM-X": "allow"}, {"1abc": "allow"}, {"ok": "Allow"}, {strings.Repeat("a", 64): ""}, {"a.b": "x"}} {
+		_, err := keys.CryptoKeys.Patch(key.Name, &cloudkms.CryptoKey{Labels: bad}).UpdateMask("labels").Do()
+		if st := gcpStatus(t, err, 400); st != "INVALID_ARGUMENT" {
+			t.Fatalf("label %v: %s %v", bad, st, err)
+		}
+	}
+	if l := e.GCPKeyLabels(key.Name); len(l) != 2 {
+		t.Fatalf("a refused patch changed the labels: %v", l)
+	}
+
+	// The vendor holds nothing yet: every call is refused.
+	_, err = vendor.Projects.Locations.KeyRings.CryptoKeys.Encrypt(key.Name, &cloudkms.EncryptRequest{Plaintext: b64("x")}).Do()
+	if st := gcpStatus(t, err, 403); st != "PERMISSION_DENIED" {
+		t.Fatalf("vendor encrypt before the binding: %s %v", st, err)
+	}
+
+	// IAM: read, merge, write with the etag.
+	pol, err := keys.CryptoKeys.GetIamPolicy(key.Name).OptionsRequestedPolicyVersion(3).Do()
+	if err != nil || pol.Etag == "" || len(pol.Bindings) != 0 {
+		t.Fatalf("getIamPolicy: %v %+v", err, pol)
+	}
+	foreign := &cloudkms.Binding{Role: fakecloud.RoleKMSViewer, Members: []string{"group:auditors@example.com", "user:alice@example.com"}}
+	stale := pol.Etag
+	pol.Bindings = []*cloudkms.Binding{foreign}
+	pol, err = keys.CryptoKeys.SetIamPolicy(key.Name, &cloudkms.SetIamPolicyRequest{Policy: pol}).Do()
+	if err != nil || pol.Etag == stale {
+		t.Fatalf("setIamPolicy: %v %+v", err, pol)
+	}
+	member := e.GCPVendor().Member()
+	pol.Bindings = append(pol.Bindings, &cloudkms.Binding{Role: fakecloud.RoleCryptoKeyEncrypterDecrypter, Members: []string{member}})
+	pol.Etag = stale
+	_, err = keys.CryptoKeys.SetIamPolicy(key.Name, &cloudkms.SetIamPolicyRequest{Policy: pol}).Do()
+	if st := gcpStatus(t, err, 409); st != "ABORTED" || !strings.Contains(err.Error(), "There were concurrent policy changes") {
+		t.Fatalf("setIamPolicy with a stale etag: %s %v", st, err)
+	}
+	fresh, err := keys.CryptoKeys.GetIamPolicy(key.Name).OptionsRequestedPolicyVersion(3).Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh.Bindings = append(fresh.Bindings, &cloudkms.Binding{Role: fakecloud.RoleCryptoKeyEncrypterDecrypter, Members: []string{member}})
+	if _, err := keys.CryptoKeys.SetIamPolicy(key.Name, &cloudkms.SetIamPolicyRequest{Policy: fresh}).Do(); err != nil {
+		t.Fatal(err)
+	}
+	after, err := keys.CryptoKeys.GetIamPolicy(key.Name).Do()
+	if err != nil || len(after.Bindings) != 2 || after.Bindings[0].Role != foreign.Role || !slices.Equal(after.Bindings[0].Members, foreign.Members) {
+		t.Fatalf("the foreign binding changed: %v %+v", err, after)
+	}
+
+	// The vendor: encrypt and decrypt with AAD, but not get or getIamPolicy.
+	vk := vendor.Projects.Locations.KeyRings.CryptoKeys
+	aad := b64("dm-LCAJVnUE94B")
+	enc, err := vk.Encrypt(key.Name, &cloudkms.EncryptRequest{Plaintext: b64("rekwiz pairing check"), AdditionalAuthenticatedData: aad}).Do()
+	if err != nil || enc.Name != key.Name+"/cryptoKeyVersions/1" || enc.ProtectionLevel != "HSM" {
+		t.Fatalf("vendor encrypt: %v %+v\n%s", err, enc, log)
+	}
+	dec, err := vk.Decrypt(key.Name, &cloudkms.DecryptRequest{Ciphertext: enc.Ciphertext, AdditionalAuthenticatedData: aad}).Do()
+	if err != nil || dec.Plaintext != b64("rekwiz pairing check") || !dec.UsedPrimary {
+		t.Fatalf("vendor decrypt: %v %+v", err, dec)
+	}
+	_, err = vk.Decrypt(key.Name, &cloudkms.DecryptRequest{Ciphertext: enc.Ciphertext, AdditionalAuthenticatedData: b64("dm-other")}).Do()
+	if st := gcpStatus(t, err, 400); st != "INVALID_ARGUMENT" || !strings.Contains(err.Error(), "Decryption failed") {
+		t.Fatalf("decrypt with other AAD: %s %v", st, err)
+	}
+	_, err = vk.Get(key.Name).Do()
+	if st := gcpStatus(t, err, 403); st != "PERMISSION_DENIED" || !strings.Contains(err.Error(), "Permission 'cloudkms.cryptoKeys.get' denied on resource '"+key.Name+"' (or it may not exist).") {
+		t.Fatalf("vendor get: %s %v", st, err)
+	}
+	var ae *apierror.APIError
+	if !errors.As(err, &ae) || ae.Reason() != "IAM_PERMISSION_DENIED" || ae.Metadata()["permission"] != "cloudkms.cryptoKeys.get" {
+		t.Fatalf("the 403's ErrorInfo does not parse: %v", err)
+	}
+	if _, err := vk.GetIamPolicy(key.Name).Do(); err == nil {
+		t.Fatal("the vendor read the key's policy")
+	}
+	perms, err := vk.TestIamPermissions(key.Name, &cloudkms.TestIamPermissionsRequest{Permissions: []string{
+		"cloudkms.cryptoKeys.get", "cloudkms.cryptoKeyVersions.useToEncrypt", "cloudkms.cryptoKeyVersions.useToDecrypt"}}).Do()
+	if err != nil || !slices.Equal(perms.Permissions, []string{"cloudkms.cryptoKeyVersions.useToEncrypt", "cloudkms.cryptoKeyVersions.useToDecrypt"}) {
+		t.Fatalf("vendor testIamPermissions: %v %+v", err, perms)
+	}
+
+	// Another key cannot open the ciphertext.
+	other, err := keys.CryptoKeys.Create(ring.Name, &cloudkms.CryptoKey{Purpose: "ENCRYPT_DECRYPT"}).CryptoKeyId("rek-2").Do()
+	if err != nil || other.VersionTemplate.ProtectionLevel != "SOFTWARE" {
+		t.Fatalf("a second key: %v %+v", err, other)
+	}
+	_, err = keys.CryptoKeys.Decrypt(other.Name, &cloudkms.DecryptRequest{Ciphertext: enc.Ciphertext, AdditionalAuthenticatedData: aad}).Do()
+	if st := gcpStatus(t, err, 400); st != "INVALID_ARGUMENT" || !strings.Contains(err.Error(), "Decryption failed: verify that 'name' refers to the correct CryptoKey.") {
+		t.Fatalf("decrypt under another key: %s %v", st, err)
+	}
+
+	// A disabled primary: encrypt is FAILED_PRECONDITION, naming the state.
+	if _, err := keys.CryptoKeys.CryptoKeyVersions.Patch(key.Name+"/cryptoKeyVersions/1", &cloudkms.CryptoKeyVersion{State: "DISABLED"}).UpdateMask("state").Do(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = vk.Encrypt(key.Name, &cloudkms.EncryptRequest{Plaintext: b64("x")}).Do()
+	if st := gcpStatus(t, err, 400); st != "FAILED_PRECONDITION" || !strings.Contains(err.Error(), "is not enabled, current state is: DISABLED.") {
+		t.Fatalf("encrypt with a disabled primary: %s %v", st, err)
+	}
+	if k, _ := keys.CryptoKeys.Get(key.Name).Do(); k.Primary.State != "DISABLED" {
+		t.Fatalf("primary after disabling: %+v", k.Primary)
+	}
+
+	// Not found, for a caller who may know.
+	_, err = keys.CryptoKeys.Get(ring.Name + "/cryptoKeys/nope").Do()
+	if st := gcpStatus(t, err, 404); st != "NOT_FOUND" || !strings.Contains(err.Error(), "CryptoKey "+ring.Name+"/cryptoKeys/nope not found.") {
+		t.Fatalf("get a missing key: %s %v", st, err)
+	}
+	// And a project that is not the customer's: denied, as it may not exist.
+	_, err = keys.Get("projects/someone-else/locations/us-east1/keyRings/r").Do()
+	if st := gcpStatus(t, err, 403); st != "PERMISSION_DENIED" {
+		t.Fatalf("another project: %s %v", st, err)
+	}
+}
+
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+// TestGCPBindingScopes: a role granted on the key ring or the project
+// applies to the keys under it, and one on another key does not; each of
+// the named roles grants exactly its permissions over the wire.
+func TestGCPBindingScopes(t *testing.T) {
+	t.Parallel()
+	e, _ := newGCPEnv(t)
+	vendor := gcpService(t, e, e.GCPVendor()).Projects.Locations.KeyRings.CryptoKeys
+	key := e.CreateGCPKey(fakecloud.GCPProject, fakecloud.GCPLocation, "ring", "k1", fakecloud.GCPKeyOptions{})
+	other := e.CreateGCPKey(fakecloud.GCPProject, fakecloud.GCPLocation, "ring", "k2", fakecloud.GCPKeyOptions{})
+	ring := fakecloud.GCPKeyRingName(fakecloud.GCPProject, fakecloud.GCPLocation, "ring")
+	encrypt := func(name string) error {
+		_, err := vendor.Encrypt(name, &cloudkms.EncryptRequest{Plaintext: b64("x")}).Do()
+		return err
+	}
+	e.GrantGCPRole(other, fakecloud.RoleCryptoKeyEncrypterDecrypter, e.GCPVendor().Member())
+	if encrypt(key) == nil || encrypt(other) != nil {
+		t.Fatal("a binding on one key applied to another, or not to its own")
+	}
+	e.GrantGCPRole(ring, fakecloud.RoleCryptoKeyEncrypter, e.GCPVendor().Member())
+	if err := encrypt(key); err != nil {
+		t.Fatalf("a binding on the key ring does not reach its keys: %v", err)
+	}
+	_, err := vendor.Decrypt(key, &cloudkms.DecryptRequest{Ciphertext: b64("x")}).Do()
+	if st := gcpStatus(t, err, 403); st != "PERMISSION_DENIED" {
+		t.Fatalf("cryptoKeyEncrypter let the vendor decrypt: %s", st)
+	}
+	if _, err := vendor.Get(key).Do(); err == nil {
+		t.Fatal("cryptoKeyEncrypter let the vendor read the key")
+	}
+	e.GrantGCPRole(fakecloud.GCPProject, fakecloud.RoleKMSViewer, e.GCPVendor().Member())
+	if _, err := vendor.Get(key).Do(); err != nil {
+		t.Fatalf("cloudkms.viewer on the project: %v", err)
+	}
+	if _, err := vendor.GetIamPolicy(key).Do(); err == nil {
+		t.Fatal("cloudkms.viewer read the policy")
+	}
+
+	for role, want := range map[string][]string{
+		fakecloud.RoleCryptoKeyEncrypterDecrypter: {"cloudkms.cryptoKeyVersions.useToEncrypt", "cloudkms.cryptoKeyVersions.useToDecrypt"},
+		fakecloud.RoleCryptoKeyDecrypter:          {"cloudkms.cryptoKeyVersions.useToDecrypt"},
+		fakecloud.RoleKMSAdmin:                    {"cloudkms.cryptoKeys.get", "cloudkms.cryptoKeys.update", "cloudkms.cryptoKeys.getIamPolicy", "cloudkms.cryptoKeys.setIamPolicy"},
+		fakecloud.RoleKMSViewer:                   {"cloudkms.cryptoKeys.get"},
+		fakecloud.RoleOwner:                       {"cloudkms.cryptoKeys.get", "cloudkms.cryptoKeys.update", "cloudkms.cryptoKeys.getIamPolicy", "cloudkms.cryptoKeys.setIamPolicy", "cloudkms.cryptoKeyVersions.useToEncrypt", "cloudkms.cryptoKeyVersions.useToDecrypt"},
+	} {
+		var held []string
+		for _, p := range []string{"cloudkms.cryptoKeys.get", "cloudkms.cryptoKeys.update", "cloudkms.cryptoKeys.getIamPolicy", "cloudkms.cryptoKeys.setIamPolicy",
+			"cloudkms.cryptoKeyVersions.useToEncrypt", "cloudkms.cryptoKeyVersions.useToDecrypt"} {
+			if fakecloud.GCPRoleGrants(role, p) {
+				held = append(held, p)
+			}
+		}
+		slices.Sort(held)
+		slices.Sort(want)
+		if !slices.Equal(held, want) {
+			t.Errorf("%s grants %v, want %v", role, held, want)
+		}
+	}
+}
+
+// TestGCPToken: the token endpoint takes a JWT signed by the key the
+// sandbox issued, through golang.org/x/oauth2/google too, and refuses a
+// key it did not issue and a token it did not give.
+func TestGCPToken(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e, _ := newGCPEnv(t)
+	name := e.SeedGCPDemo()
+	b, err := e.GCPServiceAccountJSON(e.GCPCustomer(), e.Server.GCPTokenURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := google.CredentialsFromJSONWithType(ctx, b, google.ServiceAccount, cloudkms.CloudPlatformScope)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := cloudkms.NewService(ctx, option.WithEndpoint(e.Server.GCPKMSEndpoint()), option.WithTokenSource(creds.TokenSource))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := svc.Projects.Locations.KeyRings.CryptoKeys.Get(name).Do()
+	if err != nil || k.Labels["owner"] != "platform-team" || k.Primary.State != "ENABLED" {
+		t.Fatalf("the demo key through x/oauth2/google: %v %+v", err, k)
+	}
+
+	// A key the sandbox did not issue: same account, another private key.
+	other := fakecloud.New(fakecloud.Options{Seed: 1, Vendor: testVendor, GCPServiceAccount: gcpTestSA})
+	forged, err := other.GCPServiceAccountJSON(other.GCPCustomer(), e.Server.GCPTokenURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err = google.CredentialsFromJSONWithType(ctx, forged, google.ServiceAccount, cloudkms.CloudPlatformScope)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := creds.TokenSource.Token(); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
+		t.Fatalf("a key the sandbox did not issue got a token: %v", err)
+	}
+
+	// A bearer token it never gave, and none at all: 401 UNAUTHENTICATED.
+	for _, auth := range []string{"Bearer ya29.not-a-token", ""} {
+		req, _ := http.NewRequest(http.MethodGet, e.Server.GCPKMSEndpoint()+"v1/"+name, nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body bytes.Buffer
+		_, _ = body.ReadFrom(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 401 || !strings.Contains(body.String(), `"status": "UNAUTHENTICATED"`) {
+			t.Fatalf("auth %q: %d %s", auth, resp.StatusCode, body.String())
+		}
+	}
+}
