@@ -122,6 +122,8 @@ else
       --rotation-period="${ROTATION_DAYS}d" \
       --next-rotation-time="+P${ROTATION_DAYS}D" \
       --labels="${LABEL}=${LABEL_VALUE}" --format=json)
+    # gcloud prints the key it created as a list of one.
+    KEY_JSON=$(jq -c 'if type == "array" then .[0] else . end' <<<"$KEY_JSON")
     echo "Created key ${KEY_ID}: a symmetric encryption key, protection" \
       "level ${PROTECTION}, rotated every ${ROTATION_DAYS} days."
   fi
