@@ -51,6 +51,10 @@ func TestAccessibleDemoEveryProviderAndKey(t *testing.T) {
 		{"aws-service-account/new", "\n2\n2\n\nExample\n3\ny\n1\n\n\n\n", []string{"✓ kms create-key", "✓ iam create-access-key", "Secret access key: ****"}},
 		{"azure-delegated/existing", "\n3\n1\n\n\n3\ny\n1\n\n\n", []string{"keys/customer-rek/", "✓ PASS    Wrap and unwrap"}},
 		{"azure-delegated/new", "\n3\n2\n\n\n3\ny\n1\n\n\n", []string{"✓ az keyvault key create", "keys/rek-dm-LCAJVnUE94B/"}},
+		{"gcp-delegated/existing", "\n4\n1\n\n\n\n\n3\ny\n1\n\n", []string{"✓ gcloud kms keys add-iam-policy-binding",
+			"Key resource name: projects/rekwiz-demo/locations/us-east1/keyRings/rekwiz-demo-ring/cryptoKeys/customer-rek", "dm-lcajvnue94b=allow"}},
+		{"gcp-delegated/new", "\n4\n2\n\n\n\n\n\n3\ny\n1\n\n", []string{"✓ gcloud kms keys create",
+			"cryptoKeys/rek-dm-LCAJVnUE94B", "✓ PASS"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
