@@ -264,11 +264,13 @@ func (t *Transport) CriticalPath(needs Needs) (Path, error) {
 // Measure runs check b.N times (b.Loop), each after a Reset, and reports
 // the mean wall time ("wall-ms"), the mean critical path by needs
 // ("path-ms") and the ratio of their sums ("x-path"). The last run's
-// path is logged.
+// calls and critical path are logged.
 func (t *Transport) Measure(b *testing.B, needs Needs, check func() error) {
 	b.Helper()
 	var wall, path time.Duration
 	var last Path
+	var calls []Call
+	var began time.Time
 	n := 0
 	for b.Loop() {
 		t.Reset()
@@ -282,7 +284,7 @@ func (t *Transport) Measure(b *testing.B, needs Needs, check func() error) {
 			b.Fatal(err)
 		}
 		path += p.Length
-		last = p
+		last, calls, began = p, t.Calls(), start
 		n++
 	}
 	if n == 0 || path == 0 {
@@ -292,7 +294,11 @@ func (t *Transport) Measure(b *testing.B, needs Needs, check func() error) {
 	b.ReportMetric(ms(wall), "wall-ms")
 	b.ReportMetric(ms(path), "path-ms")
 	b.ReportMetric(float64(wall)/float64(path), "x-path")
-	b.Logf("critical path of the last run: %s", last)
+	var lines []string
+	for _, c := range calls {
+		lines = append(lines, fmt.Sprintf("  +%3dms %s (%s)", c.Start.Sub(began).Milliseconds(), c.Name, c.Took().Round(time.Millisecond)))
+	}
+	b.Logf("the last run's calls:\n%s\ncritical path: %s", strings.Join(lines, "\n"), last)
 }
 
 // AWSKind names an AWS request by service and operation: "kms Decrypt"
