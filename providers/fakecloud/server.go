@@ -73,7 +73,7 @@ func StartProxy(addr, upstream string) (*Server, error) {
 	return serve(addr, &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
 		r.SetURL(u)
 		r.Out.Host = r.In.Host // the AWS host name the client signed
-	}})
+	}, ErrorLog: quiet()}) // the client gets a 502 (or, cut by Close, nothing)
 }
 
 func serve(addr string, api http.Handler) (*Server, error) {
@@ -107,7 +107,7 @@ func serve(addr string, api http.Handler) (*Server, error) {
 		// A connection Close ends mid-handshake is no news; the
 		// sandbox runs under the wizard's screen and writes nothing to
 		// stderr.
-		ErrorLog: log.New(io.Discard, "", 0),
+		ErrorLog: quiet(),
 	}
 	srv.tunnelWG.Add(2)
 	go func() { defer srv.tunnelWG.Done(); _ = srv.http.Serve(ln) }()
@@ -140,6 +140,9 @@ func (srv *Server) route(api http.Handler, ca *authority) http.Handler {
 		srv.tunnels.push(conn) // TLS is terminated by ServeTLS with the sandbox CA
 	})
 }
+
+// quiet is an error log that keeps nothing.
+func quiet() *log.Logger { return log.New(io.Discard, "", 0) }
 
 // closeGrace is how long Close lets requests being answered finish.
 // The sandbox answers from memory in microseconds; only an injected

@@ -6,9 +6,12 @@ import (
 	"crypto/x509"
 	"errors"
 	"io"
+	"maps"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -135,4 +138,49 @@ func BenchmarkClose(b *testing.B) {
 		n++
 	}
 	b.ReportMetric(float64(total)/float64(time.Millisecond)/float64(n), "close-ms")
+}
+
+// TestCloseCutsSlowRequests: a request still being answered (here by an
+// upstream that never answers) has the grace to finish, then its
+// connection is closed; Close does not wait for it.
+func TestCloseCutsSlowRequests(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer upstream.Close()
+	defer close(release)
+	srv, err := StartProxy("127.0.0.1:0", upstream.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answered := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(srv.URL + "/")
+		if err == nil {
+			resp.Body.Close()
+		}
+		answered <- err
+	}()
+	for {
+		srv.connsMu.Lock()
+		active := slices.Contains(slices.Collect(maps.Values(srv.conns)), http.StateActive)
+		srv.connsMu.Unlock()
+		if active {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	start := time.Now()
+	srv.Close()
+	if took := time.Since(start); took < closeGrace || took > closeGrace+250*time.Millisecond {
+		t.Errorf("Close took %s with a request being answered, want the grace of %s and little more", took, closeGrace)
+	}
+	if err := <-answered; err == nil {
+		t.Error("the cut request got an answer")
+	}
 }
