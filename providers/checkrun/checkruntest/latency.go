@@ -263,8 +263,8 @@ func (t *Transport) CriticalPath(needs Needs) (Path, error) {
 
 // Measure runs check b.N times (b.Loop), each after a Reset, and reports
 // the mean wall time ("wall-ms"), the mean critical path by needs
-// ("path-ms") and the ratio of their sums ("x-path"). The last run's
-// calls and critical path are logged.
+// ("path-ms") and the ratio of their sums ("x-path"). With -v the last
+// run's calls and critical path are logged.
 func (t *Transport) Measure(b *testing.B, needs Needs, check func() error) {
 	b.Helper()
 	var wall, path time.Duration
@@ -294,11 +294,13 @@ func (t *Transport) Measure(b *testing.B, needs Needs, check func() error) {
 	b.ReportMetric(ms(wall), "wall-ms")
 	b.ReportMetric(ms(path), "path-ms")
 	b.ReportMetric(float64(wall)/float64(path), "x-path")
-	var lines []string
-	for _, c := range calls {
-		lines = append(lines, fmt.Sprintf("  +%3dms %s (%s)", c.Start.Sub(began).Milliseconds(), c.Name, c.Took().Round(time.Millisecond)))
+	if testing.Verbose() {
+		var lines []string
+		for _, c := range calls {
+			lines = append(lines, fmt.Sprintf("  +%3dms %s (%s)", c.Start.Sub(began).Milliseconds(), c.Name, c.Took().Round(time.Millisecond)))
+		}
+		b.Logf("the last run's calls:\n%s\ncritical path: %s", strings.Join(lines, "\n"), last)
 	}
-	b.Logf("the last run's calls:\n%s\ncritical path: %s", strings.Join(lines, "\n"), last)
 }
 
 // AWSKind names an AWS request by service and operation: "kms Decrypt"
