@@ -261,10 +261,14 @@ func (t *Transport) CriticalPath(needs Needs) (Path, error) {
 	return p, nil
 }
 
+// Target is the most a check's wall time may be over its critical path.
+const Target = 1.2
+
 // Measure runs check b.N times (b.Loop), each after a Reset, and reports
 // the mean wall time ("wall-ms"), the mean critical path by needs
-// ("path-ms") and the ratio of their sums ("x-path"). With -v the last
-// run's calls and critical path are logged.
+// ("path-ms") and the ratio of their sums ("x-path"), which fails the
+// benchmark above Target. With -v the last run's calls and critical path
+// are logged.
 func (t *Transport) Measure(b *testing.B, needs Needs, check func() error) {
 	b.Helper()
 	var wall, path time.Duration
@@ -293,7 +297,11 @@ func (t *Transport) Measure(b *testing.B, needs Needs, check func() error) {
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) / float64(n) }
 	b.ReportMetric(ms(wall), "wall-ms")
 	b.ReportMetric(ms(path), "path-ms")
-	b.ReportMetric(float64(wall)/float64(path), "x-path")
+	ratio := float64(wall) / float64(path)
+	b.ReportMetric(ratio, "x-path")
+	if ratio > Target {
+		b.Errorf("the wall time is %.2fx the critical path, over the target of %.1fx; the last run's path: %s", ratio, Target, last)
+	}
 	if testing.Verbose() {
 		var lines []string
 		for _, c := range calls {
