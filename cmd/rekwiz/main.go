@@ -32,6 +32,7 @@ const (
 	exitOK          = 0
 	exitCheckFailed = 1 // a pairing check failed
 	exitUsage       = 2 // bad input or usage, or no terminal for the wizard
+	exitSignIn      = 4 // not signed in to the cloud (aws configure, az login)
 	exitInterrupted = 130
 )
 
@@ -180,6 +181,10 @@ func run(ctx context.Context, ios *IOStreams, d *deps, args []string) (code int)
 		return silent.code
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted
+	}
+	if e, ok := notSignedIn(err); ok { // signin.go
+		fmt.Fprintln(ios.Err, "rekwiz: "+termtext.Text(e.msg))
+		return e.code
 	}
 	// Everything else is a usage error cobra or a command found in the
 	// input: one sentence, and the hint to get help.

@@ -111,6 +111,9 @@ func runVerify(ctx context.Context, o *verifyOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := signedIn(ctx, pairing, t); err != nil {
+		return err // exit 4 (signin.go)
+	}
 	checks := pairing.Run(ctx, t, progress(o.IO.Err))
 	if err := ctx.Err(); err != nil {
 		return err
@@ -159,6 +162,11 @@ func (o *verifyOptions) flagsFor(p flows.Provider) error {
 // variable, a secret from its environment variable or a masked prompt,
 // never from the command line.
 func (o *verifyOptions) credentials(ctx context.Context, p flows.Provider) error {
+	given := map[flows.Field]bool{}
+	for f := range o.Presets {
+		given[f] = true
+	}
+	var secretFromEnv []flows.Field
 	for _, f := range flows.PasteFields(p) {
 		env, spec := fieldEnv[f], flows.Spec(f)
 		if _, ok := o.Presets[f]; ok || (env == "" && spec.Kind != flows.SecretField) {
@@ -174,6 +182,9 @@ func (o *verifyOptions) credentials(ctx context.Context, p flows.Provider) error
 		}
 		name := strings.ToLower(spec.Label)
 		secret := o.IO.Getenv(env)
+		if secret != "" {
+			secretFromEnv = append(secretFromEnv, f)
+		}
 		if secret == "" && o.IO.ReadSecret != nil {
 			b, err := o.IO.ReadSecret(ctx, spec.Label+" (hidden): ")
 			if err != nil {
@@ -187,7 +198,7 @@ func (o *verifyOptions) credentials(ctx context.Context, p flows.Provider) error
 		}
 		o.Presets[f] = secret
 	}
-	return nil
+	return otherAccessKey(o, given, secretFromEnv) // signin.go
 }
 
 // progress says on stderr when the check starts waiting for a policy
