@@ -3,6 +3,7 @@ package awskms
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"regexp"
 	"strings"
@@ -172,4 +173,14 @@ func (p *Pairing) SignedIn(ctx context.Context, t flows.Target) error {
 		return ns
 	}
 	return signInError(err)
+}
+
+// callError is a set-up call's failure as the wizard shows it: the call
+// and the SDK's error; or, when it is a missing sign-in, just the
+// sentence that says so.
+func callError(call string, err error) error {
+	if ns := notSignedIn(err); ns != nil {
+		return ns
+	}
+	return fmt.Errorf("%s: %w", call, err)
 }
