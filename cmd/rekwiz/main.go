@@ -36,6 +36,11 @@ const (
 	exitInterrupted = 130
 )
 
+// exitCodesHelp says the exit codes, for the commands' help.
+const exitCodesHelp = `Exit codes: 0 success, 1 a pairing check failed, 2 bad input or usage,
+4 not signed in to the cloud (the message names the command that signs
+in: aws configure or aws sso login, az login), 130 interrupted.`
+
 // IOStreams are the command's input and output, and whether they are a
 // terminal: the wizard needs one, everything else works without.
 type IOStreams struct {

@@ -90,3 +90,15 @@ func TestVerifyServiceAccountWithAnotherKeyInTheEnvironment(t *testing.T) {
 		t.Errorf("complained about the same key:\n%s", stderr)
 	}
 }
+
+// TestHelpListsExitCodes: rekwiz's and verify's help say every exit
+// code, 4 among them.
+func TestHelpListsExitCodes(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"verify", "--help"}} {
+		code, stdout, _ := execWith(t, isolatedDeps(t), false, args...)
+		flat := strings.Join(strings.Fields(stdout), " ")
+		if code != exitOK || !strings.Contains(flat, "Exit codes: 0 success, 1 a pairing check failed, 2 bad input or usage, 4 not signed in") || !strings.Contains(flat, "130 interrupted") {
+			t.Errorf("%v: exit %d, help lacks the exit codes:\n%s", args, code, stdout)
+		}
+	}
+}

@@ -55,8 +55,8 @@ When access is denied, a policy change or role assignment may still be
 on its way: the check retries for up to --wait (default 90s; 0 does not
 wait).
 
-Exit codes: 0 every check passed (warnings allowed), 1 a check failed,
-2 bad input.`,
+Every check passed (warnings allowed) is exit code 0, a failed check 1.
+`+exitCodesHelp,
 		Example: `  rekwiz verify --provider aws-delegated --domain dm-LCAJVnUE94B \
     --key-arn arn:aws:kms:us-east-1:123456789012:alias/dm-LCAJVnUE94B/acme
   AWS_SECRET_ACCESS_KEY=... rekwiz verify --provider aws-service-account --domain dm-LCAJVnUE94B \
