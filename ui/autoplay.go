@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -55,7 +56,7 @@ type Autoplay struct {
 	stopped       bool
 	interrupted   bool             // stopped by ctrl+c
 	reached       []flows.Provider // the walks that reached Done
-	err           error // starting a wizard failed
+	err           error            // starting a wizard failed
 }
 
 // cue is one move of the autoplay: after pause, once ready holds, send
@@ -113,7 +114,11 @@ func (a *Autoplay) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if a.m == nil {
 			return a, nil
 		}
-		return a, a.forward(a.innerSize())
+		cmd := a.forward(a.innerSize())
+		if a.ready && !a.paused && !a.stopped {
+			return a, tea.Batch(cmd, a.step()) // a terminal made large enough
+		}
+		return a, cmd
 	case tea.KeyPressMsg:
 		return a, a.key(msg)
 	case tea.KeyReleaseMsg, tea.PasteMsg:
@@ -221,8 +226,8 @@ func (a *Autoplay) schedule() tea.Cmd {
 // waits for the wizard's next message to look again.
 func (a *Autoplay) step() tea.Cmd {
 	c := a.cur
-	if c == nil || (c.ready != nil && !c.ready(a.m)) {
-		return nil
+	if c == nil || a.m.tooSmall() || (c.ready != nil && !c.ready(a.m)) {
+		return nil // looked at again after the wizard's next message
 	}
 	a.ready, a.cur = false, nil
 	if c.more != nil {
@@ -251,7 +256,7 @@ func (a *Autoplay) View() tea.View {
 	if a.paused {
 		state = "❚❚ paused"
 	}
-	line := " " + state + " · " + a.providers[max(a.next-1, 0)].Title() + "  · any key pauses · q stops"
+	line := fmt.Sprintf(" %s · %s (%d of %d) · any key pauses · q stops", state, a.providers[max(a.next-1, 0)].Title(), max(a.next, 1), len(a.providers))
 	if a.paused {
 		line = " " + state + " · any key resumes · q stops"
 	}
@@ -260,8 +265,8 @@ func (a *Autoplay) View() tea.View {
 }
 
 // walk is the autoplay's walk of the wizard for one provider, from the
-// domain to Done: the same answers every time. last is false when
-// another provider's walk follows, which restarts the wizard instead of
+// domain to Done: the same answers every time. more is set when another
+// provider's walk follows, which restarts the wizard instead of
 // finishing it.
 func walk(p flows.Provider, pace Pace, more bool) []cue {
 	at := func(st flows.Step) func(m *Model) bool {

@@ -173,3 +173,20 @@ func TestAutoplayCtrlCStops(t *testing.T) {
 		t.Fatalf("ctrl+c: stopped %v, interrupted %v, quit %v", p.a.Stopped(), p.a.Interrupted(), p.quit)
 	}
 }
+
+// TestAutoplayWaitsForRoom: in a terminal too small for the wizard the
+// autoplay waits (its keys would do nothing there); made large enough,
+// it goes on.
+func TestAutoplayWaitsForRoom(t *testing.T) {
+	t.Parallel()
+	p := &player{t: t, a: NewAutoplay(autoplayStarter(t), Pace{}, flows.Providers()[:1]), wait: 10 * time.Second}
+	p.send(tea.WindowSizeMsg{Width: 40, Height: 12})
+	p.run(p.a.Init())
+	if st := p.a.Model().Flow().Step(); st != flows.StepDomain || p.a.Model().Flow().Value(flows.FieldDomain) != "" || p.quit {
+		t.Fatalf("moved in a terminal too small, to %s:\n%s", st, p.screen())
+	}
+	p.send(tea.WindowSizeMsg{Width: 80, Height: 25})
+	if !p.a.Finished() || !p.quit {
+		t.Fatalf("did not go on once large enough:\n%s", p.screen())
+	}
+}
