@@ -78,3 +78,37 @@ func TestAutoplayRefusesOtherAnswers(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
 }
+
+// TestAutoplayCommandStopsOnQ: `rekwiz demo --autoplay`, as main runs
+// it, at the human pace: q stops it at once, the screen is handed back
+// (the alternate screen left, the cursor shown) and it exits 0; ctrl+c
+// exits 130.
+func TestAutoplayCommandStopsOnQ(t *testing.T) {
+	for _, c := range []struct {
+		key  string
+		code int
+		says string
+	}{{"q", exitOK, "rekwiz: autoplay stopped."}, {"\x03", exitInterrupted, "rekwiz: autoplay stopped (ctrl+c)."}} {
+		in, typed := io.Pipe()
+		var out, errOut strings.Builder
+		ios := &IOStreams{In: in, Out: &out, Err: &errOut, Terminal: true, Getenv: func(string) string { return "" }}
+		go func() {
+			time.Sleep(500 * time.Millisecond)
+			_, _ = typed.Write([]byte(c.key))
+		}()
+		done := make(chan int, 1)
+		go func() { done <- run(context.Background(), ios, isolatedDeps(t), []string{"demo", "--autoplay"}) }()
+		select {
+		case code := <-done:
+			if code != c.code || !strings.Contains(errOut.String(), c.says) {
+				t.Errorf("%q: exit %d, stderr %q", c.key, code, errOut.String())
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%q did not stop the autoplay", c.key)
+		}
+		_ = typed.Close()
+		if s := out.String(); !strings.Contains(s, "\x1b[?1049l") || !strings.Contains(s, "\x1b[?25h") {
+			t.Errorf("%q: the terminal was not handed back (alternate screen left, cursor shown)", c.key)
+		}
+	}
+}
