@@ -181,14 +181,14 @@ func (a *Autoplay) startNext() tea.Cmd {
 	if a.next >= len(a.providers) {
 		return nil
 	}
+	if a.m != nil {
+		a.m.steps[a.m.active].Leave() // nothing of it may run on
+	}
 	p := a.providers[a.next]
 	m, err := a.start(p)
 	if err != nil {
 		a.err, a.stopped = err, true
 		return tea.Quit
-	}
-	if a.m != nil {
-		a.m.steps[a.m.active].Leave()
 	}
 	a.m = m
 	a.next++
