@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/ssocreds"
-	"github.com/aws/aws-sdk-go-v2/service/sso"
 
 	"github.com/rekwiz/rekwiz/flows"
 	"github.com/rekwiz/rekwiz/providers/awskms"
@@ -90,7 +89,8 @@ func TestExpiredSSOSession(t *testing.T) {
 	if err := os.WriteFile(token, []byte(`{"accessToken":"x","expiresAt":"2020-01-01T00:00:00Z"}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	provider := ssocreds.New(sso.NewFromConfig(aws.Config{Region: "us-east-1"}), "111122223333", "admin", "https://example.awsapps.com/start",
+	// No SSO client: an expired token is refused before any call.
+	provider := ssocreds.New(nil, "111122223333", "admin", "https://example.awsapps.com/start",
 		func(o *ssocreds.Options) { o.CachedTokenFilepath = token })
 	cfg := aws.Config{Region: "us-east-1", Credentials: aws.NewCredentialsCache(provider)}
 	err := awskms.NewPairing(cfg).SignedIn(context.Background(), target(t, signInAlias))
