@@ -38,7 +38,7 @@ and rekwiz registers the key and checks that the vendor can use it.
 Run it where your cloud CLI is signed in (AWS CloudShell and Azure Cloud
 Shell work). Try it first with no cloud account at all: rekwiz demo.
 
-`+exitCodesHelp,
+` + exitCodesHelp,
 		Example: `  rekwiz demo
   rekwiz --domain dm-LCAJVnUE94B
   rekwiz script --provider aws-delegated --key new --domain dm-LCAJVnUE94B --region us-east-1`,

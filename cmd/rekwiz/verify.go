@@ -56,7 +56,7 @@ on its way: the check retries for up to --wait (default 90s; 0 does not
 wait).
 
 Every check passed (warnings allowed) is exit code 0, a failed check 1.
-`+exitCodesHelp,
+` + exitCodesHelp,
 		Example: `  rekwiz verify --provider aws-delegated --domain dm-LCAJVnUE94B \
     --key-arn arn:aws:kms:us-east-1:123456789012:alias/dm-LCAJVnUE94B/acme
   AWS_SECRET_ACCESS_KEY=... rekwiz verify --provider aws-service-account --domain dm-LCAJVnUE94B \
