@@ -89,6 +89,8 @@ func (specSetup) Run(_ context.Context, sp flows.SetupSpec, report func(flows.Se
 			v = "arn:aws:kms:" + sp.Region + ":111122223333:" + sp.AliasName()
 		case flows.FieldKeyURL:
 			v = "https://" + sp.HSMName + ".managedhsm.azure.net/keys/" + sp.KeyName + "/0123456789abcdef0123456789abcdef"
+		case flows.FieldKeyResource:
+			v = sp.KeyResource().String()
 		}
 		paste[f] = v
 	}

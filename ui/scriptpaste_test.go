@@ -68,6 +68,9 @@ func TestScriptOutputFillsThePasteStep(t *testing.T) {
 				vr.out = echoedOutput(t, vr.sp)
 			case flows.GCPDelegated:
 				vr.sp.Project, vr.sp.Location, vr.sp.KeyRing, vr.sp.KeyName = "my-project-123", "us-east1", "rekwiz", "customer-rek"
+				if k == flows.KeyNew {
+					vr.sp.ProtectionLevel = flows.ProtectionHSM
+				}
 				vr.out = echoedOutput(t, vr.sp)
 			}
 		}
@@ -81,7 +84,7 @@ func TestScriptOutputFillsThePasteStep(t *testing.T) {
 		{
 			presets := map[flows.Field]string{"domain": sp.Domain, "provider": string(p), "key": string(k),
 				"region": sp.Region, "key-id": sp.KeyID, "company": sp.Company, "hsm-name": sp.HSMName, "key-name": sp.KeyName,
-				"project": sp.Project, "location": sp.Location, "keyring": sp.KeyRing}
+				"project": sp.Project, "location": sp.Location, "keyring": sp.KeyRing, "protection-level": sp.ProtectionLevel}
 			for f, val := range presets {
 				if val == "" {
 					delete(presets, f)
