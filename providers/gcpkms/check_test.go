@@ -2,6 +2,9 @@ package gcpkms_test
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -406,5 +409,38 @@ func TestVerifyThroughTheEnvironment(t *testing.T) {
 	}
 	if c := byID(checks)[gcpkms.CheckCredentials]; c.Detail != "checking as the service account "+e.GCPCustomer().Email {
 		t.Errorf("credentials: %q", c.Detail)
+	}
+}
+
+// TestBindingOnTheProjectOnly: the vendor's role granted on the project
+// (read through Resource Manager's projects.getIamPolicy, which the
+// sandbox does not serve: a handler here answers it with the sandbox's
+// grant) covers every key in it: the check fails and says to bind on
+// the key.
+func TestBindingOnTheProjectOnly(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tg := e.key("rek", fakecloud.GCPKeyOptions{Labels: map[string]string{label: "allow"}})
+	e.GrantGCPRole(fakecloud.GCPProject, flows.GCPVendorRole, vendor.GCPMember())
+	var asked string
+	rm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked = r.Method + " " + r.URL.Path + " " + r.Header.Get("Authorization")
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"version":1,"etag":"BwX=","bindings":[{"role":"roles/owner","members":[%q]},{"role":%q,"members":[%q]}]}`,
+			e.GCPCustomer().Member(), flows.GCPVendorRole, vendor.GCPMember())
+	}))
+	defer rm.Close()
+	e.cfg.ResourceManager = rm.URL
+	checks := e.run(t, tg)
+	c := byID(checks)
+	if b := c[gcpkms.CheckBinding]; b.Status != flows.StatusFail || !strings.Contains(b.Detail, "not on the key but above it ("+flows.GCPVendorRole+" on the project rekwiz-demo)") ||
+		!strings.Contains(b.Remedy, "gcloud kms keys add-iam-policy-binding rek") {
+		t.Fatalf("binding:%s", dump(checks))
+	}
+	if c[gcpkms.CheckRoundTrip].Status != flows.StatusPass {
+		t.Errorf("the project's grant lets the vendor through:%s", dump(checks))
+	}
+	if asked != "POST /v1/projects/rekwiz-demo:getIamPolicy Bearer "+e.GCPCustomer().AccessToken {
+		t.Errorf("Resource Manager was asked %q", asked)
 	}
 }
