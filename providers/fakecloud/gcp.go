@@ -464,13 +464,16 @@ func (srv *Server) GCPTokenURL() string { return srv.URL + gcpTokenPath }
 // Cloud KMS's endpoint, id's access token, the project, and configDir (an
 // empty directory of the caller's) as gcloud's configuration, so the
 // machine's own gcloud accounts and settings are never read. Prompts,
-// update checks and usage reporting are off.
+// update checks and usage reporting are off. (`gcloud auth list` shows no
+// credentialed account with an access token; `gcloud config get-value
+// account` and `gcloud auth print-access-token` answer.)
 func (srv *Server) GCPEnv(id GCPIdentity, configDir string) []string {
 	return []string{
 		"CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDKMS=" + srv.GCPKMSEndpoint(),
 		"CLOUDSDK_AUTH_ACCESS_TOKEN=" + id.AccessToken,
 		"CLOUDSDK_CONFIG=" + configDir,
 		"CLOUDSDK_CORE_PROJECT=" + GCPProject,
+		"CLOUDSDK_CORE_ACCOUNT=" + id.Email, // what `gcloud config get-value account` says
 		"CLOUDSDK_CORE_DISABLE_PROMPTS=1",
 		"CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK=1",
 		"CLOUDSDK_CORE_DISABLE_USAGE_REPORTING=true",
