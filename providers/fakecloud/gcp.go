@@ -286,7 +286,7 @@ func (s *Sandbox) CreateGCPKey(project, location, ring, key string, o GCPKeyOpti
 		o.ProtectionLevel = "HSM"
 	}
 	if o.Algorithm == "" {
-		o.Algorithm = defaultAlgorithm(o.Purpose)
+		o.Algorithm = defaultAlgorithm(o.Purpose) + testAlgorithms[o.Purpose]
 	}
 	r := s.gcp.rings[GCPKeyRingName(project, location, ring)]
 	k := s.newGCPKey(r, key, o.Purpose, o.ProtectionLevel, o.Algorithm)
@@ -302,11 +302,19 @@ func (s *Sandbox) CreateGCPKey(project, location, ring, key string, o GCPKeyOpti
 	return k.name
 }
 
+// defaultAlgorithm is the algorithm a key of a purpose gets when none is
+// asked for: Cloud KMS's own default for ENCRYPT_DECRYPT (the only one
+// with a default); for the others, the one tests get from CreateGCPKey.
 func defaultAlgorithm(purpose string) string {
 	if purpose == "ENCRYPT_DECRYPT" {
 		return "GOOGLE_SYMMETRIC_ENCRYPTION"
 	}
 	return ""
+}
+
+var testAlgorithms = map[string]string{
+	"ASYMMETRIC_SIGN": "EC_SIGN_P256_SHA256", "ASYMMETRIC_DECRYPT": "RSA_DECRYPT_OAEP_2048_SHA256",
+	"MAC": "HMAC_SHA256", "RAW_ENCRYPT_DECRYPT": "AES_256_GCM",
 }
 
 func emptyPolicy() gcpPolicy { return gcpPolicy{Version: 1, Etag: "ACAB"} }

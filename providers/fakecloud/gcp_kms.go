@@ -138,6 +138,22 @@ type gcpPath struct {
 	coll, verb                            string
 }
 
+// gcpLocations are the locations Cloud KMS serves
+// (https://cloud.google.com/kms/docs/locations): global, the
+// multi-regions, the dual regions and Google Cloud's regions. A request
+// for any other fails as Cloud KMS answers one it cannot route.
+var gcpLocations = []string{
+	"global", "us", "europe", "asia", "nam3", "nam4", "nam6", "nam7", "nam8", "nam9", "nam10", "nam11", "nam12", "nam13", "nam14",
+	"eur3", "eur4", "eur5", "eur6", "asia1", "nam-eur-asia1",
+	"africa-south1", "asia-east1", "asia-east2", "asia-northeast1", "asia-northeast2", "asia-northeast3",
+	"asia-south1", "asia-south2", "asia-southeast1", "asia-southeast2", "australia-southeast1", "australia-southeast2",
+	"europe-central2", "europe-north1", "europe-north2", "europe-southwest1", "europe-west1", "europe-west2", "europe-west3",
+	"europe-west4", "europe-west6", "europe-west8", "europe-west9", "europe-west10", "europe-west12",
+	"me-central1", "me-central2", "me-west1", "northamerica-northeast1", "northamerica-northeast2", "northamerica-south1",
+	"southamerica-east1", "southamerica-west1", "us-central1", "us-east1", "us-east4", "us-east5", "us-south1",
+	"us-west1", "us-west2", "us-west3", "us-west4",
+}
+
 var gcpIDRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,63}$`)
 
 // parseGCPPath reads /v1/projects/P/locations/L[/keyRings[/R[/cryptoKeys[/K[/cryptoKeyVersions[/V]]]]]][:verb].
@@ -266,6 +282,10 @@ func (s *Sandbox) serveGCP(w http.ResponseWriter, r *http.Request, body []byte) 
 	}
 	if f := s.applyFaults("cloudkms", op.name, id.Name); f != nil {
 		e := gcpErr(f.Code, "%s", f.Message)
+		if f.Code == "PERMISSION_DENIED" && f.Message == "" {
+			// As IAM answers while a new binding has not yet applied.
+			e = permissionDenied(op.perm, p.name())
+		}
 		if f.Status != 0 {
 			e.code = f.Status
 		}
@@ -274,6 +294,11 @@ func (s *Sandbox) serveGCP(w http.ResponseWriter, r *http.Request, body []byte) 
 		}
 		s.logf("cloudkms %s %s %s -> injected %s", op.name, p.name(), id.Name, f.Code)
 		writeGCPError(w, e)
+		return
+	}
+	if !slices.Contains(gcpLocations, p.location) {
+		s.logf("cloudkms %s %s %s -> no such location", op.name, p.name(), id.Name)
+		writeGCPError(w, gcpErr("NOT_FOUND", "The request concerns location '%s' but was sent to location 'global'. Either Cloud KMS is not available in '%s' or the request was misrouted.", p.location, p.location))
 		return
 	}
 	s.mu.Lock()
