@@ -19,7 +19,11 @@ import (
 // Field names, enum values and formats follow the published discovery
 // document (google.golang.org/api cloudkms/v1/cloudkms-api.json, v0.316.0)
 // and gcloud 528's own client (googlecloudsdk/generated_clients/apis/
-// cloudkms/v1). Error bodies are Google's
+// cloudkms/v1). Faults (Sandbox.Inject) match Service "cloudkms", the
+// method's name as Operation (Encrypt, Decrypt, GetCryptoKey,
+// UpdateCryptoKey, GetIamPolicy, SetIamPolicy, CreateKeyRing, …) and the
+// identity's Name as Caller; a PERMISSION_DENIED fault without a message
+// answers with the body IAM sends. Error bodies are Google's
 // {"error":{"code","message","status","details"}}; their messages are the
 // ones public recordings and bug reports quote (see gcpErr's callers).
 

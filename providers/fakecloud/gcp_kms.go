@@ -503,9 +503,8 @@ func keyJSON(k *gcpKey) cryptoKeyJSON {
 
 // gcpPage cuts a list by pageSize and pageToken (an offset, base64).
 func gcpPage[T any](r *http.Request, items []T) ([]T, string, *gcpError) {
-	q := r.URL.Query()
 	start := 0
-	if t := q.Get("pageToken"); t != "" {
+	if t := queryParam(r, "pageToken"); t != "" {
 		b, err := base64.RawURLEncoding.DecodeString(t)
 		n, err2 := strconv.Atoi(string(b))
 		if err != nil || err2 != nil || n < 0 || n > len(items) {
@@ -514,7 +513,7 @@ func gcpPage[T any](r *http.Request, items []T) ([]T, string, *gcpError) {
 		start = n
 	}
 	size := len(items)
-	if ps := q.Get("pageSize"); ps != "" {
+	if ps := queryParam(r, "pageSize"); ps != "" {
 		n, err := strconv.Atoi(ps)
 		if err != nil || n < 0 {
 			return nil, "", gcpErr("INVALID_ARGUMENT", "Invalid value at 'page_size' (TYPE_INT32), %q", ps)
@@ -557,7 +556,7 @@ func (s *Sandbox) listKeyRings(_ *GCPIdentity, p gcpPath, r *http.Request, _ []b
 }
 
 func (s *Sandbox) createKeyRing(_ *GCPIdentity, p gcpPath, r *http.Request, _ []byte) (any, *gcpError) {
-	id := r.URL.Query().Get("keyRingId")
+	id := queryParam(r, "keyRingId")
 	if !gcpIDRE.MatchString(id) {
 		return nil, gcpErr("INVALID_ARGUMENT", "Invalid KeyRing ID %q: it must be 1 to 63 letters, digits, underscores or dashes.", id)
 	}
@@ -631,8 +630,7 @@ func (s *Sandbox) createCryptoKey(_ *GCPIdentity, p gcpPath, r *http.Request, bo
 	if err != nil {
 		return nil, err
 	}
-	q := r.URL.Query()
-	id := q.Get("cryptoKeyId")
+	id := queryParam(r, "cryptoKeyId")
 	if !gcpIDRE.MatchString(id) {
 		return nil, gcpErr("INVALID_ARGUMENT", "Invalid CryptoKey ID %q: it must be 1 to 63 letters, digits, underscores or dashes.", id)
 	}
@@ -679,7 +677,7 @@ func (s *Sandbox) createCryptoKey(_ *GCPIdentity, p gcpPath, r *http.Request, bo
 	}
 	made := s.newGCPKey(ring, id, in.Purpose, tmpl.ProtectionLevel, tmpl.Algorithm)
 	made.labels, made.rotation, made.nextRotation, made.destroyScheduled = k.labels, k.rotation, k.nextRotation, k.destroyScheduled
-	if skip, _ := strconv.ParseBool(q.Get("skipInitialVersionCreation")); !skip && !in.ImportOnly {
+	if skip, _ := strconv.ParseBool(queryParam(r, "skipInitialVersionCreation")); !skip && !in.ImportOnly {
 		s.addVersion(made)
 	}
 	return keyJSON(made), nil
@@ -712,6 +710,24 @@ func camel(s string) string {
 	return b.String()
 }
 
+// queryParam reads a query parameter by its JSON name or its proto name
+// (cryptoKeyId or crypto_key_id): Google's front end takes both.
+func queryParam(r *http.Request, name string) string {
+	q := r.URL.Query()
+	if v, ok := q[name]; ok && len(v) > 0 {
+		return v[0]
+	}
+	var b strings.Builder
+	for _, c := range name {
+		if 'A' <= c && c <= 'Z' {
+			b.WriteByte('_')
+			c += 'a' - 'A'
+		}
+		b.WriteRune(c)
+	}
+	return q.Get(b.String())
+}
+
 func updateMask(raw string) []string {
 	var out []string
 	for _, f := range strings.Split(raw, ",") {
@@ -727,7 +743,7 @@ func (s *Sandbox) patchCryptoKey(_ *GCPIdentity, p gcpPath, r *http.Request, bod
 	if err != nil {
 		return nil, err
 	}
-	mask := updateMask(r.URL.Query().Get("updateMask"))
+	mask := updateMask(queryParam(r, "updateMask"))
 	if len(mask) == 0 {
 		return nil, gcpErr("INVALID_ARGUMENT", "The request must include an update_mask naming the fields to update.")
 	}
@@ -908,7 +924,7 @@ func (s *Sandbox) patchVersion(_ *GCPIdentity, p gcpPath, r *http.Request, body 
 	if err != nil {
 		return nil, err
 	}
-	mask := updateMask(r.URL.Query().Get("updateMask"))
+	mask := updateMask(queryParam(r, "updateMask"))
 	if !slices.Equal(mask, []string{"state"}) {
 		return nil, gcpErr("INVALID_ARGUMENT", "The update_mask must be \"state\": the rekwiz sandbox updates a version's state only.")
 	}
@@ -981,7 +997,7 @@ func (s *Sandbox) getIamPolicy(_ *GCPIdentity, p gcpPath, r *http.Request, body 
 	if err != nil {
 		return nil, err
 	}
-	requested := r.URL.Query().Get("options.requestedPolicyVersion")
+	requested := queryParam(r, "options.requestedPolicyVersion")
 	if r.Method == http.MethodPost {
 		var in struct {
 			Options struct {
@@ -1064,13 +1080,15 @@ func (s *Sandbox) setIamPolicy(_ *GCPIdentity, p gcpPath, _ *http.Request, body 
 			}
 		}
 		version := in.Policy.Version
-		if version == 0 {
-			version = 1
-		}
 		if conditional && version < 3 {
 			return nil, gcpErr("INVALID_ARGUMENT", "Conditions can be set only on policies of version 3; this policy's version is %d.", in.Policy.Version)
 		}
-		next.Version = version
+		// A policy without conditions is version 1, whatever version it
+		// was written as (gcloud writes 3).
+		next.Version = 1
+		if conditional {
+			next.Version = 3
+		}
 	}
 	if slices.Contains(mask, "auditConfigs") {
 		next.AuditConfigs = in.Policy.AuditConfigs
