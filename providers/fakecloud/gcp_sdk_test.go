@@ -563,7 +563,9 @@ func TestGCPWire(t *testing.T) {
 
 	// Encrypt with checksums: verified, and the ciphertext's CRC32C sent back.
 	pt := []byte("rekwiz")
-	crc := func(b []byte) string { return strconv.FormatUint(uint64(crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli))), 10) }
+	crc := func(b []byte) string {
+		return strconv.FormatUint(uint64(crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli))), 10)
+	}
 	code, enc := gcpRaw(t, e, admin, "POST", loc+"/keyRings/my-key-ring/cryptoKeys/my-key:encrypt",
 		`{"plaintext":"`+b64(string(pt))+`","plaintextCrc32c":"`+crc(pt)+`"}`)
 	blob, _ := base64.StdEncoding.DecodeString(enc["ciphertext"].(string))
