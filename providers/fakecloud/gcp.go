@@ -2,6 +2,7 @@ package fakecloud
 
 import (
 	"crypto/rsa"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -407,6 +408,20 @@ func (s *Sandbox) gcpPolicyOf(resource string) *gcpPolicy {
 		return &k.policy
 	}
 	return nil
+}
+
+// GCPPolicyJSON is the IAM policy of a project ID, key ring or key, as
+// getIamPolicy answers it (nil if there is no such resource): tests
+// compare a binding rekwiz must keep byte for byte.
+func (s *Sandbox) GCPPolicyJSON(resource string) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.gcpPolicyOf(resource)
+	if p == nil {
+		return nil
+	}
+	b, _ := json.Marshal(p)
+	return b
 }
 
 // GCPKeyLabels returns a copy of a key's labels (nil if there is no key).

@@ -401,6 +401,10 @@ func TestGCPKeyRingPolicy(t *testing.T) {
 	if err != nil || len(kp.Bindings) != 1 || kp.Bindings[0].Role != fakecloud.RoleKMSViewer {
 		t.Fatalf("the demo key's policy: %v %+v", err, kp)
 	}
+	want := `{"version":1,"bindings":[{"role":"roles/cloudkms.viewer","members":["group:platform-team@example.com"]}],"etag":"` + kp.Etag + `"}`
+	if got := string(e.GCPPolicyJSON(key)); got != want {
+		t.Fatalf("GCPPolicyJSON = %s, want %s", got, want)
+	}
 }
 
 // TestGCPKeyLifecycle: key creation's checks, versions and their states
