@@ -2,6 +2,7 @@ package fakecloud
 
 import (
 	"crypto/rsa"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -19,7 +20,11 @@ import (
 // Field names, enum values and formats follow the published discovery
 // document (google.golang.org/api cloudkms/v1/cloudkms-api.json, v0.316.0)
 // and gcloud 528's own client (googlecloudsdk/generated_clients/apis/
-// cloudkms/v1). Error bodies are Google's
+// cloudkms/v1). Faults (Sandbox.Inject) match Service "cloudkms", the
+// method's name as Operation (Encrypt, Decrypt, GetCryptoKey,
+// UpdateCryptoKey, GetIamPolicy, SetIamPolicy, CreateKeyRing, …) and the
+// identity's Name as Caller; a PERMISSION_DENIED fault without a message
+// answers with the body IAM sends. Error bodies are Google's
 // {"error":{"code","message","status","details"}}; their messages are the
 // ones public recordings and bug reports quote (see gcpErr's callers).
 
@@ -286,7 +291,7 @@ func (s *Sandbox) CreateGCPKey(project, location, ring, key string, o GCPKeyOpti
 		o.ProtectionLevel = "HSM"
 	}
 	if o.Algorithm == "" {
-		o.Algorithm = defaultAlgorithm(o.Purpose)
+		o.Algorithm = defaultAlgorithm(o.Purpose) + testAlgorithms[o.Purpose]
 	}
 	r := s.gcp.rings[GCPKeyRingName(project, location, ring)]
 	k := s.newGCPKey(r, key, o.Purpose, o.ProtectionLevel, o.Algorithm)
@@ -302,11 +307,19 @@ func (s *Sandbox) CreateGCPKey(project, location, ring, key string, o GCPKeyOpti
 	return k.name
 }
 
+// defaultAlgorithm is the algorithm a key of a purpose gets when none is
+// asked for: Cloud KMS's own default for ENCRYPT_DECRYPT (the only one
+// with a default); for the others, the one tests get from CreateGCPKey.
 func defaultAlgorithm(purpose string) string {
 	if purpose == "ENCRYPT_DECRYPT" {
 		return "GOOGLE_SYMMETRIC_ENCRYPTION"
 	}
 	return ""
+}
+
+var testAlgorithms = map[string]string{
+	"ASYMMETRIC_SIGN": "EC_SIGN_P256_SHA256", "ASYMMETRIC_DECRYPT": "RSA_DECRYPT_OAEP_2048_SHA256",
+	"MAC": "HMAC_SHA256", "RAW_ENCRYPT_DECRYPT": "AES_256_GCM",
 }
 
 func emptyPolicy() gcpPolicy { return gcpPolicy{Version: 1, Etag: "ACAB"} }
@@ -397,6 +410,20 @@ func (s *Sandbox) gcpPolicyOf(resource string) *gcpPolicy {
 	return nil
 }
 
+// GCPPolicyJSON is the IAM policy of a project ID, key ring or key, as
+// getIamPolicy answers it (nil if there is no such resource): tests
+// compare a binding rekwiz must keep byte for byte.
+func (s *Sandbox) GCPPolicyJSON(resource string) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.gcpPolicyOf(resource)
+	if p == nil {
+		return nil
+	}
+	b, _ := json.Marshal(p)
+	return b
+}
+
 // GCPKeyLabels returns a copy of a key's labels (nil if there is no key).
 func (s *Sandbox) GCPKeyLabels(keyName string) map[string]string {
 	s.mu.Lock()
@@ -464,13 +491,16 @@ func (srv *Server) GCPTokenURL() string { return srv.URL + gcpTokenPath }
 // Cloud KMS's endpoint, id's access token, the project, and configDir (an
 // empty directory of the caller's) as gcloud's configuration, so the
 // machine's own gcloud accounts and settings are never read. Prompts,
-// update checks and usage reporting are off.
+// update checks and usage reporting are off. (`gcloud auth list` shows no
+// credentialed account with an access token; `gcloud config get-value
+// account` and `gcloud auth print-access-token` answer.)
 func (srv *Server) GCPEnv(id GCPIdentity, configDir string) []string {
 	return []string{
 		"CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDKMS=" + srv.GCPKMSEndpoint(),
 		"CLOUDSDK_AUTH_ACCESS_TOKEN=" + id.AccessToken,
 		"CLOUDSDK_CONFIG=" + configDir,
 		"CLOUDSDK_CORE_PROJECT=" + GCPProject,
+		"CLOUDSDK_CORE_ACCOUNT=" + id.Email, // what `gcloud config get-value account` says
 		"CLOUDSDK_CORE_DISABLE_PROMPTS=1",
 		"CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK=1",
 		"CLOUDSDK_CORE_DISABLE_USAGE_REPORTING=true",

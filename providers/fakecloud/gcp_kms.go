@@ -138,6 +138,22 @@ type gcpPath struct {
 	coll, verb                            string
 }
 
+// gcpLocations are the locations Cloud KMS serves
+// (https://cloud.google.com/kms/docs/locations): global, the
+// multi-regions, the dual regions and Google Cloud's regions. A request
+// for any other fails as Cloud KMS answers one it cannot route.
+var gcpLocations = []string{
+	"global", "us", "europe", "asia", "nam3", "nam4", "nam6", "nam7", "nam8", "nam9", "nam10", "nam11", "nam12", "nam13", "nam14",
+	"eur3", "eur4", "eur5", "eur6", "asia1", "nam-eur-asia1",
+	"africa-south1", "asia-east1", "asia-east2", "asia-northeast1", "asia-northeast2", "asia-northeast3",
+	"asia-south1", "asia-south2", "asia-southeast1", "asia-southeast2", "australia-southeast1", "australia-southeast2",
+	"europe-central2", "europe-north1", "europe-north2", "europe-southwest1", "europe-west1", "europe-west2", "europe-west3",
+	"europe-west4", "europe-west6", "europe-west8", "europe-west9", "europe-west10", "europe-west12",
+	"me-central1", "me-central2", "me-west1", "northamerica-northeast1", "northamerica-northeast2", "northamerica-south1",
+	"southamerica-east1", "southamerica-west1", "us-central1", "us-east1", "us-east4", "us-east5", "us-south1",
+	"us-west1", "us-west2", "us-west3", "us-west4",
+}
+
 var gcpIDRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,63}$`)
 
 // parseGCPPath reads /v1/projects/P/locations/L[/keyRings[/R[/cryptoKeys[/K[/cryptoKeyVersions[/V]]]]]][:verb].
@@ -266,6 +282,10 @@ func (s *Sandbox) serveGCP(w http.ResponseWriter, r *http.Request, body []byte) 
 	}
 	if f := s.applyFaults("cloudkms", op.name, id.Name); f != nil {
 		e := gcpErr(f.Code, "%s", f.Message)
+		if f.Code == "PERMISSION_DENIED" && f.Message == "" {
+			// As IAM answers while a new binding has not yet applied.
+			e = permissionDenied(op.perm, p.name())
+		}
 		if f.Status != 0 {
 			e.code = f.Status
 		}
@@ -274,6 +294,11 @@ func (s *Sandbox) serveGCP(w http.ResponseWriter, r *http.Request, body []byte) 
 		}
 		s.logf("cloudkms %s %s %s -> injected %s", op.name, p.name(), id.Name, f.Code)
 		writeGCPError(w, e)
+		return
+	}
+	if !slices.Contains(gcpLocations, p.location) {
+		s.logf("cloudkms %s %s %s -> no such location", op.name, p.name(), id.Name)
+		writeGCPError(w, gcpErr("NOT_FOUND", "The request concerns location '%s' but was sent to location 'global'. Either Cloud KMS is not available in '%s' or the request was misrouted.", p.location, p.location))
 		return
 	}
 	s.mu.Lock()
@@ -478,9 +503,8 @@ func keyJSON(k *gcpKey) cryptoKeyJSON {
 
 // gcpPage cuts a list by pageSize and pageToken (an offset, base64).
 func gcpPage[T any](r *http.Request, items []T) ([]T, string, *gcpError) {
-	q := r.URL.Query()
 	start := 0
-	if t := q.Get("pageToken"); t != "" {
+	if t := queryParam(r, "pageToken"); t != "" {
 		b, err := base64.RawURLEncoding.DecodeString(t)
 		n, err2 := strconv.Atoi(string(b))
 		if err != nil || err2 != nil || n < 0 || n > len(items) {
@@ -489,7 +513,7 @@ func gcpPage[T any](r *http.Request, items []T) ([]T, string, *gcpError) {
 		start = n
 	}
 	size := len(items)
-	if ps := q.Get("pageSize"); ps != "" {
+	if ps := queryParam(r, "pageSize"); ps != "" {
 		n, err := strconv.Atoi(ps)
 		if err != nil || n < 0 {
 			return nil, "", gcpErr("INVALID_ARGUMENT", "Invalid value at 'page_size' (TYPE_INT32), %q", ps)
@@ -532,7 +556,7 @@ func (s *Sandbox) listKeyRings(_ *GCPIdentity, p gcpPath, r *http.Request, _ []b
 }
 
 func (s *Sandbox) createKeyRing(_ *GCPIdentity, p gcpPath, r *http.Request, _ []byte) (any, *gcpError) {
-	id := r.URL.Query().Get("keyRingId")
+	id := queryParam(r, "keyRingId")
 	if !gcpIDRE.MatchString(id) {
 		return nil, gcpErr("INVALID_ARGUMENT", "Invalid KeyRing ID %q: it must be 1 to 63 letters, digits, underscores or dashes.", id)
 	}
@@ -606,8 +630,7 @@ func (s *Sandbox) createCryptoKey(_ *GCPIdentity, p gcpPath, r *http.Request, bo
 	if err != nil {
 		return nil, err
 	}
-	q := r.URL.Query()
-	id := q.Get("cryptoKeyId")
+	id := queryParam(r, "cryptoKeyId")
 	if !gcpIDRE.MatchString(id) {
 		return nil, gcpErr("INVALID_ARGUMENT", "Invalid CryptoKey ID %q: it must be 1 to 63 letters, digits, underscores or dashes.", id)
 	}
@@ -654,7 +677,7 @@ func (s *Sandbox) createCryptoKey(_ *GCPIdentity, p gcpPath, r *http.Request, bo
 	}
 	made := s.newGCPKey(ring, id, in.Purpose, tmpl.ProtectionLevel, tmpl.Algorithm)
 	made.labels, made.rotation, made.nextRotation, made.destroyScheduled = k.labels, k.rotation, k.nextRotation, k.destroyScheduled
-	if skip, _ := strconv.ParseBool(q.Get("skipInitialVersionCreation")); !skip && !in.ImportOnly {
+	if skip, _ := strconv.ParseBool(queryParam(r, "skipInitialVersionCreation")); !skip && !in.ImportOnly {
 		s.addVersion(made)
 	}
 	return keyJSON(made), nil
@@ -687,6 +710,24 @@ func camel(s string) string {
 	return b.String()
 }
 
+// queryParam reads a query parameter by its JSON name or its proto name
+// (cryptoKeyId or crypto_key_id): Google's front end takes both.
+func queryParam(r *http.Request, name string) string {
+	q := r.URL.Query()
+	if v, ok := q[name]; ok && len(v) > 0 {
+		return v[0]
+	}
+	var b strings.Builder
+	for _, c := range name {
+		if 'A' <= c && c <= 'Z' {
+			b.WriteByte('_')
+			c += 'a' - 'A'
+		}
+		b.WriteRune(c)
+	}
+	return q.Get(b.String())
+}
+
 func updateMask(raw string) []string {
 	var out []string
 	for _, f := range strings.Split(raw, ",") {
@@ -702,7 +743,7 @@ func (s *Sandbox) patchCryptoKey(_ *GCPIdentity, p gcpPath, r *http.Request, bod
 	if err != nil {
 		return nil, err
 	}
-	mask := updateMask(r.URL.Query().Get("updateMask"))
+	mask := updateMask(queryParam(r, "updateMask"))
 	if len(mask) == 0 {
 		return nil, gcpErr("INVALID_ARGUMENT", "The request must include an update_mask naming the fields to update.")
 	}
@@ -883,7 +924,7 @@ func (s *Sandbox) patchVersion(_ *GCPIdentity, p gcpPath, r *http.Request, body 
 	if err != nil {
 		return nil, err
 	}
-	mask := updateMask(r.URL.Query().Get("updateMask"))
+	mask := updateMask(queryParam(r, "updateMask"))
 	if !slices.Equal(mask, []string{"state"}) {
 		return nil, gcpErr("INVALID_ARGUMENT", "The update_mask must be \"state\": the rekwiz sandbox updates a version's state only.")
 	}
@@ -956,7 +997,7 @@ func (s *Sandbox) getIamPolicy(_ *GCPIdentity, p gcpPath, r *http.Request, body 
 	if err != nil {
 		return nil, err
 	}
-	requested := r.URL.Query().Get("options.requestedPolicyVersion")
+	requested := queryParam(r, "options.requestedPolicyVersion")
 	if r.Method == http.MethodPost {
 		var in struct {
 			Options struct {
@@ -1039,13 +1080,15 @@ func (s *Sandbox) setIamPolicy(_ *GCPIdentity, p gcpPath, _ *http.Request, body 
 			}
 		}
 		version := in.Policy.Version
-		if version == 0 {
-			version = 1
-		}
 		if conditional && version < 3 {
 			return nil, gcpErr("INVALID_ARGUMENT", "Conditions can be set only on policies of version 3; this policy's version is %d.", in.Policy.Version)
 		}
-		next.Version = version
+		// A policy without conditions is version 1, whatever version it
+		// was written as (gcloud writes 3).
+		next.Version = 1
+		if conditional {
+			next.Version = 3
+		}
 	}
 	if slices.Contains(mask, "auditConfigs") {
 		next.AuditConfigs = in.Policy.AuditConfigs
