@@ -444,3 +444,20 @@ func TestBindingOnTheProjectOnly(t *testing.T) {
 		t.Errorf("Resource Manager was asked %q", asked)
 	}
 }
+
+// TestAsCustomerWhoMayNotEncrypt: an admin of the key may not use it:
+// without the vendor's credentials the round trip is then not made (a
+// warning), and the vendor's binding read from the policy decides.
+func TestAsCustomerWhoMayNotEncrypt(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.cfg.Vendor = nil
+	tg := e.goodKey("rek")
+	e.Inject(fakecloud.Fault{Service: "cloudkms", Operation: "Encrypt", Caller: "customer", Code: "PERMISSION_DENIED", Status: 403, Message: "denied"})
+	clk := &fakeClock{now: time.Unix(1e9, 0)}
+	checks := gcpkms.NewPairing(e.cfg, gcpkms.WithWait(time.Minute), gcpkms.WithClock(clk.Now, clk.Sleep)).Run(context.Background(), tg, nil)
+	rt := byID(checks)[gcpkms.CheckRoundTrip]
+	if !flows.Passed(checks) || rt.Status != flows.StatusWarn || !strings.HasPrefix(rt.Detail, "not made: your credentials") || clk.slept != 0 {
+		t.Fatalf("slept %s:%s", clk.slept, dump(checks))
+	}
+}
