@@ -461,3 +461,21 @@ func TestAsCustomerWhoMayNotEncrypt(t *testing.T) {
 		t.Fatalf("slept %s:%s", clk.slept, dump(checks))
 	}
 }
+
+// TestRefusedSignIn: a key file Google's token endpoint refuses (an
+// account it does not know) fails the credentials check, saying so.
+func TestRefusedSignIn(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b, err := e.GCPServiceAccountJSON(e.GCPCustomer(), e.Server.GCPTokenURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = []byte(strings.ReplaceAll(string(b), e.GCPCustomer().Email, "gone-account@rekwiz-demo.iam.gserviceaccount.com"))
+	e.cfg.Customer = func(ctx context.Context) (gcpkms.Identity, error) { return gcpkms.FromJSON(ctx, b) }
+	checks := e.run(t, e.goodKey("rek"))
+	c := byID(checks)[gcpkms.CheckCredentials]
+	if c.Status != flows.StatusFail || c.Detail != "Google refused the sign-in of your credentials (invalid_grant)" || !strings.Contains(c.Remedy, "gcloud auth application-default login") {
+		t.Fatalf("credentials: %s %q %q", c.Status, c.Detail, c.Remedy)
+	}
+}
