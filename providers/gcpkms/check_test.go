@@ -479,3 +479,23 @@ func TestRefusedSignIn(t *testing.T) {
 		t.Fatalf("credentials: %s %q %q", c.Status, c.Detail, c.Remedy)
 	}
 }
+
+// TestVendorAsksWhatItHolds: a wider role the customer's reads cannot see
+// (on the project, whose policy is not read here, as from a folder or
+// organization in real life) shows in what the vendor's service account
+// holds on the key (testIamPermissions, which needs no permission): a
+// warning naming the extra permissions.
+func TestVendorAsksWhatItHolds(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tg := e.goodKey("rek")
+	e.GrantGCPRole(fakecloud.GCPProject, fakecloud.RoleKMSAdmin, vendor.GCPMember())
+	checks := e.run(t, tg)
+	b := byID(checks)[gcpkms.CheckBinding]
+	if b.Status != flows.StatusWarn || !strings.Contains(b.Detail, "also holds cloudkms.cryptoKeys.get, cloudkms.cryptoKeys.update") || !strings.Contains(b.Detail, "outside the policies read") {
+		t.Fatalf("binding:%s", dump(checks))
+	}
+	if !flows.Passed(checks) {
+		t.Errorf("a warning failed the check:%s", dump(checks))
+	}
+}
