@@ -41,11 +41,7 @@ func (s *Sandbox) serveCRM(w http.ResponseWriter, r *http.Request, body []byte, 
 		return
 	}
 	if f := s.applyFaults("cloudresourcemanager", verb, id.Name); f != nil {
-		e := gcpErr(f.Code, "%s", f.Message)
-		if f.Status != 0 {
-			e.code = f.Status
-		}
-		writeGCPError(w, e)
+		writeGCPError(w, faultError(f, perm, "projects/"+project))
 		return
 	}
 	s.mu.Lock()

@@ -248,6 +248,25 @@ func (s *Sandbox) gcpAllowed(id *GCPIdentity, perm string, p gcpPath) bool {
 	return false
 }
 
+// faultError is an injected fault as Google would answer it: its code
+// names the status (HTTP 400 unless it is a known one or Status says
+// otherwise); a PERMISSION_DENIED without a message is IAM's own body
+// for the permission and resource, as while a new binding has not yet
+// applied.
+func faultError(f *apiError, perm, resource string) *gcpError {
+	e := gcpErr(f.Code, "%s", f.Message)
+	if f.Code == "PERMISSION_DENIED" && f.Message == "" {
+		e = permissionDenied(perm, resource)
+	}
+	if f.Status != 0 {
+		e.code = f.Status
+	}
+	if e.code == 0 {
+		e.code = http.StatusBadRequest
+	}
+	return e
+}
+
 // --- routing -------------------------------------------------------------
 
 // gcpOp is one API method: its name (for the log and faults), the
@@ -285,19 +304,8 @@ func (s *Sandbox) serveGCP(w http.ResponseWriter, r *http.Request, body []byte) 
 		return
 	}
 	if f := s.applyFaults("cloudkms", op.name, id.Name); f != nil {
-		e := gcpErr(f.Code, "%s", f.Message)
-		if f.Code == "PERMISSION_DENIED" && f.Message == "" {
-			// As IAM answers while a new binding has not yet applied.
-			e = permissionDenied(op.perm, p.name())
-		}
-		if f.Status != 0 {
-			e.code = f.Status
-		}
-		if e.code == 0 {
-			e.code = http.StatusBadRequest
-		}
 		s.logf("cloudkms %s %s %s -> injected %s", op.name, p.name(), id.Name, f.Code)
-		writeGCPError(w, e)
+		writeGCPError(w, faultError(f, op.perm, p.name()))
 		return
 	}
 	if !slices.Contains(gcpLocations, p.location) {
