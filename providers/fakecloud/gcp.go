@@ -11,7 +11,8 @@ import (
 )
 
 // The sandbox's Google Cloud: Cloud KMS's REST API (v1, JSON over HTTP,
-// paths under /v1/) and an OAuth 2.0 token endpoint (/token), served
+// paths under /v1/), a project's IAM policy from Resource Manager
+// (gcp_crm.go) and an OAuth 2.0 token endpoint (/token), served
 // directly on the sandbox's address. gcloud reaches it with
 // CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDKMS=Server.GCPKMSEndpoint() and
 // CLOUDSDK_AUTH_ACCESS_TOKEN; the Go SDK with the endpoint option and a
@@ -92,9 +93,9 @@ var (
 )
 
 var gcpRoles = map[string][]string{
-	RoleOwner:  append(slices.Clone(kmsManage), permEncrypt, permDecrypt),
-	RoleEditor: append(without(kmsManage, permRingsSetIAM, permKeysSetIAM), permEncrypt, permDecrypt),
-	RoleViewer: append(slices.Clone(kmsRead), permRingsGetIAM, permKeysGetIAM, permProjectsGet),
+	RoleOwner:  append(slices.Clone(kmsManage), permEncrypt, permDecrypt, permProjectsGetIAM, permProjectsSetIAM),
+	RoleEditor: append(without(kmsManage, permRingsSetIAM, permKeysSetIAM), permEncrypt, permDecrypt, permProjectsGetIAM),
+	RoleViewer: append(slices.Clone(kmsRead), permRingsGetIAM, permKeysGetIAM, permProjectsGet, permProjectsGetIAM),
 	// cloudkms.admin holds useTo*ViaDelegation only, which no call here checks.
 	RoleKMSAdmin:                     slices.Clone(kmsManage),
 	RoleKMSViewer:                    slices.Clone(kmsRead),
@@ -475,7 +476,7 @@ func (s *Sandbox) SeedGCPDemo() string {
 // Cloud: Cloud KMS under /v1/ or the token endpoint, on its own address
 // (AWS's APIs post to "/"; Azure's are told apart by host first).
 func isGCPRequest(r *http.Request) bool {
-	return strings.HasPrefix(r.URL.Path, "/v1/") || r.URL.Path == gcpTokenPath
+	return strings.HasPrefix(r.URL.Path, "/v1/") || strings.HasPrefix(r.URL.Path, "/v3/projects/") || r.URL.Path == gcpTokenPath
 }
 
 // GCPKMSEndpoint is the base URL of the sandbox's Cloud KMS, with the
@@ -488,7 +489,7 @@ func (srv *Server) GCPKMSEndpoint() string { return srv.URL + "/" }
 func (srv *Server) GCPTokenURL() string { return srv.URL + gcpTokenPath }
 
 // GCPEnv is the environment that points gcloud at the sandbox as id:
-// Cloud KMS's endpoint, id's access token, the project, and configDir (an
+// Cloud KMS's and Resource Manager's endpoint, id's access token, the project, and configDir (an
 // empty directory of the caller's) as gcloud's configuration, so the
 // machine's own gcloud accounts and settings are never read. Prompts,
 // update checks and usage reporting are off. (`gcloud auth list` shows no
@@ -497,6 +498,7 @@ func (srv *Server) GCPTokenURL() string { return srv.URL + gcpTokenPath }
 func (srv *Server) GCPEnv(id GCPIdentity, configDir string) []string {
 	return []string{
 		"CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDKMS=" + srv.GCPKMSEndpoint(),
+		"CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER=" + srv.GCPKMSEndpoint(),
 		"CLOUDSDK_AUTH_ACCESS_TOKEN=" + id.AccessToken,
 		"CLOUDSDK_CONFIG=" + configDir,
 		"CLOUDSDK_CORE_PROJECT=" + GCPProject,

@@ -248,6 +248,25 @@ func (s *Sandbox) gcpAllowed(id *GCPIdentity, perm string, p gcpPath) bool {
 	return false
 }
 
+// faultError is an injected fault as Google would answer it: its code
+// names the status (HTTP 400 unless it is a known one or Status says
+// otherwise); a PERMISSION_DENIED without a message is IAM's own body
+// for the permission and resource, as while a new binding has not yet
+// applied.
+func faultError(f *apiError, perm, resource string) *gcpError {
+	e := gcpErr(f.Code, "%s", f.Message)
+	if f.Code == "PERMISSION_DENIED" && f.Message == "" {
+		e = permissionDenied(perm, resource)
+	}
+	if f.Status != 0 {
+		e.code = f.Status
+	}
+	if e.code == 0 {
+		e.code = http.StatusBadRequest
+	}
+	return e
+}
+
 // --- routing -------------------------------------------------------------
 
 // gcpOp is one API method: its name (for the log and faults), the
@@ -273,6 +292,10 @@ func (s *Sandbox) serveGCP(w http.ResponseWriter, r *http.Request, body []byte) 
 		writeGCPError(w, gcpErr("UNAUTHENTICATED", "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project."))
 		return
 	}
+	if project, verb, ok := crmProject(r.URL.Path); ok {
+		s.serveCRM(w, r, body, id, project, verb)
+		return
+	}
 	p, ok := parseGCPPath(r.URL.Path)
 	op := s.gcpRoute(r.Method, p)
 	if !ok || op == nil {
@@ -281,19 +304,8 @@ func (s *Sandbox) serveGCP(w http.ResponseWriter, r *http.Request, body []byte) 
 		return
 	}
 	if f := s.applyFaults("cloudkms", op.name, id.Name); f != nil {
-		e := gcpErr(f.Code, "%s", f.Message)
-		if f.Code == "PERMISSION_DENIED" && f.Message == "" {
-			// As IAM answers while a new binding has not yet applied.
-			e = permissionDenied(op.perm, p.name())
-		}
-		if f.Status != 0 {
-			e.code = f.Status
-		}
-		if e.code == 0 {
-			e.code = http.StatusBadRequest
-		}
 		s.logf("cloudkms %s %s %s -> injected %s", op.name, p.name(), id.Name, f.Code)
-		writeGCPError(w, e)
+		writeGCPError(w, faultError(f, op.perm, p.name()))
 		return
 	}
 	if !slices.Contains(gcpLocations, p.location) {
@@ -1010,9 +1022,15 @@ func (s *Sandbox) getIamPolicy(_ *GCPIdentity, p gcpPath, r *http.Request, body 
 		requested = strconv.Itoa(in.Options.RequestedPolicyVersion)
 	}
 	if requested != "" {
-		if n, err := strconv.Atoi(requested); err != nil || n < 0 || n > 3 || n == 2 {
+		n, err := strconv.Atoi(requested)
+		if err != nil || n < 0 || n > 3 || n == 2 {
 			return nil, gcpErr("INVALID_ARGUMENT", "Invalid requested policy version %s: it must be 0, 1 or 3.", requested)
 		}
+		if pol.Version == 3 && n < 3 {
+			return nil, gcpErr("INVALID_ARGUMENT", "The policy has conditional role bindings: request policy version 3 to read it.")
+		}
+	} else if pol.Version == 3 {
+		return nil, gcpErr("INVALID_ARGUMENT", "The policy has conditional role bindings: request policy version 3 to read it.")
 	}
 	return policyJSON(pol), nil
 }
@@ -1041,6 +1059,13 @@ func (s *Sandbox) setIamPolicy(_ *GCPIdentity, p gcpPath, _ *http.Request, body 
 	if err != nil {
 		return nil, err
 	}
+	return s.setPolicy(pol, body, func(b gcpBinding) *gcpError { return checkBinding(b, p) })
+}
+
+// setPolicy applies a SetIamPolicyRequest to pol: the etag must be the
+// current one (or absent), each binding must pass check, and a new etag is
+// drawn; callers hold mu.
+func (s *Sandbox) setPolicy(pol *gcpPolicy, body []byte, check func(gcpBinding) *gcpError) (any, *gcpError) {
 	var in struct {
 		Policy     *gcpPolicy `json:"policy"`
 		UpdateMask string     `json:"updateMask"`
@@ -1064,7 +1089,7 @@ func (s *Sandbox) setIamPolicy(_ *GCPIdentity, p gcpPath, _ *http.Request, body 
 		conditional := false
 		next.Bindings = nil
 		for _, b := range in.Policy.Bindings {
-			if err := checkBinding(b, p); err != nil {
+			if err := check(b); err != nil {
 				return nil, err
 			}
 			conditional = conditional || b.Condition != nil
@@ -1079,8 +1104,7 @@ func (s *Sandbox) setIamPolicy(_ *GCPIdentity, p gcpPath, _ *http.Request, body 
 				next.Bindings = append(next.Bindings, b)
 			}
 		}
-		version := in.Policy.Version
-		if conditional && version < 3 {
+		if conditional && in.Policy.Version < 3 {
 			return nil, gcpErr("INVALID_ARGUMENT", "Conditions can be set only on policies of version 3; this policy's version is %d.", in.Policy.Version)
 		}
 		// A policy without conditions is version 1, whatever version it
@@ -1106,13 +1130,21 @@ func checkBinding(b gcpBinding, p gcpPath) *gcpError {
 	if !custom && !strings.HasPrefix(b.Role, "roles/cloudkms.") {
 		return gcpErr("INVALID_ARGUMENT", "Role %s is not supported for this resource.", b.Role)
 	}
+	return checkMembers(b, p.name())
+}
+
+// checkMembers refuses a binding whose members are not principals.
+func checkMembers(b gcpBinding, resource string) *gcpError {
+	if !strings.HasPrefix(b.Role, "roles/") && !strings.HasPrefix(b.Role, "projects/") && !strings.HasPrefix(b.Role, "organizations/") {
+		return gcpErr("INVALID_ARGUMENT", "Role %s is not a role name.", b.Role)
+	}
 	for _, m := range b.Members {
 		ok := m == "allUsers" || m == "allAuthenticatedUsers"
 		for _, pre := range memberPrefixes {
 			ok = ok || strings.HasPrefix(m, pre) && len(m) > len(pre)
 		}
 		if !ok {
-			return gcpErr("INVALID_ARGUMENT", "Invalid principal %q in the binding of %s on %s.", m, b.Role, p.name())
+			return gcpErr("INVALID_ARGUMENT", "Invalid principal %q in the binding of %s on %s.", m, b.Role, resource)
 		}
 	}
 	return nil

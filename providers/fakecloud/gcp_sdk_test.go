@@ -17,6 +17,7 @@ import (
 	"github.com/googleapis/gax-go/v2/apierror"
 	"golang.org/x/oauth2/google"
 	"google.golang.org/api/cloudkms/v1"
+	"google.golang.org/api/cloudresourcemanager/v1"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
 
@@ -405,6 +406,21 @@ func TestGCPKeyRingPolicy(t *testing.T) {
 	if got := string(e.GCPPolicyJSON(key)); got != want {
 		t.Fatalf("GCPPolicyJSON = %s, want %s", got, want)
 	}
+
+	// A conditional binding needs version 3 to write and to read, and
+	// grants nothing in the sandbox (it does not evaluate conditions).
+	kp.Bindings = append(kp.Bindings, &cloudkms.Binding{Role: fakecloud.RoleCryptoKeyDecrypter, Members: []string{"user:carol@example.com"},
+		Condition: &cloudkms.Expr{Expression: "request.time < timestamp('2030-01-01T00:00:00Z')", Title: "until 2030"}})
+	kp.Version = 3
+	if _, err := rings.CryptoKeys.SetIamPolicy(key, &cloudkms.SetIamPolicyRequest{Policy: kp}).Do(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rings.CryptoKeys.GetIamPolicy(key).Do(); gcpStatus(t, err, 400) != "INVALID_ARGUMENT" {
+		t.Fatalf("read a conditional policy without version 3: %v", err)
+	}
+	if p3, err := rings.CryptoKeys.GetIamPolicy(key).OptionsRequestedPolicyVersion(3).Do(); err != nil || p3.Version != 3 || p3.Bindings[1].Condition == nil {
+		t.Fatalf("read a conditional policy: %v %+v", err, p3)
+	}
 }
 
 // TestGCPKeyLifecycle: key creation's checks, versions and their states
@@ -593,4 +609,42 @@ func jsonEqual(a, b any) bool {
 	x, _ := json.Marshal(a)
 	y, _ := json.Marshal(b)
 	return bytes.Equal(x, y)
+}
+
+// TestGCPProjectPolicy: the project's IAM policy through Resource
+// Manager's client, as a check that looks for a binding on the project
+// would read it; a project binding reaches every key in the project.
+func TestGCPProjectPolicy(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e, _ := newGCPEnv(t)
+	key := e.SeedGCPDemo()
+	crm := func(id fakecloud.GCPIdentity) *cloudresourcemanager.Service {
+		svc, err := cloudresourcemanager.NewService(ctx, option.WithEndpoint(e.Server.GCPKMSEndpoint()),
+			option.WithAuthCredentialsFile(option.ServiceAccount, e.GCPCredentialsFile(t, id)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return svc
+	}
+	admin := crm(e.GCPCustomer())
+	pol, err := admin.Projects.GetIamPolicy(fakecloud.GCPProject, &cloudresourcemanager.GetIamPolicyRequest{}).Do()
+	if err != nil || len(pol.Bindings) != 1 || pol.Bindings[0].Role != fakecloud.RoleOwner || pol.Bindings[0].Members[0] != e.GCPCustomer().Member() {
+		t.Fatalf("the project's policy: %v %+v", err, pol)
+	}
+	pol.Bindings = append(pol.Bindings, &cloudresourcemanager.Binding{Role: fakecloud.RoleKMSViewer, Members: []string{e.GCPVendor().Member()}})
+	if _, err := admin.Projects.SetIamPolicy(fakecloud.GCPProject, &cloudresourcemanager.SetIamPolicyRequest{Policy: pol}).Do(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gcpService(t, e, e.GCPVendor()).Projects.Locations.KeyRings.CryptoKeys.Get(key).Do(); err != nil {
+		t.Fatalf("cloudkms.viewer on the project does not reach the key: %v", err)
+	}
+	_, err = crm(e.GCPVendor()).Projects.GetIamPolicy(fakecloud.GCPProject, &cloudresourcemanager.GetIamPolicyRequest{}).Do()
+	if st := gcpStatus(t, err, 403); st != "PERMISSION_DENIED" {
+		t.Fatalf("the vendor read the project's policy: %s %v", st, err)
+	}
+	_, err = admin.Projects.GetIamPolicy("someone-else", &cloudresourcemanager.GetIamPolicyRequest{}).Do()
+	if st := gcpStatus(t, err, 403); st != "PERMISSION_DENIED" {
+		t.Fatalf("another project's policy: %s %v", st, err)
+	}
 }
