@@ -49,7 +49,7 @@ type Config struct {
 	// Endpoint is Cloud KMS's base URL ("": DefaultEndpoint).
 	Endpoint string
 	// ResourceManager is Resource Manager's base URL, for a project's
-	// IAM policy; "" reads none (the sandbox serves none).
+	// IAM policy; "" reads none.
 	ResourceManager string
 	// Customer finds the customer's credentials: they read the key, its
 	// labels and IAM policies, set the key up, and run the round trip
@@ -67,15 +67,15 @@ type Config struct {
 // DefaultConfig is the customer's own configuration: Application Default
 // Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud auth
 // application-default login, Cloud Shell's or a VM's metadata server),
-// found when first needed, and Cloud KMS at REKWIZ_GCP_KMS_ENDPOINT when
-// that is set. getenv reads the environment (os.Getenv).
+// found when first needed, and Cloud KMS (and Resource Manager) at
+// REKWIZ_GCP_KMS_ENDPOINT when that is set. getenv reads the environment
+// (os.Getenv).
 func DefaultConfig(getenv func(string) string) Config {
 	cfg := Config{Customer: ADC(), ResourceManager: DefaultResourceManagerEndpoint}
 	if e := strings.TrimSpace(getenv(EndpointEnv)); e != "" {
-		cfg.Endpoint = e
-		// A KMS other than Google's (the sandbox) has no Resource
-		// Manager beside it.
-		cfg.ResourceManager = ""
+		// The sandbox serves Resource Manager's project policy at the
+		// same base URL as its Cloud KMS.
+		cfg.Endpoint, cfg.ResourceManager = e, e
 	}
 	return cfg
 }
