@@ -113,6 +113,12 @@ func (p *Pairing) once(ctx context.Context, t flows.Target, report func(flows.Ch
 		r.SkipRest("needs credentials")
 		return r
 	}
+	if r.vendor != nil && r.vendor.Email != "" && r.vendor.Email != t.Vendor.GCPServiceAccount {
+		r.Set(CheckCredentials, flows.StatusFail, "the vendor's credentials are the service account "+r.vendor.Email+", but the vendor profile names "+orNone(t.Vendor.GCPServiceAccount),
+			"check the vendor profile's gcpServiceAccount", 0)
+		r.SkipRest("needs credentials")
+		return r
+	}
 	k := t.KeyResource
 	cust := p.cfg.clientFor(*r.customer)
 	rtc, rtWho := cust, "your credentials ("+r.customer.Name+")"

@@ -489,3 +489,16 @@ func TestVendorAsksWhatItHolds(t *testing.T) {
 		t.Errorf("a warning failed the check:%s", dump(checks))
 	}
 }
+
+// TestVendorProfileMismatch: the vendor's credentials must be the service
+// account the profile names, or the checks would judge another's binding.
+func TestVendorProfileMismatch(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tg := e.goodKey("rek")
+	tg.Vendor.GCPServiceAccount = "someone-else@acme-kms.iam.gserviceaccount.com"
+	checks := e.run(t, tg)
+	if c := byID(checks)[gcpkms.CheckCredentials]; c.Status != flows.StatusFail || !strings.Contains(c.Detail, "but the vendor profile names someone-else@") {
+		t.Fatalf("credentials:%s", dump(checks))
+	}
+}
