@@ -4,7 +4,7 @@ GO          ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build test lint demo bench golden fuzz clean
+.PHONY: build test lint demo bench bench-checks golden fuzz clean
 
 ## build: the rekwiz binary, in ./bin
 build:
@@ -32,6 +32,12 @@ demo:
 ## bench: the benchmarks (numbers for the issue notes)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## bench-checks: each provider's pairing check with 50 ms added to every HTTP request, its
+## wall time beside its critical path (wall-ms, path-ms, x-path; a benchmark over 1.2x fails).
+## -v logs each benchmark's last run: its requests and the path through them.
+bench-checks:
+	$(GO) test -run '^$$' -bench 'PairingCheck|ServiceAccountCheck' -benchtime 20x ./providers/awskms ./providers/azurehsm
 
 ## golden: rewrite the golden files under testdata after a meant change
 golden:

@@ -85,9 +85,12 @@ const (
 )
 
 // ParseProtectionLevel checks a new key's protection level: hsm or
-// software (as gcloud's --protection-level takes it).
+// software (as gcloud's --protection-level takes it); none given is hsm.
 func ParseProtectionLevel(s string) (string, error) {
 	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "" {
+		return ProtectionHSM, nil
+	}
 	if err := checkText(s); err != nil {
 		return "", err
 	}

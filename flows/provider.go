@@ -422,6 +422,10 @@ func keyDetails(p Provider, k KeyChoice) []Field {
 	return slices.Clone(p.row().keyDetails[k])
 }
 
+// KeyDetails lists what the key-details step asks for a provider and
+// key choice, in order.
+func KeyDetails(p Provider, k KeyChoice) []Field { return keyDetails(p, k) }
+
 // pasteFields lists what the paste step asks for a provider.
 func pasteFields(p Provider) []Field { return slices.Clone(p.row().paste) }
 

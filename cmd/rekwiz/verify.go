@@ -51,6 +51,11 @@ Shell, or the AZURE_* variables azidentity reads): it wraps and unwraps
 with the key, and reads the HSM's role assignments for the vendor's
 application's role.
 
+gcp-delegated runs with your Application Default Credentials (gcloud auth
+application-default login, Cloud Shell, or GOOGLE_APPLICATION_CREDENTIALS):
+it reads the key, its labels and its IAM policy, and encrypts and decrypts
+with it.
+
 When access is denied, a policy change or role assignment may still be
 on its way: the check retries for up to --wait (default 90s; 0 does not
 wait).
@@ -64,14 +69,16 @@ Exit codes: 0 every check passed (warnings allowed), 1 a check failed,
     --access-key-id AKIAIOSFODNN7EXAMPLE --json
   rekwiz verify --provider azure-delegated --domain dm-LCAJVnUE94B \
     --key-url https://contoso-hsm.managedhsm.azure.net/keys/rek-dm-LCAJVnUE94B \
-    --tenant-id 72f988bf-86f1-41af-91ab-2d7cd011db47`,
+    --tenant-id 72f988bf-86f1-41af-91ab-2d7cd011db47
+  rekwiz verify --provider gcp-delegated --domain dm-LCAJVnUE94B \
+    --key-resource projects/my-project-123/locations/us-east1/keyRings/rekwiz/cryptoKeys/rek`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Presets = presets.values(cmd.Flags())
 			return runVerify(cmd.Context(), o)
 		},
 	}
-	presets = addPresetFlags(cmd.Flags(), flows.FieldProvider, flows.FieldDomain, flows.FieldAliasARN, flows.FieldAccessKeyID, flows.FieldKeyURL, flows.FieldTenantID)
+	presets = addPresetFlags(cmd.Flags(), flows.TargetFields()...)
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print one JSON document (schema in the README)")
 	cmd.Flags().DurationVar(&o.Wait, "wait", checkrun.DefaultWait, "how long to keep retrying while a policy change or role assignment takes effect (0: no retries)")
 	for _, f := range []string{"provider", "domain"} {
