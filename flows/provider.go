@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -174,6 +175,9 @@ type cloudRow struct {
 	newKey   string // what kind of key a new key is, "a symmetric key"
 	// parseKeyName checks a key name (FieldKeyName) the cloud's way.
 	parseKeyName func(string) (string, error)
+	// signInTo is what one signs in to, "AWS", and signInCommand the
+	// command that signs in: NotSignedInError says them.
+	signInTo, signInCommand string
 	// keyDetailsIntro introduces the key-details step, per key choice.
 	keyDetailsIntro map[KeyChoice]string
 }
@@ -182,6 +186,7 @@ var cloudTable = map[Cloud]cloudRow{
 	CloudAWS: {
 		cli: "AWS CLI", shell: "AWS CloudShell", keyStore: "AWS KMS",
 		signIn: "your AWS credentials", home: "account", newKey: "a symmetric key",
+		signInTo: "AWS", signInCommand: "aws configure (access keys) or aws sso login (AWS SSO)",
 		keyDetailsIntro: map[KeyChoice]string{
 			KeyExisting: "The key to delegate, and the region it lives in.",
 			KeyNew:      "The script creates a symmetric key in this region.",
@@ -191,6 +196,7 @@ var cloudTable = map[Cloud]cloudRow{
 		cli: "Azure CLI", shell: "Azure Cloud Shell", keyStore: "your Managed HSM",
 		signIn: "your Azure sign-in", home: "tenant", newKey: "an oct-HSM key",
 		parseKeyName: ParseKeyName,
+		signInTo:     "Azure", signInCommand: "az login",
 		keyDetailsIntro: map[KeyChoice]string{
 			KeyExisting: "The Managed HSM that holds the key, and the key's name.",
 			KeyNew:      "The Managed HSM to create the key in, and a name for it.",
@@ -199,6 +205,7 @@ var cloudTable = map[Cloud]cloudRow{
 	CloudGCP: {
 		cli: "Google Cloud CLI", shell: "Cloud Shell", keyStore: "Cloud KMS",
 		signIn: "your Google Cloud credentials", home: "project", newKey: "a symmetric encryption key",
+		signInTo: "Google Cloud", signInCommand: "gcloud auth application-default login",
 		parseKeyName: ParseCryptoKeyID,
 		keyDetailsIntro: map[KeyChoice]string{
 			KeyExisting: "The key to delegate: its project, location, key ring and name.",
@@ -294,6 +301,38 @@ func (c Cloud) KeyStore() string { return cloudTable[c].keyStore }
 
 // SignIn is whose rights the set-up uses: "your AWS credentials".
 func (c Cloud) SignIn() string { return cloudTable[c].signIn }
+
+// SignInCommand is the command that signs in to the cloud:
+// "az login".
+func (c Cloud) SignInCommand() string { return cloudTable[c].signInCommand }
+
+// NotSignedInError is a cloud's credentials that could not be had: no
+// sign-in at all, or one that expired. Its text is one sentence and the
+// command that fixes it; the SDK's own text (a credential chain, each
+// source's failure) stays in Err, never shown.
+type NotSignedInError struct {
+	Cloud Cloud
+	// Command fixes it when the SDK said which sign-in expired ("aws sso
+	// login"); "" is the cloud's SignInCommand.
+	Command string
+	Err     error
+}
+
+func (e *NotSignedInError) Error() string { return e.What() + ": " + e.Fix() }
+
+// What says what is wrong: "you are not signed in to AWS here".
+func (e *NotSignedInError) What() string {
+	return "you are not signed in to " + cloudTable[e.Cloud].signInTo + " here"
+}
+
+// Fix is the command that fixes it, and where no sign-in is needed.
+func (e *NotSignedInError) Fix() string {
+	row := cloudTable[e.Cloud]
+	cmd := cmp.Or(e.Command, row.signInCommand)
+	return fmt.Sprintf("run %s, then try again (%s is signed in already)", cmd, row.shell)
+}
+
+func (e *NotSignedInError) Unwrap() error { return e.Err }
 
 // Home is what the signed-in identity belongs to: "account", "tenant".
 func (c Cloud) Home() string { return cloudTable[c].home }

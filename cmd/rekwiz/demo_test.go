@@ -360,7 +360,6 @@ func TestDemoGCP(t *testing.T) {
 	d.press(down, enter)
 	d.waitFor("Project ID › rekwiz-demo")
 	d.waitFor("Name for the new key rek-dm-LCAJVnUE94B")
-	d.waitFor("Protection level hsm")
 	d.press(enter)
 	d.waitFor("Run this script where the Google Cloud CLI is signed in")
 	d.press(char('r'))

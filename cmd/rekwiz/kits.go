@@ -144,6 +144,9 @@ func realKits(ctx context.Context, d *deps, mode checkMode, wait time.Duration) 
 			err:    &exitError{code: exitUsage, msg: "reading your AWS configuration: " + err.Error()},
 		}), ""
 	}
+	// A failure to get credentials is said as "not signed in", with the
+	// command that signs in, never as the credential chain's text.
+	cfg = awskms.SignInAware(cfg)
 	var aws awskms.Kit
 	switch mode {
 	case asVerify:

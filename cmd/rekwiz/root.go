@@ -38,7 +38,10 @@ the provider and the key, run the generated script, paste what it printed,
 and rekwiz registers the key and checks that the vendor can use it.
 
 Run it where your cloud CLI is signed in (AWS CloudShell, Azure Cloud
-Shell and Google Cloud Shell work). Try it first with no cloud account at all: rekwiz demo.`,
+Shell and Google Cloud Shell work). Try it first with no cloud account at
+all: rekwiz demo.
+
+` + exitCodesHelp,
 		Example: `  rekwiz demo
   rekwiz --domain dm-LCAJVnUE94B
   rekwiz script --provider aws-delegated --key new --domain dm-LCAJVnUE94B --region us-east-1`,

@@ -60,8 +60,8 @@ When access is denied, a policy change or role assignment may still be
 on its way: the check retries for up to --wait (default 90s; 0 does not
 wait).
 
-Exit codes: 0 every check passed (warnings allowed), 1 a check failed,
-2 bad input.`,
+Every check passed (warnings allowed) is exit code 0, a failed check 1.
+` + exitCodesHelp,
 		Example: `  rekwiz verify --provider aws-delegated --domain dm-LCAJVnUE94B \
     --key-arn arn:aws:kms:us-east-1:123456789012:alias/dm-LCAJVnUE94B/acme
   AWS_SECRET_ACCESS_KEY=... rekwiz verify --provider aws-service-account --domain dm-LCAJVnUE94B \
@@ -118,6 +118,9 @@ func runVerify(ctx context.Context, o *verifyOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := signedIn(ctx, pairing, t); err != nil {
+		return err // exit 4 (signin.go)
+	}
 	checks := pairing.Run(ctx, t, progress(o.IO.Err))
 	if err := ctx.Err(); err != nil {
 		return err
@@ -166,6 +169,11 @@ func (o *verifyOptions) flagsFor(p flows.Provider) error {
 // variable, a secret from its environment variable or a masked prompt,
 // never from the command line.
 func (o *verifyOptions) credentials(ctx context.Context, p flows.Provider) error {
+	given := map[flows.Field]bool{}
+	for f := range o.Presets {
+		given[f] = true
+	}
+	var secretFromEnv []flows.Field
 	for _, f := range flows.PasteFields(p) {
 		env, spec := fieldEnv[f], flows.Spec(f)
 		if _, ok := o.Presets[f]; ok || (env == "" && spec.Kind != flows.SecretField) {
@@ -181,6 +189,9 @@ func (o *verifyOptions) credentials(ctx context.Context, p flows.Provider) error
 		}
 		name := strings.ToLower(spec.Label)
 		secret := o.IO.Getenv(env)
+		if secret != "" {
+			secretFromEnv = append(secretFromEnv, f)
+		}
 		if secret == "" && o.IO.ReadSecret != nil {
 			b, err := o.IO.ReadSecret(ctx, spec.Label+" (hidden): ")
 			if err != nil {
@@ -194,7 +205,7 @@ func (o *verifyOptions) credentials(ctx context.Context, p flows.Provider) error
 		}
 		o.Presets[f] = secret
 	}
-	return nil
+	return otherAccessKey(o, given, secretFromEnv) // signin.go
 }
 
 // progress says on stderr when the check starts waiting for a policy

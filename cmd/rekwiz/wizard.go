@@ -46,6 +46,7 @@ type wizardOptions struct {
 func newDemoCmd(ios *IOStreams, g *globalOptions, d *deps) *cobra.Command {
 	w := &wizardOptions{IO: ios, Global: g, Deps: d, Demo: true}
 	var presets presetFlags
+	var autoplay bool
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "The wizard on a built-in sandbox: no cloud account needed",
@@ -53,13 +54,22 @@ func newDemoCmd(ios *IOStreams, g *globalOptions, d *deps) *cobra.Command {
 AWS KMS, STS and IAM, and Azure's Managed HSM keys, Entra ID token endpoint
 and Graph, reached by the same AWS and Azure SDK code as a real account.
 Every provider can be walked to the end. Nothing leaves this machine, and
-every run is the same (IDs follow --seed).`,
+every run is the same (IDs follow --seed).
+
+For a presenter, --autoplay plays it by itself at a human pace: every
+provider in turn (or the one --provider names), typing, running "set it
+up for me", pasting what it printed, and the pairing check. Any key
+pauses and resumes it; q stops it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			w.Presets = presets.values(cmd.Flags())
+			if autoplay {
+				return runAutoplay(cmd.Context(), w) // autoplay.go
+			}
 			return runWizard(cmd.Context(), w)
 		},
 	}
+	cmd.Flags().BoolVar(&autoplay, "autoplay", false, autoplayUsage)
 	cmd.Flags().Uint64Var(&w.Seed, "seed", demoSeed, "the sandbox's seed: the same seed gives the same IDs")
 	presets = addPresetFlags(cmd.Flags(), flows.PresetFields()...)
 	addAccessibleFlag(cmd.Flags(), &w.Accessible) // the line-by-line wizard (accessible.go)
