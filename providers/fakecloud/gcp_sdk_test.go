@@ -509,6 +509,18 @@ func TestGCPKeyLifecycle(t *testing.T) {
 		t.Fatalf("the second page: %v %+v", err, rest)
 	}
 
+	// Lists: key rings in the location, keys in the ring.
+	rl, err := gcpService(t, e, e.GCPCustomer()).Projects.Locations.KeyRings.List("projects/" + fakecloud.GCPProject + "/locations/" + fakecloud.GCPLocation).Do()
+	if err != nil || len(rl.KeyRings) != 1 || rl.KeyRings[0].Name != ring || rl.TotalSize != 1 {
+		t.Fatalf("list key rings: %v %+v", err, rl)
+	}
+	if kl, err := keys.List(ring).Do(); err != nil || len(kl.CryptoKeys) != 1 || kl.CryptoKeys[0].Name != key {
+		t.Fatalf("list keys: %v %+v", err, kl)
+	}
+	if _, err := gcpService(t, e, e.GCPVendor()).Projects.Locations.KeyRings.CryptoKeys.List(ring).Do(); gcpStatus(t, err, 403) != "PERMISSION_DENIED" {
+		t.Fatalf("the vendor listed the keys: %v", err)
+	}
+
 	// A key of another purpose has no primary and does not encrypt.
 	sign := e.CreateGCPKey(fakecloud.GCPProject, fakecloud.GCPLocation, fakecloud.GCPDemoKeyRing, "signing", fakecloud.GCPKeyOptions{Purpose: "ASYMMETRIC_SIGN"})
 	if k, err := keys.Get(sign).Do(); err != nil || k.Purpose != "ASYMMETRIC_SIGN" || k.Primary != nil || k.VersionTemplate.Algorithm != "EC_SIGN_P256_SHA256" {
