@@ -30,6 +30,25 @@ import (
 // answers with the body IAM sends. Error bodies are Google's
 // {"error":{"code","message","status","details"}}; their messages are the
 // ones public recordings and bug reports quote (see gcpErr's callers).
+//
+// For the demo and tests:
+//
+//   - Options.GCPServiceAccount: the vendor's service account (the vendor
+//     profile's); GCPVendor() is it, GCPCustomer() the customer's admin
+//     (rekwiz-admin@rekwiz-demo.iam.gserviceaccount.com, roles/owner on
+//     GCPProject). Each has an AccessToken good for the sandbox's life.
+//   - GCPServiceAccountJSON(id, srv.GCPTokenURL()): a key file for id, for
+//     option.WithAuthCredentialsJSON(option.ServiceAccount, …) or
+//     GOOGLE_APPLICATION_CREDENTIALS; the SDK then gets tokens from the
+//     sandbox's token endpoint, an hour each.
+//   - srv.GCPKMSEndpoint(): Cloud KMS's (and Resource Manager's) base URL,
+//     for option.WithEndpoint; srv.GCPEnv(id, dir) for gcloud.
+//   - SeedGCPDemo, CreateGCPKeyRing, CreateGCPKey, GrantGCPRole,
+//     SetGCPVersionState: state as a test or the demo needs it;
+//     GCPKeyLabels and GCPPolicyJSON read it back.
+//   - Not served: the authorized_user (refresh token) grant, key import,
+//     asymmetric and MAC operations, EKM, Autokey, deleting keys; IAM
+//     conditions are stored but grant nothing.
 
 // The customer's Google Cloud project and the demo's location, key ring
 // and existing key (made by SeedGCPDemo).
