@@ -2,8 +2,10 @@ package fakecloud
 
 import (
 	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
@@ -28,6 +30,25 @@ import (
 // answers with the body IAM sends. Error bodies are Google's
 // {"error":{"code","message","status","details"}}; their messages are the
 // ones public recordings and bug reports quote (see gcpErr's callers).
+//
+// For the demo and tests:
+//
+//   - Options.GCPServiceAccount: the vendor's service account (the vendor
+//     profile's); GCPVendor() is it, GCPCustomer() the customer's admin
+//     (rekwiz-admin@rekwiz-demo.iam.gserviceaccount.com, roles/owner on
+//     GCPProject). Each has an AccessToken good for the sandbox's life.
+//   - GCPServiceAccountJSON(id, srv.GCPTokenURL()): a key file for id, for
+//     option.WithAuthCredentialsJSON(option.ServiceAccount, …) or
+//     GOOGLE_APPLICATION_CREDENTIALS; the SDK then gets tokens from the
+//     sandbox's token endpoint, an hour each.
+//   - srv.GCPKMSEndpoint(): Cloud KMS's (and Resource Manager's) base URL,
+//     for option.WithEndpoint; srv.GCPEnv(id, dir) for gcloud.
+//   - SeedGCPDemo, CreateGCPKeyRing, CreateGCPKey, GrantGCPRole,
+//     SetGCPVersionState: state as a test or the demo needs it;
+//     GCPKeyLabels and GCPPolicyJSON read it back.
+//   - Not served: the authorized_user (refresh token) grant, key import,
+//     asymmetric and MAC operations, EKM, Autokey, deleting keys; IAM
+//     conditions are stored but grant nothing.
 
 // The customer's Google Cloud project and the demo's location, key ring
 // and existing key (made by SeedGCPDemo).
@@ -186,6 +207,9 @@ type gcpToken struct {
 }
 
 type gcpState struct {
+	// rng is Google Cloud's own stream from the seed, so the AWS and
+	// Azure IDs a seed gives stay what they were before Google Cloud.
+	rng              *rand.Rand
 	customer, vendor *GCPIdentity
 	// projects are the projects that exist, with their IAM policies.
 	projects map[string]*gcpPolicy
@@ -196,17 +220,19 @@ type gcpState struct {
 // newGCP makes the customer's project, with the customer's service
 // account as its owner, and the vendor's service account.
 func (s *Sandbox) newGCP(vendorEmail string) gcpState {
-	st := gcpState{projects: map[string]*gcpPolicy{}, rings: map[string]*gcpKeyRing{}, tokens: map[string]gcpToken{}}
+	s.gcp = gcpState{projects: map[string]*gcpPolicy{}, rings: map[string]*gcpKeyRing{}, tokens: map[string]gcpToken{},
+		rng: rand.New(rand.NewChaCha8(sha256.Sum256(append(s.seed[:], "google cloud"...))))}
+	st := &s.gcp // gcpRand and gcpEtag draw from its stream
 	st.customer = &GCPIdentity{Name: "customer", Email: "rekwiz-admin@" + GCPProject + ".iam.gserviceaccount.com"}
 	st.vendor = &GCPIdentity{Name: "vendor", Email: vendorEmail}
 	for _, id := range []*GCPIdentity{st.customer, st.vendor} {
-		id.ClientID = "1" + s.randString(20, "0123456789")
-		id.KeyID = s.randString(40, "0123456789abcdef")
-		id.AccessToken = "ya29.c." + s.randString(160, tokenChars)
+		id.ClientID = "1" + s.gcpRand(20, "0123456789")
+		id.KeyID = s.gcpRand(40, "0123456789abcdef")
+		id.AccessToken = "ya29.c." + s.gcpRand(160, tokenChars)
 		st.tokens[id.AccessToken] = gcpToken{id: id}
 	}
 	st.projects[GCPProject] = &gcpPolicy{Version: 1, Bindings: []gcpBinding{{Role: RoleOwner, Members: []string{st.customer.Member()}}}, Etag: s.gcpEtag()}
-	return st
+	return *st
 }
 
 const tokenChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -223,13 +249,24 @@ func vendorServiceAccount(email, slug string) string {
 	return "rekwiz-pairing@" + slug + "-kms.iam.gserviceaccount.com"
 }
 
-// gcpEtag draws a new policy etag: 8 bytes, base64, as IAM's ("BwXhqDZ2Xes=").
+// gcpEtag draws a new policy etag: 8 bytes, base64, as IAM's
+// ("BwXhqDZ2Xes="); callers hold mu or are in New.
 func (s *Sandbox) gcpEtag() string {
 	b := make([]byte, 8)
 	for i := range b {
-		b[i] = byte(s.rng.Uint32())
+		b[i] = byte(s.gcp.rng.Uint32())
 	}
 	return b64(b)
+}
+
+// gcpRand draws a string from Google Cloud's stream; callers hold mu or
+// are in New.
+func (s *Sandbox) gcpRand(n int, alphabet string) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = alphabet[s.gcp.rng.IntN(len(alphabet))]
+	}
+	return string(b)
 }
 
 // GCPCustomer is the customer's admin service account, an owner of

@@ -94,7 +94,8 @@ func gcpDuration(d time.Duration) string {
 func parseGCPDuration(field, s string) (time.Duration, *gcpError) {
 	n, ok := strings.CutSuffix(s, "s")
 	f, err := strconv.ParseFloat(n, 64)
-	if !ok || err != nil || f < 0 {
+	// protobuf's Duration holds at most 10,000 years: 315,576,000,000 s.
+	if !ok || err != nil || f < 0 || f > 315576000000 {
 		return 0, gcpErr("INVALID_ARGUMENT", "Invalid value at '%s' (type.googleapis.com/google.protobuf.Duration), Field '%s', Illegal duration format; duration must end with 's'", field, field)
 	}
 	return time.Duration(f * float64(time.Second)), nil

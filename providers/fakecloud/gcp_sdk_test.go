@@ -323,7 +323,12 @@ func TestGCPToken(t *testing.T) {
 	}
 
 	// A key the sandbox did not issue: same account, another private key.
+	// (The seed fixes the identities and tokens, not the private keys.)
 	other := fakecloud.New(fakecloud.Options{Seed: 1, Vendor: testVendor, GCPServiceAccount: gcpTestSA})
+	if other.GCPCustomer().AccessToken != e.GCPCustomer().AccessToken || other.GCPVendor().KeyID != e.GCPVendor().KeyID ||
+		fakecloud.New(fakecloud.Options{Seed: 2}).GCPCustomer().AccessToken == e.GCPCustomer().AccessToken {
+		t.Fatal("the seed does not fix the Google Cloud identities")
+	}
 	forged, err := other.GCPServiceAccountJSON(other.GCPCustomer(), e.Server.GCPTokenURL())
 	if err != nil {
 		t.Fatal(err)
@@ -502,6 +507,18 @@ func TestGCPKeyLifecycle(t *testing.T) {
 	rest, err := versions.List(key).PageSize(1).PageToken(list.NextPageToken).Do()
 	if err != nil || len(rest.CryptoKeyVersions) != 1 || rest.CryptoKeyVersions[0].Name != v2.Name || rest.NextPageToken != "" {
 		t.Fatalf("the second page: %v %+v", err, rest)
+	}
+
+	// Lists: key rings in the location, keys in the ring.
+	rl, err := gcpService(t, e, e.GCPCustomer()).Projects.Locations.KeyRings.List("projects/" + fakecloud.GCPProject + "/locations/" + fakecloud.GCPLocation).Do()
+	if err != nil || len(rl.KeyRings) != 1 || rl.KeyRings[0].Name != ring || rl.TotalSize != 1 {
+		t.Fatalf("list key rings: %v %+v", err, rl)
+	}
+	if kl, err := keys.List(ring).Do(); err != nil || len(kl.CryptoKeys) != 1 || kl.CryptoKeys[0].Name != key {
+		t.Fatalf("list keys: %v %+v", err, kl)
+	}
+	if _, err := gcpService(t, e, e.GCPVendor()).Projects.Locations.KeyRings.CryptoKeys.List(ring).Do(); gcpStatus(t, err, 403) != "PERMISSION_DENIED" {
+		t.Fatalf("the vendor listed the keys: %v", err)
 	}
 
 	// A key of another purpose has no primary and does not encrypt.
