@@ -113,6 +113,12 @@ func (p *Pairing) once(ctx context.Context, t flows.Target, report func(flows.Ch
 		r.SkipRest("needs credentials")
 		return r
 	}
+	if r.vendor != nil && r.vendor.Email != "" && r.vendor.Email != t.Vendor.GCPServiceAccount {
+		r.Set(CheckCredentials, flows.StatusFail, "the vendor's credentials are the service account "+r.vendor.Email+", but the vendor profile names "+orNone(t.Vendor.GCPServiceAccount),
+			"check the vendor profile's gcpServiceAccount", 0)
+		r.SkipRest("needs credentials")
+		return r
+	}
 	k := t.KeyResource
 	cust := p.cfg.clientFor(*r.customer)
 	rtc, rtWho := cust, "your credentials ("+r.customer.Name+")"
@@ -127,10 +133,21 @@ func (p *Pairing) once(ctx context.Context, t flows.Target, report func(flows.Ch
 	// policies; the vendor (when there) only encrypts, decrypts and asks
 	// which permissions it holds.
 	var (
-		g  errgroup.Group
-		rd reads
+		g             errgroup.Group
+		rd            reads
+		found, usable bool
 	)
-	g.Go(func() error { rd.key, rd.keyErr = cust.getKey(ctx, k.String()); return nil })
+	// The key's own checks are reported as soon as it is read.
+	g.Go(func() error {
+		rd.key, rd.keyErr = cust.getKey(ctx, k.String())
+		if found = r.keyFound(rd.keyErr); found {
+			usable = r.purpose(rd.key)
+			usable = r.keyState(rd.key) && usable
+			r.label(rd.key)
+			r.keyInfo(rd.key)
+		}
+		return nil
+	})
 	g.Go(func() error { rd.keyPol, rd.keyPolErr = cust.getPolicy(ctx, k.String()); return nil })
 	g.Go(func() error { rd.ringPol, rd.ringPolErr = cust.getPolicy(ctx, k.KeyRingName()); return nil })
 	g.Go(func() error { rd.projPol, rd.projRead, rd.projErr = cust.projectPolicy(ctx, k.Project); return nil })
@@ -140,15 +157,11 @@ func (p *Pairing) once(ctx context.Context, t flows.Target, report func(flows.Ch
 	}
 	_ = g.Wait()
 
-	if !r.keyFound(rd) {
+	if !found {
 		r.Set(CheckBinding, flows.StatusSkipped, "needs the key", "", 0)
 		r.SkipRest("needs the key")
 		return r
 	}
-	usable := r.purpose(rd.key)
-	usable = r.keyState(rd.key) && usable
-	r.label(rd.key)
-	r.keyInfo(rd.key)
 	missing := r.binding(rd)
 	r.roundTrip(rd.rt, usable, missing, rtWho)
 	return r

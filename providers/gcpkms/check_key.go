@@ -15,13 +15,13 @@ func keyFlags(k flows.KeyResource) string {
 }
 
 // keyFound reports whether the key was read, and says why not.
-func (r *run) keyFound(rd reads) bool {
+func (r *run) keyFound(err error) bool {
 	k := r.t.KeyResource
-	if rd.keyErr == nil {
+	if err == nil {
 		r.Set(CheckKey, flows.StatusPass, k.String(), "", 0)
 		return true
 	}
-	pr := explain(rd.keyErr, "your credentials ("+r.customer.Name+")")
+	pr := explain(err, "your credentials ("+r.customer.Name+")")
 	switch {
 	case pr.notFound:
 		pr.detail = fmt.Sprintf("no key %s in the key ring %s (project %s, location %s)", k.Key, k.KeyRing, k.Project, k.Location)

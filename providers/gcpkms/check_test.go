@@ -36,7 +36,8 @@ func newEnv(t testing.TB) *env {
 	e := fakecloudtest.Start(t, fakecloud.Options{Seed: 1, Vendor: vendor, GCPServiceAccount: vendor.GCPServiceAccount})
 	cust, vend := e.GCPCustomer(), e.GCPVendor()
 	return &env{Env: e, cfg: gcpkms.Config{
-		Endpoint: e.Server.GCPKMSEndpoint(),
+		Endpoint:        e.Server.GCPKMSEndpoint(),
+		ResourceManager: e.Server.GCPKMSEndpoint(),
 		Customer: func(context.Context) (gcpkms.Identity, error) {
 			return gcpkms.StaticToken("the customer's admin "+cust.Email, cust.Email, cust.AccessToken), nil
 		},
@@ -199,6 +200,11 @@ func faults() []fault {
 			e.GrantGCPRole(t.KeyResource.String(), fakecloud.RoleKMSAdmin, vendor.GCPMember())
 			return t
 		}, gcpkms.CheckBinding, flows.StatusWarn, "more than it needs: " + fakecloud.RoleKMSAdmin + " on the key", "remove-iam-policy-binding"},
+		{"a wider role on the project", func(e *env) flows.Target {
+			t := e.goodKey("k")
+			e.GrantGCPRole(fakecloud.GCPProject, fakecloud.RoleKMSAdmin, vendor.GCPMember())
+			return t
+		}, gcpkms.CheckBinding, flows.StatusWarn, "more than it needs: " + fakecloud.RoleKMSAdmin + " on the project rekwiz-demo", "remove-iam-policy-binding"},
 		{"the role on the key and on the key ring", func(e *env) flows.Target {
 			t := e.goodKey("k")
 			e.GrantGCPRole(t.KeyResource.KeyRingName(), flows.GCPVendorRole, vendor.GCPMember())
@@ -406,5 +412,93 @@ func TestVerifyThroughTheEnvironment(t *testing.T) {
 	}
 	if c := byID(checks)[gcpkms.CheckCredentials]; c.Detail != "checking as the service account "+e.GCPCustomer().Email {
 		t.Errorf("credentials: %q", c.Detail)
+	}
+}
+
+// TestBindingOnTheProjectOnly: the vendor's role granted on the project
+// (read through Resource Manager's projects.getIamPolicy) covers every
+// key in it: the check fails and says to bind on the key.
+func TestBindingOnTheProjectOnly(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tg := e.key("rek", fakecloud.GCPKeyOptions{Labels: map[string]string{label: "allow"}})
+	e.GrantGCPRole(fakecloud.GCPProject, flows.GCPVendorRole, vendor.GCPMember())
+	checks := e.run(t, tg)
+	c := byID(checks)
+	if b := c[gcpkms.CheckBinding]; b.Status != flows.StatusFail || !strings.Contains(b.Detail, "not on the key but above it ("+flows.GCPVendorRole+" on the project rekwiz-demo)") ||
+		!strings.Contains(b.Remedy, "gcloud kms keys add-iam-policy-binding rek") {
+		t.Fatalf("binding:%s", dump(checks))
+	}
+	if c[gcpkms.CheckRoundTrip].Status != flows.StatusPass {
+		t.Errorf("the project's grant lets the vendor through:%s", dump(checks))
+	}
+}
+
+// TestAsCustomerWhoMayNotEncrypt: an admin of the key may not use it:
+// without the vendor's credentials the round trip is then not made (a
+// warning), and the vendor's binding read from the policy decides.
+func TestAsCustomerWhoMayNotEncrypt(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.cfg.Vendor = nil
+	tg := e.goodKey("rek")
+	e.Inject(fakecloud.Fault{Service: "cloudkms", Operation: "Encrypt", Caller: "customer", Code: "PERMISSION_DENIED", Status: 403, Message: "denied"})
+	clk := &fakeClock{now: time.Unix(1e9, 0)}
+	checks := gcpkms.NewPairing(e.cfg, gcpkms.WithWait(time.Minute), gcpkms.WithClock(clk.Now, clk.Sleep)).Run(context.Background(), tg, nil)
+	rt := byID(checks)[gcpkms.CheckRoundTrip]
+	if !flows.Passed(checks) || rt.Status != flows.StatusWarn || !strings.HasPrefix(rt.Detail, "not made: your credentials") || clk.slept != 0 {
+		t.Fatalf("slept %s:%s", clk.slept, dump(checks))
+	}
+}
+
+// TestRefusedSignIn: a key file Google's token endpoint refuses (an
+// account it does not know) fails the credentials check, saying so.
+func TestRefusedSignIn(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b, err := e.GCPServiceAccountJSON(e.GCPCustomer(), e.Server.GCPTokenURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = []byte(strings.ReplaceAll(string(b), e.GCPCustomer().Email, "gone-account@rekwiz-demo.iam.gserviceaccount.com"))
+	e.cfg.Customer = func(ctx context.Context) (gcpkms.Identity, error) { return gcpkms.FromJSON(ctx, b) }
+	checks := e.run(t, e.goodKey("rek"))
+	c := byID(checks)[gcpkms.CheckCredentials]
+	if c.Status != flows.StatusFail || c.Detail != "Google refused the sign-in of your credentials (invalid_grant)" || !strings.Contains(c.Remedy, "gcloud auth application-default login") {
+		t.Fatalf("credentials: %s %q %q", c.Status, c.Detail, c.Remedy)
+	}
+}
+
+// TestVendorAsksWhatItHolds: a wider role the customer's reads cannot see
+// (on the project, whose policy is not read here, as from a folder or
+// organization in real life) shows in what the vendor's service account
+// holds on the key (testIamPermissions, which needs no permission): a
+// warning naming the extra permissions.
+func TestVendorAsksWhatItHolds(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.cfg.ResourceManager = "" // as a folder's policy: not read
+	tg := e.goodKey("rek")
+	e.GrantGCPRole(fakecloud.GCPProject, fakecloud.RoleKMSAdmin, vendor.GCPMember())
+	checks := e.run(t, tg)
+	b := byID(checks)[gcpkms.CheckBinding]
+	if b.Status != flows.StatusWarn || !strings.Contains(b.Detail, "also holds cloudkms.cryptoKeys.get, cloudkms.cryptoKeys.update") || !strings.Contains(b.Detail, "outside the policies read") {
+		t.Fatalf("binding:%s", dump(checks))
+	}
+	if !flows.Passed(checks) {
+		t.Errorf("a warning failed the check:%s", dump(checks))
+	}
+}
+
+// TestVendorProfileMismatch: the vendor's credentials must be the service
+// account the profile names, or the checks would judge another's binding.
+func TestVendorProfileMismatch(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tg := e.goodKey("rek")
+	tg.Vendor.GCPServiceAccount = "someone-else@acme-kms.iam.gserviceaccount.com"
+	checks := e.run(t, tg)
+	if c := byID(checks)[gcpkms.CheckCredentials]; c.Status != flows.StatusFail || !strings.Contains(c.Detail, "but the vendor profile names someone-else@") {
+		t.Fatalf("credentials:%s", dump(checks))
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	cloudkms "google.golang.org/api/cloudkms/v1"
+	crm "google.golang.org/api/cloudresourcemanager/v1"
 	"google.golang.org/api/option"
 )
 
@@ -69,7 +70,11 @@ func TestRequestsMatchGooglesClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ours := &client{http: srv.Client(), kms: srv.URL + "/"}
+	rm, err := crm.NewService(ctx, option.WithEndpoint(srv.URL+"/"), option.WithHTTPClient(srv.Client()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours := &client{http: srv.Client(), kms: srv.URL + "/", crm: srv.URL + "/"}
 	const (
 		ringName = "projects/p-123456/locations/us-east1/keyRings/r"
 		key      = ringName + "/cryptoKeys/k"
@@ -121,6 +126,18 @@ func TestRequestsMatchGooglesClient(t *testing.T) {
 				return err
 			},
 			func() error { _, err := ours.getPolicy(ctx, ringName); return err }},
+		{"get project IAM policy", policyJSON,
+			func() error {
+				_, err := rm.Projects.GetIamPolicy("p-123456", &crm.GetIamPolicyRequest{Options: &crm.GetPolicyOptions{RequestedPolicyVersion: 3}}).Do()
+				return err
+			},
+			func() error {
+				p, ok, err := ours.projectPolicy(ctx, "p-123456")
+				if err == nil && (!ok || len(p.bindings()) != 1) {
+					t.Errorf("rekwiz read %v %+v", ok, p)
+				}
+				return err
+			}},
 		{"set key IAM policy", policyJSON,
 			func() error {
 				_, err := keys.SetIamPolicy(key, &cloudkms.SetIamPolicyRequest{Policy: &sdkPolicy}).Do()

@@ -12,8 +12,10 @@ import (
 	"golang.org/x/oauth2/google"
 )
 
-// Scope is the OAuth 2.0 scope rekwiz asks Google for: Cloud KMS only.
-const Scope = "https://www.googleapis.com/auth/cloudkms"
+// Scopes are the OAuth 2.0 scopes rekwiz asks Google for: Cloud KMS,
+// and reading the project's IAM policy (Resource Manager takes no
+// narrower scope for it).
+var Scopes = []string{"https://www.googleapis.com/auth/cloudkms", "https://www.googleapis.com/auth/cloud-platform.read-only"}
 
 // EndpointEnv names the variable that points rekwiz at another Cloud KMS
 // (the sandbox's, for `rekwiz verify` against `rekwiz sandbox`): its base
@@ -47,7 +49,7 @@ type Config struct {
 	// Endpoint is Cloud KMS's base URL ("": DefaultEndpoint).
 	Endpoint string
 	// ResourceManager is Resource Manager's base URL, for a project's
-	// IAM policy; "" reads none (the sandbox serves none).
+	// IAM policy; "" reads none.
 	ResourceManager string
 	// Customer finds the customer's credentials: they read the key, its
 	// labels and IAM policies, set the key up, and run the round trip
@@ -65,15 +67,15 @@ type Config struct {
 // DefaultConfig is the customer's own configuration: Application Default
 // Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud auth
 // application-default login, Cloud Shell's or a VM's metadata server),
-// found when first needed, and Cloud KMS at REKWIZ_GCP_KMS_ENDPOINT when
-// that is set. getenv reads the environment (os.Getenv).
+// found when first needed, and Cloud KMS (and Resource Manager) at
+// REKWIZ_GCP_KMS_ENDPOINT when that is set. getenv reads the environment
+// (os.Getenv).
 func DefaultConfig(getenv func(string) string) Config {
 	cfg := Config{Customer: ADC(), ResourceManager: DefaultResourceManagerEndpoint}
 	if e := strings.TrimSpace(getenv(EndpointEnv)); e != "" {
-		cfg.Endpoint = e
-		// A KMS other than Google's (the sandbox) has no Resource
-		// Manager beside it.
-		cfg.ResourceManager = ""
+		// The sandbox serves Resource Manager's project policy at the
+		// same base URL as its Cloud KMS.
+		cfg.Endpoint, cfg.ResourceManager = e, e
 	}
 	return cfg
 }
@@ -104,7 +106,7 @@ func ADC() func(ctx context.Context) (Identity, error) {
 		// The lookup may ask the metadata server, with its own timeouts:
 		// it runs aside, so a cancelled check does not wait for it.
 		go func() {
-			c, err := google.FindDefaultCredentials(context.WithoutCancel(ctx), Scope)
+			c, err := google.FindDefaultCredentials(context.WithoutCancel(ctx), Scopes...)
 			ch <- found{c, err}
 		}()
 		select {
@@ -124,7 +126,7 @@ func ADC() func(ctx context.Context) (Identity, error) {
 // key, or gcloud's application-default file), their tokens from the
 // token_uri the file names (the sandbox's, in the demo).
 func FromJSON(ctx context.Context, b []byte) (Identity, error) {
-	c, err := google.CredentialsFromJSONWithType(context.WithoutCancel(ctx), b, google.ServiceAccount, Scope)
+	c, err := google.CredentialsFromJSONWithType(context.WithoutCancel(ctx), b, google.ServiceAccount, Scopes...)
 	if err != nil {
 		return Identity{}, err
 	}

@@ -2,6 +2,7 @@ package gcpkms
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -38,7 +39,15 @@ func explain(err error, who string) problem {
 	case errors.As(err, &re):
 		code := re.ErrorCode
 		if code == "" {
-			code = fmt.Sprint(re.Response.StatusCode)
+			// The JWT flow leaves the body unread: {"error": "…"}.
+			var body struct {
+				Error string `json:"error"`
+			}
+			if json.Unmarshal(re.Body, &body) == nil && body.Error != "" {
+				code = body.Error
+			} else if re.Response != nil {
+				code = fmt.Sprint(re.Response.StatusCode)
+			}
 		}
 		return problem{detail: fmt.Sprintf("Google refused the sign-in of %s (%s)", who, code),
 			remedy: "sign in again: gcloud auth application-default login"}

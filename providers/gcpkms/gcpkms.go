@@ -31,7 +31,11 @@
 // imports gRPC), even for REST; cloudkms.New(httpClient) links the same
 // (9,092,217 bytes more). Package inits cost about 3 ms (api) and 3-5 ms
 // (kms) of start-up at GODEBUG=inittrace=1. What rekwiz needs of Cloud
-// KMS is small enough to make over net/http at +0.3 MiB and no init.
+// KMS is small enough to make over net/http: this package, linked into
+// rekwiz with the same go.mod, adds 676,279 bytes and 3 package inits
+// (0.1 ms, 24 KB); the go.mod upgrades of golang.org/x/net, crypto, sys
+// and text that google.golang.org/api (a test dependency, for the wire
+// comparison) brings add 393,418 more, 1,069,697 bytes (1.0 MiB) in all.
 //
 // # Who reads what
 //

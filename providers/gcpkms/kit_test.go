@@ -42,7 +42,7 @@ func TestDefaultConfig(t *testing.T) {
 		}
 		return ""
 	})
-	if cfg.Endpoint != "http://127.0.0.1:9/" || cfg.ResourceManager != "" || cfg.Customer == nil || cfg.Vendor != nil {
+	if cfg.Endpoint != "http://127.0.0.1:9/" || cfg.ResourceManager != cfg.Endpoint || cfg.Customer == nil || cfg.Vendor != nil {
 		t.Errorf("with the variable: %+v", cfg)
 	}
 	cfg = gcpkms.DefaultConfig(func(string) string { return "" })
