@@ -202,7 +202,8 @@ func sandboxGCP(sb *fakecloud.Sandbox, srv *fakecloud.Server) (func(flows.Provid
 			return gcpkms.FromJSON(ctx, key)
 		}
 	}
-	cfg := gcpkms.Config{Endpoint: srv.GCPKMSEndpoint(), Customer: identity(sb.GCPCustomer()), Vendor: identity(sb.GCPVendor())}
+	cfg := gcpkms.Config{Endpoint: srv.GCPKMSEndpoint(), ResourceManager: srv.GCPKMSEndpoint(),
+		Customer: identity(sb.GCPCustomer()), Vendor: identity(sb.GCPVendor())}
 	k := gcpkms.Kit{Setup: gcpkms.NewSetup(cfg), Pairing: gcpkms.NewPairing(cfg)}
 	return k.SetupFor, k.PairingFor
 }
