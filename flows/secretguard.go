@@ -31,13 +31,13 @@ func ContainsSecret(raw string) bool {
 // ContainsSecretFor reports whether text meant for field f carries a
 // secret access key. A labelled secret line counts for every field; the
 // bare 40-character shape counts only where no valid value has it. An
-// Azure key name may be 40 letters and digits (but never has '/', '+' or
-// '='). A secret field takes secrets: nothing counts there.
+// key name or a Cloud KMS key ring may be 40 letters and digits (but never
+// has '/', '+' or '='). A secret field takes secrets: nothing counts there.
 func ContainsSecretFor(f Field, raw string) bool {
 	switch {
 	case Spec(f).Kind == SecretField:
 		return false
-	case f == FieldKeyName:
+	case f == FieldKeyName || f == FieldKeyRing:
 		return containsSecret(raw, func(v string) bool {
 			return secretValueRE.MatchString(v) && strings.ContainsAny(v, "/+=")
 		})

@@ -25,6 +25,11 @@ type Vendor struct {
 	// given on the key: AzureRoleEncryptionUser (the default, when
 	// empty) or AzureRoleCryptoUser, for a vendor whose service needs it.
 	AzureRole string `json:"azureRole,omitempty"`
+	// GCPServiceAccount is the vendor's Google service account (an
+	// email ending in .iam.gserviceaccount.com), given the role
+	// GCPVendorRole on the key. A profile without it cannot set up
+	// Google Cloud.
+	GCPServiceAccount string `json:"gcpServiceAccount,omitempty"`
 	// APIURL is the vendor's domain API, if it has one.
 	APIURL string `json:"apiURL,omitempty"`
 
@@ -54,6 +59,10 @@ func (v Vendor) AzureRoleName() string {
 	}
 	return v.AzureRole
 }
+
+// GCPMember is the vendor's service account as an IAM policy binding
+// names it: serviceAccount:EMAIL.
+func (v Vendor) GCPMember() string { return "serviceAccount:" + v.GCPServiceAccount }
 
 // AWSPrincipal is the principal the key policy grants, in the partition
 // of the key.
@@ -91,6 +100,9 @@ func (v Vendor) Validate() error {
 	}
 	if v.AzureRole != "" && v.AzureRole != AzureRoleEncryptionUser && v.AzureRole != AzureRoleCryptoUser {
 		bad("azureRole", fmt.Sprintf("%q (the default) or %q", AzureRoleEncryptionUser, AzureRoleCryptoUser))
+	}
+	if v.GCPServiceAccount != "" && !gcpServiceAccountRE.MatchString(v.GCPServiceAccount) {
+		bad("gcpServiceAccount", "a service account email such as vendor-rek@vendor-prod.iam.gserviceaccount.com")
 	}
 	if v.APIURL != "" && !strings.HasPrefix(v.APIURL, "https://") && !strings.HasPrefix(v.APIURL, "http://127.0.0.1") && !strings.HasPrefix(v.APIURL, "http://localhost") {
 		bad("apiURL", "an https:// URL")

@@ -76,6 +76,14 @@ type data struct {
 	Scope      string
 	CryptoUser bool   // the vendor's profile asks for Crypto User
 	Needs      string // the data actions the customer needs, for the rights check
+
+	// Google Cloud (Role above is the vendor's role on the key)
+	Member       string // the vendor's service account as a binding names it
+	Label        string // the label that marks the key for the domain
+	LabelValue   string
+	KeyResource  string // projects/P/locations/L/keyRings/R/cryptoKeys/K
+	KeyRingName  string // projects/P/locations/L/keyRings/R
+	RotationDays int    // a new key's automatic rotation period
 }
 
 // Render returns the setup script for a spec, or with opts.Teardown the

@@ -16,7 +16,8 @@ import (
 
 var testVendor = flows.Vendor{
 	Name: "Acme Security", Slug: "acme", AWSAccountID: "999988887777",
-	AzureAppID: "11111111-2222-3333-4444-555555555555",
+	AzureAppID:        "11111111-2222-3333-4444-555555555555",
+	GCPServiceAccount: "acme-rek@acme-prod.iam.gserviceaccount.com",
 }
 
 const (

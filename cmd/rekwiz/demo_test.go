@@ -343,6 +343,49 @@ func TestDemoExistingKey(t *testing.T) {
 	}
 }
 
+// TestDemoGCP walks the demo's Google Cloud path with a new key: the
+// script names the Google Cloud CLI, "set it up for me" creates the key
+// ring's key, binds the vendor's service account and labels the key
+// through Cloud KMS's API against the sandbox, and the check passes,
+// with the round trip made as the vendor's service account. The final
+// screen is testdata/demo/done-gcp-80x24.golden.
+func TestDemoGCP(t *testing.T) {
+	demoHome(t)
+	d := startDemo(t)
+	d.waitFor("› dm-LCAJVnUE94B")
+	d.press(enter)
+	d.waitFor("Where will the key live?")
+	d.press(down, down, down, enter)
+	d.waitFor("Guide me through creating a new key")
+	d.press(down, enter)
+	d.waitFor("Project ID › rekwiz-demo")
+	d.waitFor("Name for the new key rek-dm-LCAJVnUE94B")
+	d.press(enter)
+	d.waitFor("Run this script where the Google Cloud CLI is signed in")
+	d.press(char('r'))
+	d.waitFor("the hsm key rek-dm-LCAJVnUE94B")
+	d.waitFor("Go ahead? y / n") // the plan is read first
+	d.press(char('y'))
+	d.waitFor("✓ gcloud kms keys create")
+	d.waitFor("✓ gcloud kms keys add-iam-policy-binding")
+	d.waitFor("✓ Done.")
+	d.press(enter)
+	d.waitFor("Key resource name › ")
+	d.press(enter)
+	d.waitFor("✓ Registered")
+	d.press(enter)
+	d.waitFor("✓ Paired. Press enter to finish.")
+	d.press(enter)
+	d.waitFor("Step 8 of 8 · Done")
+	final := d.finish("demo/done-gcp-80x24.golden")
+	if got := final.Flow().Checks(); !flows.Passed(got) {
+		t.Fatalf("checks %+v", got)
+	}
+	if k := final.Flow().Value(flows.FieldKeyResource); k != "projects/rekwiz-demo/locations/us-east1/keyRings/rekwiz-demo-ring/cryptoKeys/rek-dm-LCAJVnUE94B" {
+		t.Fatalf("key %q", k)
+	}
+}
+
 // TestDemoAzure walks the demo's Azure path with a new key: the script
 // names the Azure CLI, "set it up for me" creates the key, assigns the
 // vendor's role and tags it through the SDK against the sandbox HSM, and

@@ -46,6 +46,7 @@ type wizardOptions struct {
 func newDemoCmd(ios *IOStreams, g *globalOptions, d *deps) *cobra.Command {
 	w := &wizardOptions{IO: ios, Global: g, Deps: d, Demo: true}
 	var presets presetFlags
+	var autoplay bool
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "The wizard on a built-in sandbox: no cloud account needed",
@@ -53,15 +54,24 @@ func newDemoCmd(ios *IOStreams, g *globalOptions, d *deps) *cobra.Command {
 AWS KMS, STS and IAM, and Azure's Managed HSM keys, Entra ID token endpoint
 and Graph, reached by the same AWS and Azure SDK code as a real account.
 Every provider can be walked to the end. Nothing leaves this machine, and
-every run is the same (IDs follow --seed).`,
+every run is the same (IDs follow --seed).
+
+For a presenter, --autoplay plays it by itself at a human pace: every
+provider in turn (or the one --provider names), typing, running "set it
+up for me", pasting what it printed, and the pairing check. Any key
+pauses and resumes it; q stops it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			w.Presets = presets.values(cmd.Flags())
+			if autoplay {
+				return runAutoplay(cmd.Context(), w) // autoplay.go
+			}
 			return runWizard(cmd.Context(), w)
 		},
 	}
+	cmd.Flags().BoolVar(&autoplay, "autoplay", false, autoplayUsage)
 	cmd.Flags().Uint64Var(&w.Seed, "seed", demoSeed, "the sandbox's seed: the same seed gives the same IDs")
-	presets = addPresetFlags(cmd.Flags(), wizardFields...)
+	presets = addPresetFlags(cmd.Flags(), flows.PresetFields()...)
 	addAccessibleFlag(cmd.Flags(), &w.Accessible) // the line-by-line wizard (accessible.go)
 	return cmd
 }
@@ -118,7 +128,7 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 	}
 	defaults := map[flows.Field]string{}
 	if o.Demo {
-		sb := fakecloud.New(fakecloud.Options{Seed: o.Seed, Vendor: v})
+		sb := fakecloud.New(fakecloud.Options{Seed: o.Seed, Vendor: v, GCPServiceAccount: v.GCPServiceAccount})
 		srv, err := sb.Start("127.0.0.1:0")
 		if err != nil {
 			return nil, err
@@ -132,7 +142,11 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 		}
 		w.deps.Setup, w.deps.Pairing = k.setup, k.pairing
 		defaults[flows.FieldHSMName] = demoHSM
-		flow.Suggest(flows.FieldKeyName, demoAzureKey) // the existing key; a new one is offered rek-DOMAIN
+		// The existing key's name, in the HSM and in the key ring alike;
+		// a new one is offered rek-DOMAIN.
+		flow.Suggest(flows.FieldKeyName, demoAzureKey)
+		defaults[flows.FieldProject], defaults[flows.FieldLocation] = fakecloud.GCPProject, fakecloud.GCPLocation
+		flow.Suggest(flows.FieldKeyRing, fakecloud.GCPDemoKeyRing)
 		w.deps.Registry = localRegistry{registry.Open(filepath.Join(filepath.Dir(regPath), "demo-registry.json"))}
 		w.deps.RenderScript = func(sp flows.SetupSpec) (string, error) { return scripts.Render(sp, scripts.Options{Demo: true}) }
 		defaults[flows.FieldDomain], defaults[flows.FieldRegion] = demoDomain, demoRegion
@@ -157,6 +171,7 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 		}
 		w.deps.RenderScript = func(sp flows.SetupSpec) (string, error) { return scripts.Render(sp, scripts.Options{}) }
 		defaults[flows.FieldRegion] = region
+		defaults[flows.FieldProject] = gcpProject(o.IO.Getenv)
 	}
 	if p := flow.Provider(); p != "" && w.deps.Pairing[p] == nil {
 		w.close()
@@ -169,6 +184,19 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 	}
 	w.deps = safeDeps(w.deps)
 	return w, nil
+}
+
+// gcpProject is the Google Cloud project the environment names, as Cloud
+// Shell (GOOGLE_CLOUD_PROJECT, DEVSHELL_PROJECT_ID) and gcloud
+// (CLOUDSDK_CORE_PROJECT) set it, for the wizard's default; "" when none
+// is a project ID.
+func gcpProject(getenv func(string) string) string {
+	for _, v := range []string{"CLOUDSDK_CORE_PROJECT", "GOOGLE_CLOUD_PROJECT", "DEVSHELL_PROJECT_ID"} {
+		if p, err := flows.ParseGCPProject(getenv(v)); err == nil {
+			return p
+		}
+	}
+	return ""
 }
 
 // localRegistry is the local registry as the wizard uses it: it says
@@ -184,19 +212,22 @@ func (r localRegistry) Replaces(_ context.Context, t flows.Target) (ui.Registrat
 	return ui.Registration{RekID: old.RekID, Provider: old.Provider, Key: old.Key(), At: old.RegisteredAt}, true, nil
 }
 
-// The demo's Managed HSM and the existing key in it.
+// The demo's Managed HSM and the existing key in it, whose name the
+// sandbox's existing Cloud KMS key has too.
 const (
 	demoHSM      = "sandbox-hsm"
-	demoAzureKey = "customer-rek"
+	demoAzureKey = fakecloud.GCPDemoKey
 )
 
-// seedDemo makes the sandbox's Managed HSM with an existing key.
+// seedDemo makes the sandbox's Managed HSM with an existing key, and the
+// existing Cloud KMS key.
 func seedDemo(sb *fakecloud.Sandbox) {
 	sb.CreateHSM(demoHSM)
 	// The demo's customer gave itself Crypto User on the keys, as
 	// Microsoft's quickstart does: Administrator alone may not touch keys.
 	sb.AssignHSMRole(demoHSM, sb.AzureCustomer().ObjectID, flows.AzureRoleCryptoUser, "/keys")
 	sb.CreateHSMKey(demoHSM, demoAzureKey, fakecloud.HSMKeyOptions{Tags: map[string]string{"owner": "platform team"}})
+	sb.SeedGCPDemo()
 }
 
 // offerResume keeps the wizard's progress in dir and offers to resume
