@@ -2,10 +2,8 @@ package fakecloud
 
 import (
 	"crypto/rsa"
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
@@ -207,9 +205,6 @@ type gcpToken struct {
 }
 
 type gcpState struct {
-	// rng is Google Cloud's own stream from the seed, so the AWS and
-	// Azure IDs a seed gives stay what they were before Google Cloud.
-	rng              *rand.Rand
 	customer, vendor *GCPIdentity
 	// projects are the projects that exist, with their IAM policies.
 	projects map[string]*gcpPolicy
@@ -220,19 +215,17 @@ type gcpState struct {
 // newGCP makes the customer's project, with the customer's service
 // account as its owner, and the vendor's service account.
 func (s *Sandbox) newGCP(vendorEmail string) gcpState {
-	s.gcp = gcpState{projects: map[string]*gcpPolicy{}, rings: map[string]*gcpKeyRing{}, tokens: map[string]gcpToken{},
-		rng: rand.New(rand.NewChaCha8(sha256.Sum256(append(s.seed[:], "google cloud"...))))}
-	st := &s.gcp // gcpRand and gcpEtag draw from its stream
+	st := gcpState{projects: map[string]*gcpPolicy{}, rings: map[string]*gcpKeyRing{}, tokens: map[string]gcpToken{}}
 	st.customer = &GCPIdentity{Name: "customer", Email: "rekwiz-admin@" + GCPProject + ".iam.gserviceaccount.com"}
 	st.vendor = &GCPIdentity{Name: "vendor", Email: vendorEmail}
 	for _, id := range []*GCPIdentity{st.customer, st.vendor} {
-		id.ClientID = "1" + s.gcpRand(20, "0123456789")
-		id.KeyID = s.gcpRand(40, "0123456789abcdef")
-		id.AccessToken = "ya29.c." + s.gcpRand(160, tokenChars)
+		id.ClientID = "1" + s.randString(20, "0123456789")
+		id.KeyID = s.randString(40, "0123456789abcdef")
+		id.AccessToken = "ya29.c." + s.randString(160, tokenChars)
 		st.tokens[id.AccessToken] = gcpToken{id: id}
 	}
 	st.projects[GCPProject] = &gcpPolicy{Version: 1, Bindings: []gcpBinding{{Role: RoleOwner, Members: []string{st.customer.Member()}}}, Etag: s.gcpEtag()}
-	return *st
+	return st
 }
 
 const tokenChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -249,24 +242,13 @@ func vendorServiceAccount(email, slug string) string {
 	return "rekwiz-pairing@" + slug + "-kms.iam.gserviceaccount.com"
 }
 
-// gcpEtag draws a new policy etag: 8 bytes, base64, as IAM's
-// ("BwXhqDZ2Xes="); callers hold mu or are in New.
+// gcpEtag draws a new policy etag: 8 bytes, base64, as IAM's ("BwXhqDZ2Xes=").
 func (s *Sandbox) gcpEtag() string {
 	b := make([]byte, 8)
 	for i := range b {
-		b[i] = byte(s.gcp.rng.Uint32())
+		b[i] = byte(s.rng.Uint32())
 	}
 	return b64(b)
-}
-
-// gcpRand draws a string from Google Cloud's stream; callers hold mu or
-// are in New.
-func (s *Sandbox) gcpRand(n int, alphabet string) string {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = alphabet[s.gcp.rng.IntN(len(alphabet))]
-	}
-	return string(b)
 }
 
 // GCPCustomer is the customer's admin service account, an owner of

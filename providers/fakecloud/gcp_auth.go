@@ -118,7 +118,7 @@ func (s *Sandbox) serveGCPToken(w http.ResponseWriter, r *http.Request, body []b
 		return
 	}
 	s.mu.Lock()
-	tok := "ya29.c." + s.gcpRand(160, tokenChars)
+	tok := "ya29.c." + s.randString(160, tokenChars)
 	s.gcp.tokens[tok] = gcpToken{id: id, expires: s.now().Add(time.Hour)}
 	s.mu.Unlock()
 	s.logf("gcp token %s -> ok", id.Name)
