@@ -92,13 +92,64 @@ func (m *Model) render() string {
 		return lipgloss.NewStyle().Width(max(m.width, 10)).Render(msg)
 	}
 	w := m.c.Width
-	body := lipgloss.NewStyle().Width(w).Height(m.c.Height).MaxHeight(m.c.Height).Render(m.window(m.body))
 	footer := m.fitHelp(m.shortHelp())
 	if m.help.ShowAll {
 		footer = m.fullHelp()
 	}
-	out := strings.Join([]string{m.header(), st.Rule.Render(strings.Repeat("─", w)), body, st.Rule.Render(strings.Repeat("─", w)), footer}, "\n")
+	rule := st.Rule.Render(strings.Repeat("─", w))
+	var b strings.Builder
+	b.Grow(m.height * (w + 24))
+	if frameLines(&b, m.header(), w, 0) && frameLines(&b, rule, w, 0) && frameLines(&b, m.window(m.body), w, m.c.Height) &&
+		frameLines(&b, rule, w, 0) && frameLines(&b, footer, w, 0) {
+		return strings.TrimSuffix(b.String(), "\n")
+	}
+	// Something is wider than the body or holds a tab: lipgloss wraps
+	// and expands it.
+	body := lipgloss.NewStyle().Width(w).Height(m.c.Height).MaxHeight(m.c.Height).Render(m.window(m.body))
+	out := strings.Join([]string{m.header(), rule, body, rule, footer}, "\n")
 	return st.App.Render(out)
+}
+
+// frameLines writes s's lines as the frame draws them: each padded to the
+// width w with spaces and given one column of padding on either side
+// (the App style's), and, when rows is set, exactly rows lines (the
+// body's height). It reports false, having written part, when a line is
+// wider than w or holds what lipgloss rewrites (a tab, a carriage
+// return): the caller then draws the frame with lipgloss.
+func frameLines(b *strings.Builder, s string, w, rows int) bool {
+	if strings.ContainsAny(s, "\t\r") {
+		return false
+	}
+	n := 0
+	for line := range strings.SplitSeq(s, "\n") {
+		if rows > 0 && n == rows {
+			break
+		}
+		lw := textWidth(line)
+		if lw > w {
+			return false
+		}
+		b.WriteByte(' ')
+		b.WriteString(line)
+		writeSpaces(b, w-lw+1)
+		b.WriteByte('\n')
+		n++
+	}
+	for ; n < rows; n++ {
+		writeSpaces(b, w+2)
+		b.WriteByte('\n')
+	}
+	return true
+}
+
+const spaces = "                                                                "
+
+func writeSpaces(b *strings.Builder, n int) {
+	for n > len(spaces) {
+		b.WriteString(spaces)
+		n -= len(spaces)
+	}
+	b.WriteString(spaces[:n])
 }
 
 func (m *Model) header() string {
