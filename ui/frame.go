@@ -165,17 +165,17 @@ func (m *Model) header() string {
 	}
 	if badge != "" {
 		badge := st.Badge.Render(badge)
-		gap := w - lipgloss.Width(title) - lipgloss.Width(badge)
+		gap := w - blockWidth(title) - blockWidth(badge)
 		if gap >= 1 {
 			title += strings.Repeat(" ", gap) + badge
 		} else {
-			title = truncate(title, w-lipgloss.Width(badge)-1) + " " + badge
+			title = truncate(title, w-blockWidth(badge)-1) + " " + badge
 		}
 	}
 	stage := m.active.Stage()
 	dots := strings.Repeat("●", stage) + strings.Repeat("○", flows.Stages-stage)
 	progress := st.Progress.Render(fmt.Sprintf("Step %d of %d · ", stage, flows.Stages)) + st.StepName.Render(m.active.Title())
-	if gap := w - lipgloss.Width(progress) - lipgloss.Width(dots); gap >= 2 {
+	if gap := w - blockWidth(progress) - blockWidth(dots); gap >= 2 {
 		progress += strings.Repeat(" ", gap) + st.Progress.Render(dots)
 	}
 	if badge == "" {
