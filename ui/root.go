@@ -41,6 +41,11 @@ type Model struct {
 	// (settle): View shows it without drawing it again.
 	body     string
 	enterCmd tea.Cmd // the first screen's work, started by Init
+	// waiting is set while Deps.Later runs; held are the keys typed
+	// meanwhile, and err is Later's error, which ended the wizard.
+	waiting bool
+	held    []tea.Msg
+	err     error
 
 	progress *progressLog
 
@@ -66,6 +71,7 @@ func New(flow *flows.State, deps Deps) *Model {
 		flows.StepDone:       newDoneStep(c),
 	}
 	m.help.Styles = c.Styles.Help
+	m.waiting = deps.Later != nil
 	if c.Deps.Now == nil {
 		c.Deps.Now = time.Now
 	}
@@ -130,7 +136,56 @@ func (m *Model) Summary() Summary { return Summarize(m.flow, m.c.Deps) }
 // the answer (a web terminal may never give one: the wizard starts dark
 // and changes if one comes), and enters the first step.
 func (m *Model) Init() tea.Cmd {
-	return tea.Batch(tea.RequestBackgroundColor, m.enterCmd)
+	return tea.Batch(tea.RequestBackgroundColor, m.enterCmd, m.later())
+}
+
+// later runs Deps.Later, the start-up work the first screen does without.
+func (m *Model) later() tea.Cmd {
+	if m.c.Deps.Later == nil {
+		return nil
+	}
+	later, ctx := m.c.Deps.Later, m.c.Deps.context()
+	return func() tea.Msg {
+		defaults, err := later(ctx)
+		return laterMsg{defaults, err}
+	}
+}
+
+// Err is why the wizard ended on its own, when its start-up work
+// (Deps.Later) failed.
+func (m *Model) Err() error { return m.err }
+
+// taken ends the wait for Deps.Later: its defaults are recorded and the
+// keys held meanwhile taken, in order; its error ends the wizard.
+func (m *Model) taken(msg laterMsg) tea.Cmd {
+	m.waiting = false
+	held := m.held
+	m.held = nil
+	if msg.err != nil {
+		m.err = msg.err
+		return m.quit()
+	}
+	for f, v := range msg.defaults {
+		if v != "" && !m.flow.Locked(f) && m.flow.Value(f) == "" {
+			m.flow.Set(f, v)
+		}
+	}
+	if len(held) == 0 {
+		return nil
+	}
+	return send(heldMsg(held))
+}
+
+// heldMsg are keys typed while Deps.Later ran, to take in order: the
+// first now, the rest after it, as if typed just then.
+type heldMsg []tea.Msg
+
+func (m *Model) takeHeld(held heldMsg) tea.Cmd {
+	cmd := m.update(held[0])
+	if len(held) == 1 {
+		return cmd
+	}
+	return tea.Batch(cmd, send(held[1:]))
 }
 
 // enter makes the flow's current step the active component.
@@ -163,9 +218,22 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		m.c.Styles = newStyles(msg.IsDark())
 		m.help.Styles = m.c.Styles.Help
 		return nil
+	case laterMsg:
+		return m.taken(msg)
+	case heldMsg:
+		return m.takeHeld(msg)
+	case tea.PasteMsg:
+		if m.waiting {
+			m.held = append(m.held, msg)
+			return nil
+		}
 	case tea.KeyPressMsg:
 		if key.Matches(msg, m.keys.Quit) {
 			return m.quit()
+		}
+		if m.waiting {
+			m.held = append(m.held, msg)
+			return nil
 		}
 		if m.tooSmall() {
 			return nil
