@@ -177,5 +177,11 @@ func sandboxKits(sb *fakecloud.Sandbox, srv *fakecloud.Server, region string) (k
 		Setup:   &azurehsm.Setup{Credential: admin, TenantID: sb.AzureTenant(), Options: opts},
 		Pairing: azurehsm.NewPairing(azurehsm.Config{Credential: cred(sb.AzureVendor()), Options: opts}),
 	}
-	return newKits([]cloud{kitOf(aws.SetupFor, aws.PairingFor), kitOf(az.SetupFor, az.PairingFor)}), nil
+	return newKits(sandboxClouds(aws, az)), nil
+}
+
+// sandboxClouds are the demo's clouds, whose kits serve every provider:
+// the wizard's stand-ins have their shape (later.go).
+func sandboxClouds(aws awskms.Kit, az azurehsm.Kit) []cloud {
+	return []cloud{kitOf(aws.SetupFor, aws.PairingFor), kitOf(az.SetupFor, az.PairingFor)}
 }

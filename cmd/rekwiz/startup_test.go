@@ -3,14 +3,27 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	osexec "os/exec"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/exp/teatest/v2"
+
+	"github.com/rekwiz/rekwiz/flows"
+	"github.com/rekwiz/rekwiz/ui"
 )
 
 // Package initialisation: what every start pays before main runs.
@@ -76,5 +89,67 @@ func TestInitAllocations(t *testing.T) {
 	}
 	if own > ownInitAllocLimit {
 		t.Errorf("rekwiz's own packages allocate %d bytes at init, over %d", own, ownInitAllocLimit)
+	}
+}
+
+// TestWizardReadsAWSAfterTheFirstFrame: the terminal wizard draws its
+// first screen before it reads the AWS configuration (which parses a
+// whole CA bundle when AWS_CA_BUNDLE is set); a configuration that does
+// not load still ends the wizard with its error, and one that loads
+// gives its region to the key details.
+func TestWizardReadsAWSAfterTheFirstFrame(t *testing.T) {
+	t.Parallel()
+	for _, fail := range []bool{true, false} {
+		d := isolatedDeps(t)
+		var loads atomic.Int32
+		d.LoadAWS = func(context.Context) (aws.Config, error) {
+			loads.Add(1)
+			time.Sleep(200 * time.Millisecond)
+			if fail {
+				return aws.Config{}, errors.New("profile nope not found")
+			}
+			return aws.Config{Region: "eu-west-2"}, nil
+		}
+		ios := &IOStreams{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard, Terminal: true, Getenv: func(string) string { return "" }}
+		w, err := newWizard(context.Background(), &wizardOptions{IO: ios, Global: &globalOptions{}, Deps: d, deferKits: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := loads.Load(); n != 0 || w.deps.Later == nil {
+			t.Fatalf("the AWS configuration was read %d times before the first frame", n)
+		}
+		for _, p := range flows.Providers() {
+			if w.deps.Pairing[p] == nil {
+				t.Errorf("%s: no check offered on the first screen", p)
+			}
+		}
+		run := &demoRun{t: t, w: w}
+		run.tm = teatest.NewTestModel(t, observed{Model: ui.New(w.flow, w.deps), mu: &run.mu, last: &run.screen},
+			teatest.WithInitialTermSize(80, 24), teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii)))
+		if !fail {
+			// typed before the configuration is read: the keys wait
+			// for it
+			run.tm.Type("dm-LCAJVnUE94B")
+			run.tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
+			for _, want := range []string{"Where will the key live?", "Which key?", "eu-west-2"} {
+				run.waitFor(want)
+				if n := loads.Load(); n != 1 {
+					t.Fatalf("at %q, the AWS configuration was read %d times", want, n)
+				}
+				run.tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
+			}
+			_ = run.tm.Quit()
+		}
+		m := run.tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(observed).Model.(*ui.Model)
+		w.close()
+		if n := loads.Load(); n != 1 {
+			t.Errorf("the AWS configuration was read %d times", n)
+		}
+		if fail && (m.Err() == nil || !strings.Contains(m.Err().Error(), "reading your AWS configuration: profile nope not found")) {
+			t.Errorf("a configuration that does not load: the wizard ended with %v", m.Err())
+		}
+		if !fail && m.Err() != nil {
+			t.Errorf("Err: %v", m.Err())
+		}
 	}
 }
