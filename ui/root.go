@@ -7,6 +7,7 @@ import (
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/rekwiz/rekwiz/flows"
 )
@@ -56,6 +57,11 @@ type Model struct {
 
 // New makes the wizard for a flow.
 func New(flow *flows.State, deps Deps) *Model {
+	// The renderer measures what it draws rune by rune (ansi.WcWidth,
+	// unless the terminal says it segments graphemes itself), and its
+	// first rune past U+02FF (the rules' ─) fills a 2 MB width table:
+	// filled here, on another goroutine, it is ready by the first frame.
+	go ansi.WcWidth.StringWidth("─")
 	c := &Common{Styles: newStyles(true), Keys: newKeyMap(), Deps: deps, Width: 80 - 2*padX, Height: 24 - headerLines - footerLines}
 	m := &Model{c: c, keys: newRootKeys(c.Keys), flow: flow, help: help.New(), width: 80, height: 24, progress: &progressLog{dropped: map[string]bool{}}}
 	m.steps = map[flows.Step]component{
@@ -139,13 +145,24 @@ func (m *Model) Init() tea.Cmd {
 	return tea.Batch(tea.RequestBackgroundColor, m.enterCmd, m.later())
 }
 
-// later runs Deps.Later, the start-up work the first screen does without.
+// laterDelay is how long Deps.Later waits to start: a frame at
+// bubbletea's 60 frames a second and a little, so that the first frame
+// is drawn before the work competes with it for the processor.
+const laterDelay = 20 * time.Millisecond
+
+// later runs Deps.Later, the start-up work the first screen does without,
+// once the first frame is out.
 func (m *Model) later() tea.Cmd {
 	if m.c.Deps.Later == nil {
 		return nil
 	}
 	later, ctx := m.c.Deps.Later, m.c.Deps.context()
 	return func() tea.Msg {
+		select {
+		case <-time.After(laterDelay):
+		case <-ctx.Done():
+			return laterMsg{err: ctx.Err()}
+		}
 		defaults, err := later(ctx)
 		return laterMsg{defaults, err}
 	}
