@@ -45,6 +45,7 @@ func (m *Model) fitBody(force bool) {
 		return
 	}
 	m.c.Height = h
+	m.sized = true
 	for _, s := range m.steps {
 		s.SetSize(m.c.Width, m.c.Height)
 	}

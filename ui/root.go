@@ -2,6 +2,7 @@ package ui
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"charm.land/bubbles/v2/help"
@@ -18,7 +19,8 @@ type Model struct {
 	c      *Common
 	keys   rootKeys
 	flow   *flows.State
-	steps  map[flows.Step]component
+	steps  map[flows.Step]component // made as they are first shown (step)
+	sized  bool                     // the steps were given a size (fitBody)
 	active flows.Step
 	// front, while set, is shown in the current step's place and takes
 	// its keys: the resume screen (saved progress offered before the
@@ -64,18 +66,7 @@ func New(flow *flows.State, deps Deps) *Model {
 	go ansi.WcWidth.StringWidth("─")
 	c := &Common{Styles: newStyles(true), Keys: newKeyMap(), Deps: deps, Width: 80 - 2*padX, Height: 24 - headerLines - footerLines}
 	m := &Model{c: c, keys: newRootKeys(c.Keys), flow: flow, help: help.New(), width: 80, height: 24, progress: &progressLog{dropped: map[string]bool{}}}
-	m.steps = map[flows.Step]component{
-		flows.StepDomain: newFormStep(c, "Which domain is the key for?", domainIntro),
-		flows.StepProvider: newChoiceStep(c, flows.FieldProvider,
-			"Where will the key live?", providerItems),
-		flows.StepKey:        newChoiceStep(c, flows.FieldKey, "Which key?", keyItems),
-		flows.StepKeyDetails: newFormStep(c, "About the key", keyDetailsIntro),
-		flows.StepScript:     newScriptStep(c),
-		flows.StepPaste:      newFormStep(c, "Paste what the script printed", func(s *flows.State) string { return pasteIntro(c, s) }),
-		flows.StepApply:      newApplyStep(c),
-		flows.StepCheck:      newCheckStep(c),
-		flows.StepDone:       newDoneStep(c),
-	}
+	m.steps = map[flows.Step]component{}
 	m.help.Styles = c.Styles.Help
 	m.waiting = deps.Later != nil
 	if c.Deps.Now == nil {
@@ -91,6 +82,43 @@ func New(flow *flows.State, deps Deps) *Model {
 	}
 	m.settle()
 	return m
+}
+
+// step is a step's component, made when the step is first shown: the
+// first screen is drawn without making the others.
+func (m *Model) step(st flows.Step) component {
+	if comp, ok := m.steps[st]; ok {
+		return comp
+	}
+	c := m.c
+	var comp component
+	switch st {
+	case flows.StepDomain:
+		comp = newFormStep(c, "Which domain is the key for?", domainIntro)
+	case flows.StepProvider:
+		comp = newChoiceStep(c, flows.FieldProvider, "Where will the key live?", providerItems)
+	case flows.StepKey:
+		comp = newChoiceStep(c, flows.FieldKey, "Which key?", keyItems)
+	case flows.StepKeyDetails:
+		comp = newFormStep(c, "About the key", keyDetailsIntro)
+	case flows.StepScript:
+		comp = newScriptStep(c)
+	case flows.StepPaste:
+		comp = newFormStep(c, "Paste what the script printed", func(s *flows.State) string { return pasteIntro(c, s) })
+	case flows.StepApply:
+		comp = newApplyStep(c)
+	case flows.StepCheck:
+		comp = newCheckStep(c)
+	case flows.StepDone:
+		comp = newDoneStep(c)
+	default:
+		panic(fmt.Sprintf("ui: no screen for step %v", st))
+	}
+	if m.sized {
+		comp.SetSize(c.Width, c.Height)
+	}
+	m.steps[st] = comp
+	return comp
 }
 
 // Flow is the flow as the wizard left it.
@@ -209,14 +237,14 @@ func (m *Model) takeHeld(held heldMsg) tea.Cmd {
 func (m *Model) enter() tea.Cmd {
 	next := m.flow.Step()
 	if m.active != 0 && m.active != next {
-		m.steps[m.active].Leave()
+		m.step(m.active).Leave()
 	}
 	m.active, m.started = next, true
 	m.scroll, m.anchor = 0, -1
 	if next == flows.StepScript {
 		m.sawScript = true
 	}
-	return m.steps[next].Enter(m.flow)
+	return m.step(next).Enter(m.flow)
 }
 
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
@@ -351,7 +379,7 @@ func (m *Model) route(msg tea.Msg) tea.Cmd {
 		m.front, cmd = m.front.Update(msg)
 		return cmd
 	}
-	m.steps[m.active], cmd = m.steps[m.active].Update(msg)
+	m.steps[m.active], cmd = m.step(m.active).Update(msg)
 	return cmd
 }
 
@@ -361,14 +389,14 @@ func (m *Model) current() component {
 	if m.front != nil {
 		return m.front
 	}
-	return m.steps[m.active]
+	return m.step(m.active)
 }
 
 // quit stops the current step's work before the program ends, so the
 // terminal is handed back at once and nothing is left running.
 func (m *Model) quit() tea.Cmd {
 	if m.started {
-		m.steps[m.active].Leave()
+		m.step(m.active).Leave()
 	}
 	if m.c.Deps.Progress == nil {
 		return tea.Quit
