@@ -309,7 +309,10 @@ func runWizard(ctx context.Context, o *wizardOptions) error {
 	}
 	defer w.close()
 	model := ui.New(w.flow, w.deps)
-	opts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(o.IO.In), tea.WithOutput(o.IO.Out)}
+	// 120 frames a second, bubbletea's most: a frame (the first, and
+	// each key's) waits at most 8 ms for the renderer's tick, not 17; a
+	// tick with nothing new to draw only compares two strings.
+	opts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(o.IO.In), tea.WithOutput(o.IO.Out), tea.WithFPS(120)}
 	if noColor(o.Global.NoColor, o.IO.Getenv) {
 		opts = append(opts, tea.WithColorProfile(colorprofile.Ascii))
 	}
