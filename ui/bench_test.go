@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/rekwiz/rekwiz/flows"
 )
 
 // BenchmarkKeystroke is one keystroke's Update and View at 120x40 on each
@@ -49,6 +51,28 @@ func BenchmarkKeystroke(b *testing.B) {
 			b.StopTimer()
 			if got := d.m.Flow().Step(); got != step {
 				b.Fatalf("the keys moved the wizard from %s to %s", step, got)
+			}
+		})
+	}
+}
+
+// BenchmarkFirstScreen is the wizard's work before its first frame: New
+// and the first View at 80x24, on the domain step (the demo's first
+// screen) and on the provider step (`rekwiz --domain …`).
+func BenchmarkFirstScreen(b *testing.B) {
+	for _, bench := range []struct {
+		name    string
+		presets map[flows.Field]string
+	}{
+		{"domain", nil},
+		{"provider", map[flows.Field]string{flows.FieldDomain: domain}},
+	} {
+		b.Run(bench.name, func(b *testing.B) {
+			deps, _ := testDeps(b, &fakePairer{results: passing})
+			b.ReportAllocs()
+			for b.Loop() {
+				flow := newFlow(b, bench.presets)
+				_ = New(flow, deps).View()
 			}
 		})
 	}
