@@ -74,6 +74,42 @@ func (m *Model) settle() {
 			break
 		}
 	}
+	m.frame.settle(m)
+}
+
+// frameParts are the header and the footer as last drawn, and what they
+// were drawn from: they change with the step, the keys it offers, the
+// size or the colours, not with each key, so they are drawn again only
+// when what they are drawn from has changed.
+type frameParts struct {
+	headerKey, header string
+	footerKey, footer string
+}
+
+func (f *frameParts) settle(m *Model) {
+	st := m.c.Styles
+	var k strings.Builder
+	fmt.Fprintf(&k, "%d %d %v %v %q", m.active, m.c.Width, st.isDark, m.c.Deps.Demo, m.flow.Vendor().Name)
+	if k.String() != f.headerKey {
+		f.headerKey, f.header = k.String(), m.header()
+	}
+	k.Reset()
+	keys := m.shortHelp()
+	if m.help.ShowAll {
+		keys = m.fullKeys()
+	}
+	fmt.Fprintf(&k, "%d %v %v", m.c.Width, st.isDark, m.help.ShowAll)
+	for _, b := range keys {
+		fmt.Fprintf(&k, "\x00%s\x01%s\x01%v", b.Help().Key, b.Help().Desc, b.Enabled())
+	}
+	if k.String() != f.footerKey {
+		f.footerKey = k.String()
+		if m.help.ShowAll {
+			f.footer = m.fullHelp()
+		} else {
+			f.footer = m.fitHelp(keys)
+		}
+	}
 }
 
 func (m *Model) tooSmall() bool { return m.width < MinWidth || m.height < MinHeight }
@@ -93,21 +129,18 @@ func (m *Model) render() string {
 		return lipgloss.NewStyle().Width(max(m.width, 10)).Render(msg)
 	}
 	w := m.c.Width
-	footer := m.fitHelp(m.shortHelp())
-	if m.help.ShowAll {
-		footer = m.fullHelp()
-	}
+	header, footer := m.frame.header, m.frame.footer // drawn by settle
 	rule := st.Rule.Render(strings.Repeat("─", w))
 	var b strings.Builder
 	b.Grow(m.height * (w + 24))
-	if frameLines(&b, m.header(), w, 0) && frameLines(&b, rule, w, 0) && frameLines(&b, m.window(m.body), w, m.c.Height) &&
+	if frameLines(&b, header, w, 0) && frameLines(&b, rule, w, 0) && frameLines(&b, m.window(m.body), w, m.c.Height) &&
 		frameLines(&b, rule, w, 0) && frameLines(&b, footer, w, 0) {
 		return strings.TrimSuffix(b.String(), "\n")
 	}
 	// Something is wider than the body or holds a tab: lipgloss wraps
 	// and expands it.
 	body := lipgloss.NewStyle().Width(w).Height(m.c.Height).MaxHeight(m.c.Height).Render(m.window(m.body))
-	out := strings.Join([]string{m.header(), rule, body, rule, footer}, "\n")
+	out := strings.Join([]string{header, rule, body, rule, footer}, "\n")
 	return st.App.Render(out)
 }
 

@@ -43,7 +43,8 @@ type Model struct {
 	// body is the current screen's view, drawn when it last changed
 	// (settle): View shows it without drawing it again.
 	body     string
-	enterCmd tea.Cmd // the first screen's work, started by Init
+	frame    frameParts // the header and footer, drawn by settle
+	enterCmd tea.Cmd    // the first screen's work, started by Init
 	// waiting is set while Deps.Later runs; held are the keys typed
 	// meanwhile, and err is Later's error, which ended the wizard.
 	waiting bool
