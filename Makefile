@@ -4,7 +4,7 @@ GO          ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build test lint demo demo-cast bench bench-checks golden fuzz clean
+.PHONY: build test lint demo demo-cast bench bench-checks bench-startup bench-render golden fuzz clean
 
 ## build: the rekwiz binary, in ./bin
 build:
@@ -54,6 +54,15 @@ bench:
 ## -v logs each benchmark's last run: its requests and the path through them.
 bench-checks:
 	$(GO) test -run '^$$' -bench 'PairingCheck|ServiceAccountCheck' -benchtime 20x ./providers/awskms ./providers/azurehsm
+
+## bench-startup: the first frame of `rekwiz demo` and `rekwiz --domain …` in an 80x24 pty,
+## each against a bare bubbletea v2 program (testdata/baretea), in turn: medians, ranges, ratio
+bench-startup:
+	REKWIZ_BENCH_STARTUP=1 $(GO) test -count=1 -run '^TestFirstFrameBench$$' -v ./cmd/rekwiz
+
+## bench-render: one keystroke's Update and View at 120x40 on each step (target: under 1 ms)
+bench-render:
+	$(GO) test -run '^$$' -bench BenchmarkKeystroke -benchmem ./ui
 
 ## golden: rewrite the golden files under testdata after a meant change
 golden:

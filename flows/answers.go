@@ -182,7 +182,7 @@ func (g given) validateAliasARN(raw string) (Value, error) {
 			want += "COMPANY"
 		}
 		parts := strings.Split(strings.TrimPrefix(got, "alias/"), "/")
-		if domainRE.MatchString(parts[0]) && parts[0] != domain {
+		if domainRE().MatchString(parts[0]) && parts[0] != domain {
 			return Value{}, fmt.Errorf("this alias is for domain %s, not %s; expected %s", parts[0], domain, want)
 		}
 		return Value{}, fmt.Errorf("the alias must be %s so the vendor can tell it is meant for this domain", want)

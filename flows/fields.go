@@ -101,13 +101,13 @@ func PasteLine(f Field) string {
 }
 
 // labelledRE finds the lines PasteLine starts, whatever ends them.
-var labelledRE = regexp.MustCompile(`^\s*([A-Za-z ]+?)` + regexp.QuoteMeta(pasteSuffix) + `:\s*(\S*)\s*$`)
+var labelledRE = lazyRE(`^\s*([A-Za-z ]+?)` + regexp.QuoteMeta(pasteSuffix) + `:\s*(\S*)\s*$`)
 
 // LabelledValue is the value on one line a script printed with
 // PasteLine, and the field it is for. ok is false for any other line
 // (and for a label no field has).
 func LabelledValue(line string) (f Field, value string, ok bool) {
-	m := labelledRE.FindStringSubmatch(line)
+	m := labelledRE().FindStringSubmatch(line)
 	if m == nil {
 		return "", "", false
 	}

@@ -2,9 +2,9 @@
 // cloud shell, from templates embedded in the binary.
 //
 // Every value is checked again here, whoever built the spec, and goes
-// into the script through a real bash quoter; templates get sprig's
-// hermetic functions only (nothing that reads the environment or the
-// clock), so the same spec always renders the same script.
+// into the script through a real bash quoter; templates get pure
+// functions only (nothing that reads the environment or the clock), so
+// the same spec always renders the same script.
 package scripts
 
 import (
@@ -14,9 +14,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"text/template"
 
-	"github.com/Masterminds/sprig/v3"
+	"github.com/Masterminds/goutils"
 	"mvdan.cc/sh/v3/syntax"
 
 	"github.com/rekwiz/rekwiz/flows"
@@ -25,10 +26,21 @@ import (
 //go:embed templates/*.sh.tmpl
 var templateFS embed.FS
 
-var templates = template.Must(template.New("scripts").
-	Funcs(sprig.HermeticTxtFuncMap()).
-	Funcs(template.FuncMap{"shq": Quote, "comment": comment, "pasteLine": pasteLine}).
-	ParseFS(templateFS, "templates/*.sh.tmpl"))
+// templates are parsed on the first render, not at start-up: the wizard's
+// first screen needs none of them. (The templates once had all of sprig's
+// functions and used one, wrapWith; sprig's dependencies cost 250 KB of
+// allocations at every start.)
+var templates = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("scripts").
+		Funcs(template.FuncMap{"shq": Quote, "comment": comment, "pasteLine": pasteLine, "wrapWith": wrapWith}).
+		ParseFS(templateFS, "templates/*.sh.tmpl"))
+})
+
+// wrapWith wraps str at width columns, putting sep at each break and
+// breaking words longer than a line, as sprig's function of that name.
+func wrapWith(width int, sep, str string) string {
+	return goutils.WrapCustom(str, width, sep, true)
+}
 
 // ErrNotBuilt is returned for a provider rekwiz has no scripts for.
 var ErrNotBuilt = errors.New("no scripts for this provider")
@@ -110,11 +122,11 @@ func Render(spec flows.SetupSpec, opts Options) (string, error) {
 			return "", err
 		}
 	}
-	if templates.Lookup(name) == nil {
+	if templates().Lookup(name) == nil {
 		return "", fmt.Errorf("provider %q: %s: %w", spec.Provider, name, ErrNotBuilt)
 	}
 	var b bytes.Buffer
-	if err := templates.ExecuteTemplate(&b, name, d); err != nil {
+	if err := templates().ExecuteTemplate(&b, name, d); err != nil {
 		return "", fmt.Errorf("rendering %s: %w", name, err)
 	}
 	return b.String(), nil

@@ -72,8 +72,15 @@ func newDemo(t *testing.T) *wizard {
 
 func newDemoWith(t *testing.T, d *deps) *wizard {
 	t.Helper()
+	return newDemoOpts(t, d, false)
+}
+
+// newDemoOpts is the demo's wizard; with deferKits, as `rekwiz demo`
+// makes it: the sandbox starts after the first frame (ui.Deps.Later).
+func newDemoOpts(t *testing.T, d *deps, deferKits bool) *wizard {
+	t.Helper()
 	ios := &IOStreams{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard, Terminal: true, Getenv: func(string) string { return "" }}
-	w, err := newWizard(context.Background(), &wizardOptions{IO: ios, Global: &globalOptions{}, Deps: d, Demo: true, Seed: demoSeed})
+	w, err := newWizard(context.Background(), &wizardOptions{IO: ios, Global: &globalOptions{}, Deps: d, Demo: true, Seed: demoSeed, deferKits: deferKits})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +100,10 @@ type demoRun struct {
 }
 
 func startDemo(t *testing.T) *demoRun {
-	d := &demoRun{t: t, w: newDemo(t)}
+	d := &demoRun{t: t, w: newDemoOpts(t, realDeps(), true)}
+	if d.w.deps.Later == nil {
+		t.Fatal("the demo's sandbox is started before the first frame")
+	}
 	d.tm = teatest.NewTestModel(t, observed{Model: ui.New(d.w.flow, d.w.deps), mu: &d.mu, last: &d.screen},
 		teatest.WithInitialTermSize(80, 24),
 		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii)))

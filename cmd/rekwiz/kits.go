@@ -186,13 +186,19 @@ func sandboxKits(sb *fakecloud.Sandbox, srv *fakecloud.Server, region string) (k
 		Setup:   &azurehsm.Setup{Credential: admin, TenantID: sb.AzureTenant(), Options: opts},
 		Pairing: azurehsm.NewPairing(azurehsm.Config{Credential: cred(sb.AzureVendor()), Options: opts}),
 	}
-	return newKits([]cloud{kitOf(aws.SetupFor, aws.PairingFor), kitOf(az.SetupFor, az.PairingFor), kitOf(sandboxGCP(sb, srv))}), nil
+	return newKits(sandboxClouds(aws, az, sandboxGCP(sb, srv))), nil
+}
+
+// sandboxClouds are the demo's clouds, whose kits serve every provider:
+// the wizard's stand-ins have their shape (later.go).
+func sandboxClouds(aws awskms.Kit, az azurehsm.Kit, gcp gcpkms.Kit) []cloud {
+	return []cloud{kitOf(aws.SetupFor, aws.PairingFor), kitOf(az.SetupFor, az.PairingFor), kitOf(gcp.SetupFor, gcp.PairingFor)}
 }
 
 // sandboxGCP is the demo's Google Cloud kit: the customer's admin sets up
 // and reads the key, and the vendor's service account makes the round
 // trip, each with a service-account key whose token the sandbox issues.
-func sandboxGCP(sb *fakecloud.Sandbox, srv *fakecloud.Server) (func(flows.Provider) (*gcpkms.Setup, bool), func(flows.Provider) (*gcpkms.Pairing, bool)) {
+func sandboxGCP(sb *fakecloud.Sandbox, srv *fakecloud.Server) gcpkms.Kit {
 	identity := func(id fakecloud.GCPIdentity) func(context.Context) (gcpkms.Identity, error) {
 		return func(ctx context.Context) (gcpkms.Identity, error) {
 			key, err := sb.GCPServiceAccountJSON(id, srv.GCPTokenURL())
@@ -204,6 +210,5 @@ func sandboxGCP(sb *fakecloud.Sandbox, srv *fakecloud.Server) (func(flows.Provid
 	}
 	cfg := gcpkms.Config{Endpoint: srv.GCPKMSEndpoint(), ResourceManager: srv.GCPKMSEndpoint(),
 		Customer: identity(sb.GCPCustomer()), Vendor: identity(sb.GCPVendor())}
-	k := gcpkms.Kit{Setup: gcpkms.NewSetup(cfg), Pairing: gcpkms.NewPairing(cfg)}
-	return k.SetupFor, k.PairingFor
+	return gcpkms.Kit{Setup: gcpkms.NewSetup(cfg), Pairing: gcpkms.NewPairing(cfg)}
 }

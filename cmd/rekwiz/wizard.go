@@ -5,18 +5,23 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/charmbracelet/colorprofile"
 	"github.com/spf13/cobra"
 
 	"github.com/rekwiz/rekwiz/flows"
+	"github.com/rekwiz/rekwiz/providers/awskms"
+	"github.com/rekwiz/rekwiz/providers/azurehsm"
 	"github.com/rekwiz/rekwiz/providers/checkrun"
 	"github.com/rekwiz/rekwiz/providers/domainapi"
 	"github.com/rekwiz/rekwiz/providers/fakecloud"
 	"github.com/rekwiz/rekwiz/providers/fsutil"
+	"github.com/rekwiz/rekwiz/providers/gcpkms"
 	"github.com/rekwiz/rekwiz/providers/store/registry"
 	"github.com/rekwiz/rekwiz/providers/store/session"
 	"github.com/rekwiz/rekwiz/scripts"
@@ -41,6 +46,9 @@ type wizardOptions struct {
 	Presets map[flows.Field]string
 	// Accessible runs the wizard line by line (accessible.go).
 	Accessible bool
+	// deferKits builds the clouds' kits after the first frame (the
+	// terminal wizard: later.go); otherwise newWizard builds them.
+	deferKits bool
 }
 
 func newDemoCmd(ios *IOStreams, g *globalOptions, d *deps) *cobra.Command {
@@ -127,20 +135,29 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 		VerifyCommand: verifyCommand(o.Global.VendorProfile),
 	}
 	defaults := map[flows.Field]string{}
+	var (
+		build buildKits
+		shape kits // the providers build gives a set-up and a check
+	)
 	if o.Demo {
-		sb := fakecloud.New(fakecloud.Options{Seed: o.Seed, Vendor: v, GCPServiceAccount: v.GCPServiceAccount})
-		srv, err := sb.Start("127.0.0.1:0")
-		if err != nil {
-			return nil, err
+		build = func(context.Context) (kits, map[flows.Field]string, func(), error) {
+			sb := fakecloud.New(fakecloud.Options{Seed: o.Seed, Vendor: v, GCPServiceAccount: v.GCPServiceAccount})
+			srv, err := sb.Start("127.0.0.1:0")
+			if err != nil {
+				return kits{}, nil, nil, err
+			}
+			seedDemo(sb)
+			k, err := sandboxKits(sb, srv, demoRegion)
+			if err != nil {
+				srv.Close()
+				return kits{}, nil, nil, err
+			}
+			return k, map[flows.Field]string{flows.FieldKeyID: sb.CreateKey(demoRegion, "an existing key of the sandbox's customer")}, func() { srv.Close() }, nil
 		}
-		w.close = func() { srv.Close() }
-		seedDemo(sb)
-		k, err := sandboxKits(sb, srv, demoRegion)
-		if err != nil {
-			srv.Close()
-			return nil, err
-		}
-		w.deps.Setup, w.deps.Pairing = k.setup, k.pairing
+		shape = newKits(sandboxClouds(
+			awskms.Kit{Setup: &awskms.Setup{}, Pairing: &awskms.Pairing{}},
+			azurehsm.Kit{Setup: &azurehsm.Setup{}, Pairing: &azurehsm.Pairing{}},
+			gcpkms.Kit{Setup: &gcpkms.Setup{}, Pairing: &gcpkms.Pairing{}}))
 		defaults[flows.FieldHSMName] = demoHSM
 		// The existing key's name, in the HSM and in the key ring alike;
 		// a new one is offered rek-DOMAIN.
@@ -150,15 +167,20 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 		w.deps.Registry = localRegistry{registry.Open(filepath.Join(filepath.Dir(regPath), "demo-registry.json"))}
 		w.deps.RenderScript = func(sp flows.SetupSpec) (string, error) { return scripts.Render(sp, scripts.Options{Demo: true}) }
 		defaults[flows.FieldDomain], defaults[flows.FieldRegion] = demoDomain, demoRegion
-		defaults[flows.FieldKeyID] = sb.CreateKey(demoRegion, "an existing key of the sandbox's customer")
 	} else {
 		// Azure is checked with the customer's own sign-in (az login,
 		// Cloud Shell); its setup is the script.
-		k, region := realKits(ctx, env, asWizard, checkrun.DefaultWait)
-		if err := k.err(); err != nil {
-			return nil, err
+		build = func(ctx context.Context) (kits, map[flows.Field]string, func(), error) {
+			k, region := realKits(ctx, env, asWizard, checkrun.DefaultWait)
+			if err := k.err(); err != nil {
+				return kits{}, nil, nil, err
+			}
+			return k, map[flows.Field]string{flows.FieldRegion: region}, nil, nil
 		}
-		w.deps.Setup, w.deps.Pairing = k.setup, k.pairing
+		// The kits as an AWS configuration that loads gives them.
+		loaded := *env
+		loaded.LoadAWS = func(context.Context) (aws.Config, error) { return aws.Config{}, nil }
+		shape, _ = realKits(ctx, &loaded, asWizard, checkrun.DefaultWait)
 		if warn := fsutil.DirWarning(filepath.Dir(regPath)); warn != "" {
 			fmt.Fprintln(o.IO.Err, "rekwiz: warning: "+termtext.Line(warn))
 		}
@@ -170,12 +192,26 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 			fmt.Fprintln(o.IO.Err, "rekwiz: warning: "+termtext.Text(err.Error()))
 		}
 		w.deps.RenderScript = func(sp flows.SetupSpec) (string, error) { return scripts.Render(sp, scripts.Options{}) }
-		defaults[flows.FieldRegion] = region
 		defaults[flows.FieldProject] = gcpProject(o.IO.Getenv)
 	}
-	if p := flow.Provider(); p != "" && w.deps.Pairing[p] == nil {
-		w.close()
+	if p := flow.Provider(); p != "" && shape.pairing[p] == nil {
 		return nil, &exitError{code: exitUsage, msg: "--provider: " + p.Title() + " is not available in this version of rekwiz yet; use another provider"}
+	}
+	late := newLateKits()
+	w.close = late.close
+	if o.deferKits && flow.Step() < flows.StepKeyDetails {
+		// The first screen needs neither the kits nor their answers
+		// (the key details are the first to).
+		w.deps.Setup, w.deps.Pairing = late.standIns(shape)
+		w.deps.Later = func(ctx context.Context) (map[flows.Field]string, error) { return late.build(ctx, build) }
+	} else {
+		more, err := late.build(ctx, build)
+		if err != nil {
+			late.close()
+			return nil, err
+		}
+		w.deps.Setup, w.deps.Pairing = late.k.setup, late.k.pairing
+		maps.Copy(defaults, more)
 	}
 	for f, val := range defaults {
 		if val != "" && !flow.Locked(f) && flow.Value(f) == "" {
@@ -299,13 +335,17 @@ func runWizard(ctx context.Context, o *wizardOptions) error {
 			"  rekwiz script --provider aws-delegated --key new --domain DOMAIN --region REGION   (prints the setup script)\n" +
 			"  rekwiz verify --provider aws-delegated --domain DOMAIN --key-arn ALIAS_ARN          (checks the pairing)"}
 	}
+	o.deferKits = true
 	w, err := newWizard(ctx, o)
 	if err != nil {
 		return err
 	}
 	defer w.close()
 	model := ui.New(w.flow, w.deps)
-	opts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(o.IO.In), tea.WithOutput(o.IO.Out)}
+	// 120 frames a second, bubbletea's most: a frame (the first, and
+	// each key's) waits at most 8 ms for the renderer's tick, not 17; a
+	// tick with nothing new to draw only compares two strings.
+	opts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(o.IO.In), tea.WithOutput(o.IO.Out), tea.WithFPS(120)}
 	if noColor(o.Global.NoColor, o.IO.Getenv) {
 		opts = append(opts, tea.WithColorProfile(colorprofile.Ascii))
 	}
@@ -314,6 +354,9 @@ func runWizard(ctx context.Context, o *wizardOptions) error {
 		return programError(err)
 	}
 	m := final.(*ui.Model)
+	if err := m.Err(); err != nil {
+		return err // the kits could not be built
+	}
 	if !m.Finished() {
 		fmt.Fprintf(o.IO.Err, "rekwiz: quit at the %s step. %s\n", strings.ToLower(m.Flow().Step().Title()), m.QuitNote())
 		return &exitError{code: exitInterrupted}
