@@ -2,9 +2,9 @@
 // cloud shell, from templates embedded in the binary.
 //
 // Every value is checked again here, whoever built the spec, and goes
-// into the script through a real bash quoter; templates get pure
-// functions only (nothing that reads the environment or the clock), so
-// the same spec always renders the same script.
+// into the script through a real bash quoter; templates get sprig's
+// hermetic functions only (nothing that reads the environment or the
+// clock), so the same spec always renders the same script.
 package scripts
 
 import (
@@ -17,7 +17,7 @@ import (
 	"sync"
 	"text/template"
 
-	"github.com/Masterminds/goutils"
+	"github.com/Masterminds/sprig/v3"
 	"mvdan.cc/sh/v3/syntax"
 
 	"github.com/rekwiz/rekwiz/flows"
@@ -27,20 +27,13 @@ import (
 var templateFS embed.FS
 
 // templates are parsed on the first render, not at start-up: the wizard's
-// first screen needs none of them. (The templates once had all of sprig's
-// functions and used one, wrapWith; sprig's dependencies cost 250 KB of
-// allocations at every start.)
+// first screen needs none of them.
 var templates = sync.OnceValue(func() *template.Template {
 	return template.Must(template.New("scripts").
-		Funcs(template.FuncMap{"shq": Quote, "comment": comment, "pasteLine": pasteLine, "wrapWith": wrapWith}).
+		Funcs(sprig.HermeticTxtFuncMap()).
+		Funcs(template.FuncMap{"shq": Quote, "comment": comment, "pasteLine": pasteLine}).
 		ParseFS(templateFS, "templates/*.sh.tmpl"))
 })
-
-// wrapWith wraps str at width columns, putting sep at each break and
-// breaking words longer than a line, as sprig's function of that name.
-func wrapWith(width int, sep, str string) string {
-	return goutils.WrapCustom(str, width, sep, true)
-}
 
 // ErrNotBuilt is returned for a provider rekwiz has no scripts for.
 var ErrNotBuilt = errors.New("no scripts for this provider")
