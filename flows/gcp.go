@@ -3,7 +3,6 @@ package flows
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 )
 
@@ -11,12 +10,12 @@ import (
 // is 6-30 lowercase letters, digits and hyphens starting with a letter;
 // key ring and key IDs are 1-63 letters, digits, _ and -.
 var (
-	gcpProjectRE  = regexp.MustCompile(`^[a-z][a-z0-9-]*[a-z0-9]$`)
-	gcpResourceRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+	gcpProjectRE  = lazyRE(`^[a-z][a-z0-9-]*[a-z0-9]$`)
+	gcpResourceRE = lazyRE(`^[A-Za-z0-9_-]+$`)
 	// gcpLocationRE is a location's form: global, a multi-region (us,
 	// eu, asia), a dual-region (nam4, eur3) or a region (us-east1,
 	// europe-west2, northamerica-northeast1).
-	gcpLocationRE = regexp.MustCompile(`^(global|[a-z]+|[a-z]+[0-9]|[a-z]+-[a-z]+[0-9]+)$`)
+	gcpLocationRE = lazyRE(`^(global|[a-z]+|[a-z]+[0-9]|[a-z]+-[a-z]+[0-9]+)$`)
 )
 
 // GCPVendorRole is the role the vendor's service account is given on the
@@ -38,7 +37,7 @@ func ParseGCPProject(s string) (string, error) {
 	if err := checkText(s); err != nil {
 		return "", err
 	}
-	if len(s) < 6 || len(s) > 30 || !gcpProjectRE.MatchString(s) {
+	if len(s) < 6 || len(s) > 30 || !gcpProjectRE().MatchString(s) {
 		return "", errors.New("expected a project ID: 6-30 lowercase letters, digits and hyphens, starting with a letter, e.g. my-project-123")
 	}
 	return s, nil
@@ -51,7 +50,7 @@ func ParseGCPLocation(s string) (string, error) {
 	if err := checkText(s); err != nil {
 		return "", err
 	}
-	if len(s) > 40 || !gcpLocationRE.MatchString(s) {
+	if len(s) > 40 || !gcpLocationRE().MatchString(s) {
 		return "", errors.New("expected a Cloud KMS location such as us-east1, europe-west2, us or global")
 	}
 	return s, nil
@@ -72,7 +71,7 @@ func parseGCPID(s, what, example string) (string, error) {
 	if err := checkText(s); err != nil {
 		return "", err
 	}
-	if len(s) > 63 || !gcpResourceRE.MatchString(s) {
+	if len(s) > 63 || !gcpResourceRE().MatchString(s) {
 		return "", fmt.Errorf("expected a %s of 1-63 letters, digits, _ and -, e.g. %s", what, example)
 	}
 	return s, nil
@@ -156,7 +155,7 @@ func ParseKeyResource(s string) (k KeyResource, note string, err error) {
 	return k, note, nil
 }
 
-var gcpServiceAccountRE = regexp.MustCompile(`^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z][a-z0-9-]{4,28}[a-z0-9]\.iam\.gserviceaccount\.com$`)
+var gcpServiceAccountRE = lazyRE(`^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z][a-z0-9-]{4,28}[a-z0-9]\.iam\.gserviceaccount\.com$`)
 
 // newKeySuggestion is what a field starts with when nothing else is
 // offered: a new Cloud KMS key goes in the key ring rekwiz (made if

@@ -103,7 +103,7 @@ func (v Vendor) Validate() error {
 	if v.AzureRole != "" && v.AzureRole != AzureRoleEncryptionUser && v.AzureRole != AzureRoleCryptoUser {
 		bad("azureRole", fmt.Sprintf("%q (the default) or %q", AzureRoleEncryptionUser, AzureRoleCryptoUser))
 	}
-	if v.GCPServiceAccount != "" && !gcpServiceAccountRE.MatchString(v.GCPServiceAccount) {
+	if v.GCPServiceAccount != "" && !gcpServiceAccountRE().MatchString(v.GCPServiceAccount) {
 		bad("gcpServiceAccount", "a service account email such as vendor-rek@vendor-prod.iam.gserviceaccount.com")
 	}
 	if v.APIURL != "" && !strings.HasPrefix(v.APIURL, "https://") && !strings.HasPrefix(v.APIURL, "http://127.0.0.1") && !strings.HasPrefix(v.APIURL, "http://localhost") {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -155,7 +154,7 @@ var gcpLocations = []string{
 	"us-west1", "us-west2", "us-west3", "us-west4",
 }
 
-var gcpIDRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,63}$`)
+var gcpIDRE = lazyRE(`^[a-zA-Z0-9_-]{1,63}$`)
 
 // parseGCPPath reads /v1/projects/P/locations/L[/keyRings[/R[/cryptoKeys[/K[/cryptoKeyVersions[/V]]]]]][:verb].
 func parseGCPPath(path string) (gcpPath, bool) {
@@ -570,7 +569,7 @@ func (s *Sandbox) listKeyRings(_ *GCPIdentity, p gcpPath, r *http.Request, _ []b
 
 func (s *Sandbox) createKeyRing(_ *GCPIdentity, p gcpPath, r *http.Request, _ []byte) (any, *gcpError) {
 	id := queryParam(r, "keyRingId")
-	if !gcpIDRE.MatchString(id) {
+	if !gcpIDRE().MatchString(id) {
 		return nil, gcpErr("INVALID_ARGUMENT", "Invalid KeyRing ID %q: it must be 1 to 63 letters, digits, underscores or dashes.", id)
 	}
 	p.ring = id
@@ -644,7 +643,7 @@ func (s *Sandbox) createCryptoKey(_ *GCPIdentity, p gcpPath, r *http.Request, bo
 		return nil, err
 	}
 	id := queryParam(r, "cryptoKeyId")
-	if !gcpIDRE.MatchString(id) {
+	if !gcpIDRE().MatchString(id) {
 		return nil, gcpErr("INVALID_ARGUMENT", "Invalid CryptoKey ID %q: it must be 1 to 63 letters, digits, underscores or dashes.", id)
 	}
 	var in cryptoKeyIn
@@ -836,8 +835,8 @@ func applyKeyFields(k *gcpKey, in cryptoKeyIn, mask []string) *gcpError {
 }
 
 var (
-	labelKeyRE   = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
-	labelValueRE = regexp.MustCompile(`^[a-z0-9_-]{0,63}$`)
+	labelKeyRE   = lazyRE(`^[a-z][a-z0-9_-]{0,62}$`)
+	labelValueRE = lazyRE(`^[a-z0-9_-]{0,63}$`)
 )
 
 // checkLabels applies Google's label rules: at most 64; keys 1 to 63
@@ -849,10 +848,10 @@ func checkLabels(labels map[string]string) *gcpError {
 		return gcpErr("INVALID_ARGUMENT", "A resource may have at most 64 labels, not %d.", len(labels))
 	}
 	for l, v := range labels {
-		if !labelKeyRE.MatchString(l) {
+		if !labelKeyRE().MatchString(l) {
 			return gcpErr("INVALID_ARGUMENT", "Invalid label key %q: a key must start with a lowercase letter and contain at most 63 lowercase letters, digits, underscores and dashes.", l)
 		}
-		if !labelValueRE.MatchString(v) {
+		if !labelValueRE().MatchString(v) {
 			return gcpErr("INVALID_ARGUMENT", "Invalid value %q for label %q: a value may contain at most 63 lowercase letters, digits, underscores and dashes.", v, l)
 		}
 	}
