@@ -37,7 +37,8 @@ ignore that variable, HTTPS_PROXY and AWS_CA_BUNDLE route *.amazonaws.com
 to it. The same proxy serves Azure's key, token and Graph hosts (with the
 printed CA) to an Azure SDK client that goes through it.
 
-For Google Cloud, gcloud reads CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDKMS,
+For Google Cloud, gcloud reads CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDKMS
+(and ..._CLOUDRESOURCEMANAGER, for a project's IAM policy),
 CLOUDSDK_AUTH_ACCESS_TOKEN, CLOUDSDK_CORE_PROJECT and CLOUDSDK_CONFIG (an
 empty directory, so your own gcloud accounts are never used). The Google
 SDK reads GOOGLE_APPLICATION_CREDENTIALS, a service-account key file the

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/rekwiz/rekwiz/providers/fakecloud"
+	"github.com/rekwiz/rekwiz/providers/vendorprofile"
 )
 
 // TestSandboxCommandGCP runs `rekwiz sandbox`, reads the Google Cloud
@@ -67,6 +69,15 @@ func TestSandboxCommandGCP(t *testing.T) {
 		}
 		if fi, err := os.Stat(e["GOOGLE_APPLICATION_CREDENTIALS"]); err != nil || fi.Mode().Perm() != 0o600 {
 			t.Fatalf("%s key file: %v %v", who, err, fi)
+		}
+		var keyFile struct {
+			ClientEmail string `json:"client_email"`
+			TokenURI    string `json:"token_uri"`
+		}
+		if b, err := os.ReadFile(e["GOOGLE_APPLICATION_CREDENTIALS"]); err != nil || json.Unmarshal(b, &keyFile) != nil ||
+			!strings.HasPrefix(keyFile.TokenURI, e[gcpEndpointEnv]) ||
+			who == "vendor" && keyFile.ClientEmail != vendorprofile.Default().GCPServiceAccount {
+			t.Fatalf("%s key file: %v %+v", who, err, keyFile)
 		}
 		svc, err := cloudkms.NewService(ctx, option.WithEndpoint(e[gcpEndpointEnv]),
 			option.WithAuthCredentialsFile(option.ServiceAccount, e["GOOGLE_APPLICATION_CREDENTIALS"]))

@@ -323,7 +323,12 @@ func TestGCPToken(t *testing.T) {
 	}
 
 	// A key the sandbox did not issue: same account, another private key.
+	// (The seed fixes the identities and tokens, not the private keys.)
 	other := fakecloud.New(fakecloud.Options{Seed: 1, Vendor: testVendor, GCPServiceAccount: gcpTestSA})
+	if other.GCPCustomer().AccessToken != e.GCPCustomer().AccessToken || other.GCPVendor().KeyID != e.GCPVendor().KeyID ||
+		fakecloud.New(fakecloud.Options{Seed: 2}).GCPCustomer().AccessToken == e.GCPCustomer().AccessToken {
+		t.Fatal("the seed does not fix the Google Cloud identities")
+	}
 	forged, err := other.GCPServiceAccountJSON(other.GCPCustomer(), e.Server.GCPTokenURL())
 	if err != nil {
 		t.Fatal(err)
