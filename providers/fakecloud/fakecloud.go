@@ -12,6 +12,7 @@
 package fakecloud
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -41,9 +42,9 @@ type Options struct {
 	// Log, when set, gets one line per request: service, operation,
 	// caller, outcome. Never a secret.
 	Log io.Writer
-	// GCPServiceAccount is the vendor's Google service account (the
-	// profile's), which the GCP pairing check runs as; "" names one after
-	// the vendor's slug.
+	// GCPServiceAccount is the vendor's Google service account, which the
+	// GCP pairing check runs as; "" is Vendor.GCPServiceAccount, or, when
+	// the profile has none, one named after the vendor's slug.
 	GCPServiceAccount string
 }
 
@@ -105,7 +106,7 @@ func New(opts Options) *Sandbox {
 	s.customer = s.newIdentity("customer", "arn:aws:iam::"+CustomerAccount+":user/admin", CustomerAccount)
 	s.vendor = s.newIdentity("vendor", vendorARN(opts.Vendor), opts.Vendor.AWSAccountID)
 	s.az = s.newAzure(opts.Vendor.AzureAppID)
-	s.gcp = s.newGCP(vendorServiceAccount(opts.GCPServiceAccount, opts.Vendor.Slug))
+	s.gcp = s.newGCP(vendorServiceAccount(cmp.Or(opts.GCPServiceAccount, opts.Vendor.GCPServiceAccount), opts.Vendor.Slug))
 	return s
 }
 

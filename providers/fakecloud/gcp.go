@@ -2,6 +2,7 @@ package fakecloud
 
 import (
 	"crypto/rsa"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -10,7 +11,8 @@ import (
 )
 
 // The sandbox's Google Cloud: Cloud KMS's REST API (v1, JSON over HTTP,
-// paths under /v1/) and an OAuth 2.0 token endpoint (/token), served
+// paths under /v1/), a project's IAM policy from Resource Manager
+// (gcp_crm.go) and an OAuth 2.0 token endpoint (/token), served
 // directly on the sandbox's address. gcloud reaches it with
 // CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDKMS=Server.GCPKMSEndpoint() and
 // CLOUDSDK_AUTH_ACCESS_TOKEN; the Go SDK with the endpoint option and a
@@ -19,9 +21,32 @@ import (
 // Field names, enum values and formats follow the published discovery
 // document (google.golang.org/api cloudkms/v1/cloudkms-api.json, v0.316.0)
 // and gcloud 528's own client (googlecloudsdk/generated_clients/apis/
-// cloudkms/v1). Error bodies are Google's
+// cloudkms/v1). Faults (Sandbox.Inject) match Service "cloudkms", the
+// method's name as Operation (Encrypt, Decrypt, GetCryptoKey,
+// UpdateCryptoKey, GetIamPolicy, SetIamPolicy, CreateKeyRing, …) and the
+// identity's Name as Caller; a PERMISSION_DENIED fault without a message
+// answers with the body IAM sends. Error bodies are Google's
 // {"error":{"code","message","status","details"}}; their messages are the
 // ones public recordings and bug reports quote (see gcpErr's callers).
+//
+// For the demo and tests:
+//
+//   - Options.GCPServiceAccount: the vendor's service account (the vendor
+//     profile's); GCPVendor() is it, GCPCustomer() the customer's admin
+//     (rekwiz-admin@rekwiz-demo.iam.gserviceaccount.com, roles/owner on
+//     GCPProject). Each has an AccessToken good for the sandbox's life.
+//   - GCPServiceAccountJSON(id, srv.GCPTokenURL()): a key file for id, for
+//     option.WithAuthCredentialsJSON(option.ServiceAccount, …) or
+//     GOOGLE_APPLICATION_CREDENTIALS; the SDK then gets tokens from the
+//     sandbox's token endpoint, an hour each.
+//   - srv.GCPKMSEndpoint(): Cloud KMS's (and Resource Manager's) base URL,
+//     for option.WithEndpoint; srv.GCPEnv(id, dir) for gcloud.
+//   - SeedGCPDemo, CreateGCPKeyRing, CreateGCPKey, GrantGCPRole,
+//     SetGCPVersionState: state as a test or the demo needs it;
+//     GCPKeyLabels and GCPPolicyJSON read it back.
+//   - Not served: the authorized_user (refresh token) grant, key import,
+//     asymmetric and MAC operations, EKM, Autokey, deleting keys; IAM
+//     conditions are stored but grant nothing.
 
 // The customer's Google Cloud project and the demo's location, key ring
 // and existing key (made by SeedGCPDemo).
@@ -87,9 +112,9 @@ var (
 )
 
 var gcpRoles = map[string][]string{
-	RoleOwner:  append(slices.Clone(kmsManage), permEncrypt, permDecrypt),
-	RoleEditor: append(without(kmsManage, permRingsSetIAM, permKeysSetIAM), permEncrypt, permDecrypt),
-	RoleViewer: append(slices.Clone(kmsRead), permRingsGetIAM, permKeysGetIAM, permProjectsGet),
+	RoleOwner:  append(slices.Clone(kmsManage), permEncrypt, permDecrypt, permProjectsGetIAM, permProjectsSetIAM),
+	RoleEditor: append(without(kmsManage, permRingsSetIAM, permKeysSetIAM), permEncrypt, permDecrypt, permProjectsGetIAM),
+	RoleViewer: append(slices.Clone(kmsRead), permRingsGetIAM, permKeysGetIAM, permProjectsGet, permProjectsGetIAM),
 	// cloudkms.admin holds useTo*ViaDelegation only, which no call here checks.
 	RoleKMSAdmin:                     slices.Clone(kmsManage),
 	RoleKMSViewer:                    slices.Clone(kmsRead),
@@ -286,7 +311,7 @@ func (s *Sandbox) CreateGCPKey(project, location, ring, key string, o GCPKeyOpti
 		o.ProtectionLevel = "HSM"
 	}
 	if o.Algorithm == "" {
-		o.Algorithm = defaultAlgorithm(o.Purpose)
+		o.Algorithm = defaultAlgorithm(o.Purpose) + testAlgorithms[o.Purpose]
 	}
 	r := s.gcp.rings[GCPKeyRingName(project, location, ring)]
 	k := s.newGCPKey(r, key, o.Purpose, o.ProtectionLevel, o.Algorithm)
@@ -302,11 +327,19 @@ func (s *Sandbox) CreateGCPKey(project, location, ring, key string, o GCPKeyOpti
 	return k.name
 }
 
+// defaultAlgorithm is the algorithm a key of a purpose gets when none is
+// asked for: Cloud KMS's own default for ENCRYPT_DECRYPT (the only one
+// with a default); for the others, the one tests get from CreateGCPKey.
 func defaultAlgorithm(purpose string) string {
 	if purpose == "ENCRYPT_DECRYPT" {
 		return "GOOGLE_SYMMETRIC_ENCRYPTION"
 	}
 	return ""
+}
+
+var testAlgorithms = map[string]string{
+	"ASYMMETRIC_SIGN": "EC_SIGN_P256_SHA256", "ASYMMETRIC_DECRYPT": "RSA_DECRYPT_OAEP_2048_SHA256",
+	"MAC": "HMAC_SHA256", "RAW_ENCRYPT_DECRYPT": "AES_256_GCM",
 }
 
 func emptyPolicy() gcpPolicy { return gcpPolicy{Version: 1, Etag: "ACAB"} }
@@ -397,6 +430,20 @@ func (s *Sandbox) gcpPolicyOf(resource string) *gcpPolicy {
 	return nil
 }
 
+// GCPPolicyJSON is the IAM policy of a project ID, key ring or key, as
+// getIamPolicy answers it (nil if there is no such resource): tests
+// compare a binding rekwiz must keep byte for byte.
+func (s *Sandbox) GCPPolicyJSON(resource string) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.gcpPolicyOf(resource)
+	if p == nil {
+		return nil
+	}
+	b, _ := json.Marshal(p)
+	return b
+}
+
 // GCPKeyLabels returns a copy of a key's labels (nil if there is no key).
 func (s *Sandbox) GCPKeyLabels(keyName string) map[string]string {
 	s.mu.Lock()
@@ -448,7 +495,7 @@ func (s *Sandbox) SeedGCPDemo() string {
 // Cloud: Cloud KMS under /v1/ or the token endpoint, on its own address
 // (AWS's APIs post to "/"; Azure's are told apart by host first).
 func isGCPRequest(r *http.Request) bool {
-	return strings.HasPrefix(r.URL.Path, "/v1/") || r.URL.Path == gcpTokenPath
+	return strings.HasPrefix(r.URL.Path, "/v1/") || strings.HasPrefix(r.URL.Path, "/v3/projects/") || r.URL.Path == gcpTokenPath
 }
 
 // GCPKMSEndpoint is the base URL of the sandbox's Cloud KMS, with the
@@ -461,16 +508,20 @@ func (srv *Server) GCPKMSEndpoint() string { return srv.URL + "/" }
 func (srv *Server) GCPTokenURL() string { return srv.URL + gcpTokenPath }
 
 // GCPEnv is the environment that points gcloud at the sandbox as id:
-// Cloud KMS's endpoint, id's access token, the project, and configDir (an
+// Cloud KMS's and Resource Manager's endpoint, id's access token, the project, and configDir (an
 // empty directory of the caller's) as gcloud's configuration, so the
 // machine's own gcloud accounts and settings are never read. Prompts,
-// update checks and usage reporting are off.
+// update checks and usage reporting are off. (`gcloud auth list` shows no
+// credentialed account with an access token; `gcloud config get-value
+// account` and `gcloud auth print-access-token` answer.)
 func (srv *Server) GCPEnv(id GCPIdentity, configDir string) []string {
 	return []string{
 		"CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDKMS=" + srv.GCPKMSEndpoint(),
+		"CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER=" + srv.GCPKMSEndpoint(),
 		"CLOUDSDK_AUTH_ACCESS_TOKEN=" + id.AccessToken,
 		"CLOUDSDK_CONFIG=" + configDir,
 		"CLOUDSDK_CORE_PROJECT=" + GCPProject,
+		"CLOUDSDK_CORE_ACCOUNT=" + id.Email, // what `gcloud config get-value account` says
 		"CLOUDSDK_CORE_DISABLE_PROMPTS=1",
 		"CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK=1",
 		"CLOUDSDK_CORE_DISABLE_USAGE_REPORTING=true",

@@ -145,5 +145,13 @@ func TestGcloud(t *testing.T) {
 	if err == nil || !strings.Contains(errOut, "NOT_FOUND") {
 		t.Fatalf("describe a missing key: err=%v\n%s", err, errOut)
 	}
-	t.Logf("sandbox log:\n%s", log)
+	// A script's "make the key ring only if missing": describe, then create.
+	_, errOut, err = fakecloudtest.Run(env, "", gcloud, append([]string{"kms", "keyrings", "describe", "no-such-ring"}, loc...)...)
+	if err == nil || !strings.Contains(errOut, "NOT_FOUND") || !strings.Contains(errOut, "keyRings/no-such-ring not found") {
+		t.Fatalf("describe a missing key ring: err=%v\n%s", err, errOut)
+	}
+	_, errOut, err = fakecloudtest.Run(env, "", gcloud, append([]string{"kms", "keyrings", "create", "ring-1"}, loc...)...)
+	if err == nil || !strings.Contains(errOut, "ALREADY_EXISTS") {
+		t.Fatalf("create a key ring twice: err=%v\n%s", err, errOut)
+	}
 }

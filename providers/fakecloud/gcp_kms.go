@@ -94,7 +94,8 @@ func gcpDuration(d time.Duration) string {
 func parseGCPDuration(field, s string) (time.Duration, *gcpError) {
 	n, ok := strings.CutSuffix(s, "s")
 	f, err := strconv.ParseFloat(n, 64)
-	if !ok || err != nil || f < 0 {
+	// protobuf's Duration holds at most 10,000 years: 315,576,000,000 s.
+	if !ok || err != nil || f < 0 || f > 315576000000 {
 		return 0, gcpErr("INVALID_ARGUMENT", "Invalid value at '%s' (type.googleapis.com/google.protobuf.Duration), Field '%s', Illegal duration format; duration must end with 's'", field, field)
 	}
 	return time.Duration(f * float64(time.Second)), nil
@@ -136,6 +137,22 @@ func (c *crc32c) UnmarshalJSON(b []byte) error {
 type gcpPath struct {
 	project, location, ring, key, version string
 	coll, verb                            string
+}
+
+// gcpLocations are the locations Cloud KMS serves
+// (https://cloud.google.com/kms/docs/locations): global, the
+// multi-regions, the dual regions and Google Cloud's regions. A request
+// for any other fails as Cloud KMS answers one it cannot route.
+var gcpLocations = []string{
+	"global", "us", "europe", "asia", "nam3", "nam4", "nam6", "nam7", "nam8", "nam9", "nam10", "nam11", "nam12", "nam13", "nam14",
+	"eur3", "eur4", "eur5", "eur6", "asia1", "nam-eur-asia1",
+	"africa-south1", "asia-east1", "asia-east2", "asia-northeast1", "asia-northeast2", "asia-northeast3",
+	"asia-south1", "asia-south2", "asia-southeast1", "asia-southeast2", "australia-southeast1", "australia-southeast2",
+	"europe-central2", "europe-north1", "europe-north2", "europe-southwest1", "europe-west1", "europe-west2", "europe-west3",
+	"europe-west4", "europe-west6", "europe-west8", "europe-west9", "europe-west10", "europe-west12",
+	"me-central1", "me-central2", "me-west1", "northamerica-northeast1", "northamerica-northeast2", "northamerica-south1",
+	"southamerica-east1", "southamerica-west1", "us-central1", "us-east1", "us-east4", "us-east5", "us-south1",
+	"us-west1", "us-west2", "us-west3", "us-west4",
 }
 
 var gcpIDRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,63}$`)
@@ -232,6 +249,25 @@ func (s *Sandbox) gcpAllowed(id *GCPIdentity, perm string, p gcpPath) bool {
 	return false
 }
 
+// faultError is an injected fault as Google would answer it: its code
+// names the status (HTTP 400 unless it is a known one or Status says
+// otherwise); a PERMISSION_DENIED without a message is IAM's own body
+// for the permission and resource, as while a new binding has not yet
+// applied.
+func faultError(f *apiError, perm, resource string) *gcpError {
+	e := gcpErr(f.Code, "%s", f.Message)
+	if f.Code == "PERMISSION_DENIED" && f.Message == "" {
+		e = permissionDenied(perm, resource)
+	}
+	if f.Status != 0 {
+		e.code = f.Status
+	}
+	if e.code == 0 {
+		e.code = http.StatusBadRequest
+	}
+	return e
+}
+
 // --- routing -------------------------------------------------------------
 
 // gcpOp is one API method: its name (for the log and faults), the
@@ -257,6 +293,10 @@ func (s *Sandbox) serveGCP(w http.ResponseWriter, r *http.Request, body []byte) 
 		writeGCPError(w, gcpErr("UNAUTHENTICATED", "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project."))
 		return
 	}
+	if project, verb, ok := crmProject(r.URL.Path); ok {
+		s.serveCRM(w, r, body, id, project, verb)
+		return
+	}
 	p, ok := parseGCPPath(r.URL.Path)
 	op := s.gcpRoute(r.Method, p)
 	if !ok || op == nil {
@@ -265,15 +305,13 @@ func (s *Sandbox) serveGCP(w http.ResponseWriter, r *http.Request, body []byte) 
 		return
 	}
 	if f := s.applyFaults("cloudkms", op.name, id.Name); f != nil {
-		e := gcpErr(f.Code, "%s", f.Message)
-		if f.Status != 0 {
-			e.code = f.Status
-		}
-		if e.code == 0 {
-			e.code = http.StatusBadRequest
-		}
 		s.logf("cloudkms %s %s %s -> injected %s", op.name, p.name(), id.Name, f.Code)
-		writeGCPError(w, e)
+		writeGCPError(w, faultError(f, op.perm, p.name()))
+		return
+	}
+	if !slices.Contains(gcpLocations, p.location) {
+		s.logf("cloudkms %s %s %s -> no such location", op.name, p.name(), id.Name)
+		writeGCPError(w, gcpErr("NOT_FOUND", "The request concerns location '%s' but was sent to location 'global'. Either Cloud KMS is not available in '%s' or the request was misrouted.", p.location, p.location))
 		return
 	}
 	s.mu.Lock()
@@ -478,9 +516,8 @@ func keyJSON(k *gcpKey) cryptoKeyJSON {
 
 // gcpPage cuts a list by pageSize and pageToken (an offset, base64).
 func gcpPage[T any](r *http.Request, items []T) ([]T, string, *gcpError) {
-	q := r.URL.Query()
 	start := 0
-	if t := q.Get("pageToken"); t != "" {
+	if t := queryParam(r, "pageToken"); t != "" {
 		b, err := base64.RawURLEncoding.DecodeString(t)
 		n, err2 := strconv.Atoi(string(b))
 		if err != nil || err2 != nil || n < 0 || n > len(items) {
@@ -489,7 +526,7 @@ func gcpPage[T any](r *http.Request, items []T) ([]T, string, *gcpError) {
 		start = n
 	}
 	size := len(items)
-	if ps := q.Get("pageSize"); ps != "" {
+	if ps := queryParam(r, "pageSize"); ps != "" {
 		n, err := strconv.Atoi(ps)
 		if err != nil || n < 0 {
 			return nil, "", gcpErr("INVALID_ARGUMENT", "Invalid value at 'page_size' (TYPE_INT32), %q", ps)
@@ -532,7 +569,7 @@ func (s *Sandbox) listKeyRings(_ *GCPIdentity, p gcpPath, r *http.Request, _ []b
 }
 
 func (s *Sandbox) createKeyRing(_ *GCPIdentity, p gcpPath, r *http.Request, _ []byte) (any, *gcpError) {
-	id := r.URL.Query().Get("keyRingId")
+	id := queryParam(r, "keyRingId")
 	if !gcpIDRE.MatchString(id) {
 		return nil, gcpErr("INVALID_ARGUMENT", "Invalid KeyRing ID %q: it must be 1 to 63 letters, digits, underscores or dashes.", id)
 	}
@@ -606,8 +643,7 @@ func (s *Sandbox) createCryptoKey(_ *GCPIdentity, p gcpPath, r *http.Request, bo
 	if err != nil {
 		return nil, err
 	}
-	q := r.URL.Query()
-	id := q.Get("cryptoKeyId")
+	id := queryParam(r, "cryptoKeyId")
 	if !gcpIDRE.MatchString(id) {
 		return nil, gcpErr("INVALID_ARGUMENT", "Invalid CryptoKey ID %q: it must be 1 to 63 letters, digits, underscores or dashes.", id)
 	}
@@ -654,7 +690,7 @@ func (s *Sandbox) createCryptoKey(_ *GCPIdentity, p gcpPath, r *http.Request, bo
 	}
 	made := s.newGCPKey(ring, id, in.Purpose, tmpl.ProtectionLevel, tmpl.Algorithm)
 	made.labels, made.rotation, made.nextRotation, made.destroyScheduled = k.labels, k.rotation, k.nextRotation, k.destroyScheduled
-	if skip, _ := strconv.ParseBool(q.Get("skipInitialVersionCreation")); !skip && !in.ImportOnly {
+	if skip, _ := strconv.ParseBool(queryParam(r, "skipInitialVersionCreation")); !skip && !in.ImportOnly {
 		s.addVersion(made)
 	}
 	return keyJSON(made), nil
@@ -687,6 +723,24 @@ func camel(s string) string {
 	return b.String()
 }
 
+// queryParam reads a query parameter by its JSON name or its proto name
+// (cryptoKeyId or crypto_key_id): Google's front end takes both.
+func queryParam(r *http.Request, name string) string {
+	q := r.URL.Query()
+	if v, ok := q[name]; ok && len(v) > 0 {
+		return v[0]
+	}
+	var b strings.Builder
+	for _, c := range name {
+		if 'A' <= c && c <= 'Z' {
+			b.WriteByte('_')
+			c += 'a' - 'A'
+		}
+		b.WriteRune(c)
+	}
+	return q.Get(b.String())
+}
+
 func updateMask(raw string) []string {
 	var out []string
 	for _, f := range strings.Split(raw, ",") {
@@ -702,7 +756,7 @@ func (s *Sandbox) patchCryptoKey(_ *GCPIdentity, p gcpPath, r *http.Request, bod
 	if err != nil {
 		return nil, err
 	}
-	mask := updateMask(r.URL.Query().Get("updateMask"))
+	mask := updateMask(queryParam(r, "updateMask"))
 	if len(mask) == 0 {
 		return nil, gcpErr("INVALID_ARGUMENT", "The request must include an update_mask naming the fields to update.")
 	}
@@ -883,7 +937,7 @@ func (s *Sandbox) patchVersion(_ *GCPIdentity, p gcpPath, r *http.Request, body 
 	if err != nil {
 		return nil, err
 	}
-	mask := updateMask(r.URL.Query().Get("updateMask"))
+	mask := updateMask(queryParam(r, "updateMask"))
 	if !slices.Equal(mask, []string{"state"}) {
 		return nil, gcpErr("INVALID_ARGUMENT", "The update_mask must be \"state\": the rekwiz sandbox updates a version's state only.")
 	}
@@ -956,7 +1010,7 @@ func (s *Sandbox) getIamPolicy(_ *GCPIdentity, p gcpPath, r *http.Request, body 
 	if err != nil {
 		return nil, err
 	}
-	requested := r.URL.Query().Get("options.requestedPolicyVersion")
+	requested := queryParam(r, "options.requestedPolicyVersion")
 	if r.Method == http.MethodPost {
 		var in struct {
 			Options struct {
@@ -969,9 +1023,15 @@ func (s *Sandbox) getIamPolicy(_ *GCPIdentity, p gcpPath, r *http.Request, body 
 		requested = strconv.Itoa(in.Options.RequestedPolicyVersion)
 	}
 	if requested != "" {
-		if n, err := strconv.Atoi(requested); err != nil || n < 0 || n > 3 || n == 2 {
+		n, err := strconv.Atoi(requested)
+		if err != nil || n < 0 || n > 3 || n == 2 {
 			return nil, gcpErr("INVALID_ARGUMENT", "Invalid requested policy version %s: it must be 0, 1 or 3.", requested)
 		}
+		if pol.Version == 3 && n < 3 {
+			return nil, gcpErr("INVALID_ARGUMENT", "The policy has conditional role bindings: request policy version 3 to read it.")
+		}
+	} else if pol.Version == 3 {
+		return nil, gcpErr("INVALID_ARGUMENT", "The policy has conditional role bindings: request policy version 3 to read it.")
 	}
 	return policyJSON(pol), nil
 }
@@ -1000,6 +1060,13 @@ func (s *Sandbox) setIamPolicy(_ *GCPIdentity, p gcpPath, _ *http.Request, body 
 	if err != nil {
 		return nil, err
 	}
+	return s.setPolicy(pol, body, func(b gcpBinding) *gcpError { return checkBinding(b, p) })
+}
+
+// setPolicy applies a SetIamPolicyRequest to pol: the etag must be the
+// current one (or absent), each binding must pass check, and a new etag is
+// drawn; callers hold mu.
+func (s *Sandbox) setPolicy(pol *gcpPolicy, body []byte, check func(gcpBinding) *gcpError) (any, *gcpError) {
 	var in struct {
 		Policy     *gcpPolicy `json:"policy"`
 		UpdateMask string     `json:"updateMask"`
@@ -1023,7 +1090,7 @@ func (s *Sandbox) setIamPolicy(_ *GCPIdentity, p gcpPath, _ *http.Request, body 
 		conditional := false
 		next.Bindings = nil
 		for _, b := range in.Policy.Bindings {
-			if err := checkBinding(b, p); err != nil {
+			if err := check(b); err != nil {
 				return nil, err
 			}
 			conditional = conditional || b.Condition != nil
@@ -1038,14 +1105,15 @@ func (s *Sandbox) setIamPolicy(_ *GCPIdentity, p gcpPath, _ *http.Request, body 
 				next.Bindings = append(next.Bindings, b)
 			}
 		}
-		version := in.Policy.Version
-		if version == 0 {
-			version = 1
-		}
-		if conditional && version < 3 {
+		if conditional && in.Policy.Version < 3 {
 			return nil, gcpErr("INVALID_ARGUMENT", "Conditions can be set only on policies of version 3; this policy's version is %d.", in.Policy.Version)
 		}
-		next.Version = version
+		// A policy without conditions is version 1, whatever version it
+		// was written as (gcloud writes 3).
+		next.Version = 1
+		if conditional {
+			next.Version = 3
+		}
 	}
 	if slices.Contains(mask, "auditConfigs") {
 		next.AuditConfigs = in.Policy.AuditConfigs
@@ -1063,13 +1131,21 @@ func checkBinding(b gcpBinding, p gcpPath) *gcpError {
 	if !custom && !strings.HasPrefix(b.Role, "roles/cloudkms.") {
 		return gcpErr("INVALID_ARGUMENT", "Role %s is not supported for this resource.", b.Role)
 	}
+	return checkMembers(b, p.name())
+}
+
+// checkMembers refuses a binding whose members are not principals.
+func checkMembers(b gcpBinding, resource string) *gcpError {
+	if !strings.HasPrefix(b.Role, "roles/") && !strings.HasPrefix(b.Role, "projects/") && !strings.HasPrefix(b.Role, "organizations/") {
+		return gcpErr("INVALID_ARGUMENT", "Role %s is not a role name.", b.Role)
+	}
 	for _, m := range b.Members {
 		ok := m == "allUsers" || m == "allAuthenticatedUsers"
 		for _, pre := range memberPrefixes {
 			ok = ok || strings.HasPrefix(m, pre) && len(m) > len(pre)
 		}
 		if !ok {
-			return gcpErr("INVALID_ARGUMENT", "Invalid principal %q in the binding of %s on %s.", m, b.Role, p.name())
+			return gcpErr("INVALID_ARGUMENT", "Invalid principal %q in the binding of %s on %s.", m, b.Role, resource)
 		}
 	}
 	return nil

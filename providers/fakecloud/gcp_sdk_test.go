@@ -6,8 +6,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"hash/crc32"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/googleapis/gax-go/v2/apierror"
 	"golang.org/x/oauth2/google"
 	"google.golang.org/api/cloudkms/v1"
+	"google.golang.org/api/cloudresourcemanager/v1"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
 
@@ -320,7 +323,12 @@ func TestGCPToken(t *testing.T) {
 	}
 
 	// A key the sandbox did not issue: same account, another private key.
+	// (The seed fixes the identities and tokens, not the private keys.)
 	other := fakecloud.New(fakecloud.Options{Seed: 1, Vendor: testVendor, GCPServiceAccount: gcpTestSA})
+	if other.GCPCustomer().AccessToken != e.GCPCustomer().AccessToken || other.GCPVendor().KeyID != e.GCPVendor().KeyID ||
+		fakecloud.New(fakecloud.Options{Seed: 2}).GCPCustomer().AccessToken == e.GCPCustomer().AccessToken {
+		t.Fatal("the seed does not fix the Google Cloud identities")
+	}
 	forged, err := other.GCPServiceAccountJSON(other.GCPCustomer(), e.Server.GCPTokenURL())
 	if err != nil {
 		t.Fatal(err)
@@ -349,5 +357,311 @@ func TestGCPToken(t *testing.T) {
 		if resp.StatusCode != 401 || !strings.Contains(body.String(), `"status": "UNAUTHENTICATED"`) {
 			t.Fatalf("auth %q: %d %s", auth, resp.StatusCode, body.String())
 		}
+	}
+}
+
+// TestGCPKeyRingPolicy: a key ring's policy is read and written over the
+// wire like a key's and reaches the keys under it; IAM's rules on what a
+// policy may hold are enforced.
+func TestGCPKeyRingPolicy(t *testing.T) {
+	t.Parallel()
+	e, _ := newGCPEnv(t)
+	key := e.SeedGCPDemo()
+	ring := fakecloud.GCPKeyRingName(fakecloud.GCPProject, fakecloud.GCPLocation, fakecloud.GCPDemoKeyRing)
+	rings := gcpService(t, e, e.GCPCustomer()).Projects.Locations.KeyRings
+	vendor := gcpService(t, e, e.GCPVendor()).Projects.Locations.KeyRings.CryptoKeys
+	member := e.GCPVendor().Member()
+
+	pol, err := rings.GetIamPolicy(ring).Do()
+	if err != nil || pol.Etag != "ACAB" || pol.Version != 1 || len(pol.Bindings) != 0 {
+		t.Fatalf("a new key ring's policy: %v %+v", err, pol)
+	}
+	for _, bad := range []struct {
+		b       cloudkms.Binding
+		version int64
+	}{
+		{cloudkms.Binding{Role: fakecloud.RoleOwner, Members: []string{member}}, 1},
+		{cloudkms.Binding{Role: "roles/storage.admin", Members: []string{member}}, 1},
+		{cloudkms.Binding{Role: fakecloud.RoleCryptoKeyEncrypterDecrypter, Members: []string{"rekwiz@example.com"}}, 1},
+		{cloudkms.Binding{Role: fakecloud.RoleCryptoKeyEncrypterDecrypter, Members: []string{member},
+			Condition: &cloudkms.Expr{Expression: "request.time < timestamp('2030-01-01T00:00:00Z')", Title: "until 2030"}}, 1},
+	} {
+		p := &cloudkms.Policy{Bindings: []*cloudkms.Binding{&bad.b}, Etag: pol.Etag, Version: bad.version}
+		_, err := rings.SetIamPolicy(ring, &cloudkms.SetIamPolicyRequest{Policy: p}).Do()
+		if st := gcpStatus(t, err, 400); st != "INVALID_ARGUMENT" {
+			t.Fatalf("binding %+v: %s %v", bad.b, st, err)
+		}
+	}
+	pol.Bindings = []*cloudkms.Binding{{Role: fakecloud.RoleCryptoKeyEncrypterDecrypter, Members: []string{member}}}
+	if pol, err = rings.SetIamPolicy(ring, &cloudkms.SetIamPolicyRequest{Policy: pol}).Do(); err != nil || pol.Etag == "ACAB" {
+		t.Fatalf("set the key ring's policy: %v %+v", err, pol)
+	}
+	if _, err := vendor.Encrypt(key, &cloudkms.EncryptRequest{Plaintext: b64("x")}).Do(); err != nil {
+		t.Fatalf("a binding set on the key ring does not reach its key: %v", err)
+	}
+	if _, err := gcpService(t, e, e.GCPVendor()).Projects.Locations.KeyRings.GetIamPolicy(ring).Do(); err == nil {
+		t.Fatal("the vendor read the key ring's policy")
+	}
+	// The key's own policy is untouched (the demo's foreign binding).
+	kp, err := rings.CryptoKeys.GetIamPolicy(key).Do()
+	if err != nil || len(kp.Bindings) != 1 || kp.Bindings[0].Role != fakecloud.RoleKMSViewer {
+		t.Fatalf("the demo key's policy: %v %+v", err, kp)
+	}
+	want := `{"version":1,"bindings":[{"role":"roles/cloudkms.viewer","members":["group:platform-team@example.com"]}],"etag":"` + kp.Etag + `"}`
+	if got := string(e.GCPPolicyJSON(key)); got != want {
+		t.Fatalf("GCPPolicyJSON = %s, want %s", got, want)
+	}
+
+	// A conditional binding needs version 3 to write and to read, and
+	// grants nothing in the sandbox (it does not evaluate conditions).
+	kp.Bindings = append(kp.Bindings, &cloudkms.Binding{Role: fakecloud.RoleCryptoKeyDecrypter, Members: []string{"user:carol@example.com"},
+		Condition: &cloudkms.Expr{Expression: "request.time < timestamp('2030-01-01T00:00:00Z')", Title: "until 2030"}})
+	kp.Version = 3
+	if _, err := rings.CryptoKeys.SetIamPolicy(key, &cloudkms.SetIamPolicyRequest{Policy: kp}).Do(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rings.CryptoKeys.GetIamPolicy(key).Do(); gcpStatus(t, err, 400) != "INVALID_ARGUMENT" {
+		t.Fatalf("read a conditional policy without version 3: %v", err)
+	}
+	if p3, err := rings.CryptoKeys.GetIamPolicy(key).OptionsRequestedPolicyVersion(3).Do(); err != nil || p3.Version != 3 || p3.Bindings[1].Condition == nil {
+		t.Fatalf("read a conditional policy: %v %+v", err, p3)
+	}
+}
+
+// TestGCPKeyLifecycle: key creation's checks, versions and their states
+// as the pairing check sees them, a key of another purpose, paging, an
+// unknown location, and an injected PERMISSION_DENIED (IAM not yet applied).
+func TestGCPKeyLifecycle(t *testing.T) {
+	t.Parallel()
+	e, _ := newGCPEnv(t)
+	key := e.SeedGCPDemo()
+	ring := fakecloud.GCPKeyRingName(fakecloud.GCPProject, fakecloud.GCPLocation, fakecloud.GCPDemoKeyRing)
+	keys := gcpService(t, e, e.GCPCustomer()).Projects.Locations.KeyRings.CryptoKeys
+	create := func(id string, k *cloudkms.CryptoKey) error {
+		_, err := keys.Create(ring, k).CryptoKeyId(id).Do()
+		return err
+	}
+	for name, c := range map[string]struct {
+		id string
+		k  cloudkms.CryptoKey
+	}{
+		"bad ID":            {"a/b", cloudkms.CryptoKey{Purpose: "ENCRYPT_DECRYPT"}},
+		"no purpose":        {"k", cloudkms.CryptoKey{}},
+		"short rotation":    {"k", cloudkms.CryptoKey{Purpose: "ENCRYPT_DECRYPT", RotationPeriod: "3600s"}},
+		"bad duration":      {"k", cloudkms.CryptoKey{Purpose: "ENCRYPT_DECRYPT", RotationPeriod: "90d"}},
+		"bad time":          {"k", cloudkms.CryptoKey{Purpose: "ENCRYPT_DECRYPT", NextRotationTime: "tomorrow"}},
+		"sign, no alg":      {"k", cloudkms.CryptoKey{Purpose: "ASYMMETRIC_SIGN"}},
+		"symmetric RSA":     {"k", cloudkms.CryptoKey{Purpose: "ENCRYPT_DECRYPT", VersionTemplate: &cloudkms.CryptoKeyVersionTemplate{Algorithm: "RSA_SIGN_PSS_2048_SHA256"}}},
+		"external":          {"k", cloudkms.CryptoKey{Purpose: "ENCRYPT_DECRYPT", VersionTemplate: &cloudkms.CryptoKeyVersionTemplate{ProtectionLevel: "EXTERNAL"}}},
+		"bad label":         {"k", cloudkms.CryptoKey{Purpose: "ENCRYPT_DECRYPT", Labels: map[string]string{"Domain": "x"}}},
+		"rotation for sign": {"k", cloudkms.CryptoKey{Purpose: "ASYMMETRIC_SIGN", VersionTemplate: &cloudkms.CryptoKeyVersionTemplate{Algorithm: "EC_SIGN_P256_SHA256"}, RotationPeriod: "7776000s"}},
+	} {
+		if st := gcpStatus(t, create(c.id, &c.k), 400); st != "INVALID_ARGUMENT" {
+			t.Errorf("%s: %s", name, st)
+		}
+	}
+	if st := gcpStatus(t, create(fakecloud.GCPDemoKey, &cloudkms.CryptoKey{Purpose: "ENCRYPT_DECRYPT"}), 409); st != "ALREADY_EXISTS" {
+		t.Errorf("an existing key: %s", st)
+	}
+
+	// Versions: a second, not primary until made so; then each state.
+	versions := keys.CryptoKeyVersions
+	v2, err := versions.Create(key, &cloudkms.CryptoKeyVersion{}).Do()
+	if err != nil || v2.Name != key+"/cryptoKeyVersions/2" || v2.State != "ENABLED" {
+		t.Fatalf("create version: %v %+v", err, v2)
+	}
+	if k, _ := keys.Get(key).Do(); k.Primary.Name != key+"/cryptoKeyVersions/1" {
+		t.Fatalf("a new version became primary: %+v", k.Primary)
+	}
+	if k, err := keys.UpdatePrimaryVersion(key, &cloudkms.UpdateCryptoKeyPrimaryVersionRequest{CryptoKeyVersionId: "2"}).Do(); err != nil || k.Primary.Name != v2.Name {
+		t.Fatalf("updatePrimaryVersion: %v %+v", err, k)
+	}
+	d, err := versions.Destroy(v2.Name, &cloudkms.DestroyCryptoKeyVersionRequest{}).Do()
+	if err != nil || d.State != "DESTROY_SCHEDULED" || d.DestroyTime == "" {
+		t.Fatalf("destroy: %v %+v", err, d)
+	}
+	if k, _ := keys.Get(key).Do(); k.Primary.State != "DESTROY_SCHEDULED" {
+		t.Fatalf("primary after destroy: %+v", k.Primary)
+	}
+	if r, err := versions.Restore(v2.Name, &cloudkms.RestoreCryptoKeyVersionRequest{}).Do(); err != nil || r.State != "DISABLED" || r.DestroyTime != "" {
+		t.Fatalf("restore: %v %+v", err, r)
+	}
+	if _, err := versions.Restore(v2.Name, &cloudkms.RestoreCryptoKeyVersionRequest{}).Do(); gcpStatus(t, err, 400) != "FAILED_PRECONDITION" {
+		t.Fatalf("restore twice: %v", err)
+	}
+	for _, state := range []string{"DESTROYED", "PENDING_GENERATION", "DISABLED", "ENABLED"} {
+		e.SetGCPVersionState(key, 0, state)
+		k, err := keys.Get(key).Do()
+		if err != nil || k.Primary.State != state {
+			t.Fatalf("primary in %s: %v %+v", state, err, k)
+		}
+		_, err = keys.Encrypt(key, &cloudkms.EncryptRequest{Plaintext: b64("x")}).Do()
+		if (state == "ENABLED") != (err == nil) {
+			t.Fatalf("encrypt with the primary %s: %v", state, err)
+		}
+	}
+	list, err := versions.List(key).PageSize(1).Do()
+	if err != nil || len(list.CryptoKeyVersions) != 1 || list.NextPageToken == "" || list.TotalSize != 2 {
+		t.Fatalf("list versions, one a page: %v %+v", err, list)
+	}
+	rest, err := versions.List(key).PageSize(1).PageToken(list.NextPageToken).Do()
+	if err != nil || len(rest.CryptoKeyVersions) != 1 || rest.CryptoKeyVersions[0].Name != v2.Name || rest.NextPageToken != "" {
+		t.Fatalf("the second page: %v %+v", err, rest)
+	}
+
+	// Lists: key rings in the location, keys in the ring.
+	rl, err := gcpService(t, e, e.GCPCustomer()).Projects.Locations.KeyRings.List("projects/" + fakecloud.GCPProject + "/locations/" + fakecloud.GCPLocation).Do()
+	if err != nil || len(rl.KeyRings) != 1 || rl.KeyRings[0].Name != ring || rl.TotalSize != 1 {
+		t.Fatalf("list key rings: %v %+v", err, rl)
+	}
+	if kl, err := keys.List(ring).Do(); err != nil || len(kl.CryptoKeys) != 1 || kl.CryptoKeys[0].Name != key {
+		t.Fatalf("list keys: %v %+v", err, kl)
+	}
+	if _, err := gcpService(t, e, e.GCPVendor()).Projects.Locations.KeyRings.CryptoKeys.List(ring).Do(); gcpStatus(t, err, 403) != "PERMISSION_DENIED" {
+		t.Fatalf("the vendor listed the keys: %v", err)
+	}
+
+	// A key of another purpose has no primary and does not encrypt.
+	sign := e.CreateGCPKey(fakecloud.GCPProject, fakecloud.GCPLocation, fakecloud.GCPDemoKeyRing, "signing", fakecloud.GCPKeyOptions{Purpose: "ASYMMETRIC_SIGN"})
+	if k, err := keys.Get(sign).Do(); err != nil || k.Purpose != "ASYMMETRIC_SIGN" || k.Primary != nil || k.VersionTemplate.Algorithm != "EC_SIGN_P256_SHA256" {
+		t.Fatalf("a signing key: %v %+v", err, k)
+	}
+	if _, err := keys.Encrypt(sign, &cloudkms.EncryptRequest{Plaintext: b64("x")}).Do(); err == nil {
+		t.Fatal("a signing key encrypted")
+	}
+
+	// A location Cloud KMS does not serve (AWS's spelling).
+	_, err = keys.Get("projects/" + fakecloud.GCPProject + "/locations/us-east-1/keyRings/r/cryptoKeys/k").Do()
+	if st := gcpStatus(t, err, 404); st != "NOT_FOUND" || !strings.Contains(err.Error(), "location 'us-east-1'") {
+		t.Fatalf("location us-east-1: %s %v", st, err)
+	}
+
+	// A binding that has not applied yet: PERMISSION_DENIED twice, then through.
+	e.GrantGCPRole(key, fakecloud.RoleCryptoKeyEncrypterDecrypter, e.GCPVendor().Member())
+	e.Inject(fakecloud.Fault{Service: "cloudkms", Operation: "Encrypt", Caller: "vendor", Code: "PERMISSION_DENIED", Status: 403, Times: 2})
+	vendor := gcpService(t, e, e.GCPVendor()).Projects.Locations.KeyRings.CryptoKeys
+	for i := range 3 {
+		_, err := vendor.Encrypt(key, &cloudkms.EncryptRequest{Plaintext: b64("x")}).Do()
+		if i < 2 && (gcpStatus(t, err, 403) != "PERMISSION_DENIED" || !strings.Contains(err.Error(), "cloudkms.cryptoKeyVersions.useToEncrypt")) || i == 2 && err != nil {
+			t.Fatalf("attempt %d: %v", i+1, err)
+		}
+	}
+}
+
+// gcpRaw sends a request as curl would, with id's access token, and
+// returns the status and the decoded JSON body.
+func gcpRaw(t *testing.T, e *fakecloudtest.Env, id fakecloud.GCPIdentity, method, path, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, e.Server.GCPKMSEndpoint()+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+id.AccessToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("%s %s: the body is not JSON: %v", method, path, err)
+	}
+	return resp.StatusCode, out
+}
+
+// TestGCPWire checks shapes on the wire as Google's documentation shows
+// them (the REST create-key example: proto names in the query string,
+// timestamps with nanoseconds, durations in seconds), the exact error
+// envelope, and the CRC32C integrity fields gcloud relies on.
+func TestGCPWire(t *testing.T) {
+	t.Parallel()
+	e, _ := newGCPEnv(t)
+	admin := e.GCPCustomer()
+	loc := "v1/projects/" + fakecloud.GCPProject + "/locations/" + fakecloud.GCPLocation
+	code, ring := gcpRaw(t, e, admin, "POST", loc+"/keyRings?key_ring_id=my-key-ring", "{}")
+	if code != 200 || ring["name"] != "projects/rekwiz-demo/locations/us-east1/keyRings/my-key-ring" || len(ring) != 2 {
+		t.Fatalf("create key ring: %d %v", code, ring)
+	}
+	code, key := gcpRaw(t, e, admin, "POST", loc+"/keyRings/my-key-ring/cryptoKeys?crypto_key_id=my-key", `{"purpose":"ENCRYPT_DECRYPT"}`)
+	primary, _ := key["primary"].(map[string]any)
+	ct, _ := key["createTime"].(string)
+	if code != 200 || key["purpose"] != "ENCRYPT_DECRYPT" || primary["state"] != "ENABLED" || primary["algorithm"] != "GOOGLE_SYMMETRIC_ENCRYPTION" ||
+		primary["protectionLevel"] != "SOFTWARE" || key["destroyScheduledDuration"] != "2592000s" || len(ct) != len("2023-03-14T15:52:55.358979323Z") || key["labels"] != nil {
+		t.Fatalf("create key: %d %v", code, key)
+	}
+	code, body := gcpRaw(t, e, admin, "GET", loc+"/keyRings/nope", "")
+	want := map[string]any{"error": map[string]any{"code": 404.0, "message": "KeyRing projects/rekwiz-demo/locations/us-east1/keyRings/nope not found.", "status": "NOT_FOUND"}}
+	if code != 404 || !jsonEqual(body, want) {
+		t.Fatalf("get a missing key ring: %d %v", code, body)
+	}
+	code, body = gcpRaw(t, e, e.GCPVendor(), "GET", loc+"/keyRings/nope", "")
+	if errBody, _ := body["error"].(map[string]any); code != 403 || errBody["status"] != "PERMISSION_DENIED" ||
+		errBody["message"] != "Permission 'cloudkms.keyRings.get' denied on resource 'projects/rekwiz-demo/locations/us-east1/keyRings/nope' (or it may not exist)." {
+		t.Fatalf("the vendor gets a missing key ring: %d %v", code, body)
+	}
+
+	// Encrypt with checksums: verified, and the ciphertext's CRC32C sent back.
+	pt := []byte("rekwiz")
+	crc := func(b []byte) string {
+		return strconv.FormatUint(uint64(crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli))), 10)
+	}
+	code, enc := gcpRaw(t, e, admin, "POST", loc+"/keyRings/my-key-ring/cryptoKeys/my-key:encrypt",
+		`{"plaintext":"`+b64(string(pt))+`","plaintextCrc32c":"`+crc(pt)+`"}`)
+	blob, _ := base64.StdEncoding.DecodeString(enc["ciphertext"].(string))
+	if code != 200 || enc["verifiedPlaintextCrc32c"] != true || enc["verifiedAdditionalAuthenticatedDataCrc32c"] != false || enc["ciphertextCrc32c"] != crc(blob) {
+		t.Fatalf("encrypt with a checksum: %d %v", code, enc)
+	}
+	code, body = gcpRaw(t, e, admin, "POST", loc+"/keyRings/my-key-ring/cryptoKeys/my-key:encrypt",
+		`{"plaintext":"`+b64(string(pt))+`","plaintextCrc32c":"1"}`)
+	if code != 400 || body["error"].(map[string]any)["status"] != "INVALID_ARGUMENT" {
+		t.Fatalf("encrypt with a wrong checksum: %d %v", code, body)
+	}
+	// The ciphertext in the URL-safe alphabet, as gcloud sends bytes.
+	code, dec := gcpRaw(t, e, admin, "POST", loc+"/keyRings/my-key-ring/cryptoKeys/my-key:decrypt",
+		`{"ciphertext":"`+base64.URLEncoding.EncodeToString(blob)+`","ciphertextCrc32c":"`+crc(blob)+`"}`)
+	if code != 200 || dec["plaintext"] != b64(string(pt)) || dec["plaintextCrc32c"] != crc(pt) {
+		t.Fatalf("decrypt: %d %v", code, dec)
+	}
+}
+
+func jsonEqual(a, b any) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return bytes.Equal(x, y)
+}
+
+// TestGCPProjectPolicy: the project's IAM policy through Resource
+// Manager's client, as a check that looks for a binding on the project
+// would read it; a project binding reaches every key in the project.
+func TestGCPProjectPolicy(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e, _ := newGCPEnv(t)
+	key := e.SeedGCPDemo()
+	crm := func(id fakecloud.GCPIdentity) *cloudresourcemanager.Service {
+		svc, err := cloudresourcemanager.NewService(ctx, option.WithEndpoint(e.Server.GCPKMSEndpoint()),
+			option.WithAuthCredentialsFile(option.ServiceAccount, e.GCPCredentialsFile(t, id)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return svc
+	}
+	admin := crm(e.GCPCustomer())
+	pol, err := admin.Projects.GetIamPolicy(fakecloud.GCPProject, &cloudresourcemanager.GetIamPolicyRequest{}).Do()
+	if err != nil || len(pol.Bindings) != 1 || pol.Bindings[0].Role != fakecloud.RoleOwner || pol.Bindings[0].Members[0] != e.GCPCustomer().Member() {
+		t.Fatalf("the project's policy: %v %+v", err, pol)
+	}
+	pol.Bindings = append(pol.Bindings, &cloudresourcemanager.Binding{Role: fakecloud.RoleKMSViewer, Members: []string{e.GCPVendor().Member()}})
+	if _, err := admin.Projects.SetIamPolicy(fakecloud.GCPProject, &cloudresourcemanager.SetIamPolicyRequest{Policy: pol}).Do(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gcpService(t, e, e.GCPVendor()).Projects.Locations.KeyRings.CryptoKeys.Get(key).Do(); err != nil {
+		t.Fatalf("cloudkms.viewer on the project does not reach the key: %v", err)
+	}
+	_, err = crm(e.GCPVendor()).Projects.GetIamPolicy(fakecloud.GCPProject, &cloudresourcemanager.GetIamPolicyRequest{}).Do()
+	if st := gcpStatus(t, err, 403); st != "PERMISSION_DENIED" {
+		t.Fatalf("the vendor read the project's policy: %s %v", st, err)
+	}
+	_, err = admin.Projects.GetIamPolicy("someone-else", &cloudresourcemanager.GetIamPolicyRequest{}).Do()
+	if st := gcpStatus(t, err, 403); st != "PERMISSION_DENIED" {
+		t.Fatalf("another project's policy: %s %v", st, err)
 	}
 }
