@@ -24,8 +24,13 @@ const gcloudPath = "/usr/bin/gcloud"
 
 // gcloudCLI returns gcloud's path. Without it the test is skipped, except
 // under CI (CI=true), where it fails: the CI machine's image must have it.
+// With -short (the quick loop) it is skipped: each gcloud start is a
+// Python start, a second or more.
 func gcloudCLI(t testing.TB) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skipf("-short: skips what runs gcloud (the full test runs it)")
+	}
 	if p, err := exec.LookPath(gcloudPath); err == nil {
 		return p
 	}

@@ -201,8 +201,8 @@ var theirCondition = &cloudkms.Expr{Title: "office-hours", Expression: `request.
 
 // TestGCPScriptsEndToEnd runs each Google Cloud script (existing key, new
 // key) with the real gcloud against the sandbox, each on a sandbox of
-// its own: a dry run, the setup twice (the first meeting a concurrent
-// policy change, which it retries), then the teardown (for the existing
+// its own: a dry run, the setup twice (for the existing key the first
+// meets a concurrent policy change, which it retries), then the teardown (for the existing
 // key after a dry run of it). The end state is read through the Go SDK
 // after every run: the vendor's binding and the domain label are there
 // (and the vendor may encrypt and decrypt) or gone (and it may not); the
@@ -244,14 +244,20 @@ func TestGCPScriptsEndToEnd(t *testing.T) {
 			}
 			c.dryRun(t, sp, Options{}, plan...)
 
-			// The first run's policy write meets a change made since gcloud
-			// read the policy: IAM refuses it (409 ABORTED), and the script
-			// tries again from a fresh read.
-			c.sb.Inject(fakecloud.Fault{Service: "cloudkms", Operation: "SetIamPolicy", Code: "ABORTED", Status: 409, Times: 1,
-				Message: "There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff."})
+			// The existing key's first policy write meets a change made since
+			// gcloud read the policy: IAM refuses it (409 ABORTED), and the
+			// script tries again from a fresh read. (The new key's script
+			// shares that code; one gcloud start fewer.)
+			retried := "The key's IAM policy changed while rekwiz wrote it; trying again from a fresh read (1 of 5)."
+			if k == flows.KeyExisting {
+				c.sb.Inject(fakecloud.Fault{Service: "cloudkms", Operation: "SetIamPolicy", Code: "ABORTED", Status: 409, Times: 1,
+					Message: "There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff."})
+			}
 			out := c.mustRun(t, sp, Options{})
-			for _, w := range []string{"The key's IAM policy changed while rekwiz wrote it; trying again from a fresh read (1 of 5).",
-				"Gave " + vendor.GCPServiceAccount + " the role " + flows.GCPVendorRole + " on the key only; every other binding kept.",
+			if strings.Contains(out, retried) != (k == flows.KeyExisting) {
+				t.Fatalf("the first run (retry expected: %v):\n%s", k == flows.KeyExisting, out)
+			}
+			for _, w := range []string{"Gave " + vendor.GCPServiceAccount + " the role " + flows.GCPVendorRole + " on the key only; every other binding kept.",
 				"\nKey resource name (save this for next step): " + key + "\n"} {
 				if !strings.Contains(out, w) {
 					t.Fatalf("the first run does not say %q:\n%s", w, out)

@@ -89,7 +89,7 @@ var hostileInputs = []hostile{
 	{flows.FieldProtection, "hsm; id"},
 	{flows.FieldProtection, "ｈsm"},
 	{flows.FieldProtection, "software\nid"},
-	{flows.FieldProtection, ""},
+	{flows.FieldProtection, "hsm software"}, // empty is not here: it means hsm
 }
 
 func set(sp *flows.SetupSpec, f flows.Field, v string) bool {

@@ -16,16 +16,7 @@ func golden(t *testing.T, name, got string) {
 	goldenfile.Golden(t, filepath.Join("scripts", name), got)
 }
 
-var vendor = withGCP(fakecloudtest.Vendor)
-
-// withGCP gives a test vendor a Google service account, which a
-// gcp-delegated script needs, when its profile has none.
-func withGCP(v flows.Vendor) flows.Vendor {
-	if v.GCPServiceAccount == "" {
-		v.GCPServiceAccount = "acme-rek@acme-prod.iam.gserviceaccount.com"
-	}
-	return v
-}
+var vendor = fakecloudtest.Vendor
 
 const (
 	testDomain = "dm-LCAJVnUE94B"
