@@ -23,6 +23,11 @@ var (
 // read its metadata or change it.
 const GCPVendorRole = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
 
+// GCPRotationDays is how often a new Cloud KMS key is rotated, by the
+// script and by "set it up for me" alike: yearly, as AWS KMS rotates a
+// key with automatic rotation on.
+const GCPRotationDays = 365
+
 // GCPLabelValue is the value of the label that marks a key for a domain.
 const GCPLabelValue = "allow"
 

@@ -66,10 +66,6 @@ func azureData(d *data, opts Options) error {
 	return nil
 }
 
-// gcpRotationDays is how often a new Cloud KMS key is rotated: yearly, as
-// AWS KMS rotates a key with automatic rotation on.
-const gcpRotationDays = 365
-
 // gcpData is the vendor's IAM member and role on the key, the label that
 // marks the key for the domain, and the key's and key ring's names.
 func gcpData(d *data, _ Options) error {
@@ -81,6 +77,6 @@ func gcpData(d *data, _ Options) error {
 	k := spec.KeyResource()
 	d.KeyResource = k.String()
 	d.KeyRingName = k.KeyRingName()
-	d.RotationDays = gcpRotationDays
+	d.RotationDays = flows.GCPRotationDays
 	return nil
 }

@@ -99,7 +99,7 @@ func TestGoodKeyPasses(t *testing.T) {
 		gcpkms.CheckCredentials: "the vendor's service account " + vendor.GCPServiceAccount,
 		gcpkms.CheckBinding:     vendor.GCPMember() + " holds " + flows.GCPVendorRole,
 		gcpkms.CheckRoundTrip:   "as the vendor's service account",
-		gcpkms.CheckKeyInfo:     "protection level HSM; rotates every 90 days",
+		gcpkms.CheckKeyInfo:     "protection level HSM; rotates every 365 days",
 		gcpkms.CheckLabel:       label + "=allow",
 	} {
 		if c[id].Status != flows.StatusPass || !strings.Contains(c[id].Detail, want) {

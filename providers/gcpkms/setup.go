@@ -33,7 +33,7 @@ type Setup struct {
 func NewSetup(cfg Config) *Setup { return &Setup{Config: cfg} }
 
 // RotationPeriod is a new key's automatic rotation period.
-const RotationPeriod = 90 * 24 * time.Hour
+const RotationPeriod = flows.GCPRotationDays * 24 * time.Hour
 
 // policyTries is how many times a policy write that conflicted with
 // another change (ABORTED) is made again from a fresh read.
@@ -92,7 +92,7 @@ func (p SetupPlan) Flow() flows.SetupPlan {
 		} else {
 			out.Kept = append(out.Kept, "the key ring "+p.Key.KeyRingName())
 		}
-		out.Changes = append(out.Changes, fmt.Sprintf("create the key %s: ENCRYPT_DECRYPT, %s, rotated every 90 days", p.Key.String(), p.Protection))
+		out.Changes = append(out.Changes, fmt.Sprintf("create the key %s: ENCRYPT_DECRYPT, %s, rotated every %d days", p.Key.String(), p.Protection, flows.GCPRotationDays))
 	}
 	if p.AddBinding {
 		out.Changes = append(out.Changes, fmt.Sprintf("add %s to the key's IAM policy with the role %s, keeping every other binding", p.Member, flows.GCPVendorRole))
@@ -267,7 +267,7 @@ func (s *Setup) Run(ctx context.Context, spec flows.SetupSpec, report func(flows
 			if created.Purpose != "" && created.Purpose != "ENCRYPT_DECRYPT" {
 				return fail("gcloud kms keys create", fmt.Errorf("the key made is for %s, not ENCRYPT_DECRYPT", created.Purpose))
 			}
-			report(flows.SetupEvent{Call: "gcloud kms keys create", Detail: fmt.Sprintf("created the %s key %s, rotated every 90 days, labelled %s=%s", plan.Protection, k.Key, label, flows.GCPLabelValue)})
+			report(flows.SetupEvent{Call: "gcloud kms keys create", Detail: fmt.Sprintf("created the %s key %s, rotated every %d days, labelled %s=%s", plan.Protection, k.Key, flows.GCPRotationDays, label, flows.GCPLabelValue)})
 		case status(err) == "ALREADY_EXISTS":
 			// An earlier run made it: it is set up as an existing key.
 			key, err := c.getKey(ctx, k.String())

@@ -171,7 +171,7 @@ func TestSetupNewKey(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(plan.Changes) != 4 || !strings.HasPrefix(plan.Changes[0], "create the key ring ") || !strings.Contains(plan.Changes[1], strings.ToUpper(prot)+", rotated every 90 days") {
+			if len(plan.Changes) != 4 || !strings.HasPrefix(plan.Changes[0], "create the key ring ") || !strings.Contains(plan.Changes[1], strings.ToUpper(prot)+", rotated every 365 days") {
 				t.Fatalf("plan %q", plan.Changes)
 			}
 			report, got := events(t)
@@ -188,7 +188,7 @@ func TestSetupNewKey(t *testing.T) {
 			}
 			checks := e.run(t, target("rek-new"))
 			c := byID(checks)
-			if !flows.Passed(checks) || !strings.Contains(c[gcpkms.CheckKeyInfo].Detail, "protection level "+strings.ToUpper(prot)+"; rotates every 90 days, next on "+time.Now().Add(gcpkms.RotationPeriod).UTC().Format("2006-01-02")) {
+			if !flows.Passed(checks) || !strings.Contains(c[gcpkms.CheckKeyInfo].Detail, "protection level "+strings.ToUpper(prot)+"; rotates every 365 days, next on "+time.Now().Add(gcpkms.RotationPeriod).UTC().Format("2006-01-02")) {
 				t.Fatalf("the new key:%s", dump(checks))
 			}
 
