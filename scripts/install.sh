@@ -56,8 +56,10 @@ else
 fi
 
 if command -v curl >/dev/null 2>&1; then
+	fetcher=curl
 	fetch() { curl -fsSL -o "$2" "$1"; }
 elif command -v wget >/dev/null 2>&1; then
+	fetcher=wget
 	fetch() { wget -q -O "$2" "$1"; }
 else
 	die "neither curl nor wget is installed; install one of them and run this again"
@@ -75,8 +77,14 @@ tmp=$(mktemp -d 2>/dev/null || mktemp -d -t rekwiz) || die "cannot create a temp
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM HUP
 
+# download fetches a file of the release into $tmp; on failure, one line
+# with the downloader's first line of complaint.
 download() {
-	fetch "$base_url/$1" "$tmp/$1" || die "could not download $(clean "$base_url/$1"); check the address (REKWIZ_BASE_URL) and your connection"
+	if ! fetch "$base_url/$1" "$tmp/$1" 2>"$tmp/fetch.err"; then
+		why=$(head -n 1 "$tmp/fetch.err")
+		[ -n "$why" ] || why="$fetcher failed"
+		die "could not download $(clean "$base_url/$1") ($(clean "$why")); check the address (REKWIZ_BASE_URL) and your connection"
+	fi
 }
 
 say "downloading $archive from $(clean "$base_url")"
@@ -95,7 +103,7 @@ want=$(printf '%s' "$want" | tr 'A-F' 'a-f')
 [ "$got" = "$want" ] || die "checksum mismatch for $archive (SHA256SUMS says $want, the download is $got); refusing to install"
 say "checksum verified ($got)"
 
-tar -xzf "$tmp/$archive" -C "$tmp" || die "$archive is not a readable tar.gz archive"
+tar -xzf "$tmp/$archive" -C "$tmp" 2>/dev/null || die "$archive is not a readable tar.gz archive"
 src="$tmp/rekwiz_${os}_${arch}"
 [ -f "$src/rekwiz" ] || die "$archive holds no rekwiz binary"
 

@@ -207,7 +207,7 @@ func TestInstallScript(t *testing.T) {
 	})
 	t.Run("wrong address", func(t *testing.T) {
 		t.Parallel()
-		refused(t, install(t, sh, srv.URL+"/nothing-here"), "could not download "+srv.URL+"/nothing-here/SHA256SUMS")
+		refused(t, install(t, sh, srv.URL+"/nothing-here"), "could not download "+srv.URL+"/nothing-here/SHA256SUMS (curl: (22) The requested URL returned error: 404)")
 	})
 }
 
