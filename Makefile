@@ -9,7 +9,7 @@ LDFLAGS     := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=
 DIST        ?= dist
 PLATFORMS   ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
 
-.PHONY: build test lint demo bench golden fuzz clean dist man
+.PHONY: build test lint demo demo-cast bench bench-checks bench-startup bench-render golden fuzz clean dist man
 
 ## build: the rekwiz binary, in ./bin (rekwiz --version: version, commit and commit date)
 build:
@@ -45,9 +45,40 @@ lint:
 demo:
 	$(GO) run ./cmd/rekwiz demo
 
+## demo-cast: record `rekwiz demo --autoplay` with asciinema at 100x30 (a fresh HOME, so the
+## screens show the same paths every time) to docs/demo.cast, and render docs/demo.svg with
+## svg-term-cli from npm, installed under .cache/npm. Pauses longer than CAST_IDLE seconds are
+## cut to it, which keeps the SVG small.
+SVG_TERM  := .cache/npm/node_modules/.bin/svg-term
+CAST_IDLE ?= 4
+demo-cast: build
+	@command -v asciinema >/dev/null || apt-get install -y asciinema || { echo "demo-cast needs asciinema (apt-get install -y asciinema)"; exit 1; }
+	test -x $(SVG_TERM) || npm install --prefix .cache/npm --no-save --no-audit --no-fund svg-term-cli@2.1.1
+	home=$$(mktemp -d) && trap 'rm -rf "$$home"' EXIT && \
+	  HOME=$$home XDG_CONFIG_HOME=$$home/.config TERM=xterm-256color \
+	  asciinema rec --overwrite -q --cols 100 --rows 30 -i $(CAST_IDLE) -t "rekwiz demo --autoplay" \
+	    -c 'bin/rekwiz demo --autoplay' docs/demo.cast </dev/null
+	$(SVG_TERM) --in docs/demo.cast --out docs/demo.svg --window --width 100 --height 30
+	@ls -l docs/demo.cast docs/demo.svg
+
 ## bench: the benchmarks (numbers for the issue notes)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## bench-checks: each provider's pairing check with 50 ms added to every HTTP request, its
+## wall time beside its critical path (wall-ms, path-ms, x-path; a benchmark over 1.2x fails).
+## -v logs each benchmark's last run: its requests and the path through them.
+bench-checks:
+	$(GO) test -run '^$$' -bench 'PairingCheck|ServiceAccountCheck' -benchtime 20x ./providers/awskms ./providers/azurehsm
+
+## bench-startup: the first frame of `rekwiz demo` and `rekwiz --domain …` in an 80x24 pty,
+## each against a bare bubbletea v2 program (testdata/baretea), in turn: medians, ranges, ratio
+bench-startup:
+	REKWIZ_BENCH_STARTUP=1 $(GO) test -count=1 -run '^TestFirstFrameBench$$' -v ./cmd/rekwiz
+
+## bench-render: one keystroke's Update and View at 120x40 on each step (target: under 1 ms)
+bench-render:
+	$(GO) test -run '^$$' -bench BenchmarkKeystroke -benchmem ./ui
 
 ## golden: rewrite the golden files under testdata after a meant change
 golden:

@@ -54,7 +54,17 @@ func (g given) validate(f Field, raw string) (Value, error) {
 	case FieldHSMName:
 		return plain(ParseHSMName(raw))
 	case FieldKeyName:
-		return plain(ParseKeyName(raw))
+		return plain(g.provider().Cloud().ParseKeyName(raw))
+	case FieldProject:
+		return plain(ParseGCPProject(raw))
+	case FieldLocation:
+		return plain(ParseGCPLocation(raw))
+	case FieldKeyRing:
+		return plain(ParseKeyRingID(raw))
+	case FieldProtection:
+		return plain(ParseProtectionLevel(raw))
+	case FieldKeyResource:
+		return g.validateKeyResource(raw)
 	case FieldAliasARN:
 		return g.validateAliasARN(raw)
 	case FieldAccessKeyID:
@@ -172,7 +182,7 @@ func (g given) validateAliasARN(raw string) (Value, error) {
 			want += "COMPANY"
 		}
 		parts := strings.Split(strings.TrimPrefix(got, "alias/"), "/")
-		if domainRE.MatchString(parts[0]) && parts[0] != domain {
+		if domainRE().MatchString(parts[0]) && parts[0] != domain {
 			return Value{}, fmt.Errorf("this alias is for domain %s, not %s; expected %s", parts[0], domain, want)
 		}
 		return Value{}, fmt.Errorf("the alias must be %s so the vendor can tell it is meant for this domain", want)
@@ -203,6 +213,30 @@ func (g given) validateKeyURL(raw string) (Value, error) {
 	return Value{Text: u.String()}, nil
 }
 
+// validateKeyResource checks a Cloud KMS key's resource name, and that
+// it names the project, location, key ring and key the key step named
+// (when it did: rekwiz verify asks for none of them).
+func (g given) validateKeyResource(raw string) (Value, error) {
+	k, note, err := ParseKeyResource(raw)
+	if err != nil {
+		return Value{}, err
+	}
+	for _, c := range []struct {
+		f         Field
+		got, what string
+	}{
+		{FieldProject, k.Project, "project"},
+		{FieldLocation, k.Location, "location"},
+		{FieldKeyRing, k.KeyRing, "key ring"},
+		{FieldKeyName, k.Key, "key"},
+	} {
+		if want := g.value(c.f); want != "" && c.got != want {
+			return Value{}, fmt.Errorf("this key's %s is %s, but the key step names %s; paste the name the script printed, or go back and change the %s", c.what, c.got, want, c.what)
+		}
+	}
+	return Value{Text: k.String(), Note: note}, nil
+}
+
 // SetupSpec is what the setup script, or the SDK doing the same work,
 // needs: the answers of the first steps, checked.
 type SetupSpec struct {
@@ -214,7 +248,13 @@ type SetupSpec struct {
 	KeyID    string // AWS, existing key: key ID or key ARN
 	Company  string // AWS service account
 	HSMName  string // Azure
-	KeyName  string // Azure: the existing key, or the name for the new one
+	KeyName  string // Azure, Google Cloud: the existing key, or the name for the new one
+	// Google Cloud: where the key is, and a new key's protection level
+	// (hsm or software).
+	Project         string
+	Location        string
+	KeyRing         string
+	ProtectionLevel string
 }
 
 // Validate checks a spec built outside a flow (rekwiz script, or a caller
@@ -258,6 +298,9 @@ func (sp SetupSpec) Normalize() (SetupSpec, error) {
 	if err := sp.Vendor.Validate(); err != nil {
 		return SetupSpec{}, err
 	}
+	if err := out.Provider.VendorReady(sp.Vendor); err != nil {
+		return SetupSpec{}, err
+	}
 	return out, nil
 }
 
@@ -280,6 +323,14 @@ func (sp *SetupSpec) value(f Field) string {
 		return sp.HSMName
 	case FieldKeyName:
 		return sp.KeyName
+	case FieldProject:
+		return sp.Project
+	case FieldLocation:
+		return sp.Location
+	case FieldKeyRing:
+		return sp.KeyRing
+	case FieldProtection:
+		return sp.ProtectionLevel
 	}
 	return ""
 }
@@ -303,7 +354,20 @@ func (sp *SetupSpec) set(f Field, v string) {
 		sp.HSMName = v
 	case FieldKeyName:
 		sp.KeyName = v
+	case FieldProject:
+		sp.Project = v
+	case FieldLocation:
+		sp.Location = v
+	case FieldKeyRing:
+		sp.KeyRing = v
+	case FieldProtection:
+		sp.ProtectionLevel = v
 	}
+}
+
+// KeyResource is the Cloud KMS key the spec names (Google Cloud).
+func (sp SetupSpec) KeyResource() KeyResource {
+	return KeyResource{Project: sp.Project, Location: sp.Location, KeyRing: sp.KeyRing, Key: sp.KeyName}
 }
 
 // AliasName is the alias the setup creates (AWS).
@@ -356,11 +420,12 @@ type Target struct {
 	Provider        Provider
 	Domain          string
 	Vendor          Vendor
-	AliasARN        ARN    // AWS
-	AccessKeyID     string // AWS service account
-	SecretAccessKey Secret // AWS service account
-	KeyURL          KeyURL // Azure
-	TenantID        string // Azure
+	AliasARN        ARN         // AWS
+	AccessKeyID     string      // AWS service account
+	SecretAccessKey Secret      // AWS service account
+	KeyURL          KeyURL      // Azure
+	TenantID        string      // Azure
+	KeyResource     KeyResource // Google Cloud
 }
 
 // Target returns the pasted values, checked. It needs the domain, the

@@ -3,7 +3,6 @@ package flows
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 )
 
@@ -37,11 +36,11 @@ func (a ARN) KeyID() string {
 }
 
 var (
-	accountRE   = regexp.MustCompile(`^[0-9]{12}$`)
-	regionRE    = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$`)
-	aliasNameRE = regexp.MustCompile(`^alias/[A-Za-z0-9/_-]{1,250}$`)
-	keyIDRE     = regexp.MustCompile(`^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$`)
-	plainRE     = regexp.MustCompile(`^[A-Za-z0-9:/_.-]{1,300}$`)
+	accountRE   = lazyRE(`^[0-9]{12}$`)
+	regionRE    = lazyRE(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$`)
+	aliasNameRE = lazyRE(`^alias/[A-Za-z0-9/_-]+$`) // and at most 250 after alias/
+	keyIDRE     = lazyRE(`^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$`)
+	plainRE     = lazyRE(`^[A-Za-z0-9:/_.-]+$`) // and at most 300
 )
 
 // PartitionOf is the AWS partition a region belongs to.
@@ -72,13 +71,13 @@ func parseKMSARN(s string) (ARN, error) {
 	if parts[2] != "kms" {
 		return ARN{}, fmt.Errorf("this is an ARN for %q, not for KMS", parts[2])
 	}
-	if !regionRE.MatchString(a.Region) {
+	if !regionRE().MatchString(a.Region) {
 		return ARN{}, fmt.Errorf("%q is not an AWS region", a.Region)
 	}
 	if p := PartitionOf(a.Region); p != a.Partition {
 		return ARN{}, fmt.Errorf("region %s is in partition %s, not %s", a.Region, p, a.Partition)
 	}
-	if !accountRE.MatchString(a.Account) {
+	if !accountRE().MatchString(a.Account) {
 		return ARN{}, fmt.Errorf("%q is not a 12-digit AWS account ID", a.Account)
 	}
 	return a, nil
@@ -104,7 +103,7 @@ func ParseAliasARN(s string) (a ARN, note string, err error) {
 	switch {
 	case strings.HasPrefix(a.Resource, "key/"):
 		return ARN{}, "", fmt.Errorf("this is a key ARN; paste the alias ARN the script printed, like %s", aliasARNExample)
-	case !aliasNameRE.MatchString(a.Resource):
+	case !boundedMatch(aliasNameRE, a.Resource, len("alias/")+250):
 		return ARN{}, "", fmt.Errorf("%q is not an alias name (alias/ followed by letters, digits, /, _ or -)", a.Resource)
 	case strings.HasPrefix(a.Resource, "alias/aws/"):
 		return ARN{}, "", errors.New("alias/aws/… names are reserved for AWS managed keys")
@@ -133,7 +132,7 @@ func ParseKeyRef(s string) (KeyRef, error) {
 		return KeyRef{}, err
 	}
 	const want = "expected a key ID (1234abcd-12ab-34cd-56ef-1234567890ab) or key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)"
-	if keyIDRE.MatchString(s) {
+	if keyIDRE().MatchString(s) {
 		return KeyRef{ID: s}, nil
 	}
 	if strings.HasPrefix(s, "alias/") || strings.Contains(s, ":alias/") {
@@ -147,7 +146,7 @@ func ParseKeyRef(s string) (KeyRef, error) {
 		return KeyRef{}, fmt.Errorf("%w; %s", err, want)
 	}
 	id := a.KeyID()
-	if !keyIDRE.MatchString(id) {
+	if !keyIDRE().MatchString(id) {
 		return KeyRef{}, errors.New(want)
 	}
 	return KeyRef{ID: id, ARN: &a}, nil
@@ -156,7 +155,7 @@ func ParseKeyRef(s string) (KeyRef, error) {
 // shellSafeOr returns s when it is plain enough to show inside a suggested
 // command, and fallback otherwise, so a hint never echoes hostile input.
 func shellSafeOr(s, fallback string) string {
-	if plainRE.MatchString(s) {
+	if boundedMatch(plainRE, s, 300) {
 		return s
 	}
 	return fallback

@@ -44,6 +44,8 @@ func Choices(f Field) []string {
 		return out
 	case FieldRegion:
 		return AWSRegions()
+	case FieldProtection:
+		return []string{ProtectionHSM, ProtectionSoftware}
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package flows
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,12 @@ func TestChoicesAreWhatTheParsersAccept(t *testing.T) {
 		FieldProvider: func(s string) error { _, err := ParseProvider(s); return err },
 		FieldKey:      func(s string) error { _, err := ParseKeyChoice(s); return err },
 		FieldRegion:   func(s string) error { _, err := ParseRegion(s); return err },
+		FieldProtection: func(s string) error {
+			if v, err := ParseProtectionLevel(s); err != nil || v != s {
+				return fmt.Errorf("parsed as %q: %v", v, err)
+			}
+			return nil
+		},
 	}
 	for f, p := range parse {
 		cs := Choices(f)

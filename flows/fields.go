@@ -24,6 +24,11 @@ const (
 	FieldSecretAccessKey Field = "secret-access-key"
 	FieldKeyURL          Field = "key-url"
 	FieldTenantID        Field = "tenant-id"
+	FieldProject         Field = "project"
+	FieldLocation        Field = "location"
+	FieldKeyRing         Field = "keyring"
+	FieldProtection      Field = "protection-level"
+	FieldKeyResource     Field = "key-resource"
 )
 
 // FieldKind says how a field is entered.
@@ -58,7 +63,12 @@ var fieldSpecs = map[Field]FieldSpec{
 	FieldKeyID:    {FieldKeyID, "Key ID or key ARN", TextField, "1234abcd-12ab-34cd-56ef-1234567890ab", "aws kms list-keys, or the key's page in the KMS console", ""},
 	FieldCompany:  {FieldCompany, "Company name", TextField, "MyCompany", "goes into the key alias: alias/DOMAIN/VENDOR/COMPANY", ""},
 	FieldHSMName:  {FieldHSMName, "Managed HSM name", TextField, "contoso-hsm", "az keyvault list --resource-type hsm --query [].name", ""},
-	FieldKeyName:  {FieldKeyName, "Key name", TextField, "rek", "the key in the HSM (for a new key: the name to give it)", ""},
+	FieldKeyName:  {FieldKeyName, "Key name", TextField, "rek", "the key's name (for a new key: the name to give it)", ""},
+	FieldProject:  {FieldProject, "Project ID", TextField, "my-project-123", "gcloud config get-value project, or the project picker in the console", ""},
+	FieldLocation: {FieldLocation, "Location", TextField, "us-east1", "the key ring's location: a region such as us-east1, a multi-region such as us, or global", ""},
+	FieldKeyRing:  {FieldKeyRing, "Key ring", TextField, "rekwiz", "gcloud kms keyrings list --location LOCATION (a new key: created if missing)", ""},
+	FieldProtection: {FieldProtection, "Protection level", TextField, "hsm",
+		"hsm (the key lives in Cloud HSM) or software", ""},
 	FieldAliasARN: {FieldAliasARN, "Key alias ARN", TextField, "arn:aws:kms:us-east-1:123456789012:alias/…",
 		"printed by the script: " + pasteLabelText("Key alias"), "Key alias"},
 	FieldAccessKeyID: {FieldAccessKeyID, "Access key ID", TextField, "AKIA…",
@@ -69,6 +79,8 @@ var fieldSpecs = map[Field]FieldSpec{
 		"printed by the script: " + pasteLabelText("Key URL"), "Key URL"},
 	FieldTenantID: {FieldTenantID, "Tenant ID", TextField, "00000000-0000-0000-0000-000000000000",
 		"printed by the script: " + pasteLabelText("Tenant ID"), "Tenant ID"},
+	FieldKeyResource: {FieldKeyResource, "Key resource name", TextField, "projects/PROJECT/locations/LOCATION/keyRings/RING/cryptoKeys/KEY",
+		"printed by the script: " + pasteLabelText("Key resource name"), "Key resource name"},
 }
 
 // pasteSuffix follows every label a script prints before a value to
@@ -89,13 +101,13 @@ func PasteLine(f Field) string {
 }
 
 // labelledRE finds the lines PasteLine starts, whatever ends them.
-var labelledRE = regexp.MustCompile(`^\s*([A-Za-z ]+?)` + regexp.QuoteMeta(pasteSuffix) + `:\s*(\S*)\s*$`)
+var labelledRE = lazyRE(`^\s*([A-Za-z ]+?)` + regexp.QuoteMeta(pasteSuffix) + `:\s*(\S*)\s*$`)
 
 // LabelledValue is the value on one line a script printed with
 // PasteLine, and the field it is for. ok is false for any other line
 // (and for a label no field has).
 func LabelledValue(line string) (f Field, value string, ok bool) {
-	m := labelledRE.FindStringSubmatch(line)
+	m := labelledRE().FindStringSubmatch(line)
 	if m == nil {
 		return "", "", false
 	}

@@ -165,8 +165,56 @@ func New(v Vendor, presets map[Field]string) (*State, error) {
 // checked against earlier ones (an alias ARN against the domain).
 var fieldOrder = []Field{
 	FieldDomain, FieldProvider, FieldKey, FieldRegion, FieldKeyID, FieldCompany,
-	FieldHSMName, FieldKeyName, FieldAliasARN, FieldAccessKeyID, FieldSecretAccessKey,
-	FieldKeyURL, FieldTenantID,
+	FieldHSMName, FieldProject, FieldLocation, FieldKeyRing, FieldKeyName, FieldProtection,
+	FieldAliasARN, FieldAccessKeyID, FieldSecretAccessKey, FieldKeyURL, FieldTenantID,
+	FieldKeyResource,
+}
+
+// SetupFields lists, in the flow's order, what a setup script is made
+// from: the domain, the provider, the key choice and every provider's
+// key details.
+func SetupFields() []Field {
+	return fieldsOfSteps(StepDomain, StepKeyDetails)
+}
+
+// TargetFields lists, in the flow's order, what names a key for a
+// pairing check: the domain, the provider and every provider's pasted
+// values but its secrets (which come from the environment).
+func TargetFields() []Field {
+	out := slices.DeleteFunc(fieldsOfSteps(StepPaste, StepPaste), func(f Field) bool { return Spec(f).Kind == SecretField })
+	return append([]Field{FieldDomain, FieldProvider}, out...)
+}
+
+// PresetFields lists, in the flow's order, every answer a command line
+// may give: every field but the secrets.
+func PresetFields() []Field {
+	return slices.DeleteFunc(slices.Clone(fieldOrder), func(f Field) bool { return Spec(f).Kind == SecretField })
+}
+
+// fieldsOfSteps lists, in the flow's order, the fields any provider asks
+// for in the steps from first to last.
+func fieldsOfSteps(first, last Step) []Field {
+	var out []Field
+	for _, f := range fieldOrder {
+		for st := first; st <= last; st++ {
+			if usedIn(f, st) {
+				out = append(out, f)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func usedIn(f Field, st Step) bool {
+	for _, p := range Providers() {
+		for _, k := range KeyChoices() {
+			if slices.Contains(fieldsOf(st, p, k), f) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // UsedBy reports whether a provider asks for a field under any key choice.
@@ -212,7 +260,10 @@ func (s *State) Suggestion(f Field) string {
 	if f == FieldKeyName && s.KeyChoice() == KeyNew && s.values[FieldDomain] != "" {
 		return "rek-" + s.values[FieldDomain]
 	}
-	return s.suggest[f]
+	if v, ok := s.suggest[f]; ok {
+		return v
+	}
+	return newKeySuggestion(f, s.KeyChoice())
 }
 
 // Locked reports whether a field was given on the command line.
@@ -227,7 +278,7 @@ func (s *State) specsOf(step Step) []FieldSpec {
 	for _, f := range fieldsOf(step, s.Provider(), s.KeyChoice()) {
 		spec := Spec(f)
 		if f == FieldKeyName && s.KeyChoice() == KeyNew {
-			spec.Label, spec.Help = "Name for the new key", "the script creates an oct-HSM key of this name"
+			spec.Label, spec.Help = "Name for the new key", "the script creates "+s.Provider().Cloud().NewKeyKind()+" of this name"
 		}
 		specs = append(specs, spec)
 	}

@@ -13,7 +13,8 @@ var sprintf = fmt.Sprintf
 func testVendor() Vendor {
 	return Vendor{
 		Name: "Acme Security", Slug: "acme", AWSAccountID: "999988887777",
-		AzureAppID: "11111111-2222-3333-4444-555555555555",
+		AzureAppID:        "11111111-2222-3333-4444-555555555555",
+		GCPServiceAccount: "acme-rek@acme-prod.iam.gserviceaccount.com",
 	}
 }
 

@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -20,6 +21,7 @@ const (
 	AWSDelegated      Provider = "aws-delegated"
 	AWSServiceAccount Provider = "aws-service-account"
 	AzureDelegated    Provider = "azure-delegated"
+	GCPDelegated      Provider = "gcp-delegated"
 )
 
 // Cloud is where a provider's key lives. Providers of one cloud share
@@ -31,6 +33,7 @@ type Cloud string
 const (
 	CloudAWS   Cloud = "aws"
 	CloudAzure Cloud = "azure"
+	CloudGCP   Cloud = "gcp"
 )
 
 // Access is how the vendor reaches the key: a variant inside a cloud,
@@ -67,6 +70,9 @@ type providerRow struct {
 	// setup says what setting the key up changes, as the end of the
 	// sentence "rekwiz will make the calls the script makes, WHO, …".
 	setup func(SetupSpec) string
+	// vendor says what the vendor profile must hold for this provider
+	// (nil: nothing beyond what every profile holds).
+	vendor func(Vendor) error
 }
 
 // providerTable is the one place a provider is declared, in the order the
@@ -130,6 +136,32 @@ func providerRows() []providerRow {
 					sp.HSMName, findKey(sp.Key, "the key "+sp.KeyName), sp.Vendor.Name, sp.Vendor.AzureRoleName(), sp.Domain, kept)
 			},
 		},
+		{
+			provider: GCPDelegated, apiName: "gcp_am",
+			title:       "Google Cloud KMS, delegated key",
+			description: "your key; an IAM binding on it lets the vendor's service account use it",
+			cloud:       CloudGCP, access: AccessDelegated,
+			keyDetails: map[KeyChoice][]Field{
+				KeyExisting: {FieldProject, FieldLocation, FieldKeyRing, FieldKeyName},
+				KeyNew:      {FieldProject, FieldLocation, FieldKeyRing, FieldKeyName, FieldProtection},
+			},
+			paste:    []Field{FieldKeyResource},
+			keyField: FieldKeyResource,
+			setup: func(sp SetupSpec) string {
+				key := findKey(sp.Key, "the key "+sp.KeyName)
+				if sp.Key == KeyNew {
+					key = "find or create the key ring " + sp.KeyRing + " and " + findKey(sp.Key, "the "+sp.ProtectionLevel+" key "+sp.KeyName) + " with automatic rotation"
+				}
+				return fmt.Sprintf("in the project %s, %s: %s, give %s's service account %s the role %s on that key only, keeping every other binding, and add the label %s=%s, keeping the key's other labels.",
+					sp.Project, sp.Location, key, sp.Vendor.Name, sp.Vendor.GCPServiceAccount, GCPVendorRole, GCPDomainLabel(sp.Domain), GCPLabelValue)
+			},
+			vendor: func(v Vendor) error {
+				if v.GCPServiceAccount == "" {
+					return fmt.Errorf("vendor profile: gcpServiceAccount: %s is set up for Google Cloud only with the vendor's service account (an email ending in .iam.gserviceaccount.com)", v.Name)
+				}
+				return nil
+			},
+		},
 	}
 }
 
@@ -140,6 +172,12 @@ type cloudRow struct {
 	keyStore string // where its keys live, "AWS KMS"
 	signIn   string // whose rights the set-up uses, "your AWS credentials"
 	home     string // what the signed-in identity belongs to, "account"
+	newKey   string // what kind of key a new key is, "a symmetric key"
+	// parseKeyName checks a key name (FieldKeyName) the cloud's way.
+	parseKeyName func(string) (string, error)
+	// signInTo is what one signs in to, "AWS", and signInCommand the
+	// command that signs in: NotSignedInError says them.
+	signInTo, signInCommand string
 	// keyDetailsIntro introduces the key-details step, per key choice.
 	keyDetailsIntro map[KeyChoice]string
 }
@@ -147,7 +185,8 @@ type cloudRow struct {
 var cloudTable = map[Cloud]cloudRow{
 	CloudAWS: {
 		cli: "AWS CLI", shell: "AWS CloudShell", keyStore: "AWS KMS",
-		signIn: "your AWS credentials", home: "account",
+		signIn: "your AWS credentials", home: "account", newKey: "a symmetric key",
+		signInTo: "AWS", signInCommand: "aws configure (access keys) or aws sso login (AWS SSO)",
 		keyDetailsIntro: map[KeyChoice]string{
 			KeyExisting: "The key to delegate, and the region it lives in.",
 			KeyNew:      "The script creates a symmetric key in this region.",
@@ -155,10 +194,22 @@ var cloudTable = map[Cloud]cloudRow{
 	},
 	CloudAzure: {
 		cli: "Azure CLI", shell: "Azure Cloud Shell", keyStore: "your Managed HSM",
-		signIn: "your Azure sign-in", home: "tenant",
+		signIn: "your Azure sign-in", home: "tenant", newKey: "an oct-HSM key",
+		parseKeyName: ParseKeyName,
+		signInTo:     "Azure", signInCommand: "az login",
 		keyDetailsIntro: map[KeyChoice]string{
 			KeyExisting: "The Managed HSM that holds the key, and the key's name.",
 			KeyNew:      "The Managed HSM to create the key in, and a name for it.",
+		},
+	},
+	CloudGCP: {
+		cli: "Google Cloud CLI", shell: "Cloud Shell", keyStore: "Cloud KMS",
+		signIn: "your Google Cloud credentials", home: "project", newKey: "a symmetric encryption key",
+		signInTo: "Google Cloud", signInCommand: "gcloud auth application-default login",
+		parseKeyName: ParseCryptoKeyID,
+		keyDetailsIntro: map[KeyChoice]string{
+			KeyExisting: "The key to delegate: its project, location, key ring and name.",
+			KeyNew:      "Where to create the key (the key ring is made if missing), its name and its protection level.",
 		},
 	},
 }
@@ -251,8 +302,61 @@ func (c Cloud) KeyStore() string { return cloudTable[c].keyStore }
 // SignIn is whose rights the set-up uses: "your AWS credentials".
 func (c Cloud) SignIn() string { return cloudTable[c].signIn }
 
+// SignInCommand is the command that signs in to the cloud:
+// "az login".
+func (c Cloud) SignInCommand() string { return cloudTable[c].signInCommand }
+
+// NotSignedInError is a cloud's credentials that could not be had: no
+// sign-in at all, or one that expired. Its text is one sentence and the
+// command that fixes it; the SDK's own text (a credential chain, each
+// source's failure) stays in Err, never shown.
+type NotSignedInError struct {
+	Cloud Cloud
+	// Command fixes it when the SDK said which sign-in expired ("aws sso
+	// login"); "" is the cloud's SignInCommand.
+	Command string
+	Err     error
+}
+
+func (e *NotSignedInError) Error() string { return e.What() + ": " + e.Fix() }
+
+// What says what is wrong: "you are not signed in to AWS here".
+func (e *NotSignedInError) What() string {
+	return "you are not signed in to " + cloudTable[e.Cloud].signInTo + " here"
+}
+
+// Fix is the command that fixes it, and where no sign-in is needed.
+func (e *NotSignedInError) Fix() string {
+	row := cloudTable[e.Cloud]
+	cmd := cmp.Or(e.Command, row.signInCommand)
+	return fmt.Sprintf("run %s, then try again (%s is signed in already)", cmd, row.shell)
+}
+
+func (e *NotSignedInError) Unwrap() error { return e.Err }
+
 // Home is what the signed-in identity belongs to: "account", "tenant".
 func (c Cloud) Home() string { return cloudTable[c].home }
+
+// NewKeyKind is what kind of key a new key is: "an oct-HSM key".
+func (c Cloud) NewKeyKind() string { return cloudTable[c].newKey }
+
+// ParseKeyName checks a key name the cloud's way (a Managed HSM's names
+// are not Cloud KMS's).
+func (c Cloud) ParseKeyName(s string) (string, error) {
+	if f := cloudTable[c].parseKeyName; f != nil {
+		return f(s)
+	}
+	return ParseKeyName(s)
+}
+
+// VendorReady says what the vendor profile lacks for the provider, if
+// anything.
+func (p Provider) VendorReady(v Vendor) error {
+	if f := p.row().vendor; f != nil {
+		return f(v)
+	}
+	return nil
+}
 
 // KeyDetailsIntro introduces the key-details step for a key choice.
 func (c Cloud) KeyDetailsIntro(k KeyChoice) string {
@@ -308,6 +412,8 @@ func (t Target) Value(f Field) string {
 		return t.KeyURL.String()
 	case FieldTenantID:
 		return t.TenantID
+	case FieldKeyResource:
+		return t.KeyResource.String()
 	}
 	return ""
 }
@@ -334,6 +440,12 @@ func (t *Target) set(f Field, v string) error {
 		t.KeyURL = u
 	case FieldTenantID:
 		t.TenantID = v
+	case FieldKeyResource:
+		k, _, err := ParseKeyResource(v) // the note was shown when the value was taken
+		if err != nil {
+			return &FieldError{f, err}
+		}
+		t.KeyResource = k
 	default:
 		return &FieldError{f, fmt.Errorf("not a field of a target")}
 	}
@@ -348,6 +460,10 @@ func keyDetails(p Provider, k KeyChoice) []Field {
 	}
 	return slices.Clone(p.row().keyDetails[k])
 }
+
+// KeyDetails lists what the key-details step asks for a provider and
+// key choice, in order.
+func KeyDetails(p Provider, k KeyChoice) []Field { return keyDetails(p, k) }
 
 // pasteFields lists what the paste step asks for a provider.
 func pasteFields(p Provider) []Field { return slices.Clone(p.row().paste) }

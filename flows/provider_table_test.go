@@ -20,6 +20,7 @@ var branchFree = []string{
 	"flows/provider.go",
 	"providers/awskms/",
 	"providers/azurehsm/",
+	"providers/gcpkms/",
 	"providers/fakecloud/",
 }
 

@@ -70,6 +70,7 @@ func TestProviderFactsComeFromTheFields(t *testing.T) {
 
 // The key's string form is the key field's value, as pasted and checked.
 func TestTargetKeyIsTheKeyField(t *testing.T) {
+	const gcpKey = "projects/my-project-123/locations/us-east1/keyRings/rekwiz/cryptoKeys/rek-1"
 	keyURL := "https://contoso-hsm.managedhsm.azure.net/keys/rek-" + domain
 	tenant := "72f988bf-86f1-41af-91ab-2d7cd011db47"
 	tests := []struct {
@@ -82,6 +83,7 @@ func TestTargetKeyIsTheKeyField(t *testing.T) {
 		{AWSServiceAccount, map[Field]string{FieldAliasARN: aliasARN + "/MyCo", FieldAccessKeyID: "AKIAIOSFODNN7EXAMPLE", FieldSecretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"},
 			aliasARN + "/MyCo", []Field{FieldKeyURL, FieldTenantID, FieldSecretAccessKey}},
 		{AzureDelegated, map[Field]string{FieldKeyURL: keyURL, FieldTenantID: tenant}, keyURL, []Field{FieldAliasARN, FieldAccessKeyID}},
+		{GCPDelegated, map[Field]string{FieldKeyResource: gcpKey}, gcpKey, []Field{FieldAliasARN, FieldKeyURL, FieldTenantID}},
 	}
 	for _, tt := range tests {
 		presets := map[Field]string{FieldDomain: domain, FieldProvider: string(tt.p)}
@@ -120,7 +122,8 @@ func TestTargetKeyIsTheKeyField(t *testing.T) {
 // out, bad fields as FieldErrors.
 func TestNormalizeGivesWhatTheFlowGives(t *testing.T) {
 	raw := SetupSpec{Domain: " " + domain + " ", Vendor: testVendor(), Region: " us-east-1 ", KeyID: keyARN + "\t",
-		Company: " MyCo ", HSMName: " contoso-hsm ", KeyName: " rek-1 "}
+		Company: " MyCo ", HSMName: " contoso-hsm ", KeyName: " rek-1 ",
+		Project: " my-project-123 ", Location: " us-east1 ", KeyRing: " rekwiz ", ProtectionLevel: " HSM "}
 	for _, p := range Providers() {
 		for _, k := range KeyChoices() {
 			sp := raw

@@ -2,7 +2,6 @@ package flows
 
 import (
 	"errors"
-	"regexp"
 	"strings"
 )
 
@@ -15,9 +14,9 @@ var (
 	// prints it ("Secret access key (save this for next step): …") or as
 	// the AWS CLI's files and environment do (aws_secret_access_key = …,
 	// AWS_SECRET_ACCESS_KEY=…).
-	secretLabelRE = regexp.MustCompile(`(?i)secret[ _-]?access[ _-]?key\s*(\([^)]*\))?\s*[:=]`)
+	secretLabelRE = lazyRE(`(?i)secret[ _-]?access[ _-]?key\s*(\([^)]*\))?\s*[:=]`)
 	// secretValueRE is a whole value shaped like an AWS secret access key.
-	secretValueRE = regexp.MustCompile(`^[A-Za-z0-9/+=]{40}$`)
+	secretValueRE = lazyRE(`^[A-Za-z0-9/+=]{40}$`)
 )
 
 // ContainsSecret reports whether text carries a secret access key: a
@@ -25,28 +24,28 @@ var (
 // characters of a secret's alphabet. Use ContainsSecretFor for a field:
 // some fields legitimately take values of that bare shape.
 func ContainsSecret(raw string) bool {
-	return containsSecret(raw, secretValueRE.MatchString)
+	return containsSecret(raw, secretValueRE().MatchString)
 }
 
 // ContainsSecretFor reports whether text meant for field f carries a
 // secret access key. A labelled secret line counts for every field; the
 // bare 40-character shape counts only where no valid value has it. An
-// Azure key name may be 40 letters and digits (but never has '/', '+' or
-// '='). A secret field takes secrets: nothing counts there.
+// key name or a Cloud KMS key ring may be 40 letters and digits (but never
+// has '/', '+' or '='). A secret field takes secrets: nothing counts there.
 func ContainsSecretFor(f Field, raw string) bool {
 	switch {
 	case Spec(f).Kind == SecretField:
 		return false
-	case f == FieldKeyName:
+	case f == FieldKeyName || f == FieldKeyRing:
 		return containsSecret(raw, func(v string) bool {
-			return secretValueRE.MatchString(v) && strings.ContainsAny(v, "/+=")
+			return secretValueRE().MatchString(v) && strings.ContainsAny(v, "/+=")
 		})
 	}
 	return ContainsSecret(raw)
 }
 
 func containsSecret(raw string, bare func(string) bool) bool {
-	if secretLabelRE.MatchString(raw) {
+	if secretLabelRE().MatchString(raw) {
 		return true
 	}
 	for _, line := range strings.FieldsFunc(raw, func(r rune) bool { return r == '\n' || r == '\r' }) {

@@ -3,7 +3,6 @@ package flows
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -14,14 +13,14 @@ import (
 const maxInput = 2048
 
 var (
-	domainRE    = regexp.MustCompile(`^dm-[A-Za-z0-9]{11}$`)
-	tenantRE    = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-	hsmNameRE   = regexp.MustCompile(`^[A-Za-z](?:[A-Za-z0-9]|-[A-Za-z0-9]){2,23}$`)
-	keyNameRE   = regexp.MustCompile(`^[A-Za-z0-9-]{1,127}$`)
-	companyRE   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$`)
-	accessKeyRE = regexp.MustCompile(`^(AKIA|ASIA)[A-Z0-9]{16}$`)
-	secretKeyRE = regexp.MustCompile(`^[A-Za-z0-9/+=]{40}$`)
-	keyVerRE    = regexp.MustCompile(`^[0-9a-f]{32}$`)
+	domainRE    = lazyRE(`^dm-[A-Za-z0-9]{11}$`)
+	tenantRE    = lazyRE(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	hsmNameRE   = lazyRE(`^[A-Za-z](?:[A-Za-z0-9]|-[A-Za-z0-9]){2,23}$`)
+	keyNameRE   = lazyRE(`^[A-Za-z0-9-]+$`) // and at most 127
+	companyRE   = lazyRE(`^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$`)
+	accessKeyRE = lazyRE(`^(AKIA|ASIA)[A-Z0-9]{16}$`)
+	secretKeyRE = lazyRE(`^[A-Za-z0-9/+=]{40}$`)
+	keyVerRE    = lazyRE(`^[0-9a-f]{32}$`)
 )
 
 // checkText rejects what no field accepts: nothing, too much, or bytes
@@ -49,7 +48,7 @@ func ParseDomainID(s string) (string, error) {
 	if err := checkText(s); err != nil {
 		return "", err
 	}
-	if !domainRE.MatchString(s) {
+	if !domainRE().MatchString(s) {
 		return "", errors.New("expected dm- followed by 11 letters or digits, e.g. dm-LCAJVnUE94B")
 	}
 	return s, nil
@@ -61,7 +60,7 @@ func ParseRegion(s string) (string, error) {
 	if err := checkText(s); err != nil {
 		return "", err
 	}
-	if !regionRE.MatchString(s) {
+	if !regionRE().MatchString(s) {
 		return "", errors.New("expected an AWS region such as us-east-1 or eu-west-2")
 	}
 	return s, nil
@@ -73,7 +72,7 @@ func ParseTenantID(s string) (string, error) {
 	if err := checkText(s); err != nil {
 		return "", err
 	}
-	if !tenantRE.MatchString(s) {
+	if !tenantRE().MatchString(s) {
 		return "", errors.New("expected a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47")
 	}
 	return strings.ToLower(s), nil
@@ -93,7 +92,7 @@ func ParseHSMName(s string) (string, error) {
 }
 
 func validHSMName(s string) bool {
-	return len(s) >= 3 && len(s) <= 24 && hsmNameRE.MatchString(s)
+	return len(s) >= 3 && len(s) <= 24 && hsmNameRE().MatchString(s)
 }
 
 // ParseKeyName checks a Managed HSM key name: 1 to 127 letters, digits, hyphens.
@@ -102,7 +101,7 @@ func ParseKeyName(s string) (string, error) {
 	if err := checkText(s); err != nil {
 		return "", err
 	}
-	if !keyNameRE.MatchString(s) {
+	if !boundedMatch(keyNameRE, s, 127) {
 		return "", errors.New("expected a key name of 1-127 letters, digits and hyphens, e.g. rek-2026")
 	}
 	return s, nil
@@ -115,7 +114,7 @@ func ParseCompany(s string) (string, error) {
 	if err := checkText(s); err != nil {
 		return "", err
 	}
-	if !companyRE.MatchString(s) {
+	if !companyRE().MatchString(s) {
 		return "", errors.New("expected up to 32 letters, digits, _ and -, starting with a letter or digit, e.g. MyCompany")
 	}
 	return s, nil
@@ -127,7 +126,7 @@ func ParseAccessKeyID(s string) (string, error) {
 	if err := checkText(s); err != nil {
 		return "", err
 	}
-	if !accessKeyRE.MatchString(s) {
+	if !accessKeyRE().MatchString(s) {
 		return "", errors.New("expected an access key ID: AKIA followed by 16 capital letters or digits")
 	}
 	return s, nil
@@ -140,7 +139,7 @@ func ParseSecretAccessKey(s string) (string, error) {
 	if err := checkText(s); err != nil {
 		return "", err
 	}
-	if !secretKeyRE.MatchString(s) {
+	if !secretKeyRE().MatchString(s) {
 		return "", errors.New("expected 40 characters of letters, digits, / + and =")
 	}
 	return s, nil
@@ -199,12 +198,12 @@ func ParseKeyURL(s string) (KeyURL, error) {
 	if len(segs) < 2 || len(segs) > 3 || segs[0] != "keys" {
 		return KeyURL{}, fmt.Errorf("the path is not /keys/KEY or /keys/KEY/VERSION; %w", want)
 	}
-	if !keyNameRE.MatchString(segs[1]) {
+	if !boundedMatch(keyNameRE, segs[1], 127) {
 		return KeyURL{}, fmt.Errorf("key name %q is not 1-127 letters, digits and hyphens; %w", segs[1], want)
 	}
 	k := KeyURL{HSM: hsm, Suffix: suffix, Name: segs[1]}
 	if len(segs) == 3 {
-		if !keyVerRE.MatchString(segs[2]) {
+		if !keyVerRE().MatchString(segs[2]) {
 			return KeyURL{}, fmt.Errorf("key version %q is not 32 hex digits; %w", segs[2], want)
 		}
 		k.Version = segs[2]

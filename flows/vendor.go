@@ -3,7 +3,6 @@ package flows
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 )
 
@@ -25,6 +24,11 @@ type Vendor struct {
 	// given on the key: AzureRoleEncryptionUser (the default, when
 	// empty) or AzureRoleCryptoUser, for a vendor whose service needs it.
 	AzureRole string `json:"azureRole,omitempty"`
+	// GCPServiceAccount is the vendor's Google service account (an
+	// email ending in .iam.gserviceaccount.com), given the role
+	// GCPVendorRole on the key. A profile without it cannot set up
+	// Google Cloud.
+	GCPServiceAccount string `json:"gcpServiceAccount,omitempty"`
 	// APIURL is the vendor's domain API, if it has one.
 	APIURL string `json:"apiURL,omitempty"`
 
@@ -34,8 +38,11 @@ type Vendor struct {
 }
 
 var (
-	slugRE         = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
-	principalARNRE = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):iam::[0-9]{12}:(root|role/[A-Za-z0-9+=,.@_/-]{1,512}|user/[A-Za-z0-9+=,.@_/-]{1,512})$`)
+	slugRE = lazyRE(`^[a-z0-9][a-z0-9-]{0,31}$`)
+	// principalARNRE is an IAM root, role or user ARN; the role or user
+	// name (group 2, with its path) is at most 512 characters: see
+	// validPrincipalARN.
+	principalARNRE = lazyRE(`^arn:(aws|aws-cn|aws-us-gov):iam::[0-9]{12}:(?:root|(?:role|user)/([A-Za-z0-9+=,.@_/-]+))$`)
 	guidRE         = tenantRE
 )
 
@@ -55,6 +62,10 @@ func (v Vendor) AzureRoleName() string {
 	return v.AzureRole
 }
 
+// GCPMember is the vendor's service account as an IAM policy binding
+// names it: serviceAccount:EMAIL.
+func (v Vendor) GCPMember() string { return "serviceAccount:" + v.GCPServiceAccount }
+
 // AWSPrincipal is the principal the key policy grants, in the partition
 // of the key.
 func (v Vendor) AWSPrincipal(partition string) string {
@@ -73,27 +84,37 @@ func (v Vendor) Validate() error {
 	if err := checkText(v.Name); err != nil || len(v.Name) > 64 {
 		bad("name", "a display name of 1-64 printable characters")
 	}
-	if !slugRE.MatchString(v.Slug) {
+	if !slugRE().MatchString(v.Slug) {
 		bad("slug", "1-32 lowercase letters, digits and hyphens, e.g. acme")
 	}
-	if !accountRE.MatchString(v.AWSAccountID) {
+	if !accountRE().MatchString(v.AWSAccountID) {
 		bad("awsAccountID", "a 12-digit AWS account ID")
 	}
 	if v.AWSPrincipalARN != "" {
-		if !principalARNRE.MatchString(v.AWSPrincipalARN) {
+		if !validPrincipalARN(v.AWSPrincipalARN) {
 			bad("awsPrincipalARN", "an IAM ARN such as arn:aws:iam::111122223333:role/rek-access")
 		} else if strings.Split(v.AWSPrincipalARN, ":")[4] != v.AWSAccountID {
 			bad("awsPrincipalARN", "a principal in account awsAccountID")
 		}
 	}
-	if !guidRE.MatchString(v.AzureAppID) {
+	if !guidRE().MatchString(v.AzureAppID) {
 		bad("azureAppID", "the application (client) ID, a GUID")
 	}
 	if v.AzureRole != "" && v.AzureRole != AzureRoleEncryptionUser && v.AzureRole != AzureRoleCryptoUser {
 		bad("azureRole", fmt.Sprintf("%q (the default) or %q", AzureRoleEncryptionUser, AzureRoleCryptoUser))
 	}
+	if v.GCPServiceAccount != "" && !gcpServiceAccountRE().MatchString(v.GCPServiceAccount) {
+		bad("gcpServiceAccount", "a service account email such as vendor-rek@vendor-prod.iam.gserviceaccount.com")
+	}
 	if v.APIURL != "" && !strings.HasPrefix(v.APIURL, "https://") && !strings.HasPrefix(v.APIURL, "http://127.0.0.1") && !strings.HasPrefix(v.APIURL, "http://localhost") {
 		bad("apiURL", "an https:// URL")
 	}
 	return errors.Join(errs...)
+}
+
+// validPrincipalARN reports whether s is an IAM root, role or user ARN
+// whose name and path are at most 512 characters.
+func validPrincipalARN(s string) bool {
+	m := principalARNRE().FindStringSubmatch(s)
+	return m != nil && len(m[2]) <= 512
 }

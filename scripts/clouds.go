@@ -17,6 +17,7 @@ import (
 var cloudData = map[flows.Cloud]func(d *data, opts Options) error{
 	flows.CloudAWS:   awsData,
 	flows.CloudAzure: azureData,
+	flows.CloudGCP:   gcpData,
 }
 
 // awsData is the key policy statement, alias and, for a service account,
@@ -62,5 +63,24 @@ func azureData(d *data, opts Options) error {
 			d.Needs += " keys/create"
 		}
 	}
+	return nil
+}
+
+// gcpRotationDays is how often a new Cloud KMS key is rotated: yearly, as
+// AWS KMS rotates a key with automatic rotation on.
+const gcpRotationDays = 365
+
+// gcpData is the vendor's IAM member and role on the key, the label that
+// marks the key for the domain, and the key's and key ring's names.
+func gcpData(d *data, _ Options) error {
+	spec := d.Spec
+	d.Role = flows.GCPVendorRole
+	d.Member = spec.Vendor.GCPMember()
+	d.Label = flows.GCPDomainLabel(spec.Domain)
+	d.LabelValue = flows.GCPLabelValue
+	k := spec.KeyResource()
+	d.KeyResource = k.String()
+	d.KeyRingName = k.KeyRingName()
+	d.RotationDays = gcpRotationDays
 	return nil
 }

@@ -64,6 +64,32 @@ var hostileInputs = []hostile{
 	{flows.FieldKeyName, strings.Repeat("k", 10_000)},
 	{flows.FieldKeyName, "$(curl evil)"},
 	{flows.FieldKeyName, ""},
+	{flows.FieldProject, "my-project-123; id"},
+	{flows.FieldProject, "My-Project-123"},
+	{flows.FieldProject, "$(id)-project"},
+	{flows.FieldProject, "my-project-123\ngcloud projects delete x"},
+	{flows.FieldProject, "my-prоject-123"}, // Cyrillic o
+	{flows.FieldProject, "proj"},
+	{flows.FieldProject, strings.Repeat("p", 10_000)},
+	{flows.FieldProject, ""},
+	{flows.FieldLocation, "us-east1 && curl evil"},
+	{flows.FieldLocation, "us-east1/../global"},
+	{flows.FieldLocation, "US-EAST1"},
+	{flows.FieldLocation, "us-east1`id`"},
+	{flows.FieldLocation, "ｕs-east1"},
+	{flows.FieldLocation, ""},
+	{flows.FieldKeyRing, "key ring"},
+	{flows.FieldKeyRing, "rekwiz/cryptoKeys/other"},
+	{flows.FieldKeyRing, "$(id)"},
+	{flows.FieldKeyRing, "rekwiz'"},
+	{flows.FieldKeyRing, strings.Repeat("r", 64)},
+	{flows.FieldKeyRing, "rekwiz\x1b[2J"},
+	{flows.FieldKeyRing, ""},
+	{flows.FieldProtection, "external"},
+	{flows.FieldProtection, "hsm; id"},
+	{flows.FieldProtection, "ｈsm"},
+	{flows.FieldProtection, "software\nid"},
+	{flows.FieldProtection, ""},
 }
 
 func set(sp *flows.SetupSpec, f flows.Field, v string) bool {
@@ -80,6 +106,14 @@ func set(sp *flows.SetupSpec, f flows.Field, v string) bool {
 		sp.HSMName = v
 	case flows.FieldKeyName:
 		sp.KeyName = v
+	case flows.FieldProject:
+		sp.Project = v
+	case flows.FieldLocation:
+		sp.Location = v
+	case flows.FieldKeyRing:
+		sp.KeyRing = v
+	case flows.FieldProtection:
+		sp.ProtectionLevel = v
 	default:
 		return false
 	}
@@ -97,8 +131,14 @@ func reads(sp flows.SetupSpec, f flows.Field) bool {
 		return sp.Provider.Cloud() == flows.CloudAWS && sp.Key == flows.KeyExisting
 	case flows.FieldCompany:
 		return sp.Provider == flows.AWSServiceAccount
+	case flows.FieldHSMName:
+		return sp.Provider == flows.AzureDelegated
+	case flows.FieldKeyName:
+		return sp.Provider == flows.AzureDelegated || sp.Provider == flows.GCPDelegated
+	case flows.FieldProtection:
+		return sp.Provider == flows.GCPDelegated && sp.Key == flows.KeyNew
 	}
-	return sp.Provider == flows.AzureDelegated
+	return sp.Provider == flows.GCPDelegated // project, location, keyring
 }
 
 func TestHostileValuesAreRefused(t *testing.T) {
@@ -131,7 +171,7 @@ func TestHostileValuesAreRefused(t *testing.T) {
 	t.Logf("%d hostile inputs, %d renders refused", len(hostileInputs), tried)
 
 	sp := specFor(flows.KeyNew)
-	sp.Provider = "gcp-delegated"
+	sp.Provider = "oci-delegated"
 	if _, err := Render(sp, Options{}); !errors.Is(err, ErrNotBuilt) {
 		t.Errorf("unknown provider: %v", err)
 	}
@@ -236,6 +276,15 @@ func valuesOf(sp flows.SetupSpec, opts Options) map[string]string {
 	if sp.Provider == flows.AzureDelegated {
 		return map[string]string{"HSM_NAME": sp.HSMName, "KEY_NAME": sp.KeyName, "DOMAIN": sp.Domain}
 	}
+	if sp.Provider == flows.GCPDelegated {
+		m := map[string]string{"PROJECT": sp.Project, "LOCATION": sp.Location, "KEY_RING": sp.KeyRing, "KEY_ID": sp.KeyName,
+			"KEY": sp.KeyResource().String(), "DOMAIN": sp.Domain}
+		if sp.Key == flows.KeyNew && !opts.Teardown {
+			m["PROTECTION"] = sp.ProtectionLevel
+			m["KEY_RING_NAME"] = sp.KeyResource().KeyRingName()
+		}
+		return m
+	}
 	m := map[string]string{"REGION": sp.Region, "ALIAS_NAME": sp.AliasName()}
 	if sp.Key == flows.KeyExisting && !(opts.Teardown && sp.Provider == flows.AWSServiceAccount) {
 		m["KEY_REF"] = sp.KeyID
@@ -248,24 +297,31 @@ func valuesOf(sp flows.SetupSpec, opts Options) map[string]string {
 // each value quoted; whatever is refused must be refused with a field
 // error, never a panic.
 func FuzzRender(f *testing.F) {
-	f.Add(uint8(0), testDomain, "us-east-1", testKeyARN, "Example", "contoso-hsm", "customer-rek")
-	f.Add(uint8(3), "dm-AAAAAAAAAAA", "eu-west-2", "1234abcd-12ab-34cd-56ef-1234567890ab", "a_b-c", "h12", "k")
-	f.Add(uint8(5), "dm-$(id)xxxxx", "us-gov-west-1", "mrk-1234abcd12ab34cd56ef1234567890ab", "x'y", "a-b-c", "x--y")
-	f.Add(uint8(7), testDomain, "cn-north-1", "arn:aws-cn:kms:cn-north-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", "Z", "hsm", "key-1")
+	f.Add(uint8(0), testDomain, "us-east-1", testKeyARN, "Example", "contoso-hsm", "customer-rek", "my-project-123", "us-east1", "rekwiz", "hsm")
+	f.Add(uint8(3), "dm-AAAAAAAAAAA", "eu-west-2", "1234abcd-12ab-34cd-56ef-1234567890ab", "a_b-c", "h12", "k", "p-1234", "global", "r", "software")
+	f.Add(uint8(5), "dm-$(id)xxxxx", "us-gov-west-1", "mrk-1234abcd12ab34cd56ef1234567890ab", "x'y", "a-b-c", "x--y", "x'yyyyy", "eu", "a b", "hsm'")
+	f.Add(uint8(7), testDomain, "cn-north-1", "arn:aws-cn:kms:cn-north-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", "Z", "hsm", "key-1", "abcdef", "nam4", "R_1", "HSM")
+	// gcp-delegated (pick%4 == 3): a new key (3), an existing one (7),
+	// and a teardown (0x83).
+	f.Add(uint8(3), testDomain, "", "", "", "", "customer-rek", "my-project-123", "europe-west2", "rekwiz", "")
+	f.Add(uint8(7), testDomain, "", "", "", "", "rek-1", "my-project-123", "northamerica-northeast1", "ring_1", "software")
+	f.Add(uint8(0x83), testDomain, "", "", "", "", "customer-rek", "my-project-123", "us", "rekwiz", "")
 	// Values with spaces around them are accepted, trimmed: the script
 	// carries the trimmed value, which is what the oracle must expect.
-	f.Add(uint8(0), " "+testDomain+"\t", " us-east-1 ", " "+testKeyARN+" ", " Example ", " contoso-hsm ", " customer-rek ")
-	f.Add(uint8(4), testDomain+" ", "us-east-1\t", testKeyARN, "Example ", "contoso-hsm", "customer-rek")
+	f.Add(uint8(0), " "+testDomain+"\t", " us-east-1 ", " "+testKeyARN+" ", " Example ", " contoso-hsm ", " customer-rek ", " my-project-123 ", " us-east1\t", " rekwiz ", " hsm ")
+	f.Add(uint8(4), testDomain+" ", "us-east-1\t", testKeyARN, "Example ", "contoso-hsm", "customer-rek", "my-project-123", "us-east1", "rekwiz", "hsm")
+	f.Add(uint8(7), testDomain+" ", "", "", "", "", " rek-1 ", " my-project-123 ", " us-east1\t", " rekwiz ", " Software ")
 	bash, err := exec.LookPath("bash")
 	if err != nil {
 		f.Skip("no bash")
 	}
 	dir := f.TempDir()
-	f.Fuzz(func(t *testing.T, pick uint8, domain, region, keyID, company, hsm, keyName string) {
+	f.Fuzz(func(t *testing.T, pick uint8, domain, region, keyID, company, hsm, keyName, project, location, keyRing, protection string) {
 		providers := flows.Providers()
 		sp := flows.SetupSpec{
 			Provider: providers[int(pick)%len(providers)], Key: flows.KeyChoices()[int(pick/3)%2],
 			Domain: domain, Vendor: vendor, Region: region, KeyID: keyID, Company: company, HSMName: hsm, KeyName: keyName,
+			Project: project, Location: location, KeyRing: keyRing, ProtectionLevel: protection,
 		}
 		opts := Options{Teardown: pick&0x80 != 0}
 		s, err := Render(sp, opts)

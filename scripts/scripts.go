@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"text/template"
 
 	"github.com/Masterminds/sprig/v3"
@@ -25,10 +26,14 @@ import (
 //go:embed templates/*.sh.tmpl
 var templateFS embed.FS
 
-var templates = template.Must(template.New("scripts").
-	Funcs(sprig.HermeticTxtFuncMap()).
-	Funcs(template.FuncMap{"shq": Quote, "comment": comment, "pasteLine": pasteLine}).
-	ParseFS(templateFS, "templates/*.sh.tmpl"))
+// templates are parsed on the first render, not at start-up: the wizard's
+// first screen needs none of them.
+var templates = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("scripts").
+		Funcs(sprig.HermeticTxtFuncMap()).
+		Funcs(template.FuncMap{"shq": Quote, "comment": comment, "pasteLine": pasteLine}).
+		ParseFS(templateFS, "templates/*.sh.tmpl"))
+})
 
 // ErrNotBuilt is returned for a provider rekwiz has no scripts for.
 var ErrNotBuilt = errors.New("no scripts for this provider")
@@ -76,6 +81,14 @@ type data struct {
 	Scope      string
 	CryptoUser bool   // the vendor's profile asks for Crypto User
 	Needs      string // the data actions the customer needs, for the rights check
+
+	// Google Cloud (Role above is the vendor's role on the key)
+	Member       string // the vendor's service account as a binding names it
+	Label        string // the label that marks the key for the domain
+	LabelValue   string
+	KeyResource  string // projects/P/locations/L/keyRings/R/cryptoKeys/K
+	KeyRingName  string // projects/P/locations/L/keyRings/R
+	RotationDays int    // a new key's automatic rotation period
 }
 
 // Render returns the setup script for a spec, or with opts.Teardown the
@@ -102,11 +115,11 @@ func Render(spec flows.SetupSpec, opts Options) (string, error) {
 			return "", err
 		}
 	}
-	if templates.Lookup(name) == nil {
+	if templates().Lookup(name) == nil {
 		return "", fmt.Errorf("provider %q: %s: %w", spec.Provider, name, ErrNotBuilt)
 	}
 	var b bytes.Buffer
-	if err := templates.ExecuteTemplate(&b, name, d); err != nil {
+	if err := templates().ExecuteTemplate(&b, name, d); err != nil {
 		return "", fmt.Errorf("rendering %s: %w", name, err)
 	}
 	return b.String(), nil

@@ -16,7 +16,16 @@ func golden(t *testing.T, name, got string) {
 	goldenfile.Golden(t, filepath.Join("scripts", name), got)
 }
 
-var vendor = fakecloudtest.Vendor
+var vendor = withGCP(fakecloudtest.Vendor)
+
+// withGCP gives a test vendor a Google service account, which a
+// gcp-delegated script needs, when its profile has none.
+func withGCP(v flows.Vendor) flows.Vendor {
+	if v.GCPServiceAccount == "" {
+		v.GCPServiceAccount = "acme-rek@acme-prod.iam.gserviceaccount.com"
+	}
+	return v
+}
 
 const (
 	testDomain = "dm-LCAJVnUE94B"
@@ -40,6 +49,11 @@ func specOf(p flows.Provider, k flows.KeyChoice) flows.SetupSpec {
 		sp.KeyName = "customer-rek"
 		if k == flows.KeyNew {
 			sp.KeyName = "rek-" + testDomain
+		}
+	case flows.GCPDelegated:
+		sp.Project, sp.Location, sp.KeyRing, sp.KeyName = "my-project-123", "us-east1", "rekwiz", "customer-rek"
+		if k == flows.KeyNew {
+			sp.KeyName, sp.ProtectionLevel = "rek-"+testDomain, flows.ProtectionHSM
 		}
 	}
 	return sp
@@ -69,6 +83,7 @@ func variants() []variant {
 		variant{"aws-delegated-teardown-new.sh", specOf(flows.AWSDelegated, flows.KeyNew), Options{Teardown: true}},
 		variant{"aws-service-account-teardown.sh", specOf(flows.AWSServiceAccount, flows.KeyExisting), Options{Teardown: true}},
 		variant{"azure-delegated-teardown.sh", specOf(flows.AzureDelegated, flows.KeyExisting), Options{Teardown: true}},
+		variant{"gcp-delegated-teardown.sh", specOf(flows.GCPDelegated, flows.KeyExisting), Options{Teardown: true}},
 		variant{"aws-delegated-new-placeholder-vendor.sh", placeholder, Options{}},
 	)
 }
@@ -107,7 +122,8 @@ func TestPlaceholderWarning(t *testing.T) {
 func TestVendorValuesComeFromTheProfile(t *testing.T) {
 	t.Parallel()
 	other := flows.Vendor{Name: "Globex Vault", Slug: "globex", AWSAccountID: "444455556666",
-		AWSPrincipalARN: "arn:aws:iam::444455556666:role/rek-access", AzureAppID: "99999999-8888-7777-6666-555555555555"}
+		AWSPrincipalARN: "arn:aws:iam::444455556666:role/rek-access", AzureAppID: "99999999-8888-7777-6666-555555555555",
+		GCPServiceAccount: "globex-rek@globex-prod.iam.gserviceaccount.com"}
 	for _, v := range variants() {
 		sp := v.spec
 		sp.Vendor = other
@@ -115,7 +131,7 @@ func TestVendorValuesComeFromTheProfile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, old := range []string{vendor.Name, vendor.AWSAccountID, vendor.AzureAppID, "/" + vendor.Slug} {
+		for _, old := range []string{vendor.Name, vendor.AWSAccountID, vendor.AzureAppID, "/" + vendor.Slug, vendor.GCPServiceAccount} {
 			if strings.Contains(s, old) {
 				t.Errorf("%s: still carries %q from the first vendor", v.name, old)
 			}
@@ -124,6 +140,7 @@ func TestVendorValuesComeFromTheProfile(t *testing.T) {
 			flows.AWSDelegated:      {"/globex'", "rekwiz-globex", "arn:aws:iam::444455556666:role/rek-access"},
 			flows.AWSServiceAccount: {"/globex/Example'", "globex-rek-" + testDomain},
 			flows.AzureDelegated:    {"'99999999-8888-7777-6666-555555555555'"},
+			flows.GCPDelegated:      {"'globex-rek@globex-prod.iam.gserviceaccount.com'", "'serviceAccount:globex-rek@globex-prod.iam.gserviceaccount.com'"},
 		}[sp.Provider]
 		if v.opts.Teardown && sp.Provider == flows.AWSDelegated {
 			want = want[:2] // removed by its Sid; the principal is not named
@@ -151,6 +168,8 @@ func lastLines(v variant) []string {
 			`  echo "Secret access key (save this for next step): ${SECRET}"`,
 			`fi`,
 		}
+	case v.spec.Provider == flows.GCPDelegated:
+		return []string{`echo "Key resource name (save this for next step): ${KEY}"`}
 	}
 	return []string{
 		`echo "Key URL (save this for next step): ${KEY_URL}"`,
@@ -173,14 +192,13 @@ func TestScriptsAreStrictAndShellcheckClean(t *testing.T) {
 					t.Fatalf("script lacks %q", must)
 				}
 			}
-			signin := "aws sts get-caller-identity"
-			if v.spec.Provider == flows.AzureDelegated {
-				signin = "az account show"
-			}
+			signin := map[flows.Cloud]string{flows.CloudAWS: "aws sts get-caller-identity", flows.CloudAzure: "az account show",
+				flows.CloudGCP: "gcloud config config-helper"}[v.spec.Provider.Cloud()]
 			if !strings.Contains(s, signin) {
 				t.Fatalf("no sign-in preflight (%s)", signin)
 			}
-			for _, never := range []string{"schedule-key-deletion", "disable-key", "bypass-policy-lockout-safety-check", "az keyvault key delete", "az keyvault key purge"} {
+			for _, never := range []string{"schedule-key-deletion", "disable-key", "bypass-policy-lockout-safety-check", "az keyvault key delete", "az keyvault key purge",
+				"versions destroy", "versions disable", "keys delete", "--remove-rotation-schedule"} {
 				if strings.Contains(s, never) {
 					t.Fatalf("script runs %s", never)
 				}

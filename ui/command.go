@@ -2,8 +2,6 @@ package ui
 
 import (
 	"strings"
-
-	"charm.land/lipgloss/v2"
 )
 
 // commandLines lays a shell command out in lines no wider than width
@@ -19,7 +17,7 @@ func commandLines(cmd string, width int) ([]string, bool) {
 	for i := 0; i < len(toks); i++ {
 		g := toks[i]
 		if strings.HasPrefix(g, "-") && i+1 < len(toks) && !strings.HasPrefix(toks[i+1], "-") {
-			if pair := g + " " + toks[i+1]; lipgloss.Width(indent+pair+" \\") <= width {
+			if pair := g + " " + toks[i+1]; blockWidth(indent+pair+" \\") <= width {
 				g = pair
 				i++
 			}
@@ -36,10 +34,10 @@ func commandLines(cmd string, width int) ([]string, bool) {
 			room -= 2 // " \"
 		}
 		lead := indent
-		if lipgloss.Width(g) > room-len(indent) {
+		if blockWidth(g) > room-len(indent) {
 			lead = ""
 		}
-		if lipgloss.Width(g) > room {
+		if blockWidth(g) > room {
 			g, shortened = middle(g, room), true
 		}
 		if len(lines) == 0 && line == "" {
@@ -48,7 +46,7 @@ func commandLines(cmd string, width int) ([]string, bool) {
 		switch {
 		case line == "":
 			line = lead + g
-		case lipgloss.Width(line+" "+g) <= room:
+		case blockWidth(line+" "+g) <= room:
 			line += " " + g
 		default:
 			lines = append(lines, line+" \\")

@@ -53,7 +53,7 @@ func (c *Common) wrap(s string, st lipgloss.Style) string { return c.wrapIndente
 // the label when the two don't fit.
 func (c *Common) fieldLine(label, value string) string {
 	l := c.Styles.Label.Render(label)
-	if lipgloss.Width(label)+1+lipgloss.Width(value) <= c.Width {
+	if blockWidth(label)+1+blockWidth(value) <= c.Width {
 		return l + " " + c.Styles.Value.Render(value)
 	}
 	return l + "\n" + c.wrapIndented(value, 2, c.Styles.Value)
@@ -76,7 +76,7 @@ func breakLong(s string, width int) string {
 	for _, para := range strings.Split(s, "\n") {
 		line := ""
 		for _, word := range strings.Fields(para) {
-			for lipgloss.Width(word) > width {
+			for blockWidth(word) > width {
 				if line != "" {
 					out = append(out, line)
 					line = ""
@@ -88,7 +88,7 @@ func breakLong(s string, width int) string {
 			switch {
 			case line == "":
 				line = word
-			case lipgloss.Width(line)+1+lipgloss.Width(word) <= width:
+			case blockWidth(line)+1+blockWidth(word) <= width:
 				line += " " + word
 			default:
 				out = append(out, line)

@@ -17,7 +17,7 @@ import (
 // their messages fed back, until nothing is left to do. Spinner ticks are
 // dropped (they would tick forever); the wizard's cursors do not blink.
 type driver struct {
-	t        *testing.T
+	t        testing.TB
 	m        *Model
 	quit     bool
 	received []tea.Msg // every message the commands produced
@@ -26,7 +26,7 @@ type driver struct {
 	blocked time.Duration
 }
 
-func newDriver(t *testing.T, flow *flows.State, deps Deps, w, h int) *driver {
+func newDriver(t testing.TB, flow *flows.State, deps Deps, w, h int) *driver {
 	t.Helper()
 	d := &driver{t: t, m: New(flow, deps)}
 	d.send(tea.WindowSizeMsg{Width: w, Height: h})

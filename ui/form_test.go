@@ -43,6 +43,11 @@ func pasteCases() map[flows.Provider]pasteCase {
 			presets: map[flows.Field]string{"domain": domain, "provider": "azure-delegated", "key": "existing", "hsm-name": "contoso-hsm", "key-name": "customer-rek"},
 			want:    map[flows.Field]string{flows.FieldKeyURL: testKeyURL, flows.FieldTenantID: testTenant},
 		},
+		flows.GCPDelegated: {
+			presets: map[flows.Field]string{"domain": domain, "provider": "gcp-delegated", "key": "existing", "project": "my-project-123",
+				"location": "us-east1", "keyring": "rekwiz", "key-name": "customer-rek"},
+			want: map[flows.Field]string{flows.FieldKeyResource: "projects/my-project-123/locations/us-east1/keyRings/rekwiz/cryptoKeys/customer-rek"},
+		},
 	}
 }
 

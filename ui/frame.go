@@ -45,6 +45,7 @@ func (m *Model) fitBody(force bool) {
 		return
 	}
 	m.c.Height = h
+	m.sized = true
 	for _, s := range m.steps {
 		s.SetSize(m.c.Width, m.c.Height)
 	}
@@ -73,6 +74,42 @@ func (m *Model) settle() {
 			break
 		}
 	}
+	m.frame.settle(m)
+}
+
+// frameParts are the header and the footer as last drawn, and what they
+// were drawn from: they change with the step, the keys it offers, the
+// size or the colours, not with each key, so they are drawn again only
+// when what they are drawn from has changed.
+type frameParts struct {
+	headerKey, header string
+	footerKey, footer string
+}
+
+func (f *frameParts) settle(m *Model) {
+	st := m.c.Styles
+	var k strings.Builder
+	fmt.Fprintf(&k, "%d %d %v %v %q", m.active, m.c.Width, st.isDark, m.c.Deps.Demo, m.flow.Vendor().Name)
+	if k.String() != f.headerKey {
+		f.headerKey, f.header = k.String(), m.header()
+	}
+	k.Reset()
+	keys := m.shortHelp()
+	if m.help.ShowAll {
+		keys = m.fullKeys()
+	}
+	fmt.Fprintf(&k, "%d %v %v", m.c.Width, st.isDark, m.help.ShowAll)
+	for _, b := range keys {
+		fmt.Fprintf(&k, "\x00%s\x01%s\x01%v", b.Help().Key, b.Help().Desc, b.Enabled())
+	}
+	if k.String() != f.footerKey {
+		f.footerKey = k.String()
+		if m.help.ShowAll {
+			f.footer = m.fullHelp()
+		} else {
+			f.footer = m.fitHelp(keys)
+		}
+	}
 }
 
 func (m *Model) tooSmall() bool { return m.width < MinWidth || m.height < MinHeight }
@@ -92,13 +129,61 @@ func (m *Model) render() string {
 		return lipgloss.NewStyle().Width(max(m.width, 10)).Render(msg)
 	}
 	w := m.c.Width
-	body := lipgloss.NewStyle().Width(w).Height(m.c.Height).MaxHeight(m.c.Height).Render(m.window(m.body))
-	footer := m.fitHelp(m.shortHelp())
-	if m.help.ShowAll {
-		footer = m.fullHelp()
+	header, footer := m.frame.header, m.frame.footer // drawn by settle
+	rule := st.Rule.Render(strings.Repeat("─", w))
+	var b strings.Builder
+	b.Grow(m.height * (w + 24))
+	if frameLines(&b, header, w, 0) && frameLines(&b, rule, w, 0) && frameLines(&b, m.window(m.body), w, m.c.Height) &&
+		frameLines(&b, rule, w, 0) && frameLines(&b, footer, w, 0) {
+		return strings.TrimSuffix(b.String(), "\n")
 	}
-	out := strings.Join([]string{m.header(), st.Rule.Render(strings.Repeat("─", w)), body, st.Rule.Render(strings.Repeat("─", w)), footer}, "\n")
+	// Something is wider than the body or holds a tab: lipgloss wraps
+	// and expands it.
+	body := lipgloss.NewStyle().Width(w).Height(m.c.Height).MaxHeight(m.c.Height).Render(m.window(m.body))
+	out := strings.Join([]string{header, rule, body, rule, footer}, "\n")
 	return st.App.Render(out)
+}
+
+// frameLines writes s's lines as the frame draws them: each padded to the
+// width w with spaces and given one column of padding on either side
+// (the App style's), and, when rows is set, exactly rows lines (the
+// body's height). It reports false, having written part, when a line is
+// wider than w or holds what lipgloss rewrites (a tab, a carriage
+// return): the caller then draws the frame with lipgloss.
+func frameLines(b *strings.Builder, s string, w, rows int) bool {
+	if strings.ContainsAny(s, "\t\r") {
+		return false
+	}
+	n := 0
+	for line := range strings.SplitSeq(s, "\n") {
+		if rows > 0 && n == rows {
+			break
+		}
+		lw := textWidth(line)
+		if lw > w {
+			return false
+		}
+		b.WriteByte(' ')
+		b.WriteString(line)
+		writeSpaces(b, w-lw+1)
+		b.WriteByte('\n')
+		n++
+	}
+	for ; n < rows; n++ {
+		writeSpaces(b, w+2)
+		b.WriteByte('\n')
+	}
+	return true
+}
+
+const spaces = "                                                                "
+
+func writeSpaces(b *strings.Builder, n int) {
+	for n > len(spaces) {
+		b.WriteString(spaces)
+		n -= len(spaces)
+	}
+	b.WriteString(spaces[:n])
 }
 
 func (m *Model) header() string {
@@ -114,17 +199,17 @@ func (m *Model) header() string {
 	}
 	if badge != "" {
 		badge := st.Badge.Render(badge)
-		gap := w - lipgloss.Width(title) - lipgloss.Width(badge)
+		gap := w - blockWidth(title) - blockWidth(badge)
 		if gap >= 1 {
 			title += strings.Repeat(" ", gap) + badge
 		} else {
-			title = truncate(title, w-lipgloss.Width(badge)-1) + " " + badge
+			title = truncate(title, w-blockWidth(badge)-1) + " " + badge
 		}
 	}
 	stage := m.active.Stage()
 	dots := strings.Repeat("●", stage) + strings.Repeat("○", flows.Stages-stage)
 	progress := st.Progress.Render(fmt.Sprintf("Step %d of %d · ", stage, flows.Stages)) + st.StepName.Render(m.active.Title())
-	if gap := w - lipgloss.Width(progress) - lipgloss.Width(dots); gap >= 2 {
+	if gap := w - blockWidth(progress) - blockWidth(dots); gap >= 2 {
 		progress += strings.Repeat(" ", gap) + st.Progress.Render(dots)
 	}
 	if badge == "" {

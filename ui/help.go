@@ -2,7 +2,6 @@ package ui
 
 import (
 	"charm.land/bubbles/v2/key"
-	"charm.land/lipgloss/v2"
 )
 
 // The footer is the current screen's keys: the short help on one line,
@@ -77,7 +76,7 @@ func (m *Model) fullHelp() string {
 		for i := 0; i < len(all); i += rows {
 			groups = append(groups, all[i:min(i+rows, len(all))])
 		}
-		if lipgloss.Width(measure.FullHelpView(groups)) <= m.c.Width {
+		if blockWidth(measure.FullHelpView(groups)) <= m.c.Width {
 			break
 		}
 	}
@@ -91,7 +90,7 @@ func (m *Model) fitHelp(keys []key.Binding) string {
 	w := m.c.Width
 	full := m.help
 	full.SetWidth(0) // measured whole; m.help cuts at the width
-	if out := full.ShortHelpView(keys); lipgloss.Width(out) <= w {
+	if out := full.ShortHelpView(keys); blockWidth(out) <= w {
 		return out
 	}
 	var step, own []key.Binding
@@ -105,10 +104,10 @@ func (m *Model) fitHelp(keys []key.Binding) string {
 		}
 		own = append(own, b)
 	}
-	if out := full.ShortHelpView(step); lipgloss.Width(out) <= w {
+	if out := full.ShortHelpView(step); blockWidth(out) <= w {
 		return out
 	}
-	if out := full.ShortHelpView(own); lipgloss.Width(out) <= w {
+	if out := full.ShortHelpView(own); blockWidth(out) <= w {
 		return out
 	}
 	short := make([]key.Binding, len(own))

@@ -45,7 +45,7 @@ func savedDomains() []flows.Snapshot {
 	}
 }
 
-func resumeDeps(t *testing.T, saved []flows.Snapshot) (Deps, *memProgress) {
+func resumeDeps(t testing.TB, saved []flows.Snapshot) (Deps, *memProgress) {
 	deps, _ := testDeps(t, &fakePairer{results: passing})
 	deps.Pairing[flows.AWSServiceAccount] = deps.Pairing[flows.AWSDelegated]
 	p := &memProgress{saved: map[string]flows.Snapshot{}}

@@ -2,11 +2,13 @@ package ui
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/rekwiz/rekwiz/flows"
 )
@@ -17,7 +19,8 @@ type Model struct {
 	c      *Common
 	keys   rootKeys
 	flow   *flows.State
-	steps  map[flows.Step]component
+	steps  map[flows.Step]component // made as they are first shown (step)
+	sized  bool                     // the steps were given a size (fitBody)
 	active flows.Step
 	// front, while set, is shown in the current step's place and takes
 	// its keys: the resume screen (saved progress offered before the
@@ -40,7 +43,13 @@ type Model struct {
 	// body is the current screen's view, drawn when it last changed
 	// (settle): View shows it without drawing it again.
 	body     string
-	enterCmd tea.Cmd // the first screen's work, started by Init
+	frame    frameParts // the header and footer, drawn by settle
+	enterCmd tea.Cmd    // the first screen's work, started by Init
+	// waiting is set while Deps.Later runs; held are the keys typed
+	// meanwhile, and err is Later's error, which ended the wizard.
+	waiting bool
+	held    []tea.Msg
+	err     error
 
 	progress *progressLog
 
@@ -51,21 +60,16 @@ type Model struct {
 
 // New makes the wizard for a flow.
 func New(flow *flows.State, deps Deps) *Model {
+	// The renderer measures what it draws rune by rune (ansi.WcWidth,
+	// unless the terminal says it segments graphemes itself), and its
+	// first rune past U+02FF (the rules' ─) fills a 2 MB width table:
+	// filled here, on another goroutine, it is ready by the first frame.
+	go ansi.WcWidth.StringWidth("─")
 	c := &Common{Styles: newStyles(true), Keys: newKeyMap(), Deps: deps, Width: 80 - 2*padX, Height: 24 - headerLines - footerLines}
 	m := &Model{c: c, keys: newRootKeys(c.Keys), flow: flow, help: help.New(), width: 80, height: 24, progress: &progressLog{dropped: map[string]bool{}}}
-	m.steps = map[flows.Step]component{
-		flows.StepDomain: newFormStep(c, "Which domain is the key for?", domainIntro),
-		flows.StepProvider: newChoiceStep(c, flows.FieldProvider,
-			"Where will the key live?", providerItems),
-		flows.StepKey:        newChoiceStep(c, flows.FieldKey, "Which key?", keyItems),
-		flows.StepKeyDetails: newFormStep(c, "About the key", keyDetailsIntro),
-		flows.StepScript:     newScriptStep(c),
-		flows.StepPaste:      newFormStep(c, "Paste what the script printed", func(s *flows.State) string { return pasteIntro(c, s) }),
-		flows.StepApply:      newApplyStep(c),
-		flows.StepCheck:      newCheckStep(c),
-		flows.StepDone:       newDoneStep(c),
-	}
+	m.steps = map[flows.Step]component{}
 	m.help.Styles = c.Styles.Help
+	m.waiting = deps.Later != nil
 	if c.Deps.Now == nil {
 		c.Deps.Now = time.Now
 	}
@@ -79,6 +83,43 @@ func New(flow *flows.State, deps Deps) *Model {
 	}
 	m.settle()
 	return m
+}
+
+// step is a step's component, made when the step is first shown: the
+// first screen is drawn without making the others.
+func (m *Model) step(st flows.Step) component {
+	if comp, ok := m.steps[st]; ok {
+		return comp
+	}
+	c := m.c
+	var comp component
+	switch st {
+	case flows.StepDomain:
+		comp = newFormStep(c, "Which domain is the key for?", domainIntro)
+	case flows.StepProvider:
+		comp = newChoiceStep(c, flows.FieldProvider, "Where will the key live?", providerItems)
+	case flows.StepKey:
+		comp = newChoiceStep(c, flows.FieldKey, "Which key?", keyItems)
+	case flows.StepKeyDetails:
+		comp = newFormStep(c, "About the key", keyDetailsIntro)
+	case flows.StepScript:
+		comp = newScriptStep(c)
+	case flows.StepPaste:
+		comp = newFormStep(c, "Paste what the script printed", func(s *flows.State) string { return pasteIntro(c, s) })
+	case flows.StepApply:
+		comp = newApplyStep(c)
+	case flows.StepCheck:
+		comp = newCheckStep(c)
+	case flows.StepDone:
+		comp = newDoneStep(c)
+	default:
+		panic(fmt.Sprintf("ui: no screen for step %v", st))
+	}
+	if m.sized {
+		comp.SetSize(c.Width, c.Height)
+	}
+	m.steps[st] = comp
+	return comp
 }
 
 // Flow is the flow as the wizard left it.
@@ -130,21 +171,81 @@ func (m *Model) Summary() Summary { return Summarize(m.flow, m.c.Deps) }
 // the answer (a web terminal may never give one: the wizard starts dark
 // and changes if one comes), and enters the first step.
 func (m *Model) Init() tea.Cmd {
-	return tea.Batch(tea.RequestBackgroundColor, m.enterCmd)
+	return tea.Batch(tea.RequestBackgroundColor, m.enterCmd, m.later())
+}
+
+// laterDelay is how long Deps.Later waits to start: a frame at
+// bubbletea's 60 frames a second and a little, so that the first frame
+// is drawn before the work competes with it for the processor.
+const laterDelay = 20 * time.Millisecond
+
+// later runs Deps.Later, the start-up work the first screen does without,
+// once the first frame is out.
+func (m *Model) later() tea.Cmd {
+	if m.c.Deps.Later == nil {
+		return nil
+	}
+	later, ctx := m.c.Deps.Later, m.c.Deps.context()
+	return func() tea.Msg {
+		select {
+		case <-time.After(laterDelay):
+		case <-ctx.Done():
+			return laterMsg{err: ctx.Err()}
+		}
+		defaults, err := later(ctx)
+		return laterMsg{defaults, err}
+	}
+}
+
+// Err is why the wizard ended on its own, when its start-up work
+// (Deps.Later) failed.
+func (m *Model) Err() error { return m.err }
+
+// taken ends the wait for Deps.Later: its defaults are recorded and the
+// keys held meanwhile taken, in order; its error ends the wizard.
+func (m *Model) taken(msg laterMsg) tea.Cmd {
+	m.waiting = false
+	held := m.held
+	m.held = nil
+	if msg.err != nil {
+		m.err = msg.err
+		return m.quit()
+	}
+	for f, v := range msg.defaults {
+		if v != "" && !m.flow.Locked(f) && m.flow.Value(f) == "" {
+			m.flow.Set(f, v)
+		}
+	}
+	if len(held) == 0 {
+		return nil
+	}
+	return send(heldMsg(held))
+}
+
+// heldMsg are keys typed while Deps.Later ran, to take in order: the
+// first now, the rest after it, as if typed just then.
+type heldMsg []tea.Msg
+
+func (m *Model) takeHeld(held heldMsg) tea.Cmd {
+	cmd := m.update(held[0])
+	if len(held) == 1 {
+		return cmd
+	}
+	return tea.Batch(cmd, send(held[1:]))
 }
 
 // enter makes the flow's current step the active component.
 func (m *Model) enter() tea.Cmd {
 	next := m.flow.Step()
 	if m.active != 0 && m.active != next {
-		m.steps[m.active].Leave()
+		m.step(m.active).Leave()
 	}
 	m.active, m.started = next, true
 	m.scroll, m.anchor = 0, -1
 	if next == flows.StepScript {
 		m.sawScript = true
 	}
-	return m.steps[next].Enter(m.flow)
+	return m.step(next).Enter(m.flow)
 }
 
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
@@ -163,9 +264,22 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		m.c.Styles = newStyles(msg.IsDark())
 		m.help.Styles = m.c.Styles.Help
 		return nil
+	case laterMsg:
+		return m.taken(msg)
+	case heldMsg:
+		return m.takeHeld(msg)
+	case tea.PasteMsg:
+		if m.waiting {
+			m.held = append(m.held, msg)
+			return nil
+		}
 	case tea.KeyPressMsg:
 		if key.Matches(msg, m.keys.Quit) {
 			return m.quit()
+		}
+		if m.waiting {
+			m.held = append(m.held, msg)
+			return nil
 		}
 		if m.tooSmall() {
 			return nil
@@ -266,7 +380,7 @@ func (m *Model) route(msg tea.Msg) tea.Cmd {
 		m.front, cmd = m.front.Update(msg)
 		return cmd
 	}
-	m.steps[m.active], cmd = m.steps[m.active].Update(msg)
+	m.steps[m.active], cmd = m.step(m.active).Update(msg)
 	return cmd
 }
 
@@ -276,14 +390,14 @@ func (m *Model) current() component {
 	if m.front != nil {
 		return m.front
 	}
-	return m.steps[m.active]
+	return m.step(m.active)
 }
 
 // quit stops the current step's work before the program ends, so the
 // terminal is handed back at once and nothing is left running.
 func (m *Model) quit() tea.Cmd {
 	if m.started {
-		m.steps[m.active].Leave()
+		m.step(m.active).Leave()
 	}
 	if m.c.Deps.Progress == nil {
 		return tea.Quit

@@ -64,6 +64,16 @@ var walks = []walkProvider{
 			},
 			res: flows.SetupResult{Paste: map[flows.Field]string{flows.FieldKeyURL: azureURL, flows.FieldTenantID: tenantID}},
 		}},
+	{provider: flows.GCPDelegated, downs: 3, keyDowns: 1, details: []string{"my-project-123", "us-east1", "rekwiz", "rek-dm-LCAJVnUE94B", "hsm"},
+		setup: &fakeSetup{
+			events: []flows.SetupEvent{
+				{Call: "gcloud auth application-default print-access-token", Detail: "signed in as admin@example.com"},
+				{Call: "gcloud kms keyrings create", Detail: "created the key ring rekwiz in us-east1"},
+				{Call: "gcloud kms keys create", Detail: "created the hsm key rek-dm-LCAJVnUE94B, labelled dm-lcajvnue94b=allow, rotated every 90 days"},
+				{Call: "gcloud kms keys add-iam-policy-binding", Detail: "gave serviceAccount:acme-rek@acme-prod.iam.gserviceaccount.com the role roles/cloudkms.cryptoKeyEncrypterDecrypter on the key"},
+			},
+			res: flows.SetupResult{Paste: map[flows.Field]string{flows.FieldKeyResource: "projects/my-project-123/locations/us-east1/keyRings/rekwiz/cryptoKeys/rek-dm-LCAJVnUE94B"}},
+		}},
 }
 
 func walkDeps(t *testing.T, w walkProvider) Deps {

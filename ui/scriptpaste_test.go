@@ -21,8 +21,9 @@ import (
 
 // TestScriptOutputFillsThePasteStep renders every provider's setup
 // script, runs the AWS ones with the AWS CLI v2 against the sandbox (the
-// Azure ones cannot reach a real az here: their labelled echo lines are
-// taken from the rendered script with the values put in), and pastes
+// Azure and Google Cloud ones are run with their CLIs in the scripts
+// package's tests: here their labelled echo lines are taken from the
+// rendered script with the values put in), and pastes
 // what they printed into the paste step, with LF, CR and CRLF line
 // breaks: every field is filled and the step passes. Rewording a label
 // in a script without the paste step knowing breaks this test.
@@ -64,7 +65,13 @@ func TestScriptOutputFillsThePasteStep(t *testing.T) {
 				if k == flows.KeyNew {
 					vr.sp.KeyName = "rek-" + domain
 				}
-				vr.out = azureOutput(t, vr.sp)
+				vr.out = echoedOutput(t, vr.sp)
+			case flows.GCPDelegated:
+				vr.sp.Project, vr.sp.Location, vr.sp.KeyRing, vr.sp.KeyName = "my-project-123", "us-east1", "rekwiz", "customer-rek"
+				if k == flows.KeyNew {
+					vr.sp.ProtectionLevel = flows.ProtectionHSM
+				}
+				vr.out = echoedOutput(t, vr.sp)
 			}
 		}
 	}
@@ -76,7 +83,8 @@ func TestScriptOutputFillsThePasteStep(t *testing.T) {
 		}
 		{
 			presets := map[flows.Field]string{"domain": sp.Domain, "provider": string(p), "key": string(k),
-				"region": sp.Region, "key-id": sp.KeyID, "company": sp.Company, "hsm-name": sp.HSMName, "key-name": sp.KeyName}
+				"region": sp.Region, "key-id": sp.KeyID, "company": sp.Company, "hsm-name": sp.HSMName, "key-name": sp.KeyName,
+				"project": sp.Project, "location": sp.Location, "keyring": sp.KeyRing, "protection-level": sp.ProtectionLevel}
 			for f, val := range presets {
 				if val == "" {
 					delete(presets, f)
@@ -140,9 +148,10 @@ func runScript(e *fakecloudtest.Env, sp flows.SetupSpec) (string, error) {
 	return out, nil
 }
 
-// azureOutput is what an Azure script prints last: its labelled echo
-// lines, with the values az would have given put in.
-func azureOutput(t *testing.T, sp flows.SetupSpec) string {
+// echoedOutput is what an Azure or Google Cloud script prints last: its
+// labelled echo lines, with the values az or gcloud would have given put
+// in.
+func echoedOutput(t *testing.T, sp flows.SetupSpec) string {
 	t.Helper()
 	s, err := scripts.Render(sp, scripts.Options{Demo: true})
 	if err != nil {
@@ -151,6 +160,7 @@ func azureOutput(t *testing.T, sp flows.SetupSpec) string {
 	vars := map[string]string{
 		"KEY_URL":   "https://" + sp.HSMName + ".managedhsm.azure.net/keys/" + sp.KeyName + "/0123456789abcdef0123456789abcdef",
 		"TENANT_ID": "72f988bf-86f1-41af-91ab-2d7cd011db47",
+		"KEY":       sp.KeyResource().String(),
 	}
 	echo := regexp.MustCompile(`^\s*echo "(.*)"$`)
 	out := "Tagged the key.\n\n"

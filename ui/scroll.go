@@ -59,7 +59,7 @@ func (m *Model) place(view string) {
 // no wider than the body, and no taller.
 func (m *Model) fits(view string) bool {
 	view = strings.TrimRight(view, "\n")
-	return strings.Count(view, "\n") < m.c.Height && lipgloss.Width(view) <= m.c.Width
+	return strings.Count(view, "\n") < m.c.Height && blockWidth(view) <= m.c.Width
 }
 
 // bodyLines are a view's lines as the body shows them, wrapped to its

@@ -253,7 +253,7 @@ func (s *checkStep) list() (string, [2]int, int) {
 			sym, word = s.job.spin.View(), "…"
 		}
 		head := st.Status[c.Status].Render(fmt.Sprintf("%s %-4.4s", sym, word)) + "  " + st.Text.Render(c.Name)
-		if c.Status == flows.StatusPass && c.Detail != "" && lipgloss.Width(head)+3+lipgloss.Width(c.Detail) <= s.c.Width {
+		if c.Status == flows.StatusPass && c.Detail != "" && blockWidth(head)+3+blockWidth(c.Detail) <= s.c.Width {
 			lines = append(lines, head+"   "+st.Muted.Render(c.Detail))
 		} else {
 			lines = append(lines, head)

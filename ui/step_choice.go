@@ -9,7 +9,6 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/list"
 	tea "charm.land/bubbletea/v2"
-	"charm.land/lipgloss/v2"
 
 	"github.com/rekwiz/rekwiz/flows"
 )
@@ -178,11 +177,11 @@ func (d choiceDelegate) Render(w io.Writer, m list.Model, index int, item list.I
 }
 
 func truncate(s string, w int) string {
-	if lipgloss.Width(s) <= w {
+	if blockWidth(s) <= w {
 		return s
 	}
 	r := []rune(s)
-	for len(r) > 0 && lipgloss.Width(string(r))+1 > w {
+	for len(r) > 0 && blockWidth(string(r))+1 > w {
 		r = r[:len(r)-1]
 	}
 	return strings.TrimRight(string(r), " ") + "…"

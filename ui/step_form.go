@@ -7,7 +7,6 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
-	"charm.land/lipgloss/v2"
 
 	"github.com/rekwiz/rekwiz/flows"
 )
@@ -329,7 +328,7 @@ func (f *formStep) status(ff *formField, focused bool) string {
 	if ff.value.Note != "" {
 		ok = f.c.wrapIndented("✓ ok — "+ff.value.Note, 2, st.Note)
 	}
-	if ff.value.Text != strings.TrimSpace(ff.input.Value()) || lipgloss.Width(ff.input.Value()) > ff.input.Width() {
+	if ff.value.Text != strings.TrimSpace(ff.input.Value()) || blockWidth(ff.input.Value()) > ff.input.Width() {
 		ok += "\n" + f.c.wrapIndented(ff.shown(), 4, st.OK)
 	}
 	return ok

@@ -272,7 +272,7 @@ func (s *scriptStep) preMarked(l string, style lipgloss.Style) string {
 		lead := ""
 		if !first {
 			lead = marker + "↪ "
-			n = min(len(r), max(w-lipgloss.Width(lead), 1))
+			n = min(len(r), max(w-blockWidth(lead), 1))
 		}
 		b.WriteString("  " + style.Render(lead+string(r[:n])) + "\n")
 		r, first = r[n:], false

@@ -23,7 +23,7 @@ type stop struct {
 	// typing: the screen takes typed text, so letters go into it rather
 	// than being keys.
 	typing bool
-	reach  func(t *testing.T) *driver
+	reach  func(t testing.TB) *driver
 }
 
 // blockingSetup is a set-up that runs until it is stopped.
@@ -36,17 +36,17 @@ func (b *blockingSetup) Run(ctx context.Context, _ flows.SetupSpec, report func(
 }
 
 func tour() []stop {
-	at := func(presets map[flows.Field]string, deps func(*testing.T) Deps, w, h int, keys ...string) func(*testing.T) *driver {
-		return func(t *testing.T) *driver {
+	at := func(presets map[flows.Field]string, deps func(testing.TB) Deps, w, h int, keys ...string) func(testing.TB) *driver {
+		return func(t testing.TB) *driver {
 			d := newDriver(t, newFlow(t, presets), deps(t), w, h)
 			d.blocked = 100 * time.Millisecond // for work kept running on purpose
 			d.key(keys...)
 			return d
 		}
 	}
-	plain := func(t *testing.T) Deps { deps, _ := testDeps(t, &fakePairer{results: passing}); return deps }
-	demo := func(setup Setuper) func(*testing.T) Deps {
-		return func(t *testing.T) Deps {
+	plain := func(t testing.TB) Deps { deps, _ := testDeps(t, &fakePairer{results: passing}); return deps }
+	demo := func(setup Setuper) func(testing.TB) Deps {
+		return func(t testing.TB) Deps {
 			deps := plain(t)
 			deps.Demo = true
 			deps.Pairing[flows.AWSServiceAccount] = deps.Pairing[flows.AWSDelegated]
@@ -54,20 +54,20 @@ func tour() []stop {
 			return deps
 		}
 	}
-	longScript := func(t *testing.T) Deps {
+	longScript := func(t testing.TB) Deps {
 		deps := plain(t)
 		deps.RenderScript = func(flows.SetupSpec) (string, error) {
 			return strings.Repeat("echo a line of the script\n", 60), nil
 		}
 		return deps
 	}
-	withPairer := func(p func() Pairer) func(*testing.T) Deps {
-		return func(t *testing.T) Deps { deps := plain(t); deps.Pairing[flows.AWSDelegated] = p(); return deps }
+	withPairer := func(p func() Pairer) func(testing.TB) Deps {
+		return func(t testing.TB) Deps { deps := plain(t); deps.Pairing[flows.AWSDelegated] = p(); return deps }
 	}
-	withRegistry := func(r func() Registrar) func(*testing.T) Deps {
-		return func(t *testing.T) Deps { deps := plain(t); deps.Registry = r(); return deps }
+	withRegistry := func(r func() Registrar) func(testing.TB) Deps {
+		return func(t testing.TB) Deps { deps := plain(t); deps.Registry = r(); return deps }
 	}
-	saved := func(t *testing.T) Deps { deps, _ := resumeDeps(t, savedDomains()); return deps }
+	saved := func(t testing.TB) Deps { deps, _ := resumeDeps(t, savedDomains()); return deps }
 
 	script := map[flows.Field]string{"domain": domain, "provider": "aws-delegated", "key": "new", "region": "us-east-1"}
 	apply := map[flows.Field]string{"domain": domain, "provider": "aws-delegated", "key": "new", "region": "us-east-1", "key-arn": aliasARN}

@@ -81,6 +81,14 @@ type Deps struct {
 	// VerifyCommand is the command that checks the pairing again later,
 	// shown on the last screen; nil shows none.
 	VerifyCommand func(t flows.Target) string
+	// Later is start-up work the first screen does not need (rekwiz's:
+	// the demo's sandbox, the AWS configuration): Init starts it, so the
+	// first frame is drawn without waiting for it. Until it is done, the
+	// keys typed are held, then taken in order: no screen after the first
+	// is reached without it. Its defaults fill the answers still empty
+	// and not locked (answers of later steps: the first screen is drawn
+	// already); its error ends the wizard, and Model.Err says it.
+	Later func(ctx context.Context) (defaults map[flows.Field]string, err error)
 }
 
 // context is the command's context, or Background when none was given.
@@ -132,6 +140,11 @@ type (
 	pairedMsg struct{ checks []flows.Check }
 	// finishMsg ends the wizard.
 	finishMsg struct{}
+	// laterMsg is the end of Deps.Later.
+	laterMsg struct {
+		defaults map[flows.Field]string
+		err      error
+	}
 )
 
 func send(msg tea.Msg) tea.Cmd { return func() tea.Msg { return msg } }

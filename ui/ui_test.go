@@ -16,7 +16,8 @@ import (
 
 var testVendor = flows.Vendor{
 	Name: "Acme Security", Slug: "acme", AWSAccountID: "999988887777",
-	AzureAppID: "11111111-2222-3333-4444-555555555555",
+	AzureAppID:        "11111111-2222-3333-4444-555555555555",
+	GCPServiceAccount: "acme-rek@acme-prod.iam.gserviceaccount.com",
 }
 
 const (
@@ -84,7 +85,7 @@ var passing = []flows.Check{
 	{ID: "aws.round-trip", Name: "Wrap and unwrap a data key", Status: flows.StatusPass, Detail: "same data key"},
 }
 
-func testDeps(t *testing.T, p *fakePairer) (Deps, *fakeRegistry) {
+func testDeps(t testing.TB, p *fakePairer) (Deps, *fakeRegistry) {
 	reg := &fakeRegistry{}
 	return Deps{
 		Setup:    map[flows.Provider]Setuper{},
@@ -98,7 +99,7 @@ func testDeps(t *testing.T, p *fakePairer) (Deps, *fakeRegistry) {
 	}, reg
 }
 
-func newFlow(t *testing.T, presets map[flows.Field]string) *flows.State {
+func newFlow(t testing.TB, presets map[flows.Field]string) *flows.State {
 	t.Helper()
 	s, err := flows.New(testVendor, presets)
 	if err != nil {

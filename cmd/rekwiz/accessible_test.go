@@ -51,6 +51,10 @@ func TestAccessibleDemoEveryProviderAndKey(t *testing.T) {
 		{"aws-service-account/new", "\n2\n2\n\nExample\n3\ny\n1\n\n\n\n", []string{"✓ kms create-key", "✓ iam create-access-key", "Secret access key: ****"}},
 		{"azure-delegated/existing", "\n3\n1\n\n\n3\ny\n1\n\n\n", []string{"keys/customer-rek/", "✓ PASS    Wrap and unwrap"}},
 		{"azure-delegated/new", "\n3\n2\n\n\n3\ny\n1\n\n\n", []string{"✓ az keyvault key create", "keys/rek-dm-LCAJVnUE94B/"}},
+		{"gcp-delegated/existing", "\n4\n1\n\n\n\n\n3\ny\n1\n\n", []string{"✓ gcloud kms keys add-iam-policy-binding",
+			"Key resource name: projects/rekwiz-demo/locations/us-east1/keyRings/rekwiz-demo-ring/cryptoKeys/customer-rek", "dm-lcajvnue94b=allow"}},
+		{"gcp-delegated/new", "\n4\n2\n\n\n\n\n\n3\ny\n1\n\n", []string{"✓ gcloud kms keys create",
+			"cryptoKeys/rek-dm-LCAJVnUE94B", "✓ PASS"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -98,7 +102,7 @@ func TestAccessibleBadAnswerAskedAgain(t *testing.T) {
 	}
 	for _, w := range []string{
 		"Domain ID [dm-LCAJVnUE94B]: \n✗ Domain ID: expected dm- followed by 11 letters or digits, e.g. dm-LCAJVnUE94B\nDomain ID [dm-LCAJVnUE94B]: \n",
-		"Enter a number from 1 to 3 [1]: \n✗ that is not one of the choices: enter a number from 1 to 3.\nEnter a number from 1 to 3 [1]: \n",
+		"Enter a number from 1 to 4 [1]: \n✗ that is not one of the choices: enter a number from 1 to 4.\nEnter a number from 1 to 4 [1]: \n",
 	} {
 		if !strings.Contains(out, w) {
 			t.Errorf("the output lacks %q:\n%s", w, out)
@@ -172,7 +176,7 @@ func TestAccessibleInterrupted(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(o.String(), "Enter a number from 1 to 3") {
+	for !strings.Contains(o.String(), "Enter a number from 1 to 4") {
 		if time.Now().After(deadline) {
 			t.Fatalf("the provider was never asked:\n%s", o.String())
 		}

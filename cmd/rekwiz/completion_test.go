@@ -58,6 +58,8 @@ func TestFlagValuesComplete(t *testing.T) {
 		{[]string{"script", "--region", "eu-west-"}, []string{"eu-west-1", "eu-west-2", "eu-west-3"}, noFileComp},
 		{[]string{"script", "--region", "us-gov"}, []string{"us-gov-east-1", "us-gov-west-1"}, noFileComp},
 		{[]string{"--region", "xx"}, nil, noFileComp},
+		{[]string{"script", "--protection-level", ""}, []string{"hsm", "software"}, noFileComp},
+		{[]string{"script", "--location", ""}, nil, noFileComp},
 		{[]string{"script", "--domain", ""}, nil, noFileComp},
 		{[]string{"verify", "--wait", ""}, nil, noFileComp},
 		{[]string{"--vendor-profile", ""}, []string{"json"}, fileExt},

@@ -72,8 +72,15 @@ func newDemo(t *testing.T) *wizard {
 
 func newDemoWith(t *testing.T, d *deps) *wizard {
 	t.Helper()
+	return newDemoOpts(t, d, false)
+}
+
+// newDemoOpts is the demo's wizard; with deferKits, as `rekwiz demo`
+// makes it: the sandbox starts after the first frame (ui.Deps.Later).
+func newDemoOpts(t *testing.T, d *deps, deferKits bool) *wizard {
+	t.Helper()
 	ios := &IOStreams{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard, Terminal: true, Getenv: func(string) string { return "" }}
-	w, err := newWizard(context.Background(), &wizardOptions{IO: ios, Global: &globalOptions{}, Deps: d, Demo: true, Seed: demoSeed})
+	w, err := newWizard(context.Background(), &wizardOptions{IO: ios, Global: &globalOptions{}, Deps: d, Demo: true, Seed: demoSeed, deferKits: deferKits})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +100,10 @@ type demoRun struct {
 }
 
 func startDemo(t *testing.T) *demoRun {
-	d := &demoRun{t: t, w: newDemo(t)}
+	d := &demoRun{t: t, w: newDemoOpts(t, realDeps(), true)}
+	if d.w.deps.Later == nil {
+		t.Fatal("the demo's sandbox is started before the first frame")
+	}
 	d.tm = teatest.NewTestModel(t, observed{Model: ui.New(d.w.flow, d.w.deps), mu: &d.mu, last: &d.screen},
 		teatest.WithInitialTermSize(80, 24),
 		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii)))
@@ -340,6 +350,49 @@ func TestDemoExistingKey(t *testing.T) {
 	checks := w.deps.Pairing[flows.AWSDelegated].Run(context.Background(), flows.Target{Provider: flows.AWSDelegated, Domain: demoDomain, Vendor: w.flow.Vendor(), AliasARN: a}, nil)
 	if !flows.Passed(checks) {
 		t.Fatalf("checks %+v", checks)
+	}
+}
+
+// TestDemoGCP walks the demo's Google Cloud path with a new key: the
+// script names the Google Cloud CLI, "set it up for me" creates the key
+// ring's key, binds the vendor's service account and labels the key
+// through Cloud KMS's API against the sandbox, and the check passes,
+// with the round trip made as the vendor's service account. The final
+// screen is testdata/demo/done-gcp-80x24.golden.
+func TestDemoGCP(t *testing.T) {
+	demoHome(t)
+	d := startDemo(t)
+	d.waitFor("› dm-LCAJVnUE94B")
+	d.press(enter)
+	d.waitFor("Where will the key live?")
+	d.press(down, down, down, enter)
+	d.waitFor("Guide me through creating a new key")
+	d.press(down, enter)
+	d.waitFor("Project ID › rekwiz-demo")
+	d.waitFor("Name for the new key rek-dm-LCAJVnUE94B")
+	d.press(enter)
+	d.waitFor("Run this script where the Google Cloud CLI is signed in")
+	d.press(char('r'))
+	d.waitFor("the hsm key rek-dm-LCAJVnUE94B")
+	d.waitFor("Go ahead? y / n") // the plan is read first
+	d.press(char('y'))
+	d.waitFor("✓ gcloud kms keys create")
+	d.waitFor("✓ gcloud kms keys add-iam-policy-binding")
+	d.waitFor("✓ Done.")
+	d.press(enter)
+	d.waitFor("Key resource name › ")
+	d.press(enter)
+	d.waitFor("✓ Registered")
+	d.press(enter)
+	d.waitFor("✓ Paired. Press enter to finish.")
+	d.press(enter)
+	d.waitFor("Step 8 of 8 · Done")
+	final := d.finish("demo/done-gcp-80x24.golden")
+	if got := final.Flow().Checks(); !flows.Passed(got) {
+		t.Fatalf("checks %+v", got)
+	}
+	if k := final.Flow().Value(flows.FieldKeyResource); k != "projects/rekwiz-demo/locations/us-east1/keyRings/rekwiz-demo-ring/cryptoKeys/rek-dm-LCAJVnUE94B" {
+		t.Fatalf("key %q", k)
 	}
 }
 

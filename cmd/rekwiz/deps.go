@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/rekwiz/rekwiz/providers/azurehsm"
+	"github.com/rekwiz/rekwiz/providers/gcpkms"
 	"github.com/rekwiz/rekwiz/providers/store/registry"
 )
 
@@ -24,6 +25,10 @@ type deps struct {
 	// the Azure SDK clients' options.
 	AzureCredential func(tenantID string) (azcore.TokenCredential, error)
 	AzureOptions    azcore.ClientOptions
+	// GCP is how rekwiz reaches Cloud KMS as the customer: Application
+	// Default Credentials, found when first needed, and Cloud KMS at
+	// REKWIZ_GCP_KMS_ENDPOINT when that is set.
+	GCP func() gcpkms.Config
 	// RegistryPath is the local registry's file; the saved progress is
 	// kept beside it. Its directory is rekwiz's config directory.
 	RegistryPath func() (string, error)
@@ -39,6 +44,7 @@ func realDeps() *deps {
 		LoadAWS:         func(ctx context.Context) (aws.Config, error) { return config.LoadDefaultConfig(ctx) },
 		AzureCredential: azurehsm.DefaultCredential(opts),
 		AzureOptions:    opts,
+		GCP:             func() gcpkms.Config { return gcpkms.DefaultConfig(os.Getenv) },
 		RegistryPath:    registry.DefaultPath,
 		WorkDir:         os.Getwd,
 	}

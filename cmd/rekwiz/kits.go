@@ -11,6 +11,7 @@ import (
 	"github.com/rekwiz/rekwiz/providers/awskms"
 	"github.com/rekwiz/rekwiz/providers/azurehsm"
 	"github.com/rekwiz/rekwiz/providers/fakecloud"
+	"github.com/rekwiz/rekwiz/providers/gcpkms"
 	"github.com/rekwiz/rekwiz/ui"
 )
 
@@ -126,11 +127,16 @@ const (
 )
 
 // realKits are the real clouds' kits, with the customer's AWS
-// configuration and Azure sign-in. Azure's set-up is its script. The
-// region is the AWS configuration's, for the wizard's default.
+// configuration, Azure sign-in and Google Cloud credentials. Azure's
+// set-up is its script. The region is the AWS configuration's, for the
+// wizard's default.
 func realKits(ctx context.Context, d *deps, mode checkMode, wait time.Duration) (k kits, region string) {
 	az := azurehsm.Kit{Pairing: azurehsm.NewPairing(d.azureCustomer(), azurehsm.WithWait(wait))}
-	clouds := []cloud{kitOf(az.SetupFor, az.PairingFor)}
+	gcp := gcpkms.Kit{Pairing: gcpkms.NewPairing(d.GCP(), gcpkms.WithWait(wait))}
+	if mode == asWizard {
+		gcp.Setup = gcpkms.NewSetup(d.GCP())
+	}
+	clouds := []cloud{kitOf(az.SetupFor, az.PairingFor), kitOf(gcp.SetupFor, gcp.PairingFor)}
 	cfg, err := d.LoadAWS(ctx)
 	if err != nil {
 		return newKits(clouds, brokenKit{
@@ -138,6 +144,9 @@ func realKits(ctx context.Context, d *deps, mode checkMode, wait time.Duration) 
 			err:    &exitError{code: exitUsage, msg: "reading your AWS configuration: " + err.Error()},
 		}), ""
 	}
+	// A failure to get credentials is said as "not signed in", with the
+	// command that signs in, never as the credential chain's text.
+	cfg = awskms.SignInAware(cfg)
 	var aws awskms.Kit
 	switch mode {
 	case asVerify:
@@ -177,5 +186,29 @@ func sandboxKits(sb *fakecloud.Sandbox, srv *fakecloud.Server, region string) (k
 		Setup:   &azurehsm.Setup{Credential: admin, TenantID: sb.AzureTenant(), Options: opts},
 		Pairing: azurehsm.NewPairing(azurehsm.Config{Credential: cred(sb.AzureVendor()), Options: opts}),
 	}
-	return newKits([]cloud{kitOf(aws.SetupFor, aws.PairingFor), kitOf(az.SetupFor, az.PairingFor)}), nil
+	return newKits(sandboxClouds(aws, az, sandboxGCP(sb, srv))), nil
+}
+
+// sandboxClouds are the demo's clouds, whose kits serve every provider:
+// the wizard's stand-ins have their shape (later.go).
+func sandboxClouds(aws awskms.Kit, az azurehsm.Kit, gcp gcpkms.Kit) []cloud {
+	return []cloud{kitOf(aws.SetupFor, aws.PairingFor), kitOf(az.SetupFor, az.PairingFor), kitOf(gcp.SetupFor, gcp.PairingFor)}
+}
+
+// sandboxGCP is the demo's Google Cloud kit: the customer's admin sets up
+// and reads the key, and the vendor's service account makes the round
+// trip, each with a service-account key whose token the sandbox issues.
+func sandboxGCP(sb *fakecloud.Sandbox, srv *fakecloud.Server) gcpkms.Kit {
+	identity := func(id fakecloud.GCPIdentity) func(context.Context) (gcpkms.Identity, error) {
+		return func(ctx context.Context) (gcpkms.Identity, error) {
+			key, err := sb.GCPServiceAccountJSON(id, srv.GCPTokenURL())
+			if err != nil {
+				return gcpkms.Identity{}, err
+			}
+			return gcpkms.FromJSON(ctx, key)
+		}
+	}
+	cfg := gcpkms.Config{Endpoint: srv.GCPKMSEndpoint(), ResourceManager: srv.GCPKMSEndpoint(),
+		Customer: identity(sb.GCPCustomer()), Vendor: identity(sb.GCPVendor())}
+	return gcpkms.Kit{Setup: gcpkms.NewSetup(cfg), Pairing: gcpkms.NewPairing(cfg)}
 }

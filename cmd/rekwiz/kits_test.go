@@ -47,14 +47,15 @@ func TestKitsCoverEveryProvider(t *testing.T) {
 			t.Errorf("%s: %v", p, err)
 		}
 	}
-	if len(real.setup) != 2 {
-		t.Errorf("real set-ups for %d providers, want AWS's two", len(real.setup))
+	// Azure's set-up is its script.
+	if len(real.setup) != 3 || real.setup[flows.AzureDelegated] != nil {
+		t.Errorf("real set-ups for %d providers, want AWS's two and Google Cloud's", len(real.setup))
 	}
 }
 
 // TestAWSConfigErrorStopsOnlyAWS: an AWS configuration that does not
 // load ends the wizard and an AWS verify with its error, and leaves an
-// Azure verify alone.
+// Azure or Google Cloud verify alone.
 func TestAWSConfigErrorStopsOnlyAWS(t *testing.T) {
 	t.Parallel()
 	d := realDeps()
@@ -76,8 +77,8 @@ func TestAWSConfigErrorStopsOnlyAWS(t *testing.T) {
 			t.Errorf("%s: %v %v", p, c, err)
 		}
 	}
-	if failed != 2 || fine != 1 {
-		t.Errorf("%d providers stopped, %d fine; want AWS's two stopped and Azure fine", failed, fine)
+	if failed != 2 || fine != 2 {
+		t.Errorf("%d providers stopped, %d fine; want AWS's two stopped, Azure and Google Cloud fine", failed, fine)
 	}
 	code, _, errOut := execWith(t, d, false, "verify", "--provider", "aws-delegated", "--domain", "dm-LCAJVnUE94B",
 		"--key-arn", "arn:aws:kms:us-east-1:111122223333:alias/dm-LCAJVnUE94B/sandbox")

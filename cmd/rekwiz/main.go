@@ -32,8 +32,14 @@ const (
 	exitOK          = 0
 	exitCheckFailed = 1 // a pairing check failed
 	exitUsage       = 2 // bad input or usage, or no terminal for the wizard
+	exitSignIn      = 4 // not signed in to the cloud (aws configure, az login)
 	exitInterrupted = 130
 )
+
+// exitCodesHelp says the exit codes, for the commands' help.
+const exitCodesHelp = `Exit codes: 0 success, 1 a pairing check failed, 2 bad input or usage,
+4 not signed in to the cloud (the message names the command that signs
+in: aws configure or aws sso login, az login), 130 interrupted.`
 
 // IOStreams are the command's input and output, and whether they are a
 // terminal: the wizard needs one, everything else works without.
@@ -180,6 +186,10 @@ func run(ctx context.Context, ios *IOStreams, d *deps, args []string) (code int)
 		return silent.code
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted
+	}
+	if e, ok := notSignedIn(err); ok { // signin.go
+		fmt.Fprintln(ios.Err, "rekwiz: "+termtext.Text(e.msg))
+		return e.code
 	}
 	// Everything else is a usage error cobra or a command found in the
 	// input: one sentence, and the hint to get help.

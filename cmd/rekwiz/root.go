@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -31,12 +32,16 @@ func newRootCmd(ios *IOStreams, d *deps) *cobra.Command {
 		Use:   "rekwiz",
 		Short: "Bring your own Root Encryption Key to your vendor",
 		Long: `rekwiz walks you through hosting your domain's Root Encryption Key in your
-own AWS KMS or Azure Managed HSM and delegating it to your vendor: choose
+own AWS KMS, Azure Managed HSM or Google Cloud KMS and delegating it to
+your vendor: choose
 the provider and the key, run the generated script, paste what it printed,
 and rekwiz registers the key and checks that the vendor can use it.
 
-Run it where your cloud CLI is signed in (AWS CloudShell and Azure Cloud
-Shell work). Try it first with no cloud account at all: rekwiz demo.`,
+Run it where your cloud CLI is signed in (AWS CloudShell, Azure Cloud
+Shell and Google Cloud Shell work). Try it first with no cloud account at
+all: rekwiz demo.
+
+` + exitCodesHelp,
 		Example: `  rekwiz demo
   rekwiz --domain dm-LCAJVnUE94B
   rekwiz script --provider aws-delegated --key new --domain dm-LCAJVnUE94B --region us-east-1`,
@@ -54,18 +59,11 @@ Shell work). Try it first with no cloud account at all: rekwiz demo.`,
 	pf.StringVar(&g.VendorProfile, "vendor-profile", "", "your vendor's profile `file` (JSON); without it, rekwiz uses its sandbox vendor")
 	pf.BoolVar(&g.NoColor, "no-color", false, "draw without colour (NO_COLOR, or CLICOLOR=0, works too)")
 	pf.StringVar(&g.APIURL, "api-url", "", "register keys with the vendor's domain API at `URL` (or REKWIZ_API_URL; the token comes from REKWIZ_API_TOKEN)")
-	presets = addPresetFlags(cmd.Flags(), wizardFields...)
+	presets = addPresetFlags(cmd.Flags(), flows.PresetFields()...)
 	addAccessibleFlag(cmd.Flags(), &w.Accessible) // the line-by-line wizard (accessible.go)
 	cmd.AddCommand(newDemoCmd(ios, g, d), newScriptCmd(ios, g), newVerifyCmd(ios, g, d), newSandboxCmd(ios))
 	registerCompletions(cmd) // completion.go
 	return cmd
-}
-
-// wizardFields are the answers the wizard takes as flags; a step whose
-// answers are all given is skipped.
-var wizardFields = []flows.Field{
-	flows.FieldDomain, flows.FieldProvider, flows.FieldKey, flows.FieldRegion, flows.FieldKeyID, flows.FieldCompany,
-	flows.FieldHSMName, flows.FieldKeyName, flows.FieldAliasARN, flows.FieldAccessKeyID, flows.FieldKeyURL, flows.FieldTenantID,
 }
 
 // presetFlags are flags that answer the flow's fields.
@@ -157,10 +155,8 @@ func fieldName(f flows.Field) string {
 	if f == flows.FieldSecretAccessKey {
 		return "the secret access key (AWS_SECRET_ACCESS_KEY, or the masked prompt)"
 	}
-	for _, w := range wizardFields {
-		if w == f {
-			return "--" + string(f)
-		}
+	if slices.Contains(flows.PresetFields(), f) {
+		return "--" + string(f)
 	}
 	return strings.ToLower(flows.Spec(f).Label)
 }

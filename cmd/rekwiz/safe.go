@@ -81,6 +81,10 @@ func (s safePairer) Run(ctx context.Context, t flows.Target, report func(flows.C
 	return safeChecks(s.p.Run(ctx, t, r))
 }
 
+// errCannotReplace is the answer of a set-up that cannot replace a
+// statement.
+var errCannotReplace = errors.New("this set-up cannot replace a statement; change it yourself, then run set-up again")
+
 // safeSetuper keeps what the set-up it wraps can do: the plan it reads
 // first (escaped too) and replacing a different statement. A set-up that
 // cannot plan answers ui.ErrNoPlan; one that cannot replace says so.
@@ -98,7 +102,7 @@ func (s safeSetuper) Plan(ctx context.Context, spec flows.SetupSpec) (flows.Setu
 func (s safeSetuper) RunReplacing(ctx context.Context, spec flows.SetupSpec, report func(flows.SetupEvent)) (flows.SetupResult, error) {
 	r, ok := s.s.(ui.StatementReplacer)
 	if !ok {
-		return flows.SetupResult{}, errors.New("this set-up cannot replace a statement; change it yourself, then run set-up again")
+		return flows.SetupResult{}, errCannotReplace
 	}
 	return s.run(ctx, spec, report, r.RunReplacing)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -24,15 +25,13 @@ func newScriptCmd(ios *IOStreams, g *globalOptions) *cobra.Command {
 		Use:   "script",
 		Short: "Print the setup (or teardown) script, for running in your cloud shell",
 		Long: `Prints the setup script for a provider and key choice on stdout, and
-nothing else: redirect it to a file, or pipe it to bash where the AWS CLI
-(or, for Azure, the Azure CLI) is signed in. With --teardown it prints the
-script that removes what the setup added and leaves the key itself alone.
-Errors go to stderr, with exit code 2.
+nothing else: redirect it to a file, or pipe it to bash where the cloud's
+CLI is signed in. With --teardown it prints the script that removes what
+the setup added and leaves the key itself alone. Errors go to stderr, with
+exit code 2.
 
 Each provider reads its own inputs:
-  aws-delegated        --region, and --key-id for an existing key
-  aws-service-account  --region, --company, and --key-id for an existing key
-  azure-delegated      --hsm-name and --key-name (the key, or the name for a new one)`,
+` + providerInputs(),
 		Example: `  rekwiz script --provider aws-delegated --key new --domain dm-LCAJVnUE94B --region us-east-1 > setup.sh
   rekwiz script --provider aws-delegated --key existing --domain dm-LCAJVnUE94B --region eu-west-2 \
     --key-id 1234abcd-12ab-34cd-56ef-1234567890ab
@@ -40,6 +39,8 @@ Each provider reads its own inputs:
     --company Example
   rekwiz script --provider azure-delegated --key existing --domain dm-LCAJVnUE94B \
     --hsm-name contoso-hsm --key-name customer-rek
+  rekwiz script --provider gcp-delegated --key new --domain dm-LCAJVnUE94B \
+    --project my-project-123 --location us-east1 --keyring rekwiz --key-name rek
   rekwiz script --provider aws-delegated --key new --domain dm-LCAJVnUE94B --region us-east-1 --teardown`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -47,13 +48,30 @@ Each provider reads its own inputs:
 			return runScript(cmd.Context(), o)
 		},
 	}
-	presets = addPresetFlags(cmd.Flags(), flows.FieldProvider, flows.FieldKey, flows.FieldDomain, flows.FieldRegion, flows.FieldKeyID,
-		flows.FieldCompany, flows.FieldHSMName, flows.FieldKeyName)
+	presets = addPresetFlags(cmd.Flags(), flows.SetupFields()...)
 	cmd.Flags().BoolVar(&o.Teardown, "teardown", false, "print the script that removes the vendor's access instead")
 	for _, f := range []string{"provider", "key", "domain"} {
 		_ = cmd.MarkFlagRequired(f)
 	}
 	return cmd
+}
+
+// providerInputs lists, a line per provider, the flags its script reads
+// for an existing key and what a new key reads instead.
+func providerInputs() string {
+	flags := func(fs []flows.Field) string {
+		var out []string
+		for _, f := range fs {
+			out = append(out, "--"+string(f))
+		}
+		return strings.Join(out, " ")
+	}
+	var b strings.Builder
+	for _, p := range flows.Providers() {
+		existing, fresh := flows.KeyDetails(p, flows.KeyExisting), flows.KeyDetails(p, flows.KeyNew)
+		fmt.Fprintf(&b, "  %-20s existing key: %s\n  %-20s new key:      %s\n", p, flags(existing), "", flags(fresh))
+	}
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 func runScript(ctx context.Context, o *scriptOptions) error {

@@ -51,12 +51,17 @@ Shell, or the AZURE_* variables azidentity reads): it wraps and unwraps
 with the key, and reads the HSM's role assignments for the vendor's
 application's role.
 
+gcp-delegated runs with your Application Default Credentials (gcloud auth
+application-default login, Cloud Shell, or GOOGLE_APPLICATION_CREDENTIALS):
+it reads the key, its labels and its IAM policy, and encrypts and decrypts
+with it.
+
 When access is denied, a policy change or role assignment may still be
 on its way: the check retries for up to --wait (default 90s; 0 does not
 wait).
 
-Exit codes: 0 every check passed (warnings allowed), 1 a check failed,
-2 bad input.`,
+Every check passed (warnings allowed) is exit code 0, a failed check 1.
+` + exitCodesHelp,
 		Example: `  rekwiz verify --provider aws-delegated --domain dm-LCAJVnUE94B \
     --key-arn arn:aws:kms:us-east-1:123456789012:alias/dm-LCAJVnUE94B/acme
   AWS_SECRET_ACCESS_KEY=... rekwiz verify --provider aws-service-account --domain dm-LCAJVnUE94B \
@@ -64,14 +69,16 @@ Exit codes: 0 every check passed (warnings allowed), 1 a check failed,
     --access-key-id AKIAIOSFODNN7EXAMPLE --json
   rekwiz verify --provider azure-delegated --domain dm-LCAJVnUE94B \
     --key-url https://contoso-hsm.managedhsm.azure.net/keys/rek-dm-LCAJVnUE94B \
-    --tenant-id 72f988bf-86f1-41af-91ab-2d7cd011db47`,
+    --tenant-id 72f988bf-86f1-41af-91ab-2d7cd011db47
+  rekwiz verify --provider gcp-delegated --domain dm-LCAJVnUE94B \
+    --key-resource projects/my-project-123/locations/us-east1/keyRings/rekwiz/cryptoKeys/rek`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Presets = presets.values(cmd.Flags())
 			return runVerify(cmd.Context(), o)
 		},
 	}
-	presets = addPresetFlags(cmd.Flags(), flows.FieldProvider, flows.FieldDomain, flows.FieldAliasARN, flows.FieldAccessKeyID, flows.FieldKeyURL, flows.FieldTenantID)
+	presets = addPresetFlags(cmd.Flags(), flows.TargetFields()...)
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print one JSON document (schema in the README)")
 	cmd.Flags().DurationVar(&o.Wait, "wait", checkrun.DefaultWait, "how long to keep retrying while a policy change or role assignment takes effect (0: no retries)")
 	for _, f := range []string{"provider", "domain"} {
@@ -110,6 +117,9 @@ func runVerify(ctx context.Context, o *verifyOptions) error {
 	pairing, err := k.pairer(p)
 	if err != nil {
 		return err
+	}
+	if err := signedIn(ctx, pairing, t); err != nil {
+		return err // exit 4 (signin.go)
 	}
 	checks := pairing.Run(ctx, t, progress(o.IO.Err))
 	if err := ctx.Err(); err != nil {
@@ -159,6 +169,11 @@ func (o *verifyOptions) flagsFor(p flows.Provider) error {
 // variable, a secret from its environment variable or a masked prompt,
 // never from the command line.
 func (o *verifyOptions) credentials(ctx context.Context, p flows.Provider) error {
+	given := map[flows.Field]bool{}
+	for f := range o.Presets {
+		given[f] = true
+	}
+	var secretFromEnv []flows.Field
 	for _, f := range flows.PasteFields(p) {
 		env, spec := fieldEnv[f], flows.Spec(f)
 		if _, ok := o.Presets[f]; ok || (env == "" && spec.Kind != flows.SecretField) {
@@ -174,6 +189,9 @@ func (o *verifyOptions) credentials(ctx context.Context, p flows.Provider) error
 		}
 		name := strings.ToLower(spec.Label)
 		secret := o.IO.Getenv(env)
+		if secret != "" {
+			secretFromEnv = append(secretFromEnv, f)
+		}
 		if secret == "" && o.IO.ReadSecret != nil {
 			b, err := o.IO.ReadSecret(ctx, spec.Label+" (hidden): ")
 			if err != nil {
@@ -187,7 +205,7 @@ func (o *verifyOptions) credentials(ctx context.Context, p flows.Provider) error
 		}
 		o.Presets[f] = secret
 	}
-	return nil
+	return otherAccessKey(o, given, secretFromEnv) // signin.go
 }
 
 // progress says on stderr when the check starts waiting for a policy

@@ -5,18 +5,23 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/charmbracelet/colorprofile"
 	"github.com/spf13/cobra"
 
 	"github.com/rekwiz/rekwiz/flows"
+	"github.com/rekwiz/rekwiz/providers/awskms"
+	"github.com/rekwiz/rekwiz/providers/azurehsm"
 	"github.com/rekwiz/rekwiz/providers/checkrun"
 	"github.com/rekwiz/rekwiz/providers/domainapi"
 	"github.com/rekwiz/rekwiz/providers/fakecloud"
 	"github.com/rekwiz/rekwiz/providers/fsutil"
+	"github.com/rekwiz/rekwiz/providers/gcpkms"
 	"github.com/rekwiz/rekwiz/providers/store/registry"
 	"github.com/rekwiz/rekwiz/providers/store/session"
 	"github.com/rekwiz/rekwiz/scripts"
@@ -41,11 +46,15 @@ type wizardOptions struct {
 	Presets map[flows.Field]string
 	// Accessible runs the wizard line by line (accessible.go).
 	Accessible bool
+	// deferKits builds the clouds' kits after the first frame (the
+	// terminal wizard: later.go); otherwise newWizard builds them.
+	deferKits bool
 }
 
 func newDemoCmd(ios *IOStreams, g *globalOptions, d *deps) *cobra.Command {
 	w := &wizardOptions{IO: ios, Global: g, Deps: d, Demo: true}
 	var presets presetFlags
+	var autoplay bool
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "The wizard on a built-in sandbox: no cloud account needed",
@@ -53,15 +62,24 @@ func newDemoCmd(ios *IOStreams, g *globalOptions, d *deps) *cobra.Command {
 AWS KMS, STS and IAM, and Azure's Managed HSM keys, Entra ID token endpoint
 and Graph, reached by the same AWS and Azure SDK code as a real account.
 Every provider can be walked to the end. Nothing leaves this machine, and
-every run is the same (IDs follow --seed).`,
+every run is the same (IDs follow --seed).
+
+For a presenter, --autoplay plays it by itself at a human pace: every
+provider in turn (or the one --provider names), typing, running "set it
+up for me", pasting what it printed, and the pairing check. Any key
+pauses and resumes it; q stops it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			w.Presets = presets.values(cmd.Flags())
+			if autoplay {
+				return runAutoplay(cmd.Context(), w) // autoplay.go
+			}
 			return runWizard(cmd.Context(), w)
 		},
 	}
+	cmd.Flags().BoolVar(&autoplay, "autoplay", false, autoplayUsage)
 	cmd.Flags().Uint64Var(&w.Seed, "seed", demoSeed, "the sandbox's seed: the same seed gives the same IDs")
-	presets = addPresetFlags(cmd.Flags(), wizardFields...)
+	presets = addPresetFlags(cmd.Flags(), flows.PresetFields()...)
 	addAccessibleFlag(cmd.Flags(), &w.Accessible) // the line-by-line wizard (accessible.go)
 	return cmd
 }
@@ -117,34 +135,52 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 		VerifyCommand: verifyCommand(o.Global.VendorProfile),
 	}
 	defaults := map[flows.Field]string{}
+	var (
+		build buildKits
+		shape kits // the providers build gives a set-up and a check
+	)
 	if o.Demo {
-		sb := fakecloud.New(fakecloud.Options{Seed: o.Seed, Vendor: v})
-		srv, err := sb.Start("127.0.0.1:0")
-		if err != nil {
-			return nil, err
+		build = func(context.Context) (kits, map[flows.Field]string, func(), error) {
+			sb := fakecloud.New(fakecloud.Options{Seed: o.Seed, Vendor: v, GCPServiceAccount: v.GCPServiceAccount})
+			srv, err := sb.Start("127.0.0.1:0")
+			if err != nil {
+				return kits{}, nil, nil, err
+			}
+			seedDemo(sb)
+			k, err := sandboxKits(sb, srv, demoRegion)
+			if err != nil {
+				srv.Close()
+				return kits{}, nil, nil, err
+			}
+			return k, map[flows.Field]string{flows.FieldKeyID: sb.CreateKey(demoRegion, "an existing key of the sandbox's customer")}, func() { srv.Close() }, nil
 		}
-		w.close = func() { srv.Close() }
-		seedDemo(sb)
-		k, err := sandboxKits(sb, srv, demoRegion)
-		if err != nil {
-			srv.Close()
-			return nil, err
-		}
-		w.deps.Setup, w.deps.Pairing = k.setup, k.pairing
+		shape = newKits(sandboxClouds(
+			awskms.Kit{Setup: &awskms.Setup{}, Pairing: &awskms.Pairing{}},
+			azurehsm.Kit{Setup: &azurehsm.Setup{}, Pairing: &azurehsm.Pairing{}},
+			gcpkms.Kit{Setup: &gcpkms.Setup{}, Pairing: &gcpkms.Pairing{}}))
 		defaults[flows.FieldHSMName] = demoHSM
-		flow.Suggest(flows.FieldKeyName, demoAzureKey) // the existing key; a new one is offered rek-DOMAIN
+		// The existing key's name, in the HSM and in the key ring alike;
+		// a new one is offered rek-DOMAIN.
+		flow.Suggest(flows.FieldKeyName, demoAzureKey)
+		defaults[flows.FieldProject], defaults[flows.FieldLocation] = fakecloud.GCPProject, fakecloud.GCPLocation
+		flow.Suggest(flows.FieldKeyRing, fakecloud.GCPDemoKeyRing)
 		w.deps.Registry = localRegistry{registry.Open(filepath.Join(filepath.Dir(regPath), "demo-registry.json"))}
 		w.deps.RenderScript = func(sp flows.SetupSpec) (string, error) { return scripts.Render(sp, scripts.Options{Demo: true}) }
 		defaults[flows.FieldDomain], defaults[flows.FieldRegion] = demoDomain, demoRegion
-		defaults[flows.FieldKeyID] = sb.CreateKey(demoRegion, "an existing key of the sandbox's customer")
 	} else {
 		// Azure is checked with the customer's own sign-in (az login,
 		// Cloud Shell); its setup is the script.
-		k, region := realKits(ctx, env, asWizard, checkrun.DefaultWait)
-		if err := k.err(); err != nil {
-			return nil, err
+		build = func(ctx context.Context) (kits, map[flows.Field]string, func(), error) {
+			k, region := realKits(ctx, env, asWizard, checkrun.DefaultWait)
+			if err := k.err(); err != nil {
+				return kits{}, nil, nil, err
+			}
+			return k, map[flows.Field]string{flows.FieldRegion: region}, nil, nil
 		}
-		w.deps.Setup, w.deps.Pairing = k.setup, k.pairing
+		// The kits as an AWS configuration that loads gives them.
+		loaded := *env
+		loaded.LoadAWS = func(context.Context) (aws.Config, error) { return aws.Config{}, nil }
+		shape, _ = realKits(ctx, &loaded, asWizard, checkrun.DefaultWait)
 		if warn := fsutil.DirWarning(filepath.Dir(regPath)); warn != "" {
 			fmt.Fprintln(o.IO.Err, "rekwiz: warning: "+termtext.Line(warn))
 		}
@@ -156,11 +192,26 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 			fmt.Fprintln(o.IO.Err, "rekwiz: warning: "+termtext.Text(err.Error()))
 		}
 		w.deps.RenderScript = func(sp flows.SetupSpec) (string, error) { return scripts.Render(sp, scripts.Options{}) }
-		defaults[flows.FieldRegion] = region
+		defaults[flows.FieldProject] = gcpProject(o.IO.Getenv)
 	}
-	if p := flow.Provider(); p != "" && w.deps.Pairing[p] == nil {
-		w.close()
+	if p := flow.Provider(); p != "" && shape.pairing[p] == nil {
 		return nil, &exitError{code: exitUsage, msg: "--provider: " + p.Title() + " is not available in this version of rekwiz yet; use another provider"}
+	}
+	late := newLateKits()
+	w.close = late.close
+	if o.deferKits && flow.Step() < flows.StepKeyDetails {
+		// The first screen needs neither the kits nor their answers
+		// (the key details are the first to).
+		w.deps.Setup, w.deps.Pairing = late.standIns(shape)
+		w.deps.Later = func(ctx context.Context) (map[flows.Field]string, error) { return late.build(ctx, build) }
+	} else {
+		more, err := late.build(ctx, build)
+		if err != nil {
+			late.close()
+			return nil, err
+		}
+		w.deps.Setup, w.deps.Pairing = late.k.setup, late.k.pairing
+		maps.Copy(defaults, more)
 	}
 	for f, val := range defaults {
 		if val != "" && !flow.Locked(f) && flow.Value(f) == "" {
@@ -169,6 +220,19 @@ func newWizard(ctx context.Context, o *wizardOptions) (*wizard, error) {
 	}
 	w.deps = safeDeps(w.deps)
 	return w, nil
+}
+
+// gcpProject is the Google Cloud project the environment names, as Cloud
+// Shell (GOOGLE_CLOUD_PROJECT, DEVSHELL_PROJECT_ID) and gcloud
+// (CLOUDSDK_CORE_PROJECT) set it, for the wizard's default; "" when none
+// is a project ID.
+func gcpProject(getenv func(string) string) string {
+	for _, v := range []string{"CLOUDSDK_CORE_PROJECT", "GOOGLE_CLOUD_PROJECT", "DEVSHELL_PROJECT_ID"} {
+		if p, err := flows.ParseGCPProject(getenv(v)); err == nil {
+			return p
+		}
+	}
+	return ""
 }
 
 // localRegistry is the local registry as the wizard uses it: it says
@@ -184,19 +248,22 @@ func (r localRegistry) Replaces(_ context.Context, t flows.Target) (ui.Registrat
 	return ui.Registration{RekID: old.RekID, Provider: old.Provider, Key: old.Key(), At: old.RegisteredAt}, true, nil
 }
 
-// The demo's Managed HSM and the existing key in it.
+// The demo's Managed HSM and the existing key in it, whose name the
+// sandbox's existing Cloud KMS key has too.
 const (
 	demoHSM      = "sandbox-hsm"
-	demoAzureKey = "customer-rek"
+	demoAzureKey = fakecloud.GCPDemoKey
 )
 
-// seedDemo makes the sandbox's Managed HSM with an existing key.
+// seedDemo makes the sandbox's Managed HSM with an existing key, and the
+// existing Cloud KMS key.
 func seedDemo(sb *fakecloud.Sandbox) {
 	sb.CreateHSM(demoHSM)
 	// The demo's customer gave itself Crypto User on the keys, as
 	// Microsoft's quickstart does: Administrator alone may not touch keys.
 	sb.AssignHSMRole(demoHSM, sb.AzureCustomer().ObjectID, flows.AzureRoleCryptoUser, "/keys")
 	sb.CreateHSMKey(demoHSM, demoAzureKey, fakecloud.HSMKeyOptions{Tags: map[string]string{"owner": "platform team"}})
+	sb.SeedGCPDemo()
 }
 
 // offerResume keeps the wizard's progress in dir and offers to resume
@@ -268,13 +335,17 @@ func runWizard(ctx context.Context, o *wizardOptions) error {
 			"  rekwiz script --provider aws-delegated --key new --domain DOMAIN --region REGION   (prints the setup script)\n" +
 			"  rekwiz verify --provider aws-delegated --domain DOMAIN --key-arn ALIAS_ARN          (checks the pairing)"}
 	}
+	o.deferKits = true
 	w, err := newWizard(ctx, o)
 	if err != nil {
 		return err
 	}
 	defer w.close()
 	model := ui.New(w.flow, w.deps)
-	opts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(o.IO.In), tea.WithOutput(o.IO.Out)}
+	// 120 frames a second, bubbletea's most: a frame (the first, and
+	// each key's) waits at most 8 ms for the renderer's tick, not 17; a
+	// tick with nothing new to draw only compares two strings.
+	opts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(o.IO.In), tea.WithOutput(o.IO.Out), tea.WithFPS(120)}
 	if noColor(o.Global.NoColor, o.IO.Getenv) {
 		opts = append(opts, tea.WithColorProfile(colorprofile.Ascii))
 	}
@@ -283,6 +354,9 @@ func runWizard(ctx context.Context, o *wizardOptions) error {
 		return programError(err)
 	}
 	m := final.(*ui.Model)
+	if err := m.Err(); err != nil {
+		return err // the kits could not be built
+	}
 	if !m.Finished() {
 		fmt.Fprintf(o.IO.Err, "rekwiz: quit at the %s step. %s\n", strings.ToLower(m.Flow().Step().Title()), m.QuitNote())
 		return &exitError{code: exitInterrupted}

@@ -350,33 +350,3 @@ func TestMissingAliasPointsAtTheScript(t *testing.T) {
 		t.Fatalf("%+v", c)
 	}
 }
-
-// BenchmarkPairingCheck runs the whole check, as the vendor, against the
-// sandbox with 50 ms added to every call, and reports the wall time next
-// to the critical path: the longest chain of calls that depend on each
-// other (GenerateDataKeyWithoutPlaintext, ReEncrypt, Decrypt: 3 x 50 ms).
-// Everything else runs beside that chain.
-func BenchmarkPairingCheck(b *testing.B) {
-	const latency = 50 * time.Millisecond
-	const chain = 3
-	e := fakecloudtest.Start(b, fakecloud.Options{Seed: 1, Vendor: fakecloudtest.Vendor})
-	cfg := e.Server.AWSConfig(e.Customer(), fakecloudtest.Region)
-	res, err := awskms.NewSetup(cfg).Run(context.Background(), spec(flows.KeyNew, ""), func(flows.SetupEvent) {})
-	if err != nil {
-		b.Fatal(err)
-	}
-	a, _, _ := flows.ParseAliasARN(res.Paste[flows.FieldAliasARN])
-	tg := flows.Target{Provider: flows.AWSDelegated, Domain: domain, Vendor: fakecloudtest.Vendor, AliasARN: a}
-	p := awskms.NewPairing(e.Server.AWSConfig(e.Vendor(), fakecloudtest.Region))
-	e.Inject(fakecloud.Fault{Delay: latency})
-	start := time.Now()
-	for b.Loop() {
-		if res := p.Run(context.Background(), tg, nil); !flows.Passed(res) {
-			b.Fatalf("check failed: %+v", res)
-		}
-	}
-	wall := time.Since(start) / time.Duration(b.N)
-	b.ReportMetric(float64(wall.Milliseconds()), "wall-ms/op")
-	b.ReportMetric(float64((chain * latency).Milliseconds()), "critical-path-ms")
-	b.ReportMetric(float64(wall)/float64(chain*latency), "x-critical-path")
-}

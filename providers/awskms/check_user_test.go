@@ -11,8 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/rekwiz/rekwiz/flows"
 	"github.com/rekwiz/rekwiz/providers/awskms"
-	"github.com/rekwiz/rekwiz/providers/fakecloud"
-	"github.com/rekwiz/rekwiz/providers/fakecloud/fakecloudtest"
 )
 
 // TestServiceAccountPairs sets a service account up through the SDK and
@@ -215,44 +213,4 @@ func TestNoWaitWhenTheUserPolicyLacksTheGrant(t *testing.T) {
 	if c := res[awskms.CheckUserPolicy]; c.Status != flows.StatusFail || !strings.Contains(c.Detail, "lacks kms:DescribeKey") || c.Fix != flows.StepScript {
 		t.Fatalf("user policy: %+v", c)
 	}
-}
-
-// BenchmarkServiceAccountCheck runs a service account's whole check, with
-// an admin reading its policies, against the sandbox with 50 ms added to
-// every call, and three inline user policies. Every read of a policy
-// runs beside the others, so the wall time stays near the critical path:
-// GetCallerIdentity, ListUserPolicies, GetUserPolicy (and beside it the
-// round trip's GenerateDataKeyWithoutPlaintext, ReEncrypt, Decrypt), 3 x
-// 50 ms.
-func BenchmarkServiceAccountCheck(b *testing.B) {
-	const latency = 50 * time.Millisecond
-	const chain = 3
-	e := fakecloudtest.Start(b, fakecloud.Options{Seed: 1, Vendor: fakecloudtest.Vendor})
-	cfg := e.Server.AWSConfig(e.Customer(), fakecloudtest.Region)
-	sp := flows.SetupSpec{Provider: flows.AWSServiceAccount, Key: flows.KeyNew, Domain: domain, Vendor: fakecloudtest.Vendor, Region: fakecloudtest.Region, Company: "Example"}
-	res, err := awskms.NewSetup(cfg).Run(context.Background(), sp, func(flows.SetupEvent) {})
-	if err != nil {
-		b.Fatal(err)
-	}
-	harmless := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}]}`
-	for _, n := range []string{"extra-1", "extra-2"} {
-		if _, err := iam.NewFromConfig(cfg).PutUserPolicy(context.Background(), &iam.PutUserPolicyInput{UserName: aws.String(sp.ServiceAccountUser()), PolicyName: aws.String(n), PolicyDocument: &harmless}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	a, _, _ := flows.ParseAliasARN(res.Paste[flows.FieldAliasARN])
-	tg := flows.Target{Provider: flows.AWSServiceAccount, Domain: domain, Vendor: fakecloudtest.Vendor, AliasARN: a,
-		AccessKeyID: res.Paste[flows.FieldAccessKeyID], SecretAccessKey: flows.Secret(res.Paste[flows.FieldSecretAccessKey])}
-	p := awskms.NewPairing(cfg, awskms.WithReader(cfg))
-	e.Inject(fakecloud.Fault{Delay: latency})
-	start := time.Now()
-	for b.Loop() {
-		if res := p.Run(context.Background(), tg, nil); !flows.Passed(res) {
-			b.Fatalf("check failed: %+v", res)
-		}
-	}
-	wall := time.Since(start) / time.Duration(b.N)
-	b.ReportMetric(float64(wall.Milliseconds()), "wall-ms/op")
-	b.ReportMetric(float64((chain * latency).Milliseconds()), "critical-path-ms")
-	b.ReportMetric(float64(wall)/float64(chain*latency), "x-critical-path")
 }

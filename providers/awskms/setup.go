@@ -60,7 +60,7 @@ func (p *plan) aliasARN() string {
 func (s *Setup) Plan(ctx context.Context, spec flows.SetupSpec) (flows.SetupPlan, error) {
 	p, call, err := s.plan(ctx, spec, true)
 	if err != nil {
-		return flows.SetupPlan{}, fmt.Errorf("%s: %w", call, err)
+		return flows.SetupPlan{}, callError(call, err) // errors.go: a missing sign-in in one sentence
 	}
 	out := flows.SetupPlan{Account: p.account, Caller: p.caller}
 	if p.keyID == "" {
@@ -168,8 +168,11 @@ func (s *Setup) RunReplacing(ctx context.Context, spec flows.SetupSpec, report f
 
 func (s *Setup) run(ctx context.Context, spec flows.SetupSpec, report func(flows.SetupEvent), replace bool) (flows.SetupResult, error) {
 	fail := func(call string, err error) (flows.SetupResult, error) {
+		if ns := notSignedIn(err); ns != nil { // errors.go
+			err = ns
+		}
 		report(flows.SetupEvent{Call: call, Err: err})
-		return flows.SetupResult{}, fmt.Errorf("%s: %w", call, err)
+		return flows.SetupResult{}, callError(call, err)
 	}
 	p, call, err := s.plan(ctx, spec, replace)
 	if err != nil {

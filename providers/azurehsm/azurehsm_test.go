@@ -3,6 +3,7 @@ package azurehsm_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/rekwiz/rekwiz/flows"
 	"github.com/rekwiz/rekwiz/providers/azurehsm"
+	"github.com/rekwiz/rekwiz/providers/checkrun/checkruntest"
 	"github.com/rekwiz/rekwiz/providers/fakecloud"
 	"github.com/rekwiz/rekwiz/providers/fakecloud/fakecloudtest"
 )
@@ -347,5 +349,75 @@ func TestAsCustomerDenied(t *testing.T) {
 	if r := checks[azurehsm.CheckRole]; r.Status != flows.StatusWarn || !strings.Contains(r.Detail, "so the vendor's role was not checked") ||
 		!strings.Contains(r.Remedy, "az keyvault role assignment list --hsm-name contoso-hsm --assignee") {
 		t.Fatalf("role check %+v", r)
+	}
+}
+
+// TestOneTokenPerResource: a check asks Entra ID once for the HSM's token
+// (and once for Graph's, as the customer), however many clients use it,
+// and discovers the tenant once.
+func TestOneTokenPerResource(t *testing.T) {
+	t.Parallel()
+	for _, asCustomer := range []bool{false, true} {
+		e := start(t)
+		url := granted(e, "k", fakecloud.HSMKeyOptions{})
+		tr := &checkruntest.Transport{Next: e.Server.AzureHTTPClient().Transport, Kind: azureKind}
+		e.opts = azcore.ClientOptions{Transport: &http.Client{Transport: tr}}
+		app := e.AzureVendor()
+		if asCustomer {
+			app = e.AzureCustomer()
+		}
+		checks := azurehsm.NewPairing(azurehsm.Config{Credential: e.cred(app), Options: e.opts, AsCustomer: asCustomer}, azurehsm.WithWait(0)).
+			Run(context.Background(), target(t, url, e.AzureTenant()), nil)
+		if !flows.Passed(checks) {
+			t.Fatalf("as customer %v: %+v", asCustomer, checks)
+		}
+		count := map[string]int{}
+		for _, c := range tr.Calls() {
+			count[c.Kind]++
+		}
+		want := map[string]int{"entra discovery": 1, "token hsm": 1, "token graph": 0}
+		if asCustomer {
+			want["token graph"] = 1
+		}
+		for kind, n := range want {
+			if count[kind] != n {
+				t.Errorf("as customer %v: %d %q requests, want %d (all: %v)", asCustomer, count[kind], kind, n, count)
+			}
+		}
+	}
+}
+
+// TestNothingReportedBeforeSignIn: the key, round trip and role start
+// with the credential check, but none is reported until it has passed;
+// when it fails, the others are only skipped.
+func TestNothingReportedBeforeSignIn(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	url := granted(e, "k", fakecloud.HSMKeyOptions{})
+	for _, tenant := range []string{e.AzureTenant(), "72f988bf-86f1-41af-91ab-2d7cd011db47"} {
+		var mu sync.Mutex
+		var events []string
+		checks := e.asCustomer().Run(context.Background(), target(t, url, tenant), func(c flows.Check) {
+			mu.Lock()
+			defer mu.Unlock()
+			events = append(events, c.ID+" "+c.Status.String())
+		})
+		signedIn := tenant == e.AzureTenant()
+		if flows.Passed(checks) != signedIn {
+			t.Fatalf("tenant %s: %+v", tenant, checks)
+		}
+		want := []string{azurehsm.CheckCredential + " running", azurehsm.CheckCredential + " pass",
+			azurehsm.CheckKey + " running", azurehsm.CheckRoundTrip + " running", azurehsm.CheckRole + " running"}
+		if !signedIn {
+			want = []string{azurehsm.CheckCredential + " running", azurehsm.CheckCredential + " fail", azurehsm.CheckKey + " skipped"}
+		}
+		if len(events) < len(want) || strings.Join(events[:len(want)], ", ") != strings.Join(want, ", ") {
+			t.Errorf("tenant %s: reports %q, want them to begin %q", tenant, events, want)
+		}
+		for _, ev := range events[len(want):] {
+			if !signedIn && !strings.HasSuffix(ev, " skipped") {
+				t.Errorf("tenant %s: %s reported after the credential failed (%q)", tenant, ev, events)
+			}
+		}
 	}
 }

@@ -110,59 +110,95 @@ func (p *Pairing) once(ctx context.Context, t flows.Target, report func(flows.Ch
 	u := t.KeyURL
 	r.Set(CheckCredential, flows.StatusRunning, "", "", 0)
 	cred, err := p.cfg.Credential(t.TenantID)
-	if err == nil {
-		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		_, err = cred.GetToken(cctx, policy.TokenRequestOptions{Scopes: []string{cloudOf(u.Suffix).hsmScope}, TenantID: t.TenantID})
-		cancel()
-	}
 	if err != nil {
 		pr := r.explain(err, t)
 		r.Set(CheckCredential, flows.StatusFail, pr.detail, pr.remedy, pr.fix)
 		r.SkipRest("needs a credential")
 		return r
 	}
-	r.Set(CheckCredential, flows.StatusPass, "signed in to tenant "+t.TenantID, "", 0)
+	// One token per resource for the whole attempt, whichever client
+	// asks first.
+	shared := shareTokens(cred, t.TenantID)
+	client, clientErr := azkeys.NewClient("https://"+u.HSM+"."+u.Suffix, shared, &azkeys.ClientOptions{ClientOptions: p.cfg.Options})
 
-	client, err := azkeys.NewClient("https://"+u.HSM+"."+u.Suffix, cred, &azkeys.ClientOptions{ClientOptions: p.cfg.Options})
+	// The key's properties, the round trip and the vendor's role need
+	// nothing from each other, nor from the credential check but its
+	// token: they start with it, so azkeys' challenge (its first request,
+	// sent without a token) and Graph's token are on their way while the
+	// credential check gets the HSM's. Their results are reported only
+	// once the credential check has passed; when it fails they are
+	// dropped, as they would not have been made. The round trip counts
+	// only if the key is usable.
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg       sync.WaitGroup
+		signedIn = make(chan struct{}) // closed when the credential check is over
+		passed   bool                  // it passed; read after signedIn
+		key      *azkeys.GetKeyResponse
+		rt       error
+	)
+	reported := func() bool { <-signedIn; return passed }
+	if clientErr == nil {
+		wg.Go(func() {
+			kctx, cancel := context.WithTimeout(cctx, 30*time.Second)
+			defer cancel()
+			res, err := client.GetKey(kctx, u.Name, u.Version, nil)
+			if !reported() {
+				return
+			}
+			if err != nil {
+				pr := r.explain(err, t)
+				if pr.denied {
+					r.Denied(CheckKey)
+				}
+				r.Set(CheckKey, flows.StatusFail, pr.detail, pr.remedy, pr.fix)
+				return
+			}
+			if res.Key == nil || res.Key.KID == nil {
+				r.Set(CheckKey, flows.StatusFail, "Managed HSM's reply to GetKey has no \"key.kid\"", "report this to the vendor's support with this output", 0)
+				return
+			}
+			key = &res
+			r.Set(CheckKey, flows.StatusPass, string(*res.Key.KID), "", 0)
+		})
+		wg.Go(func() { rt = roundTrip(cctx, client, u) })
+		if p.cfg.AsCustomer {
+			wg.Go(func() {
+				v := vendorRole(cctx, rest{shared, p.cfg.Options, cloudOf(u.Suffix)}, t)
+				if reported() {
+					r.Set(CheckRole, v.status, v.detail, v.remedy, v.fix)
+				}
+			})
+		}
+	}
+
+	tctx, tcancel := context.WithTimeout(ctx, 30*time.Second)
+	_, err = shared.GetToken(tctx, policy.TokenRequestOptions{Scopes: []string{cloudOf(u.Suffix).hsmScope}, TenantID: t.TenantID})
+	tcancel()
 	if err != nil {
-		r.Set(CheckKey, flows.StatusFail, err.Error(), "", flows.StepPaste)
+		cancel()
+		close(signedIn)
+		wg.Wait()
+		pr := r.explain(err, t)
+		r.Set(CheckCredential, flows.StatusFail, pr.detail, pr.remedy, pr.fix)
+		r.SkipRest("needs a credential")
+		return r
+	}
+	r.Set(CheckCredential, flows.StatusPass, "signed in to tenant "+t.TenantID, "", 0)
+	if clientErr != nil {
+		close(signedIn)
+		r.Set(CheckKey, flows.StatusFail, clientErr.Error(), "", flows.StepPaste)
 		r.SkipRest("needs the key")
 		return r
 	}
-	var (
-		wg  sync.WaitGroup
-		key *azkeys.GetKeyResponse
-		rt  error
-	)
-	// The key's properties and the round trip need nothing from each
-	// other; the round trip counts only if the key is usable.
-	wg.Go(func() {
-		r.Set(CheckKey, flows.StatusRunning, "", "", 0)
-		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		res, err := client.GetKey(cctx, u.Name, u.Version, nil)
-		if err != nil {
-			pr := r.explain(err, t)
-			if pr.denied {
-				r.Denied(CheckKey)
-			}
-			r.Set(CheckKey, flows.StatusFail, pr.detail, pr.remedy, pr.fix)
-			return
-		}
-		if res.Key == nil || res.Key.KID == nil {
-			r.Set(CheckKey, flows.StatusFail, "Managed HSM's reply to GetKey has no \"key.kid\"", "report this to the vendor's support with this output", 0)
-			return
-		}
-		key = &res
-		r.Set(CheckKey, flows.StatusPass, string(*res.Key.KID), "", 0)
-	})
-	wg.Go(func() {
-		r.Set(CheckRoundTrip, flows.StatusRunning, "", "", 0)
-		rt = roundTrip(ctx, client, u)
-	})
+	r.Set(CheckKey, flows.StatusRunning, "", "", 0)
+	r.Set(CheckRoundTrip, flows.StatusRunning, "", "", 0)
 	if p.cfg.AsCustomer {
-		wg.Go(func() { r.vendorRole(ctx, rest{cred, p.cfg.Options, cloudOf(u.Suffix)}, t) })
+		r.Set(CheckRole, flows.StatusRunning, "", "", 0)
 	}
+	passed = true
+	close(signedIn)
 	wg.Wait()
 	if key == nil {
 		r.SkipRest("needs the key")

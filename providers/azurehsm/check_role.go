@@ -8,11 +8,19 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/rekwiz/rekwiz/flows"
 )
+
+// verdict is a check's result.
+type verdict struct {
+	status         flows.Status
+	detail, remedy string
+	fix            flows.Step
+}
 
 // vendorRole finds the vendor's service principal and its role
 // assignments that cover the key, and judges them by what their roles
@@ -20,37 +28,42 @@ import (
 // key pass; more rights, or a scope wider than the key, are a warning
 // naming the assignment; a role without them (Crypto Officer and
 // Administrator have no key data actions) fails. What the customer may
-// not read is a warning: the role is then unchecked, not missing.
-func (r *run) vendorRole(ctx context.Context, api rest, t flows.Target) {
-	r.Set(CheckRole, flows.StatusRunning, "", "", 0)
+// not read is a warning: the role is then unchecked, not missing. The
+// service principal, the assignments and the definitions are read at
+// the same time.
+func vendorRole(ctx context.Context, api rest, t flows.Target) verdict {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	u, app := t.KeyURL, t.Vendor.AzureAppID
 	want := t.Vendor.AzureRoleName()
-	unread := func(what string, err error) {
-		r.Set(CheckRole, flows.StatusWarn, fmt.Sprintf("your sign-in may not read %s (%s), so the vendor's role was not checked", what, firstLine(codeOf(err))),
-			fmt.Sprintf("an HSM administrator can check it: az keyvault role assignment list --hsm-name %s --assignee %s", u.HSM, app), 0)
+	unread := func(what string, err error) verdict {
+		return verdict{flows.StatusWarn, fmt.Sprintf("your sign-in may not read %s (%s), so the vendor's role was not checked", what, firstLine(codeOf(err))),
+			fmt.Sprintf("an HSM administrator can check it: az keyvault role assignment list --hsm-name %s --assignee %s", u.HSM, app), 0}
 	}
 	grant := fmt.Sprintf("az keyvault role assignment create --hsm-name %s --role %q --assignee %s --scope /keys/%s", u.HSM, want, app, u.Name)
-	sp, err := api.servicePrincipal(ctx, app)
-	switch {
-	case err != nil:
-		unread("service principals in Microsoft Graph", err)
-		return
-	case sp == "":
-		r.Set(CheckRole, flows.StatusFail, "the vendor's application "+app+" has no service principal in tenant "+t.TenantID,
-			"az ad sp create --id "+app+" (the setup script does it)", flows.StepScript)
-		return
-	}
 	vault := "https://" + u.HSM + "." + u.Suffix
+	var (
+		wg            sync.WaitGroup
+		sp            string
+		spErr, allErr error
+		all           []assignment
+		defs          map[string]roleDefinition
+	)
+	wg.Go(func() { sp, spErr = api.servicePrincipal(ctx, app) })
 	// Listing at "/" returns every assignment in the HSM (az filters by
 	// scope itself).
-	all, err := api.roleAssignments(ctx, vault, "/")
-	if err != nil {
-		unread("the HSM's role assignments", err)
-		return
+	wg.Go(func() { all, allErr = api.roleAssignments(ctx, vault, "/") })
+	wg.Go(func() { defs = api.definitions(ctx, vault) })
+	wg.Wait()
+	switch {
+	case spErr != nil:
+		return unread("service principals in Microsoft Graph", spErr)
+	case sp == "":
+		return verdict{flows.StatusFail, "the vendor's application " + app + " has no service principal in tenant " + t.TenantID,
+			"az ad sp create --id " + app + " (the setup script does it)", flows.StepScript}
+	case allErr != nil:
+		return unread("the HSM's role assignments", allErr)
 	}
-	defs := api.definitions(ctx, vault)
 	target := "/keys/" + u.Name
 	type held struct {
 		name, scope string
@@ -95,8 +108,7 @@ func (r *run) vendorRole(ctx context.Context, api rest, t flows.Target) {
 		if len(elsewhere) > 0 {
 			detail += " (it has " + strings.Join(elsewhere, ", ") + ", which does not cover the key)"
 		}
-		r.Set(CheckRole, flows.StatusFail, detail, grant, flows.StepScript)
-		return
+		return verdict{flows.StatusFail, detail, grant, flows.StepScript}
 	}
 	var warns, ok []string
 	for _, h := range at {
@@ -115,12 +127,11 @@ func (r *run) vendorRole(ctx context.Context, api rest, t flows.Target) {
 		}
 	}
 	if len(warns) > 0 {
-		r.Set(CheckRole, flows.StatusWarn, "the vendor holds more than it needs: "+strings.Join(warns, " | "),
+		return verdict{flows.StatusWarn, "the vendor holds more than it needs: " + strings.Join(warns, " | "),
 			fmt.Sprintf("if the vendor did not ask for it, give it %s at %s only (%s) and remove the other assignment (az keyvault role assignment delete --hsm-name %s --ids ...)",
-				flows.AzureRoleEncryptionUser, target, strings.Replace(grant, strconv.Quote(want), strconv.Quote(flows.AzureRoleEncryptionUser), 1), u.HSM), 0)
-		return
+				flows.AzureRoleEncryptionUser, target, strings.Replace(grant, strconv.Quote(want), strconv.Quote(flows.AzureRoleEncryptionUser), 1), u.HSM), 0}
 	}
-	r.Set(CheckRole, flows.StatusPass, strings.Join(ok, ", ")+" (service principal "+sp+")", "", 0)
+	return verdict{flows.StatusPass, strings.Join(ok, ", ") + " (service principal " + sp + ")", "", 0}
 }
 
 // codeOf is an Azure error's code, or its message.

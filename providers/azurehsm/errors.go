@@ -5,9 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"reflect"
 	"strings"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
 	"github.com/rekwiz/rekwiz/flows"
 )
 
@@ -46,8 +51,9 @@ func (r *run) explain(err error, t flows.Target) problem {
 			remedy: "az ad sp create --id " + t.Vendor.AzureAppID + " (the setup script does it)", fix: flows.StepScript}
 	case strings.Contains(msg, "AADSTS7000215"):
 		return problem{detail: "the application's client secret was refused", remedy: "check the client secret, or sign in again"}
-	case strings.Contains(msg, "CredentialUnavailable") || strings.Contains(msg, "az login") || strings.Contains(msg, "DefaultAzureCredential"):
-		return problem{detail: "no Azure credential is available", remedy: "sign in with az login (Azure Cloud Shell is signed in already), then retry"}
+	case notSignedIn(err) != nil:
+		ns := notSignedIn(err)
+		return problem{detail: ns.What(), remedy: ns.Fix()}
 	case errors.As(err, &re):
 		switch {
 		case re.StatusCode == 404:
@@ -86,4 +92,65 @@ func between(s, from, to string) string {
 func firstLine(s string) string {
 	l, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
 	return l
+}
+
+// unavailableType is the type of azidentity's "credential unavailable"
+// error (no sign-in where the credential looks: no az login, no
+// environment, no managed identity), which azidentity does not export:
+// the error its exported constructor makes tells it.
+var unavailableType = reflect.TypeOf(azidentity.NewCredentialUnavailableError(""))
+
+// notSignedIn is err said as not signed in, or nil when err is not a
+// missing or refused sign-in: azidentity's typed errors (a credential
+// unavailable, authentication required, authentication failed, as when
+// a sign-in expired). A tenant or application the sign-in does not know
+// is explain's to say, before this.
+func notSignedIn(err error) *flows.NotSignedInError {
+	var ns *flows.NotSignedInError
+	if errors.As(err, &ns) {
+		return ns
+	}
+	var (
+		failed   *azidentity.AuthenticationFailedError
+		required *azidentity.AuthenticationRequiredError
+	)
+	unavailable := reflect.New(unavailableType)
+	if errors.As(err, &failed) || errors.As(err, &required) || errors.As(err, unavailable.Interface()) {
+		return &flows.NotSignedInError{Cloud: flows.CloudAzure, Err: err}
+	}
+	return nil
+}
+
+// SignedIn reports whether the customer's sign-in can get a token for
+// t's Managed HSM: nil, or a *flows.NotSignedInError. A check that runs
+// as the vendor's application (the sandbox) needs no sign-in here; other
+// failures are left for the check to report.
+func (p *Pairing) SignedIn(ctx context.Context, t flows.Target) error {
+	if !p.cfg.AsCustomer {
+		return nil
+	}
+	cred, err := p.cfg.Credential(t.TenantID)
+	if err == nil {
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		_, err = cred.GetToken(cctx, policy.TokenRequestOptions{Scopes: []string{cloudOf(t.KeyURL.Suffix).hsmScope}, TenantID: t.TenantID})
+		cancel()
+	}
+	if err == nil || ctx.Err() != nil {
+		return nil
+	}
+	if ns := notSignedIn(err); ns != nil && !tenantProblem(err.Error()) {
+		return ns
+	}
+	return nil
+}
+
+// tenantProblem: the sign-in works, but not for this tenant or
+// application (explain says which).
+func tenantProblem(msg string) bool {
+	for _, s := range []string{"isn't configured to acquire tokens for tenant", "AADSTS90002", "AADSTS700016", "AADSTS7000215"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }

@@ -12,14 +12,15 @@ import (
 
 // Accounts are the vendor's identities that a delegated key is given to.
 type Accounts struct {
-	AWSAccountID    string
-	AWSPrincipalARN string
-	AzureAppID      string
+	AWSAccountID      string
+	AWSPrincipalARN   string
+	AzureAppID        string
+	GCPServiceAccount string
 }
 
 // VendorAccounts reads, from the providers call, the account details of
 // the delegated providers: the vendor's AWS account (or principal ARN)
-// and its Azure application ID.
+// its Azure application ID and its Google service account.
 func (c *Client) VendorAccounts(ctx context.Context, domain string) (Accounts, error) {
 	var out struct {
 		Providers []struct {
@@ -56,6 +57,8 @@ func (c *Client) VendorAccounts(ctx context.Context, domain string) (Accounts, e
 			}
 		case flows.CloudAzure:
 			a.AzureAppID = p.AccountDetails
+		case flows.CloudGCP:
+			a.GCPServiceAccount = p.AccountDetails
 		}
 	}
 	return a, nil
@@ -68,6 +71,9 @@ func (a Accounts) Apply(v flows.Vendor) (flows.Vendor, error) {
 	}
 	if a.AzureAppID != "" {
 		v.AzureAppID = a.AzureAppID
+	}
+	if a.GCPServiceAccount != "" {
+		v.GCPServiceAccount = a.GCPServiceAccount
 	}
 	if err := v.Validate(); err != nil {
 		return flows.Vendor{}, fmt.Errorf("the domain API's account details: %w", err)

@@ -100,6 +100,11 @@ type KeyInformation struct {
 	SecretAccessKey string `json:"secretAccessKey,omitempty"`
 	TenantID        string `json:"tenantID,omitempty"`
 	KeyURL          string `json:"keyURL,omitempty"`
+	// A Google Cloud key (gcp_am) is named by its parts.
+	ProjectID string `json:"projectID,omitempty"`
+	Location  string `json:"location,omitempty"`
+	KeyringID string `json:"keyringID,omitempty"`
+	KeyID     string `json:"keyID,omitempty"`
 }
 
 // KeyInfos is the body of the add-key call.
@@ -119,6 +124,10 @@ func keyInfos(t flows.Target) KeyInfos {
 		SecretAccessKey: t.SecretAccessKey.Reveal(),
 		TenantID:        t.Value(flows.FieldTenantID),
 		KeyURL:          t.Value(flows.FieldKeyURL),
+		ProjectID:       t.KeyResource.Project,
+		Location:        t.KeyResource.Location,
+		KeyringID:       t.KeyResource.KeyRing,
+		KeyID:           t.KeyResource.Key,
 	}
 	return KeyInfos{Description: "Root Encryption Key, registered by rekwiz", KeyInformation: ki}
 }

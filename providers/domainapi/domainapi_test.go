@@ -158,6 +158,7 @@ func TestVendorAccountsOverrideTheProfile(t *testing.T) {
 	e := start(t)
 	e.api.Vendor.AWSAccountID, e.api.Vendor.AWSPrincipalARN = "444455556666", "arn:aws:iam::444455556666:role/rek-access"
 	e.api.Vendor.AzureAppID = "99999999-8888-7777-6666-555555555555"
+	e.api.Vendor.GCPServiceAccount = "other-rek@other-prod.iam.gserviceaccount.com"
 	var s slept
 	acc, err := e.client(t, token, &s).VendorAccounts(context.Background(), domain)
 	if err != nil {
@@ -166,7 +167,8 @@ func TestVendorAccountsOverrideTheProfile(t *testing.T) {
 	placeholder := fakecloudtest.Vendor
 	placeholder.Placeholder = true
 	v, err := acc.Apply(placeholder)
-	if err != nil || v.AWSAccountID != "444455556666" || v.AWSPrincipalARN != "arn:aws:iam::444455556666:role/rek-access" || v.AzureAppID != "99999999-8888-7777-6666-555555555555" || !v.Placeholder {
+	if err != nil || v.AWSAccountID != "444455556666" || v.AWSPrincipalARN != "arn:aws:iam::444455556666:role/rek-access" || v.AzureAppID != "99999999-8888-7777-6666-555555555555" ||
+		v.GCPServiceAccount != "other-rek@other-prod.iam.gserviceaccount.com" || !v.Placeholder {
 		t.Fatalf("vendor %+v, %v", v, err)
 	}
 	if _, err := (domainapi.Accounts{AWSAccountID: "12"}).Apply(fakecloudtest.Vendor); err == nil || !strings.Contains(err.Error(), "awsAccountID") {

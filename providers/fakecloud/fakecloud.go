@@ -1,7 +1,8 @@
 // Package fakecloud is the sandbox, rekwiz's built-in fake cloud: in-process endpoints on
 // loopback that speak the real AWS wire protocols, KMS (JSON 1.1), STS and IAM
 // (query), so the real SDK and the real AWS CLI exercise the same code
-// paths they would against AWS. Requests are SigV4-verified, key policies
+// paths they would against AWS; Azure's Managed HSM, Entra ID and Graph;
+// and Google Cloud KMS's REST API with an OAuth token endpoint (gcp*.go). Requests are SigV4-verified, key policies
 // are enforced for every caller, and ciphertexts are real AES-GCM bound to
 // the key and the encryption context.
 //
@@ -11,6 +12,7 @@
 package fakecloud
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -40,6 +42,10 @@ type Options struct {
 	// Log, when set, gets one line per request: service, operation,
 	// caller, outcome. Never a secret.
 	Log io.Writer
+	// GCPServiceAccount is the vendor's Google service account, which the
+	// GCP pairing check runs as; "" is Vendor.GCPServiceAccount, or, when
+	// the profile has none, one named after the vendor's slug.
+	GCPServiceAccount string
 }
 
 // Identity is someone who can call the sandbox.
@@ -76,6 +82,7 @@ type Sandbox struct {
 	kms      kmsState
 	iam      iamState
 	az       azureState
+	gcp      gcpState
 	sessions []*Identity // temporary credentials of the customer
 	faults   []Fault
 }
@@ -99,6 +106,7 @@ func New(opts Options) *Sandbox {
 	s.customer = s.newIdentity("customer", "arn:aws:iam::"+CustomerAccount+":user/admin", CustomerAccount)
 	s.vendor = s.newIdentity("vendor", vendorARN(opts.Vendor), opts.Vendor.AWSAccountID)
 	s.az = s.newAzure(opts.Vendor.AzureAppID)
+	s.gcp = s.newGCP(vendorServiceAccount(cmp.Or(opts.GCPServiceAccount, opts.Vendor.GCPServiceAccount), opts.Vendor.Slug))
 	return s
 }
 
@@ -219,6 +227,10 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if isAzureHost(host) {
 		s.serveAzure(w, r, body)
+		return
+	}
+	if isGCPRequest(r) {
+		s.serveGCP(w, r, body)
 		return
 	}
 	switch serviceOf(r) {

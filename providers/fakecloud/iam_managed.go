@@ -4,7 +4,6 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,7 +72,7 @@ func (s *Sandbox) policyXML(p *iamPolicy) xmlPolicy {
 		AttachmentCount: n, IsAttachable: true, CreateDate: p.created.UTC().Format(time.RFC3339), UpdateDate: p.updated.UTC().Format(time.RFC3339)}
 }
 
-var iamPathRE = regexp.MustCompile(`^/([\x21-\x7e]*/)?$`)
+var iamPathRE = lazyRE(`^/([\x21-\x7e]*/)?$`)
 
 func (s *Sandbox) iamCreatePolicy(form url.Values) (any, *apiError) {
 	name, doc, p := form.Get("PolicyName"), form.Get("PolicyDocument"), form.Get("Path")
@@ -83,7 +82,7 @@ func (s *Sandbox) iamCreatePolicy(form url.Values) (any, *apiError) {
 	if err := validPolicy(name, doc); err != nil {
 		return nil, err
 	}
-	if !iamPathRE.MatchString(p) {
+	if !iamPathRE().MatchString(p) {
 		return nil, iamErr(http.StatusBadRequest, "ValidationError", "The specified value for path is invalid. It must begin and end with / and contain only alphanumeric characters and/or / characters.")
 	}
 	arn := "arn:aws:iam::" + CustomerAccount + ":policy" + p + name

@@ -11,6 +11,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"math/big"
 	"net"
 	"net/http"
@@ -42,6 +44,12 @@ type Server struct {
 	http     *http.Server
 	tunnels  *connListener
 	tunnelWG sync.WaitGroup
+
+	// conns are the open connections (tunnelled ones by their TLS
+	// connection) and their state; closing says Close has begun.
+	connsMu sync.Mutex
+	conns   map[net.Conn]http.ConnState
+	closing bool
 }
 
 // Start listens on addr, which must be a loopback address ("127.0.0.1:0"
@@ -65,7 +73,7 @@ func StartProxy(addr, upstream string) (*Server, error) {
 	return serve(addr, &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
 		r.SetURL(u)
 		r.Out.Host = r.In.Host // the AWS host name the client signed
-	}})
+	}, ErrorLog: quiet()}) // the client gets a 502 (or, cut by Close, nothing)
 }
 
 func serve(addr string, api http.Handler) (*Server, error) {
@@ -89,11 +97,17 @@ func serve(addr string, api http.Handler) (*Server, error) {
 		URL:     "http://" + ln.Addr().String(),
 		CACert:  ca.certPEM,
 		tunnels: newConnListener(ln.Addr()),
+		conns:   map[net.Conn]http.ConnState{},
 	}
 	srv.http = &http.Server{
 		Handler:           srv.route(api, ca),
 		ReadHeaderTimeout: 10 * time.Second,
 		TLSConfig:         &tls.Config{GetCertificate: ca.certFor, NextProtos: []string{"http/1.1"}},
+		ConnState:         srv.track,
+		// A connection Close ends mid-handshake is no news; the
+		// sandbox runs under the wizard's screen and writes nothing to
+		// stderr.
+		ErrorLog: quiet(),
 	}
 	srv.tunnelWG.Add(2)
 	go func() { defer srv.tunnelWG.Done(); _ = srv.http.Serve(ln) }()
@@ -127,9 +141,29 @@ func (srv *Server) route(api http.Handler, ca *authority) http.Handler {
 	})
 }
 
-// Close stops the sandbox and every connection to it.
+// quiet is an error log that keeps nothing.
+func quiet() *log.Logger { return log.New(io.Discard, "", 0) }
+
+// closeGrace is how long Close lets requests being answered finish.
+// The sandbox answers from memory in microseconds; only an injected
+// delay (a Fault) or a proxied upstream is slower, and is cut off.
+const closeGrace = 50 * time.Millisecond
+
+// Close stops the sandbox and every connection to it, in well under
+// 100 ms: idle connections, tunnelled or not, and those that have not
+// sent a request yet (an HTTP server's graceful shutdown waits for
+// these), are closed at once; requests being answered get closeGrace
+// to finish.
 func (srv *Server) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	srv.connsMu.Lock()
+	srv.closing = true
+	for c, st := range srv.conns {
+		if st != http.StateActive {
+			closeNow(c)
+		}
+	}
+	srv.connsMu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), closeGrace)
 	defer cancel()
 	err := srv.http.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) {
@@ -138,6 +172,35 @@ func (srv *Server) Close() error {
 	srv.tunnels.Close()
 	srv.tunnelWG.Wait()
 	return err
+}
+
+// track follows each connection's state, and once Close has begun
+// closes any that is new or idle.
+func (srv *Server) track(c net.Conn, st http.ConnState) {
+	srv.connsMu.Lock()
+	defer srv.connsMu.Unlock()
+	switch st {
+	case http.StateHijacked, http.StateClosed:
+		delete(srv.conns, c)
+	case http.StateNew, http.StateIdle:
+		if srv.closing {
+			delete(srv.conns, c)
+			closeNow(c)
+			return
+		}
+		srv.conns[c] = st
+	default:
+		srv.conns[c] = st
+	}
+}
+
+// closeNow closes a connection without a word: a tunnelled one's TLS
+// close alert could wait on a client that does not read.
+func closeNow(c net.Conn) {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	c.Close()
 }
 
 // connListener hands tunnelled connections to an http.Server.

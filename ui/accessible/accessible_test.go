@@ -124,10 +124,10 @@ func TestAccessibleFields(t *testing.T) {
 		{"text: wrong, said on its own line, asked again", nil, nil, "dm-x\n\n" + domain + "\n",
 			[]string{"Domain ID: \n✗ Domain ID: expected dm- followed by 11 letters or digits, e.g. dm-LCAJVnUE94B\nDomain ID: \n✗ Domain ID: required\nDomain ID: \n\nStep 2"}, ErrEndOfInput},
 		{"choice: numbered, enter takes the one in brackets", map[flows.Field]string{flows.FieldDomain: domain}, nil, "\n",
-			[]string{"  1. AWS KMS, delegated key: your key; its key policy lets the vendor use it\n", "Enter a number from 1 to 3 [1]: \n\nStep 3 of 8: Key"}, ErrEndOfInput},
+			[]string{"  1. AWS KMS, delegated key: your key; its key policy lets the vendor use it\n", "Enter a number from 1 to 4 [1]: \n\nStep 3 of 8: Key"}, ErrEndOfInput},
 		{"choice: not a number, out of range, unavailable", map[flows.Field]string{flows.FieldDomain: domain}, nil, "x\n0\n3\n1\n",
 			[]string{
-				"Enter a number from 1 to 3 [1]: \n✗ that is not one of the choices: enter a number from 1 to 3.\n",
+				"Enter a number from 1 to 4 [1]: \n✗ that is not one of the choices: enter a number from 1 to 4.\n",
 				"✗ that is not one of the choices",
 				"  3. Azure Managed HSM, delegated key: an oct-HSM key the vendor's app may wrap with (not available yet)\n",
 				"✗ Not in this version of rekwiz yet; choose another provider.\n",

@@ -140,6 +140,7 @@ func (s *Server) providers(w http.ResponseWriter) {
 		{"type": "DelegatedRootEncryptionKeyProvider", "name": "AWS KMS (delegated)", "shortName": "aws_am", "description": "Delegate a KMS key to us", "accountDetails": aws},
 		{"type": "ServiceAccountRootEncryptionKeyProvider", "name": "AWS KMS (service account)", "shortName": "aws_sa", "description": "Give us a service account"},
 		{"type": "DelegatedRootEncryptionKeyProvider", "name": "Azure Managed HSM", "shortName": "azure_am", "description": "Delegate a Managed HSM key", "accountDetails": s.Vendor.AzureAppID},
+		{"type": "DelegatedRootEncryptionKeyProvider", "name": "Google Cloud KMS", "shortName": "gcp_am", "description": "Delegate a Cloud KMS key to our service account", "accountDetails": s.Vendor.GCPServiceAccount},
 	}})
 }
 
@@ -179,6 +180,13 @@ func (s *Server) addKey(w http.ResponseWriter, r *http.Request, domain string, k
 			missing("keyURL")
 			return
 		}
+	case "gcp_am":
+		for field, v := range map[string]string{"projectID": ki.ProjectID, "location": ki.Location, "keyringID": ki.KeyringID, "keyID": ki.KeyID} {
+			if v == "" {
+				missing(field)
+				return
+			}
+		}
 	default:
 		writeJSON(w, http.StatusBadRequest, map[string]string{"field": "keyInformation.providerName", "message": fmt.Sprintf("unknown provider %q", ki.ProviderName)})
 		return
@@ -186,7 +194,7 @@ func (s *Server) addKey(w http.ResponseWriter, r *http.Request, domain string, k
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for id, k := range keys {
-		if k.KeyInformation.KeyARN == ki.KeyARN && k.KeyInformation.KeyURL == ki.KeyURL {
+		if k.KeyInformation == ki {
 			writeJSON(w, http.StatusConflict, map[string]string{"message": "this key is registered already", "rekID": id})
 			return
 		}

@@ -112,5 +112,6 @@ func MustRun(t testing.TB, env []string, name string, args ...string) string {
 // Vendor is a vendor profile for tests.
 var Vendor = flows.Vendor{
 	Name: "Acme Security", Slug: "acme", AWSAccountID: "999988887777",
-	AzureAppID: "11111111-2222-3333-4444-555555555555",
+	AzureAppID:        "11111111-2222-3333-4444-555555555555",
+	GCPServiceAccount: "acme-rek@acme-prod.iam.gserviceaccount.com",
 }

@@ -50,6 +50,7 @@ type Entry struct {
 	AccessKeyID  string    `json:"accessKeyID,omitempty"`
 	KeyURL       string    `json:"keyURL,omitempty"`
 	TenantID     string    `json:"tenantID,omitempty"`
+	KeyResource  string    `json:"keyResource,omitempty"`
 	RegisteredAt time.Time `json:"registeredAt"`
 }
 
@@ -101,6 +102,7 @@ func (r *Registry) entry(t flows.Target) Entry {
 		AccessKeyID:  t.Value(flows.FieldAccessKeyID),
 		KeyURL:       t.Value(flows.FieldKeyURL),
 		TenantID:     t.Value(flows.FieldTenantID),
+		KeyResource:  t.Value(flows.FieldKeyResource),
 		RegisteredAt: r.now().UTC(),
 	}
 	e.RekID = rekID(t.Domain, e)
@@ -119,12 +121,15 @@ func (r *Registry) Replaces(t flows.Target) (Entry, bool, error) {
 	return old, true, nil
 }
 
-// Key is the key an entry registers: its alias ARN or key URL.
+// Key is the key an entry registers: its alias ARN, key URL or key
+// resource name.
 func (e Entry) Key() string {
-	if e.KeyARN != "" {
-		return e.KeyARN
+	for _, k := range []string{e.KeyARN, e.KeyURL, e.KeyResource} {
+		if k != "" {
+			return k
+		}
 	}
-	return e.KeyURL
+	return ""
 }
 
 // Lookup returns a domain's entry.
@@ -140,7 +145,12 @@ func (r *Registry) Lookup(domain string) (Entry, bool, error) {
 // rekID names a registration by what it registers, so registering the
 // same key again gives the same ID.
 func rekID(domain string, e Entry) string {
-	sum := sha256.Sum256([]byte(strings.Join([]string{domain, e.Provider, e.KeyARN, e.KeyURL, e.TenantID, e.AccessKeyID}, "\x00")))
+	parts := []string{domain, e.Provider, e.KeyARN, e.KeyURL, e.TenantID, e.AccessKeyID}
+	if e.KeyResource != "" {
+		// Only where there is one, so an earlier entry keeps its ID.
+		parts = append(parts, e.KeyResource)
+	}
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
 	return "rek-" + hex.EncodeToString(sum[:8])
 }
 
