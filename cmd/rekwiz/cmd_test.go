@@ -55,7 +55,7 @@ func TestWithoutATerminal(t *testing.T) {
 
 func TestVersionAndHelp(t *testing.T) {
 	t.Parallel()
-	if code, out, _ := exec(t, false, "--version"); code != 0 || out != "rekwiz dev\n" {
+	if code, out, _ := exec(t, false, "--version"); code != 0 || !strings.HasPrefix(out, "rekwiz dev (commit ") { // version_test.go has the rest
 		t.Errorf("--version: %d %q", code, out)
 	}
 	code, out, _ := exec(t, false, "--help")

@@ -45,7 +45,7 @@ all: rekwiz demo.
 		Example: `  rekwiz demo
   rekwiz --domain dm-LCAJVnUE94B
   rekwiz script --provider aws-delegated --key new --domain dm-LCAJVnUE94B --region us-east-1`,
-		Version:       version,
+		Version:       currentVersion().String(),
 		Args:          cobra.NoArgs,
 		SilenceErrors: true,
 		SilenceUsage:  true,
@@ -54,7 +54,7 @@ all: rekwiz demo.
 			return runWizard(cmd.Context(), w)
 		},
 	}
-	cmd.SetVersionTemplate("rekwiz {{.Version}}\n")
+	cmd.SetVersionTemplate("{{.Version}}\n") // version.go
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&g.VendorProfile, "vendor-profile", "", "your vendor's profile `file` (JSON); without it, rekwiz uses its sandbox vendor")
 	pf.BoolVar(&g.NoColor, "no-color", false, "draw without colour (NO_COLOR, or CLICOLOR=0, works too)")
@@ -62,6 +62,7 @@ all: rekwiz demo.
 	presets = addPresetFlags(cmd.Flags(), flows.PresetFields()...)
 	addAccessibleFlag(cmd.Flags(), &w.Accessible) // the line-by-line wizard (accessible.go)
 	cmd.AddCommand(newDemoCmd(ios, g, d), newScriptCmd(ios, g), newVerifyCmd(ios, g, d), newSandboxCmd(ios))
+	registerCompletions(cmd) // completion.go
 	return cmd
 }
 

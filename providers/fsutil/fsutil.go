@@ -13,8 +13,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/gofrs/flock"
 )
 
 // WriteAtomic replaces path with data: a reader sees the old file or the
@@ -60,8 +61,9 @@ func WriteAtomic(path string, data []byte) (err error) {
 // wait.
 var ErrLocked = errors.New("another rekwiz is updating this file")
 
-// Lock takes an exclusive advisory lock (flock) on path+".lock", waiting
-// up to wait (and no longer than ctx) for another holder to let go. The
+// Lock takes an exclusive advisory lock on path+".lock" (flock on Unix,
+// LockFileEx on Windows, through github.com/gofrs/flock), waiting up to
+// wait (and no longer than ctx) for another holder to let go. The
 // returned function releases it.
 func Lock(ctx context.Context, path string, wait time.Duration) (func(), error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
@@ -69,45 +71,44 @@ func Lock(ctx context.Context, path string, wait time.Duration) (func(), error) 
 	}
 	lock := path + ".lock"
 	// A symlink at the lock's path, dangling or not, is refused: it is
-	// never followed to create or lock what it names.
+	// never followed to create or lock what it names (O_NOFOLLOW where
+	// the system has it closes the gap between this check and the open).
 	if fi, err := os.Lstat(lock); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
-		return nil, fmt.Errorf("%s is a symbolic link; rekwiz does not follow it. Remove it and try again", lock)
-	}
-	f, err := os.OpenFile(lock, os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
-	if errors.Is(err, syscall.ELOOP) {
-		return nil, fmt.Errorf("%s is a symbolic link; rekwiz does not follow it. Remove it and try again", lock)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		f.Close()
+		return nil, symlinkError(lock)
+	} else if err == nil && !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s is not a regular file; remove it and try again", lock)
 	}
-	deadline := time.Now().Add(wait)
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() {
-				_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-				f.Close()
-			}, nil
+	fl := flock.New(lock, flock.SetFlag(os.O_CREATE|os.O_RDWR|openNoFollow), flock.SetPermissions(0o600))
+	ok, err := fl.TryLock()
+	if err == nil && !ok {
+		wctx, cancel := context.WithTimeout(ctx, wait)
+		ok, err = fl.TryLockContext(wctx, 20*time.Millisecond)
+		cancel()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
 		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("locking %s: %w", path, err)
-		}
-		if time.Now().After(deadline) {
-			f.Close()
+		if errors.Is(err, context.DeadlineExceeded) {
 			return nil, fmt.Errorf("%w (%s.lock is held); close the other rekwiz and try again", ErrLocked, path)
 		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
 	}
+	if isLoop(err) {
+		return nil, symlinkError(lock)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("locking %s: %w", path, err)
+	}
+	if !ok { // not reached: TryLockContext returns true or an error
+		return nil, fmt.Errorf("%w (%s.lock is held); close the other rekwiz and try again", ErrLocked, path)
+	}
+	if fi, err := fl.Stat(); err != nil || !fi.Mode().IsRegular() {
+		_ = fl.Unlock()
+		return nil, fmt.Errorf("%s is not a regular file; remove it and try again", lock)
+	}
+	return func() { _ = fl.Unlock() }, nil
+}
+
+func symlinkError(lock string) error {
+	return fmt.Errorf("%s is a symbolic link; rekwiz does not follow it. Remove it and try again", lock)
 }
 
 // MaxFileSize is the largest file rekwiz reads: profiles, the registry
@@ -121,7 +122,7 @@ const MaxFileSize = 1 << 20
 // and checked before anything is read. A missing file's error wraps
 // fs.ErrNotExist.
 func ReadFile(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	f, err := os.OpenFile(path, os.O_RDONLY|openNonBlock, 0)
 	if err != nil {
 		return nil, err
 	}

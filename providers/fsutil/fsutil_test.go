@@ -7,52 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/rekwiz/rekwiz/providers/fsutil"
 )
-
-func TestReadFileRefusesWhatIsNotASmallRegularFile(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "profile.json")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	huge := filepath.Join(dir, "huge.json")
-	if err := os.WriteFile(huge, make([]byte, fsutil.MaxFileSize+1), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for path, want := range map[string]string{
-		fifo:        "not a regular file (a named pipe)",
-		"/dev/zero": "not a regular file (a character device)",
-		dir:         "not a regular file (a directory)",
-		huge:        "too large",
-	} {
-		done := make(chan error, 1)
-		go func() { _, err := fsutil.ReadFile(path); done <- err }()
-		select {
-		case err := <-done:
-			if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), path) {
-				t.Errorf("%s: %v, want %q and the path", path, err, want)
-			}
-		case <-time.After(2 * time.Second):
-			t.Fatalf("%s: ReadFile hangs", path)
-		}
-	}
-	ok := filepath.Join(dir, "ok.json")
-	if err := os.WriteFile(ok, []byte("{}"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if b, err := fsutil.ReadFile(ok); err != nil || string(b) != "{}" {
-		t.Fatalf("%q %v", b, err)
-	}
-	if _, err := fsutil.ReadFile(filepath.Join(dir, "missing")); !errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("missing: %v", err)
-	}
-}
 
 func TestLockRefusesASymlink(t *testing.T) {
 	t.Parallel()
@@ -104,5 +63,59 @@ func TestDirWarningNamesAWideConfigDir(t *testing.T) {
 	}
 	if w := fsutil.DirWarning(filepath.Join(dir, "missing")); w != "" {
 		t.Fatalf("missing: %q", w)
+	}
+}
+
+// TestLockWaitsThenSaysItIsHeld: a second Lock on the same file waits
+// for the holder, gives up after its wait with ErrLocked, returns at once
+// with ctx's error when ctx ends first, and gets the lock once it is let go.
+func TestLockWaitsThenSaysItIsHeld(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "rekwiz", "registry.json")
+	unlock, err := fsutil.Lock(context.Background(), path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path + ".lock"); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("lock file: %v %v", fi, err)
+	}
+	start := time.Now()
+	if _, err := fsutil.Lock(context.Background(), path, 150*time.Millisecond); !errors.Is(err, fsutil.ErrLocked) || !strings.Contains(err.Error(), path+".lock is held") {
+		t.Fatalf("held: %v", err)
+	}
+	if waited := time.Since(start); waited < 150*time.Millisecond {
+		t.Fatalf("gave up after %v, before its wait", waited)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := fsutil.Lock(ctx, path, time.Minute); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled: %v", err)
+	}
+	if _, err := fsutil.Lock(context.Background(), path, 0); !errors.Is(err, fsutil.ErrLocked) {
+		t.Fatalf("no wait: %v", err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		u, err := fsutil.Lock(context.Background(), path, 5*time.Second)
+		if err == nil {
+			u()
+		}
+		got <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	unlock()
+	if err := <-got; err != nil {
+		t.Fatalf("after the holder let go: %v", err)
+	}
+}
+
+func TestLockRefusesADirectory(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "registry.json")
+	if err := os.Mkdir(path+".lock", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fsutil.Lock(context.Background(), path, time.Second); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("err = %v", err)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -77,9 +76,7 @@ func TestLoadRefusesCaseTwinsAndOddFiles(t *testing.T) {
 		t.Errorf("wrong case: %v", err)
 	}
 	fifo := filepath.Join(dir, "fifo.json")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	mkfifo(t, fifo)
 	for _, p := range []string{fifo, "/dev/zero"} {
 		done := make(chan error, 1)
 		go func() { _, err := Load(p); done <- err }()

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -169,9 +168,7 @@ func TestDuplicateKeysAreRefusedNotResolved(t *testing.T) {
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
-	if err := syscall.Mkfifo(path, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	mkfifo(t, path)
 	done := make(chan error, 1)
 	go func() { _, err := Open(path).Register(context.Background(), target(t)); done <- err }()
 	select {
