@@ -37,9 +37,12 @@ func TestMotoAccountsAreApart(t *testing.T) {
 	if err := json.Unmarshal([]byte(MustRun(t, b.CLIEnv(), cli, "sts", "get-caller-identity")), &who); err != nil || who.Account != b.Account {
 		t.Fatalf("the CLI is in %q (%v), want %s", who.Account, err, b.Account)
 	}
-	var keys struct{ Keys []struct{ KeyID string `json:"KeyId"` } }
+	var keys struct {
+		Keys []struct {
+			KeyID string `json:"KeyId"`
+		}
+	}
 	if err := json.Unmarshal([]byte(MustRun(t, a.CLIEnv(), cli, "kms", "list-keys")), &keys); err != nil || len(keys.Keys) != 1 || keys.Keys[0].KeyID != *k.KeyMetadata.KeyId {
 		t.Fatalf("the CLI in a lists %+v (%v)", keys, err)
 	}
 }
-
