@@ -72,18 +72,54 @@ func NewMotoAccount(t testing.TB) *Moto {
 	return newMoto(t, front.url, account)
 }
 
-// StartMoto starts a moto_server of the test's own (every caller in
-// MotoAccount) and stops it when the test ends. It costs a Python start
-// (seconds on a loaded machine): NewMotoAccount shares one server.
+// StartMoto gives the test a moto_server of its own for its lifetime,
+// every caller in MotoAccount. Servers are pooled in the test binary: one
+// a test has finished with is reset (moto's POST /moto-api/reset, which
+// wipes every account) and handed to the next test; a new one starts only
+// when every pooled server is in use, so no server ever serves two tests
+// at once, and the binary starts as many as ran at the same time, not
+// one per test (each start is a Python start: seconds on a loaded
+// machine). NewMotoAccount shares one server among tests in parallel.
 func StartMoto(t testing.TB) *Moto {
 	t.Helper()
 	bin := RealCLI(t, "moto_server", "moto (pip; on the machine)")
-	srv, err := startMotoServer(bin)
+	srv, err := leaseMoto(bin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(srv.stop)
+	t.Cleanup(func() { releaseMoto(srv) })
 	return newMoto(t, srv.url, MotoAccount)
+}
+
+var motoPool struct {
+	mu   sync.Mutex
+	idle []*motoServer
+}
+
+// leaseMoto takes an idle pooled server, reset, or starts one.
+func leaseMoto(bin string) (*motoServer, error) {
+	for {
+		motoPool.mu.Lock()
+		var srv *motoServer
+		if n := len(motoPool.idle); n > 0 {
+			srv, motoPool.idle = motoPool.idle[n-1], motoPool.idle[:n-1]
+		}
+		motoPool.mu.Unlock()
+		if srv == nil {
+			return startMotoServer(bin)
+		}
+		if err := srv.reset(); err != nil {
+			srv.stop() // it broke: the next idle one, or a new one
+			continue
+		}
+		return srv, nil
+	}
+}
+
+func releaseMoto(srv *motoServer) {
+	motoPool.mu.Lock()
+	defer motoPool.mu.Unlock()
+	motoPool.idle = append(motoPool.idle, srv)
 }
 
 func newMoto(t testing.TB, url, account string) *Moto {
@@ -166,6 +202,24 @@ func startMotoServer(bin string) (*motoServer, error) {
 		return nil, fmt.Errorf("moto_server: %v\n%s", err, s.log.String())
 	}
 	return s, nil
+}
+
+// reset wipes every account's state (moto's own reset).
+func (s *motoServer) reset() error {
+	select {
+	case <-s.done:
+		return fmt.Errorf("moto_server exited:\n%s", s.log.String())
+	default:
+	}
+	resp, err := http.Post(s.url+"/moto-api/reset", "application/json", nil)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("moto reset: %s", resp.Status)
+	}
+	return nil
 }
 
 func (s *motoServer) stop() {

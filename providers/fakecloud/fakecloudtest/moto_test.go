@@ -46,3 +46,34 @@ func TestMotoAccountsAreApart(t *testing.T) {
 		t.Fatalf("the CLI in a lists %+v (%v)", keys, err)
 	}
 }
+
+// TestStartMotoIsAServerOfItsOwn: a pooled server comes back reset to
+// the next test, and two tests at once never share one.
+func TestStartMotoIsAServerOfItsOwn(t *testing.T) {
+	ctx := context.Background()
+	var first string
+	t.Run("first", func(t *testing.T) {
+		m := StartMoto(t)
+		first = m.URL
+		k, err := kms.NewFromConfig(m.AWSConfig()).CreateKey(ctx, &kms.CreateKeyInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "arn:aws:kms:" + Region + ":" + MotoAccount + ":key/"; len(*k.KeyMetadata.Arn) <= len(want) || (*k.KeyMetadata.Arn)[:len(want)] != want {
+			t.Fatalf("key ARN %s, not in %s", *k.KeyMetadata.Arn, MotoAccount)
+		}
+	})
+	t.Run("next", func(t *testing.T) {
+		m := StartMoto(t)
+		if m.URL != first {
+			t.Errorf("the idle server at %s was not reused (got %s)", first, m.URL)
+		}
+		list, err := kms.NewFromConfig(m.AWSConfig()).ListKeys(ctx, &kms.ListKeysInput{})
+		if err != nil || len(list.Keys) != 0 {
+			t.Fatalf("the next test sees %d keys (%v)", len(list.Keys), err)
+		}
+		if other := StartMoto(t); other.URL == m.URL {
+			t.Fatal("two tests at once share a server")
+		}
+	})
+}
