@@ -9,7 +9,7 @@ LDFLAGS     := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=
 DIST        ?= dist
 PLATFORMS   ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
 
-.PHONY: build test lint demo demo-cast bench bench-checks bench-startup bench-render golden fuzz clean dist man
+.PHONY: build test test-short lint demo demo-cast bench bench-checks bench-startup bench-render golden fuzz clean dist man
 
 ## build: the rekwiz binary, in ./bin (rekwiz --version: version, commit and commit date)
 build:
@@ -26,11 +26,16 @@ man:
 	$(GO) run -tags gendocs -ldflags "$(LDFLAGS)" ./cmd/rekwiz $(DIST)
 
 ## test: every test, with the race detector (CI=true makes missing CLI tools fail, not skip).
-## The scripts package runs its scripts with the real AWS CLI some ninety times (each test
-## on a sandbox or moto_server of its own, in parallel): minutes under -race on 2 cores, and on
-## a loaded machine past go test's default 10-minute limit.
+## The scripts package runs its scripts with the real AWS CLI (each proof once per script,
+## each test in a sandbox or a moto account of its own, on one moto_server) and reads the
+## Azure CLI's help (once per az version: cached under the user cache dir, not under CI).
 test:
 	$(GO) test -race -timeout 30m ./...
+
+## test-short: the quick loop: -short skips what starts the real AWS and Azure CLIs and
+## moto_server, and what builds the binary; make test (and CI) runs everything
+test-short:
+	$(GO) test -short ./...
 
 ## lint: vet, staticcheck, gofmt, go mod tidy and shellcheck leave nothing to change
 lint:

@@ -37,13 +37,16 @@ func sandboxCloud(t *testing.T) *cloud {
 	return &cloud{env: e.CLIEnv(e.Customer()), kms: kms.NewFromConfig(cfg), iam: iam.NewFromConfig(cfg), account: fakecloud.CustomerAccount, sb: e}
 }
 
+// motoCloud is an account of the test's own on the package's one
+// moto_server.
 func motoCloud(t *testing.T) *cloud {
-	m := fakecloudtest.StartMoto(t)
+	m := fakecloudtest.NewMotoAccount(t)
 	cfg := m.AWSConfig()
-	return &cloud{env: m.CLIEnv(), kms: kms.NewFromConfig(cfg), iam: iam.NewFromConfig(cfg), account: fakecloudtest.MotoAccount}
+	return &cloud{env: m.CLIEnv(), kms: kms.NewFromConfig(cfg), iam: iam.NewFromConfig(cfg), account: m.Account}
 }
 
-// clouds start a cloud of its own for a test.
+// clouds start a cloud of its own for a test (an account of its own, on
+// moto).
 var clouds = map[string]func(*testing.T) *cloud{"sandbox": sandboxCloud, "moto": motoCloud}
 
 // run runs a script in the cloud with the AWS CLI v2.

@@ -20,50 +20,82 @@ import (
 	"github.com/rekwiz/rekwiz/providers/fakecloud/fakecloudtest"
 )
 
-// TestAWSScriptsEndToEnd runs every AWS variant (delegated and service
+// TestAWSScriptsEndToEnd runs every AWS script (delegated and service
 // account, existing and new key, setup and teardown) with the AWS CLI v2
-// against the sandbox and against moto_server, each variant on a cloud
-// of its own: a dry run (REKWIZ_DRY_RUN=1) of the setup, the setup
-// twice, a dry run of the teardown, the teardown twice. It checks the
-// end state through the SDK after every run; each dry run leaves the
-// account the same byte for byte and its plan says who is signed in and
-// what would change. A foreign statement in the key policy survives all
-// of it byte for byte, and the key is Enabled at the end.
+// against the sandbox and against moto_server, each variant in an
+// account of its own. On both clouds every setup script runs once and
+// every teardown script once: each cloud answers in its own way (moto as
+// AWS formats its answers, the sandbox enforcing key and IAM policies),
+// and the end state is checked through the SDK after every run. What
+// proves a script's own logic runs once per script, on the cloud
+// e2eProofs names: a dry run (REKWIZ_DRY_RUN=1), which leaves the
+// account the same byte for byte and says who is signed in and what
+// would change, and a second run (idempotence: nothing changes, it says
+// what it found, no second secret), of the setup and of the teardown. A
+// foreign statement in the key policy survives all of it byte for byte,
+// and the key is Enabled at the end.
 func TestAWSScriptsEndToEnd(t *testing.T) {
 	t.Parallel()
 	fakecloudtest.AWSCLI(t)
 	fakecloudtest.Tool(t, "jq", "jq")
-	for name, start := range clouds {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			n := 0
-			for _, p := range []flows.Provider{flows.AWSDelegated, flows.AWSServiceAccount} {
-				for _, k := range flows.KeyChoices() {
-					n++
-					sp := specOf(p, k)
-					sp.Domain = "dm-RUN" + strings.Repeat("0", 7) + string(rune('0'+n))
-					first := n == 1
-					t.Run(string(p)+"/"+string(k), func(t *testing.T) {
-						t.Parallel()
-						c := start(t)
-						if first {
-							if v := fakecloudtest.MustRun(t, c.env, "bash", "-c", "aws --version"); !strings.HasPrefix(v, "aws-cli/2.") {
-								t.Fatalf("the scripts would run with %s, not the AWS CLI v2", v)
-							}
-						}
-						c.lifecycle(t, sp)
-					})
+	for n, pr := range e2eProofs {
+		sp := specOf(pr.provider, pr.key)
+		sp.Domain = "dm-RUN" + strings.Repeat("0", 7) + string(rune('1'+n))
+		for _, name := range []string{"sandbox", "moto"} {
+			t.Run(name+"/"+string(pr.provider)+"/"+string(pr.key), func(t *testing.T) {
+				t.Parallel()
+				c := clouds[name](t)
+				if n == 0 && name == "sandbox" {
+					if v := fakecloudtest.MustRun(t, c.env, "bash", "-c", "aws --version"); !strings.HasPrefix(v, "aws-cli/2.") {
+						t.Fatalf("the scripts would run with %s, not the AWS CLI v2", v)
+					}
 				}
-			}
-		})
+				c.lifecycle(t, sp, pr.on(name))
+			})
+		}
 	}
+}
+
+// proofs are what a lifecycle runs beyond the first setup.
+type proofs struct {
+	dry, again     bool // the setup: a dry run first; a second run
+	teardown       bool // the teardown, once
+	tdDry, tdAgain bool // the teardown: a dry run first; a second run
+}
+
+// e2eProof places, per AWS setup script, the runs that prove the
+// script's own logic on one cloud. The service account's teardown is one
+// script whichever the key (only the domain in it differs): it runs in
+// the existing key's lifecycle, on both clouds, with its dry run and
+// second run on the sandbox. The delegated teardown of a new key finds
+// its key by the alias, and its second run takes the "alias gone" way
+// out, so it is proven on its own.
+type e2eProof struct {
+	provider flows.Provider
+	key      flows.KeyChoice
+	sandbox  proofs
+	moto     proofs
+}
+
+var e2eProofs = []e2eProof{
+	{flows.AWSDelegated, flows.KeyExisting, proofs{true, true, true, true, true}, proofs{teardown: true}},
+	{flows.AWSDelegated, flows.KeyNew, proofs{teardown: true}, proofs{true, true, true, true, true}},
+	{flows.AWSServiceAccount, flows.KeyExisting, proofs{teardown: true, tdDry: true, tdAgain: true}, proofs{dry: true, again: true, teardown: true}},
+	{flows.AWSServiceAccount, flows.KeyNew, proofs{dry: true, again: true}, proofs{}},
+}
+
+func (e e2eProof) on(cloud string) proofs {
+	if cloud == "moto" {
+		return e.moto
+	}
+	return e.sandbox
 }
 
 var foreign = awspolicy.Statement{Sid: "Their app", Effect: "Allow",
 	Principal: &awspolicy.Principal{AWS: awspolicy.StringList{"arn:aws:iam::111122223333:role/app"}},
 	Action:    awspolicy.StringList{"kms:Encrypt", "kms:Decrypt"}, Resource: awspolicy.StringList{"*"}}
 
-func (c *cloud) lifecycle(t *testing.T, sp flows.SetupSpec) {
+func (c *cloud) lifecycle(t *testing.T, sp flows.SetupSpec, pr proofs) {
 	ctx := context.Background()
 	aliasARN := "arn:aws:kms:" + sp.Region + ":" + c.account + ":" + sp.AliasName()
 	var keyID string
@@ -106,11 +138,25 @@ func (c *cloud) lifecycle(t *testing.T, sp flows.SetupSpec) {
 	if sp.Key == flows.KeyExisting {
 		dry.KeyID = keyID
 	}
-	c.dryRun(t, dry, Options{}, plan...)
+	if pr.dry {
+		c.dryRun(t, dry, Options{}, plan...)
+	}
 
 	out := c.mustRun(t, sp, Options{})
 	if !strings.Contains(out, "Key alias (save this for next step): "+aliasARN+"\n") {
 		t.Fatalf("first run does not print the alias ARN:\n%s", out)
+	}
+	var says []string
+	if sp.Provider == flows.AWSServiceAccount {
+		says = append(says, "Created IAM user "+user+", tagged rekwiz:domain="+sp.Domain, "Put policy "+user+" on "+user)
+	}
+	if sp.Key == flows.KeyNew {
+		says = append(says, "Turned on automatic yearly rotation of key")
+	}
+	for _, w := range says {
+		if !strings.Contains(out, w) {
+			t.Fatalf("the first run does not say %q:\n%s", w, out)
+		}
 	}
 	if sp.Key == flows.KeyNew {
 		if c.keyCount(t) != keysBefore+1 {
@@ -145,7 +191,63 @@ func (c *cloud) lifecycle(t *testing.T, sp flows.SetupSpec) {
 		c.assertVendorCanUse(t, sp, aliasARN, accessKeyID, secret)
 	}
 
-	// The second run finds everything in place and changes nothing.
+	if pr.again {
+		c.secondRun(t, sp, aliasARN, keyID, keysBefore, policy1, accessKeyID, secret)
+	}
+
+	plan = []string{"Would delete " + sp.AliasName()}
+	if sp.Provider == flows.AWSDelegated {
+		plan = append(plan, "Would remove statement "+sid, `-      "Sid": "`+sid+`"`)
+	} else {
+		plan = append(plan, "Would delete access key", "Would delete policy "+user, "Would delete IAM user "+user)
+	}
+	if !pr.teardown {
+		return
+	}
+	if pr.tdDry {
+		c.dryRun(t, dry, Options{Teardown: true}, plan...)
+	}
+
+	// Teardown (twice where the second run is proven here): the vendor's
+	// access goes, the key and every other statement stay.
+	for i := range 1 + btoi(pr.tdAgain) {
+		td := c.mustRun(t, sp, Options{Teardown: true})
+		if got := c.aliasTarget(t, sp); got != "" {
+			t.Fatalf("teardown %d left the alias on %s", i+1, got)
+		}
+		pol := c.policy(t, keyID)
+		if strings.Contains(pol, sid) {
+			t.Fatalf("teardown %d left the vendor's statement: %s", i+1, pol)
+		}
+		if sp.Key == flows.KeyExisting {
+			assertStatement(t, pol, "Their app", wantForeign)
+		}
+		if sp.Provider == flows.AWSServiceAccount {
+			if _, err := c.iam.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(sp.ServiceAccountUser())}); err == nil {
+				t.Fatalf("teardown %d left the IAM user", i+1)
+			}
+		}
+		d, err := c.kms.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: &keyID})
+		if err != nil || d.KeyMetadata.KeyState != types.KeyStateEnabled {
+			t.Fatalf("after teardown %d the key is %v (%v)", i+1, d.KeyMetadata.KeyState, err)
+		}
+		if i == 0 && sp.Key == flows.KeyExisting && !strings.Contains(td, "is untouched") {
+			t.Fatalf("teardown output:\n%s", td)
+		}
+		if i == 1 && sp.Provider == flows.AWSDelegated && sp.Key == flows.KeyNew && !strings.Contains(td, sp.AliasName()+" does not exist; there is no key to take the vendor off.") {
+			t.Fatalf("second teardown of a new key's alias:\n%s", td)
+		}
+	}
+	if c.sb != nil {
+		c.assertVendorCannotUse(t, sp, keyID, accessKeyID, secret)
+	}
+}
+
+// secondRun runs the setup again: it finds everything in place, says so,
+// changes nothing and prints no second secret.
+func (c *cloud) secondRun(t *testing.T, sp flows.SetupSpec, aliasARN, keyID string, keysBefore int, policy1, accessKeyID, secret string) {
+	t.Helper()
+	user := sp.ServiceAccountUser()
 	out2 := c.mustRun(t, sp, Options{})
 	if !strings.Contains(out2, "Key alias (save this for next step): "+aliasARN+"\n") {
 		t.Fatalf("second run:\n%s", out2)
@@ -172,44 +274,17 @@ func (c *cloud) lifecycle(t *testing.T, sp flows.SetupSpec) {
 	} else if !strings.Contains(out2, "already has statement") {
 		t.Fatalf("second run:\n%s", out2)
 	}
-
-	plan = []string{"Would delete " + sp.AliasName()}
-	if sp.Provider == flows.AWSDelegated {
-		plan = append(plan, "Would remove statement "+sid, `-      "Sid": "`+sid+`"`)
-	} else {
-		plan = append(plan, "Would delete access key", "Would delete policy "+user, "Would delete IAM user "+user)
+	var says []string
+	if sp.Provider == flows.AWSServiceAccount {
+		says = append(says, "IAM user "+user+" already exists, tagged as rekwiz's.", "Policy "+user+" is already in place on "+user+".")
 	}
-	c.dryRun(t, dry, Options{Teardown: true}, plan...)
-
-	// Teardown, twice: the vendor's access goes, the key and every other
-	// statement stay.
-	for i := range 2 {
-		td := c.mustRun(t, sp, Options{Teardown: true})
-		if got := c.aliasTarget(t, sp); got != "" {
-			t.Fatalf("teardown %d left the alias on %s", i+1, got)
-		}
-		pol := c.policy(t, keyID)
-		if strings.Contains(pol, sid) {
-			t.Fatalf("teardown %d left the vendor's statement: %s", i+1, pol)
-		}
-		if sp.Key == flows.KeyExisting {
-			assertStatement(t, pol, "Their app", wantForeign)
-		}
-		if sp.Provider == flows.AWSServiceAccount {
-			if _, err := c.iam.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(sp.ServiceAccountUser())}); err == nil {
-				t.Fatalf("teardown %d left the IAM user", i+1)
-			}
-		}
-		d, err := c.kms.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: &keyID})
-		if err != nil || d.KeyMetadata.KeyState != types.KeyStateEnabled {
-			t.Fatalf("after teardown %d the key is %v (%v)", i+1, d.KeyMetadata.KeyState, err)
-		}
-		if i == 0 && sp.Key == flows.KeyExisting && !strings.Contains(td, "is untouched") {
-			t.Fatalf("teardown output:\n%s", td)
-		}
+	if sp.Key == flows.KeyNew {
+		says = append(says, "Automatic rotation of key "+keyID+" is on already.")
 	}
-	if c.sb != nil {
-		c.assertVendorCannotUse(t, sp, keyID, accessKeyID, secret)
+	for _, w := range says {
+		if !strings.Contains(out2, w) {
+			t.Fatalf("the second run does not say %q:\n%s", w, out2)
+		}
 	}
 }
 
@@ -328,8 +403,12 @@ func TestScriptFailures(t *testing.T) {
 
 	t.Run("alias of another key", func(t *testing.T) {
 		sp := specOf(flows.AWSDelegated, flows.KeyExisting)
-		sp.KeyID = c.sb.CreateKey(fakecloudtest.Region, "first")
-		c.mustRun(t, sp, Options{})
+		// The alias as a first run makes it (TestAWSScriptsEndToEnd runs
+		// that), on another key.
+		first := c.sb.CreateKey(fakecloudtest.Region, "first")
+		if _, err := c.kms.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(sp.AliasName()), TargetKeyId: &first}); err != nil {
+			t.Fatal(err)
+		}
 		sp.KeyID = c.sb.CreateKey(fakecloudtest.Region, "second")
 		_, errOut, err := c.run(t, sp, Options{})
 		if err == nil || !strings.Contains(errOut, "names another key") || !strings.Contains(errOut, "aws kms update-alias") {

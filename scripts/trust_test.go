@@ -9,7 +9,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/rekwiz/rekwiz/flows"
 	"github.com/rekwiz/rekwiz/providers/awspolicy"
@@ -19,8 +18,19 @@ import (
 // TestScriptsNeverOverwriteADifferentStatement: a statement under the
 // vendor's Sid that is not rekwiz's stops setup and teardown with both
 // statements shown and the account unchanged; REKWIZ_REPLACE_STATEMENT=1
-// replaces it; two with the Sid stop even then; the same statement in
-// another form is kept by setup and removed by teardown.
+// replaces it; two with the Sid stop setup and teardown even with it; the
+// same statement in another form is kept by setup and removed by
+// teardown.
+//
+// The scripts compare statements with one jq function (ours) over the
+// policy each cloud returns. So each kind of difference (a condition, a
+// narrower principal, a Deny) stops a setup on the sandbox, and one
+// kind also goes through the teardown's refusal and the replacement,
+// on both clouds (moto's answers are AWS's formats). Two statements
+// with the Sid are refused before REKWIZ_REPLACE_STATEMENT is read: with
+// it set, setup and teardown run on the sandbox, setup on moto. The
+// same statement in another form is a sandbox run; on moto the second
+// setup and the teardown of TestAWSScriptsEndToEnd find rekwiz's own.
 func TestScriptsNeverOverwriteADifferentStatement(t *testing.T) {
 	t.Parallel()
 	fakecloudtest.AWSCLI(t)
@@ -36,14 +46,15 @@ func TestScriptsNeverOverwriteADifferentStatement(t *testing.T) {
 			narrow := strings.Replace(same, `"Resource"`, `"Condition":{"StringEquals":{"kms:EncryptionContext:app":"x"}},"Resource"`, 1)
 
 			principalRole := strings.Replace(same, principal, "arn:aws:iam::999988887777:role/only-this", 1)
-			theirs := []string{narrow, principalRole}
+			theirs := []string{narrow}
 			if c.sb != nil {
 				// moto refuses the customer's own calls on a key whose
 				// policy has any Deny; the sandbox evaluates it as KMS does.
-				theirs = append(theirs, deny)
+				theirs = append(theirs, principalRole, deny)
 			}
 			for i, theirs := range theirs {
 				sp := specFor(flows.KeyExisting)
+				full := i == 0 // the teardown's refusal and the replacement
 				sp.Domain = fmt.Sprintf("dm-CONFLICT%03d", i)
 				keyID := c.existingKey(t, theirs)
 				sp.KeyID = keyID
@@ -58,6 +69,9 @@ func TestScriptsNeverOverwriteADifferentStatement(t *testing.T) {
 				}
 				if c.snapshot(t) != before {
 					t.Fatal("the stopped setup changed the account")
+				}
+				if !full {
+					continue
 				}
 				// Teardown leaves it too.
 				out, errOut, err = c.run(t, sp, Options{Teardown: true})
@@ -78,16 +92,21 @@ func TestScriptsNeverOverwriteADifferentStatement(t *testing.T) {
 			sp.Domain = "dm-TWOSIDS0001"
 			sp.KeyID = c.existingKey(t, same, same)
 			before := c.snapshot(t)
-			for _, env := range [][]string{nil, {"REKWIZ_REPLACE_STATEMENT=1"}} {
-				for _, opts := range []Options{{}, {Teardown: true}} {
-					_, errOut, err := c.runEnv(t, sp, opts, env...)
-					if err == nil || !strings.Contains(errOut, "2 statements with Sid "+sid) {
-						t.Fatalf("two statements (%v, %+v): %v\n%s", env, opts, err, errOut)
-					}
-					if c.snapshot(t) != before {
-						t.Fatal("a stopped script changed the account")
-					}
+			runs := []Options{{}, {Teardown: true}}
+			if c.sb == nil {
+				runs = runs[:1]
+			}
+			for _, opts := range runs {
+				_, errOut, err := c.runEnv(t, sp, opts, "REKWIZ_REPLACE_STATEMENT=1")
+				if err == nil || !strings.Contains(errOut, "2 statements with Sid "+sid) {
+					t.Fatalf("two statements (%+v): %v\n%s", opts, err, errOut)
 				}
+				if c.snapshot(t) != before {
+					t.Fatal("a stopped script changed the account")
+				}
+			}
+			if c.sb == nil {
+				return
 			}
 
 			// The same statement in another form: kept, then removed.
@@ -108,9 +127,13 @@ func TestScriptsNeverOverwriteADifferentStatement(t *testing.T) {
 
 // TestServiceAccountScriptsKeepToTheirUser: a user by the service
 // account's name without rekwiz's tags stops setup and teardown before
-// any change; the user setup makes is tagged; a managed policy attached
-// to it (moto) keeps the user at teardown, which says so, and removes
-// the alias, the access keys and rekwiz's policy all the same.
+// any change (on both clouds: each answers the user's tags its own way);
+// a managed policy attached to the user rekwiz made (moto: the sandbox
+// has none) keeps the user at teardown, which says so, and removes the
+// alias, the access keys and rekwiz's policy all the same. That setup
+// tags the user it makes, says so and turns on the new key's rotation,
+// and a second run finds all of it in place: TestAWSScriptsEndToEnd
+// proves those on every cloud.
 func TestServiceAccountScriptsKeepToTheirUser(t *testing.T) {
 	t.Parallel()
 	fakecloudtest.AWSCLI(t)
@@ -140,27 +163,14 @@ func TestServiceAccountScriptsKeepToTheirUser(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			out := c.mustRun(t, sp, Options{})
-			for _, w := range []string{"Created IAM user " + *user + ", tagged rekwiz:domain=" + sp.Domain, "Put policy " + *user + " on " + *user, "Turned on automatic yearly rotation of key"} {
-				if !strings.Contains(out, w) {
-					t.Fatalf("setup does not say %q:\n%s", w, out)
-				}
-			}
-			keyID := c.aliasTarget(t, sp)
-			rot, err := c.kms.GetKeyRotationStatus(ctx, &kms.GetKeyRotationStatusInput{KeyId: &keyID})
-			if err != nil || !rot.KeyRotationEnabled {
-				t.Fatalf("the new key's rotation: %v %v", rot, err)
-			}
-			out = c.mustRun(t, sp, Options{})
-			for _, w := range []string{"IAM user " + *user + " already exists, tagged as rekwiz's.", "Policy " + *user + " is already in place", "Automatic rotation of key " + keyID + " is on already."} {
-				if !strings.Contains(out, w) {
-					t.Fatalf("the second run does not say %q:\n%s", w, out)
-				}
-			}
 			if c.sb != nil {
 				return // the sandbox has no managed policies
 			}
 
+			out := c.mustRun(t, sp, Options{})
+			if !strings.Contains(out, "Created IAM user "+*user+", tagged rekwiz:domain="+sp.Domain) {
+				t.Fatalf("setup once the name is free:\n%s", out)
+			}
 			pol, err := c.iam.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("their-policy"),
 				PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}]}`)})
 			if err != nil {

@@ -229,6 +229,7 @@ func TestAccessibleSavesScript(t *testing.T) {
 // TestAccessibleBinaryInterrupt runs the built binary through a pipe:
 // SIGINT while it waits for an answer exits 130.
 func TestAccessibleBinaryInterrupt(t *testing.T) {
+	t.Parallel()
 	bin := buildRekwiz(t)
 	home := t.TempDir()
 	cmd := osexec.Command(bin, "demo", "--accessible")

@@ -5,28 +5,58 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	osexec "os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
 
-// buildRekwiz builds the command once per test binary.
+// buildRekwiz builds the command once per test binary (TestMain removes
+// it): a link of every dependency, seconds of CPU, paid once however many
+// tests run the binary.
 func buildRekwiz(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "rekwiz")
-	out, err := osexec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	built.once.Do(func() {
+		dir, err := os.MkdirTemp("", "rekwiz-test-bin-")
+		if err != nil {
+			built.err = err
+			return
+		}
+		built.dir = dir
+		bin := filepath.Join(dir, "rekwiz")
+		if out, err := osexec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+			return
+		}
+		built.bin = bin
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
 	}
-	return bin
+	return built.bin
+}
+
+var built struct {
+	once     sync.Once
+	dir, bin string
+	err      error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
 }
 
 // TestBinarySignalsAndEnvironment runs the built binary as a customer
@@ -34,6 +64,7 @@ func buildRekwiz(t *testing.T) string {
 // bundle directory on those and on SIGHUP; TEA_TRACE and TEA_DEBUG are
 // dropped, with one line saying so, before anything runs.
 func TestBinarySignalsAndEnvironment(t *testing.T) {
+	t.Parallel()
 	bin := buildRekwiz(t)
 	t.Run("sandbox", func(t *testing.T) {
 		for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {

@@ -18,7 +18,7 @@ import (
 // real account, through AWS_ENDPOINT_URL and the credential variables
 // only, and reports a paired key, then the same key disabled.
 func TestVerifyAgainstMoto(t *testing.T) {
-	m := fakecloudtest.StartMoto(t)
+	m := fakecloudtest.NewMotoAccount(t)
 	ctx := context.Background()
 	cfg := m.AWSConfig()
 	creds, err := cfg.Credentials.Retrieve(ctx)

@@ -69,9 +69,22 @@ func baseEnv(home string) []string {
 
 // AWSCLI returns the AWS CLI v2's path. Without it the test is skipped,
 // except under CI (CI=true), where it fails: CI must install awscli.
+// With -short it is skipped (see RealCLI).
 func AWSCLI(t testing.TB) string {
 	t.Helper()
-	return Tool(t, AWSCLIPath, "awscli")
+	return RealCLI(t, AWSCLIPath, "awscli")
+}
+
+// RealCLI is Tool for the slow real tools (the AWS CLI, the Azure CLI,
+// gcloud, moto_server: each start is a Python start, a second or more
+// on a loaded machine): with -short (make test-short, the quick loop)
+// the test is skipped whatever CI says; make test runs them all.
+func RealCLI(t testing.TB, path, pkg string) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("-short: skips what runs %s (make test runs it)", filepath.Base(path))
+	}
+	return Tool(t, path, pkg)
 }
 
 // Tool returns path if it is an executable, skips the test if not, and

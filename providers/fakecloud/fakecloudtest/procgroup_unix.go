@@ -13,12 +13,12 @@ func newProcessGroup(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 }
 
-// stopProcessGroup sends SIGTERM, or SIGKILL when kill is set, to cmd's
-// process group.
-func stopProcessGroup(cmd *exec.Cmd, kill bool) {
+// stopProcessGroup sends SIGTERM, or SIGKILL when kill is set, to the
+// process group of pid (which newProcessGroup made its leader).
+func stopProcessGroup(pid int, kill bool) {
 	sig := syscall.SIGTERM
 	if kill {
 		sig = syscall.SIGKILL
 	}
-	_ = syscall.Kill(-cmd.Process.Pid, sig)
+	_ = syscall.Kill(-pid, sig)
 }
