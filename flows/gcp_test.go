@@ -3,6 +3,7 @@ package flows
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseKeyResource(t *testing.T) {
@@ -141,4 +142,34 @@ func FuzzParseKeyResource(f *testing.F) {
 			t.Fatalf("accepted %q unchanged but prints %q", s, k.String())
 		}
 	})
+}
+
+// A Google Cloud flow left at the paste step resumes there, with its key
+// details and the pasted key resource name; a saved location that no
+// longer holds stops the resume at the key details.
+func TestGCPResumes(t *testing.T) {
+	const key = "projects/my-project-123/locations/us-east1/keyRings/rekwiz/cryptoKeys/rek"
+	s := newState(t, map[Field]string{FieldDomain: domain, FieldProvider: string(GCPDelegated), FieldKey: "new",
+		FieldProject: "my-project-123", FieldLocation: "us-east1", FieldKeyRing: "rekwiz", FieldKeyName: "rek", FieldProtection: "software"})
+	if s.Step() != StepScript {
+		t.Fatalf("at %s", s.Step())
+	}
+	mustNext(t, s) // paste
+	if err := s.Set(FieldKeyResource, key); err != nil {
+		t.Fatal(err)
+	}
+	snap, ok := s.Snapshot(time.Unix(1_800_000_000, 0))
+	if !ok {
+		t.Fatal("no snapshot")
+	}
+	r, _ := New(testVendor(), nil)
+	at, err := r.Resume(snap)
+	if err != nil || at != StepPaste || r.Value(FieldKeyResource) != key || r.Value(FieldProtection) != "software" {
+		t.Fatalf("resumed at %s (%v), values %v", at, err, r.values)
+	}
+	snap.Values[FieldLocation] = "us east"
+	r2, _ := New(testVendor(), nil)
+	if at, _ := r2.Resume(snap); at != StepKeyDetails {
+		t.Fatalf("resumed at %s, want the key details step", at)
+	}
 }
