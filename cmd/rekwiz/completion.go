@@ -78,3 +78,12 @@ func choiceCompletions(f flows.Field) []cobra.Completion {
 	}
 	return out
 }
+
+// completionFiles are the shell completion scripts make dist ships, by
+// shell, under the names each shell looks for.
+var completionFiles = map[string]string{
+	"bash":       "rekwiz.bash",
+	"zsh":        "_rekwiz",
+	"fish":       "rekwiz.fish",
+	"powershell": "rekwiz.ps1",
+}

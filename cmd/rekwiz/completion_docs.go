@@ -1,3 +1,5 @@
+//go:build gendocs
+
 package main
 
 import (
@@ -10,15 +12,6 @@ import (
 
 	"github.com/spf13/cobra/doc"
 )
-
-// completionFiles are the shell completion scripts make dist ships, by
-// shell, under the names each shell looks for.
-var completionFiles = map[string]string{
-	"bash":       "rekwiz.bash",
-	"zsh":        "_rekwiz",
-	"fish":       "rekwiz.fish",
-	"powershell": "rekwiz.ps1",
-}
 
 // writeDocs writes the man pages (dir/man/man1/rekwiz*.1) and the shell
 // completions (dir/completions) generated from the command tree, as make
