@@ -32,14 +32,15 @@ const (
 	exitOK          = 0
 	exitCheckFailed = 1 // a pairing check failed
 	exitUsage       = 2 // bad input or usage, or no terminal for the wizard
-	exitSignIn      = 4 // not signed in to the cloud (aws configure, az login)
+	exitSignIn      = 4 // not signed in to the cloud (aws configure, az login, gcloud auth application-default login)
 	exitInterrupted = 130
 )
 
 // exitCodesHelp says the exit codes, for the commands' help.
 const exitCodesHelp = `Exit codes: 0 success, 1 a pairing check failed, 2 bad input or usage,
 4 not signed in to the cloud (the message names the command that signs
-in: aws configure or aws sso login, az login), 130 interrupted.`
+in: aws configure or aws sso login, az login, gcloud auth
+application-default login), 130 interrupted.`
 
 // IOStreams are the command's input and output, and whether they are a
 // terminal: the wizard needs one, everything else works without.

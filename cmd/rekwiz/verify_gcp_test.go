@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -63,5 +65,24 @@ func TestVerifyGCP(t *testing.T) {
 	code, _, errOut = execWith(t, d, false, "verify", "--provider", "gcp-delegated", "--domain", domain, "--key-resource", "projects/x/keys/y")
 	if code != exitUsage || !strings.Contains(errOut, "--key-resource: expected a key resource name like projects/") {
 		t.Errorf("bad name: exit %d, %q", code, errOut)
+	}
+}
+
+// TestVerifyGCPNotSignedIn: with no Application Default Credentials,
+// verify says so in one sentence with the command that signs in, and
+// exits 4, as for AWS and Azure.
+func TestVerifyGCPNotSignedIn(t *testing.T) {
+	t.Parallel()
+	d := isolatedDeps(t)
+	d.GCP = func() gcpkms.Config {
+		return gcpkms.Config{Customer: func(context.Context) (gcpkms.Identity, error) {
+			return gcpkms.Identity{}, fmt.Errorf("%w: google: could not find default credentials", gcpkms.ErrNoCredentials)
+		}}
+	}
+	code, out, errOut := execWith(t, d, false, "verify", "--provider", "gcp-delegated", "--domain", "dm-LCAJVnUE94B",
+		"--key-resource", "projects/my-project-123/locations/us-east1/keyRings/rekwiz/cryptoKeys/rek")
+	if code != exitSignIn || out != "" || !strings.Contains(errOut, "gcloud auth application-default login") ||
+		strings.Contains(errOut, "could not find default credentials") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }

@@ -85,3 +85,18 @@ func firstLine(s string) string {
 	l, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
 	return l
 }
+
+// SignedIn reports whether there are Google Cloud credentials to run
+// with: nil, or a *flows.NotSignedInError when no Application Default
+// Credentials are found (`rekwiz verify` then ends with one sentence and
+// the command that signs in). Credentials that are found but refused are
+// left for the check to report.
+func (p *Pairing) SignedIn(ctx context.Context, _ flows.Target) error {
+	if p.cfg.Customer == nil {
+		return nil
+	}
+	if _, err := p.cfg.Customer(ctx); errors.Is(err, ErrNoCredentials) {
+		return &flows.NotSignedInError{Cloud: flows.CloudGCP, Err: err}
+	}
+	return nil
+}
