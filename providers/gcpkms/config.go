@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -170,6 +171,10 @@ func identityOf(c *google.Credentials) Identity {
 	return id
 }
 
+// errRedirect is a redirect answered by the endpoint, which rekwiz does
+// not follow.
+var errRedirect = errors.New("Cloud KMS answered with a redirect, which rekwiz does not follow with your credentials")
+
 // clientFor is a client that calls as id.
 func (cfg Config) clientFor(id Identity) *client {
 	base := cfg.HTTP
@@ -179,6 +184,12 @@ func (cfg Config) clientFor(id Identity) *client {
 	hc := &http.Client{
 		Transport: &oauth2.Transport{Source: oauth2.ReuseTokenSource(nil, id.Tokens), Base: base.Transport},
 		Timeout:   base.Timeout,
+		// The transport puts the token on every request, a redirected one
+		// too: a redirect is never followed, so the token goes to Cloud KMS
+		// only.
+		CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+			return fmt.Errorf("%w to %s", errRedirect, req.URL.Host)
+		},
 	}
 	return &client{http: hc, kms: withSlash(cfg.Endpoint, DefaultEndpoint), crm: withSlash(cfg.ResourceManager, "")}
 }
