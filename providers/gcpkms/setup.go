@@ -344,7 +344,7 @@ func (s *Setup) addBinding(ctx context.Context, c *client, k flows.KeyResource, 
 		case err == nil:
 			detail := "gave " + member + " the role " + flows.GCPVendorRole + " on the key"
 			if n := len(pol.Bindings); n > 0 {
-				detail += fmt.Sprintf("; the policy's %d other binding(s) kept", n)
+				detail += fmt.Sprintf("; the policy's %d other %s kept", n, map[bool]string{true: "binding", false: "bindings"}[n == 1])
 			}
 			report(flows.SetupEvent{Call: "gcloud kms keys add-iam-policy-binding", Detail: detail})
 			return nil
