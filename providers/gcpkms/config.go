@@ -173,7 +173,7 @@ func identityOf(c *google.Credentials) Identity {
 
 // errRedirect is a redirect answered by the endpoint, which rekwiz does
 // not follow.
-var errRedirect = errors.New("Cloud KMS answered with a redirect, which rekwiz does not follow with your credentials")
+var errRedirect = errors.New("the Cloud KMS endpoint answered with a redirect, which rekwiz does not follow with your credentials")
 
 // clientFor is a client that calls as id.
 func (cfg Config) clientFor(id Identity) *client {
