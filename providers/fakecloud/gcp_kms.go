@@ -542,6 +542,23 @@ func gcpPage[T any](r *http.Request, items []T) ([]T, string, *gcpError) {
 	return items[start:end], next, nil
 }
 
+// gcpList is a list method's answer: a page of all under field, with
+// totalSize and, when more follow, nextPageToken.
+func gcpList[T any](r *http.Request, field string, all []T) (any, *gcpError) {
+	items, next, err := gcpPage(r, all)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{"totalSize": len(all)}
+	if len(items) > 0 {
+		out[field] = items
+	}
+	if next != "" {
+		out["nextPageToken"] = next
+	}
+	return out, nil
+}
+
 // --- key rings -----------------------------------------------------------
 
 func (s *Sandbox) listKeyRings(_ *GCPIdentity, p gcpPath, r *http.Request, _ []byte) (any, *gcpError) {
@@ -553,18 +570,7 @@ func (s *Sandbox) listKeyRings(_ *GCPIdentity, p gcpPath, r *http.Request, _ []b
 		}
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
-	items, next, err := gcpPage(r, all)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]any{"totalSize": len(all)}
-	if len(items) > 0 {
-		out["keyRings"] = items
-	}
-	if next != "" {
-		out["nextPageToken"] = next
-	}
-	return out, nil
+	return gcpList(r, "keyRings", all)
 }
 
 func (s *Sandbox) createKeyRing(_ *GCPIdentity, p gcpPath, r *http.Request, _ []byte) (any, *gcpError) {
@@ -613,18 +619,7 @@ func (s *Sandbox) listCryptoKeys(_ *GCPIdentity, p gcpPath, r *http.Request, _ [
 		all = append(all, keyJSON(k))
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
-	items, next, err := gcpPage(r, all)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]any{"totalSize": len(all)}
-	if len(items) > 0 {
-		out["cryptoKeys"] = items
-	}
-	if next != "" {
-		out["nextPageToken"] = next
-	}
-	return out, nil
+	return gcpList(r, "cryptoKeys", all)
 }
 
 func decodeGCP(body []byte, v any) *gcpError {
@@ -894,18 +889,7 @@ func (s *Sandbox) listVersions(_ *GCPIdentity, p gcpPath, r *http.Request, _ []b
 	for _, v := range k.versions {
 		all = append(all, verJSON(k, v))
 	}
-	items, next, err := gcpPage(r, all)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]any{"totalSize": len(all)}
-	if len(items) > 0 {
-		out["cryptoKeyVersions"] = items
-	}
-	if next != "" {
-		out["nextPageToken"] = next
-	}
-	return out, nil
+	return gcpList(r, "cryptoKeyVersions", all)
 }
 
 func (s *Sandbox) createVersion(_ *GCPIdentity, p gcpPath, _ *http.Request, _ []byte) (any, *gcpError) {
