@@ -193,39 +193,9 @@ func TestScriptCommand(t *testing.T) {
 // prints, and uses it with the SDK while the sandbox runs.
 func TestSandboxCommand(t *testing.T) {
 	t.Parallel()
-	pr, pw := io.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	done := make(chan int, 1)
-	go func() {
-		ios := &IOStreams{In: strings.NewReader(""), Out: pw, Err: io.Discard, Getenv: os.Getenv}
-		done <- run(ctx, ios, realDeps(), []string{"sandbox", "--seed", "1"})
-		pw.Close()
-	}()
-
-	env := map[string]map[string]string{}
-	who := ""
-	sc := bufio.NewScanner(pr)
-	for sc.Scan() {
-		line := strings.TrimSuffix(strings.TrimSpace(sc.Text()), " \\")
-		if strings.HasPrefix(line, "# Requests are logged") {
-			break
-		}
-		switch {
-		case strings.HasPrefix(line, "# As the customer"):
-			who = "customer"
-		case strings.HasPrefix(line, "# As the vendor"):
-			who = "vendor"
-		case who != "" && !strings.HasPrefix(line, "#"):
-			if k, v, ok := strings.Cut(strings.TrimPrefix(line, "export "), "="); ok {
-				if env[who] == nil {
-					env[who] = map[string]string{}
-				}
-				env[who][k] = v
-			}
-		}
-	}
-	go io.Copy(io.Discard, pr) //nolint:errcheck // drain until the command ends
+	env, done := runSandboxCommand(ctx)
 
 	for _, who := range []string{"customer", "vendor"} {
 		e := env[who]
@@ -319,4 +289,41 @@ func TestWizardAppliesThroughTheDomainAPI(t *testing.T) {
 	// so what is searched is everything rekwiz said.
 	assertNowhere(t, "rkw_test_token_0123456789", nil, outputs...)
 	assertNowhere(t, "rkw_test_token_WRONG_0123456789", nil, outputs...)
+}
+
+// runSandboxCommand runs `rekwiz sandbox` until ctx ends and returns the
+// environment it prints for each identity ("customer", "vendor"), and
+// the command's exit code once it has ended.
+func runSandboxCommand(ctx context.Context) (env map[string]map[string]string, done <-chan int) {
+	pr, pw := io.Pipe()
+	exit := make(chan int, 1)
+	go func() {
+		ios := &IOStreams{In: strings.NewReader(""), Out: pw, Err: io.Discard, Getenv: os.Getenv}
+		exit <- run(ctx, ios, realDeps(), []string{"sandbox", "--seed", "1"})
+		pw.Close()
+	}()
+	env = map[string]map[string]string{}
+	who := ""
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		line := strings.TrimSuffix(strings.TrimSpace(sc.Text()), " \\")
+		if strings.HasPrefix(line, "# Requests are logged") {
+			break
+		}
+		switch {
+		case strings.HasPrefix(line, "# As the customer"):
+			who = "customer"
+		case strings.HasPrefix(line, "# As the vendor"):
+			who = "vendor"
+		case who != "" && !strings.HasPrefix(line, "#"):
+			if k, v, ok := strings.Cut(strings.TrimPrefix(line, "export "), "="); ok {
+				if env[who] == nil {
+					env[who] = map[string]string{}
+				}
+				env[who][k] = v
+			}
+		}
+	}
+	go io.Copy(io.Discard, pr) //nolint:errcheck // drain until the command ends
+	return env, exit
 }

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"os"
 	"strings"
 	"testing"
@@ -26,39 +24,9 @@ import (
 // The customer reads the seeded key; the vendor, bound to nothing, may not.
 func TestSandboxCommandGCP(t *testing.T) {
 	t.Parallel()
-	pr, pw := io.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	done := make(chan int, 1)
-	go func() {
-		ios := &IOStreams{In: strings.NewReader(""), Out: pw, Err: io.Discard, Getenv: os.Getenv}
-		done <- run(ctx, ios, realDeps(), []string{"sandbox", "--seed", "1"})
-		pw.Close()
-	}()
-
-	env := map[string]map[string]string{}
-	who := ""
-	sc := bufio.NewScanner(pr)
-	for sc.Scan() {
-		line := strings.TrimSuffix(strings.TrimSpace(sc.Text()), " \\")
-		if strings.HasPrefix(line, "# Requests are logged") {
-			break
-		}
-		switch {
-		case strings.HasPrefix(line, "# As the customer"):
-			who = "customer"
-		case strings.HasPrefix(line, "# As the vendor"):
-			who = "vendor"
-		case who != "" && !strings.HasPrefix(line, "#"):
-			if k, v, ok := strings.Cut(strings.TrimPrefix(line, "export "), "="); ok {
-				if env[who] == nil {
-					env[who] = map[string]string{}
-				}
-				env[who][k] = v
-			}
-		}
-	}
-	go io.Copy(io.Discard, pr) //nolint:errcheck // drain until the command ends
+	env, done := runSandboxCommand(ctx)
 
 	key := fakecloud.GCPKeyName(fakecloud.GCPProject, fakecloud.GCPLocation, fakecloud.GCPDemoKeyRing, fakecloud.GCPDemoKey)
 	for _, who := range []string{"customer", "vendor"} {
