@@ -74,6 +74,7 @@ func WithClock(now func() time.Time, sleep func(context.Context, time.Duration) 
 
 // NewPairing returns the check.
 func NewPairing(cfg Config, opts ...Option) *Pairing {
+	cfg.Options = withoutUnknownHostRetries(cfg.Options)
 	p := &Pairing{cfg: cfg, wait: checkrun.DefaultWait, now: time.Now, sleep: checkrun.Sleep}
 	for _, o := range opts {
 		o(p)

@@ -3,10 +3,13 @@ package azurehsm_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/rekwiz/rekwiz/flows"
 	"github.com/rekwiz/rekwiz/providers/azurehsm"
 	"github.com/rekwiz/rekwiz/providers/fakecloud"
@@ -120,16 +123,45 @@ func TestSetupNeverWidensOrRemoves(t *testing.T) {
 	}
 }
 
-// TestUnknownHSM: an HSM name that does not resolve is said as such.
+// TestUnknownHSM: an HSM name that does not resolve is said as such, and
+// each request to it is sent once: the SDK's retries (about 9 s of
+// backoff) would not make the name resolve.
 func TestUnknownHSM(t *testing.T) {
 	t.Parallel()
 	e := start(t)
 	granted(e, "k", fakecloud.HSMKeyOptions{})
+	tries := &countingTransport{next: e.opts.Transport, host: "contoso-hsn.managedhsm.azure.net", n: map[string]int{}}
+	e.opts.Transport = tries
 	checks := e.pairing().Run(context.Background(), target(t, "https://contoso-hsn.managedhsm.azure.net/keys/k", e.AzureTenant()), nil)
 	c := byID(checks)[azurehsm.CheckKey]
 	if c.Status != flows.StatusFail || c.Detail != "no Managed HSM named contoso-hsn (contoso-hsn.managedhsm.azure.net does not resolve)" || !strings.Contains(c.Remedy, "az keyvault list --resource-type hsm") {
 		t.Fatalf("%+v", c)
 	}
+	if len(tries.n) == 0 {
+		t.Fatal("no request went to the unknown HSM")
+	}
+	for req, n := range tries.n {
+		if n != 1 {
+			t.Errorf("%s was tried %d times", req, n)
+		}
+	}
+}
+
+// countingTransport counts the requests to one host by method and path.
+type countingTransport struct {
+	next policy.Transporter
+	host string
+	mu   sync.Mutex
+	n    map[string]int
+}
+
+func (c *countingTransport) Do(req *http.Request) (*http.Response, error) {
+	if req.URL.Host == c.host {
+		c.mu.Lock()
+		c.n[req.Method+" "+req.URL.Path]++
+		c.mu.Unlock()
+	}
+	return c.next.Do(req)
 }
 
 // TestSetupChecksTheKeyBeforeAnyChange: a key the vendor cannot wrap with

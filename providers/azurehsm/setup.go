@@ -101,8 +101,9 @@ func (s *Setup) clients(spec flows.SetupSpec) (*azkeys.Client, rest, string, err
 		return nil, rest{}, "", fmt.Errorf("%s is not an Azure provider", spec.Provider)
 	}
 	vault := "https://" + spec.HSMName + ".managedhsm.azure.net"
-	keys, err := azkeys.NewClient(vault, s.Credential, &azkeys.ClientOptions{ClientOptions: s.Options})
-	return keys, rest{s.Credential, s.Options, cloudOf("managedhsm.azure.net")}, vault, err
+	opts := withoutUnknownHostRetries(s.Options)
+	keys, err := azkeys.NewClient(vault, s.Credential, &azkeys.ClientOptions{ClientOptions: opts})
+	return keys, rest{s.Credential, opts, cloudOf("managedhsm.azure.net")}, vault, err
 }
 
 // ReadPlan computes what Run would change, with reads only.
