@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -87,13 +88,26 @@ func btoi(b bool) int {
 	return 0
 }
 
-func labelled(out, label string) string {
-	for _, l := range strings.Split(out, "\n") {
-		if v, ok := strings.CutPrefix(l, label); ok {
-			return strings.TrimSpace(v)
+// pasted is what the paste step picks out of a setup script's output
+// (flows.LabelledValues, the paste step's own reading), with LF, CR and
+// CRLF line breaks alike: a web terminal pastes line breaks as CR. It
+// fails the test unless every field in want is there (a first run's:
+// flows.PasteFields). The ui package pastes echoed lines; the real
+// output is read here, where the real CLIs print it.
+func pasted(t *testing.T, out string, want ...flows.Field) map[flows.Field]string {
+	t.Helper()
+	got := flows.LabelledValues(out)
+	for _, f := range want {
+		if got[f] == "" {
+			t.Fatalf("the paste step finds no %s in what the script printed:\n%s", f, out)
 		}
 	}
-	return ""
+	for _, sep := range []string{"\r", "\r\n"} {
+		if other := flows.LabelledValues(strings.ReplaceAll(out, "\n", sep)); !maps.Equal(other, got) {
+			t.Fatalf("with %q line breaks the paste step reads %q, with LF %q", sep, other, got)
+		}
+	}
+	return got
 }
 
 func (c *cloud) keyCount(t *testing.T) int {

@@ -266,6 +266,9 @@ func TestGCPScriptsEndToEnd(t *testing.T) {
 			if !strings.HasSuffix(out, "Key resource name (save this for next step): "+key+"\n") {
 				t.Fatalf("the key resource name is not the last line:\n%s", out)
 			}
+			if got := pasted(t, out, flows.PasteFields(sp.Provider)...)[flows.FieldKeyResource]; got != key {
+				t.Fatalf("the paste step reads the key resource name %q, want %q", got, key)
+			}
 			c.checkGranted(t, sp, theirs)
 			if k == flows.KeyNew {
 				c.checkNewKey(t, sp)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -143,8 +144,9 @@ func (c *cloud) lifecycle(t *testing.T, sp flows.SetupSpec, pr proofs) {
 	}
 
 	out := c.mustRun(t, sp, Options{})
-	if !strings.Contains(out, "Key alias (save this for next step): "+aliasARN+"\n") {
-		t.Fatalf("first run does not print the alias ARN:\n%s", out)
+	values := pasted(t, out, flows.PasteFields(sp.Provider)...)
+	if values[flows.FieldAliasARN] != aliasARN {
+		t.Fatalf("first run prints the alias ARN %q, want %q:\n%s", values[flows.FieldAliasARN], aliasARN, out)
 	}
 	var says []string
 	if sp.Provider == flows.AWSServiceAccount {
@@ -178,12 +180,8 @@ func (c *cloud) lifecycle(t *testing.T, sp flows.SetupSpec, pr proofs) {
 	}
 	var accessKeyID, secret string
 	if sp.Provider == flows.AWSServiceAccount {
-		accessKeyID = labelled(out, "Access key ID (save this for next step): ")
-		secret = labelled(out, "Secret access key (save this for next step): ")
-		if accessKeyID == "" || secret == "" {
-			t.Fatalf("the first run does not print the access key:\n%s", out)
-		}
-		if !strings.HasSuffix(strings.TrimSpace(out), "Secret access key (save this for next step): "+secret) {
+		accessKeyID, secret = values[flows.FieldAccessKeyID], values[flows.FieldSecretAccessKey]
+		if !strings.HasSuffix(strings.TrimSpace(out), flows.PasteLine(flows.FieldSecretAccessKey)+secret) {
 			t.Fatalf("the secret is not the last line:\n%s", out)
 		}
 	}
@@ -249,8 +247,10 @@ func (c *cloud) secondRun(t *testing.T, sp flows.SetupSpec, aliasARN, keyID stri
 	t.Helper()
 	user := sp.ServiceAccountUser()
 	out2 := c.mustRun(t, sp, Options{})
-	if !strings.Contains(out2, "Key alias (save this for next step): "+aliasARN+"\n") {
-		t.Fatalf("second run:\n%s", out2)
+	// The secret was printed once, by the first run.
+	values := pasted(t, out2, slices.DeleteFunc(flows.PasteFields(sp.Provider), func(f flows.Field) bool { return f == flows.FieldSecretAccessKey })...)
+	if values[flows.FieldAliasARN] != aliasARN {
+		t.Fatalf("second run prints the alias ARN %q, want %q:\n%s", values[flows.FieldAliasARN], aliasARN, out2)
 	}
 	if c.keyCount(t) != keysBefore+btoi(sp.Key == flows.KeyNew) {
 		t.Fatal("the second run made a key")
@@ -265,7 +265,7 @@ func (c *cloud) secondRun(t *testing.T, sp flows.SetupSpec, aliasARN, keyID stri
 		if !strings.Contains(out2, "already has an access key; not making another") || !strings.Contains(out2, "aws iam create-access-key --user-name") {
 			t.Fatalf("the second run does not say how to rotate:\n%s", out2)
 		}
-		if got := labelled(out2, "Access key ID (save this for next step): "); got != accessKeyID {
+		if got := values[flows.FieldAccessKeyID]; got != accessKeyID {
 			t.Fatalf("second run's access key ID %q, want %q", got, accessKeyID)
 		}
 		if n := c.accessKeys(t, sp); n != 1 {
