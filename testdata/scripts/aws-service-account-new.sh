@@ -302,9 +302,9 @@ else
   echo "Created access key ${ACCESS_KEY_ID}."
 fi
 
-STEP="reading the alias ARN"
-ALIAS_ARN=$(aws kms list-aliases --region "$REGION" \
-  --query "Aliases[?AliasName=='${ALIAS_NAME}'].AliasArn" --output text)
+# The alias exists by now (made above, or found naming the key): its ARN
+# is the account's, in AWS's form; no call is needed to read it.
+ALIAS_ARN="arn:${PARTITION}:kms:${REGION}:${ACCOUNT_ID}:${ALIAS_NAME}"
 echo
 echo "Key alias (save this for next step): ${ALIAS_ARN}"
 echo "Access key ID (save this for next step): ${ACCESS_KEY_ID}"
