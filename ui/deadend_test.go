@@ -11,14 +11,23 @@ import (
 
 // TestDemoPasteSaysWhereTheValuesComeFrom: in the demo, enter at the
 // script step without r reaches a paste step with nothing to paste; it
-// says how to get the values, and the way it names works.
+// says how to get the values, and the way it names works. A paste by
+// hand (the script run elsewhere) takes the hint away at once, and
+// clearing the field brings it back.
 func TestDemoPasteSaysWhereTheValuesComeFrom(t *testing.T) {
 	t.Parallel()
+	const hint = "Nothing to paste yet: in the demo the values come from the set-up. Press esc to go back to the script step, then r to set it up"
 	deps := walkDeps(t, walks[0])
 	d := toScript(t, deps)
 	d.key("enter")
 	d.wantStep(flows.StepPaste)
-	d.wantScreen("Nothing to paste yet: in the demo the values come from the set-up. Press esc to go back to the script step, then r to set it up")
+	d.wantScreen(hint)
+	d.paste("Key alias (save this for next step): arn:aws:kms:us-east-1:111122223333:alias/x\r")
+	if strings.Contains(d.screen(), "Nothing to paste yet") {
+		t.Fatalf("the hint stays after a paste:\n%s", d.screen())
+	}
+	d.key("ctrl+u")
+	d.wantScreen(hint)
 	d.key("esc")
 	d.wantStep(flows.StepScript)
 	d.key("r", "y", "enter")

@@ -105,7 +105,7 @@ func (m *Model) step(st flows.Step) component {
 	case flows.StepScript:
 		comp = newScriptStep(c)
 	case flows.StepPaste:
-		comp = newFormStep(c, "Paste what the script printed", func(s *flows.State) string { return pasteIntro(c, s) })
+		comp = newFormStep(c, "Paste what the script printed", func(s *flows.State, typed func(flows.Field) string) string { return pasteIntro(c, s, typed) })
 	case flows.StepApply:
 		comp = newApplyStep(c)
 	case flows.StepCheck:
@@ -405,23 +405,23 @@ func (m *Model) quit() tea.Cmd {
 	return tea.Sequence(m.progress.flush, tea.Quit)
 }
 
-func domainIntro(s *flows.State) string {
+func domainIntro(s *flows.State, _ func(flows.Field) string) string {
 	return "rekwiz sets up your domain's Root Encryption Key in your own cloud account and lets " +
 		s.Vendor().Name + " use it to wrap and unwrap its keys, nothing more. Start with the domain ID."
 }
 
-func keyDetailsIntro(s *flows.State) string {
+func keyDetailsIntro(s *flows.State, _ func(flows.Field) string) string {
 	return s.Provider().Cloud().KeyDetailsIntro(s.KeyChoice())
 }
 
-func pasteIntro(c *Common, s *flows.State) string {
+func pasteIntro(c *Common, s *flows.State, typed func(flows.Field) string) string {
 	intro := "The script's last lines say \"(save this for next step)\". Paste the value here, or the whole lines: rekwiz picks the values out."
 	for _, f := range flows.PasteFields(s.Provider()) {
-		if s.Value(f) != "" || s.Secret(f) != "" {
+		if typed(f) != "" || s.Value(f) != "" || s.Secret(f) != "" {
 			return intro
 		}
 	}
-	// Nothing to paste yet: say where the values come from.
+	// Nothing pasted or typed yet: say where the values come from.
 	if c.Deps.Demo && c.Deps.Setup[s.Provider()] != nil {
 		return "Nothing to paste yet: in the demo the values come from the set-up. Press esc to go back to the script step, then r to set it up; the values are filled in here."
 	}

@@ -18,7 +18,9 @@ type formStep struct {
 	c     *Common
 	keys  formKeys
 	title string
-	intro func(s *flows.State) string
+	// intro is the text under the title; typed is what a field holds now,
+	// before the form is submitted.
+	intro func(s *flows.State, typed func(flows.Field) string) string
 
 	state     *flows.State
 	fields    []*formField
@@ -38,7 +40,7 @@ type formField struct {
 	refused bool
 }
 
-func newFormStep(c *Common, title string, intro func(*flows.State) string) *formStep {
+func newFormStep(c *Common, title string, intro func(s *flows.State, typed func(flows.Field) string) string) *formStep {
 	return &formStep{c: c, keys: newFormKeys(c.Keys), title: title, intro: intro}
 }
 
@@ -210,6 +212,17 @@ func (f *formStep) values() map[flows.Field]string {
 	return values
 }
 
+// typed is what the form's field for fl holds now ("" for a field it
+// does not ask for).
+func (f *formStep) typed(fl flows.Field) string {
+	for _, ff := range f.fields {
+		if ff.spec.Field == fl {
+			return ff.input.Value()
+		}
+	}
+	return ""
+}
+
 // paste puts pasted text in the form. The script's labelled lines fill the
 // fields they name, all at once, whether the lines end in LF, CRLF or the
 // lone CR web terminals paste; anything else goes into the focused field
@@ -246,7 +259,7 @@ func (f *formStep) View() string {
 	var b strings.Builder
 	b.WriteString(st.Heading.Render(f.title) + "\n")
 	if f.intro != nil {
-		b.WriteString(f.c.wrap(f.intro(f.state), st.Text) + "\n")
+		b.WriteString(f.c.wrap(f.intro(f.state, f.typed), st.Text) + "\n")
 	}
 	for i, ff := range f.fields {
 		b.WriteString("\n")
