@@ -212,7 +212,8 @@ func (s *scriptStep) frame() (heading string, where func() string, status string
 		}
 	}
 	cli, shell := s.spec.Provider.Cloud().CLI(), s.spec.Provider.Cloud().Shell()
-	heading = st.Heading.Render(truncate("Run this script where the "+cli+" is signed in", s.c.Width))
+	// Wrapped, not cut: at 50 columns a cut title lost "signed in".
+	heading = s.c.wrap("Run this script where the "+cli+" is signed in", st.Heading)
 	where = func() string {
 		first := s.view.YOffset() + 1
 		last := min(s.view.YOffset()+s.view.Height(), s.view.TotalLineCount())
