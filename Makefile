@@ -27,7 +27,8 @@ man:
 
 ## test: every test, with the race detector (CI=true makes missing CLI tools fail, not skip).
 ## The scripts package runs its scripts with the real AWS CLI (each proof once per script,
-## each test in a sandbox or a moto account of its own, on one moto_server) and reads the
+## each test in a sandbox or a moto account of its own, on one moto_server; the CLI imported
+## once and forked per command, or started each time with REKWIZ_TEST_AWS_FORK=off) and reads the
 ## Azure CLI's help (once per az version: cached under the user cache dir, not under CI).
 test:
 	$(GO) test -race -timeout 30m ./...

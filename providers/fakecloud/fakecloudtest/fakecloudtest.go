@@ -52,7 +52,8 @@ func Start(t testing.TB, opts fakecloud.Options) *Env {
 // CLIEnv is an environment in which the AWS CLI reaches the sandbox as id
 // and nothing else: the machine's AWS variables and files are left out,
 // and `aws` on PATH is the AWS CLI v2 at AWSCLIPath (a Python install's
-// CLI v1 may come first on the machine's own PATH).
+// CLI v1 may come first on the machine's own PATH), imported once and
+// forked for each command where that is the same program (awsfork.go).
 func (e *Env) CLIEnv(id fakecloud.Identity) []string {
 	return append(baseEnv(e.Home), e.Server.Env(id, Region, e.CAFile)...)
 }
@@ -60,7 +61,7 @@ func (e *Env) CLIEnv(id fakecloud.Identity) []string {
 func baseEnv(home string) []string {
 	return []string{
 		"HOME=" + home,
-		"PATH=" + filepath.Dir(AWSCLIPath) + string(os.PathListSeparator) + os.Getenv("PATH"),
+		"PATH=" + awsPathDir() + string(os.PathListSeparator) + filepath.Dir(AWSCLIPath) + string(os.PathListSeparator) + os.Getenv("PATH"),
 		"AWS_CONFIG_FILE=" + filepath.Join(home, "aws-config"),
 		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "aws-credentials"),
 		"LANG=C.UTF-8",

@@ -1,0 +1,153 @@
+# The AWS CLI v2, started once and forked for each command: the fork
+# server behind fakecloudtest's `aws` (see awsfork.go).
+#
+# /usr/bin/aws is: a fix to LC_CTYPE, `import awscli.clidriver`, then
+# sys.exit(awscli.clidriver.main()). The import is most of each start
+# (about 0.5 s of CPU in 0.7 s); this process makes it once, and then,
+# for each command a client sends, forks a child that takes the client's
+# standard input, output and error, working directory, environment and
+# arguments and runs the rest of /usr/bin/aws: main(), sys.exit, the
+# interpreter's own shutdown. The client exits as the child did.
+#
+# What the import does to the environment (awscli/__init__.py puts the
+# CLI's data directory on AWS_DATA_PATH) is done again in each child over
+# the client's environment. The interpreter's own start-up reads the
+# locale, PYTHON* and TZ variables: the client runs /usr/bin/aws itself
+# when those differ from this process's (see CLIENT in awsfork.go).
+#
+# Protocol, on a Unix stream socket: the client sends a 4-byte length and
+# that many bytes of JSON {"argv", "env", "cwd"}, with its file
+# descriptors 0, 1 and 2 attached (SCM_RIGHTS) to the first bytes; the
+# server answers with the child's pid as 4 bytes, and with the child's
+# exit code as 4 more (negative: killed by that signal) once it has ended.
+#
+# Usage: python3 awsfork.py SOCKET DIR CLI. On SIGTERM the server removes
+# DIR (which holds SOCKET) and ends; children still running finish.
+
+import array
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import sys
+
+SOCK_PATH, DIR, CLI = sys.argv[1:4]
+# A script's own directory comes first on its module path: the CLI's
+# imports see what they see when CLI runs, not this file's directory.
+sys.path[0] = os.path.dirname(CLI)
+
+if os.environ.get('LC_CTYPE', '') == 'UTF-8':
+    os.environ['LC_CTYPE'] = 'en_US.UTF-8'
+import awscli
+import awscli.clidriver
+import awscli.handlers  # imported by main() through its plugins: import it once here
+
+_DATA = os.path.join(os.path.dirname(os.path.abspath(awscli.__file__)), 'data')
+
+
+def data_path(env):
+    """AWS_DATA_PATH as awscli/__init__.py leaves it, for env."""
+    paths = []
+    if 'AWS_DATA_PATH' in env:
+        for p in env['AWS_DATA_PATH'].split(os.pathsep):
+            paths.append(os.path.expanduser(os.path.expandvars(p)))
+    paths.append(_DATA)
+    return os.pathsep.join(paths)
+
+
+def read_request(conn):
+    fds = array.array('i')
+    data, anc, _, _ = conn.recvmsg(65536, socket.CMSG_SPACE(3 * fds.itemsize))
+    for level, kind, payload in anc:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(payload[:len(payload) - len(payload) % fds.itemsize])
+    while len(data) < 4:
+        more = conn.recv(65536)
+        if not more:
+            raise EOFError('short request')
+        data += more
+    (n,) = struct.unpack('!i', data[:4])
+    body = data[4:]
+    while len(body) < n:
+        more = conn.recv(65536)
+        if not more:
+            raise EOFError('short request')
+        body += more
+    return json.loads(body), list(fds)
+
+
+def run_child(req, fds):
+    """Becomes the client's `aws` command; never returns."""
+    for i, fd in enumerate(fds):
+        os.dup2(fd, i)
+        os.close(fd)
+    os.chdir(req['cwd'])
+    env = dict(req['env'])
+    env['AWS_DATA_PATH'] = data_path(env)
+    os.environ.clear()
+    os.environ.update(env)
+    if os.environ.get('LC_CTYPE', '') == 'UTF-8':
+        os.environ['LC_CTYPE'] = 'en_US.UTF-8'
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    sys.argv = req['argv']
+    sys.exit(awscli.clidriver.main())
+
+
+def main():
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(SOCK_PATH)
+    srv.listen(128)
+    waiting = {}  # child pid -> the client's connection
+
+    def reap(*_):
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            conn = waiting.pop(pid, None)
+            if conn is not None:
+                try:
+                    conn.sendall(struct.pack('!i', os.waitstatus_to_exitcode(status)))
+                except OSError:
+                    pass
+                conn.close()
+
+    def stop(*_):
+        shutil.rmtree(DIR, ignore_errors=True)
+        os._exit(0)
+
+    signal.signal(signal.SIGCHLD, reap)
+    signal.signal(signal.SIGTERM, stop)
+    print('ready', flush=True)
+    while True:
+        conn, _ = srv.accept()
+        try:
+            req, fds = read_request(conn)
+        except (OSError, EOFError, ValueError):
+            conn.close()
+            continue
+        signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])
+        pid = os.fork()
+        if pid == 0:
+            srv.close()
+            conn.close()
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGCHLD])
+            run_child(req, fds)
+        waiting[pid] = conn
+        try:
+            conn.sendall(struct.pack('!i', pid))
+        except OSError:
+            pass
+        print('fork', pid, flush=True)  # counted by awsfork.go, for its tests
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGCHLD])
+        for fd in fds:
+            os.close(fd)
+
+
+main()
