@@ -33,7 +33,7 @@ man:
 test:
 	$(GO) test -race -timeout 30m ./...
 
-## test-short: the quick loop: -short skips what starts the real AWS and Azure CLIs and
+## test-short: the quick loop: -short skips what starts the real AWS and Azure CLIs, gcloud and
 ## moto_server, and what builds the binary; make test (and CI) runs everything
 test-short:
 	$(GO) test -short ./...

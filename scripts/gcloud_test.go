@@ -1,11 +1,6 @@
 package scripts
 
 import (
-	"bytes"
-	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -15,128 +10,8 @@ import (
 	"mvdan.cc/sh/v3/syntax"
 
 	"github.com/rekwiz/rekwiz/flows"
+	"github.com/rekwiz/rekwiz/providers/fakecloud/fakecloudtest"
 )
-
-// gcloudPath is the Google Cloud CLI of the machine image: Debian's
-// google-cloud-cli (Google Cloud SDK 528), whose apt source is not among
-// the ones .ci/run may use, so it cannot be installed there.
-const gcloudPath = "/usr/bin/gcloud"
-
-// gcloudCLI returns gcloud's path. Without it the test is skipped, except
-// under CI (CI=true), where it fails: the CI machine's image must have it.
-// With -short (the quick loop) it is skipped: each gcloud start is a
-// Python start, a second or more.
-func gcloudCLI(t testing.TB) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skipf("-short: skips what runs gcloud (the full test runs it)")
-	}
-	if p, err := exec.LookPath(gcloudPath); err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is missing: the Google Cloud CLI (Debian's google-cloud-cli, Google Cloud SDK 528) is part of the machine image and .ci/run cannot install it (its apt source is not configured); use an image that has it", gcloudPath)
-	}
-	t.Skipf("%s is missing: the Google Cloud CLI (Debian's google-cloud-cli) is not installed", gcloudPath)
-	return ""
-}
-
-// gcloudEnv is an environment in which gcloud reads and writes only the
-// configuration directory dir: no prompts, no update checks, no usage
-// reports, no colour.
-func gcloudEnv(dir string) []string {
-	return []string{
-		"HOME=" + dir,
-		"PATH=" + filepath.Dir(gcloudPath) + string(os.PathListSeparator) + os.Getenv("PATH"),
-		"LANG=C.UTF-8",
-		"CLOUDSDK_CONFIG=" + dir,
-		"CLOUDSDK_CORE_DISABLE_PROMPTS=1",
-		"CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK=1",
-		"CLOUDSDK_CORE_DISABLE_USAGE_REPORTING=true",
-		"CLOUDSDK_SURVEY_DISABLE_PROMPTS=1",
-		"CLOUDSDK_CORE_DISABLE_COLOR=true",
-	}
-}
-
-// sdkRoot is the Google Cloud SDK's directory: gcloud is ROOT/bin/gcloud.
-func sdkRoot(gcloud string) (string, error) {
-	p, err := filepath.EvalSymlinks(gcloud)
-	if err != nil {
-		return "", err
-	}
-	return filepath.Dir(filepath.Dir(p)), nil
-}
-
-// gcloudVersion is the SDK's version, from its VERSION file (starting
-// gcloud to ask would cost a second).
-func gcloudVersion(gcloud string) (string, error) {
-	root, err := sdkRoot(gcloud)
-	if err != nil {
-		return "", err
-	}
-	v, err := os.ReadFile(filepath.Join(root, "VERSION"))
-	if err != nil {
-		return "", err
-	}
-	return strings.TrimSpace(string(v)), nil
-}
-
-// gcloudHelpDriver renders `gcloud COMMAND --help` for several commands
-// in one Python process: gcloud's own CLI object, loaded once, runs each
-// command line with --help exactly as bin/gcloud would, writing the same
-// text (the same bytes as `gcloud COMMAND --help`, checked when this was
-// written), followed by a separator line.
-const gcloudHelpDriver = `
-import os, sys
-root = sys.argv[1]
-sys.path.insert(0, os.path.join(root, 'lib', 'third_party'))
-sys.path.insert(0, os.path.join(root, 'lib'))
-from googlecloudsdk import gcloud_main
-cli = gcloud_main.CreateCLI([])
-for line in sys.argv[2:]:
-    try:
-        cli.Execute(line.split() + ['--help'])
-    except SystemExit:
-        pass
-    sys.stdout.write('\n` + helpSeparator + `\n')
-    sys.stdout.flush()
-`
-
-const helpSeparator = "=====rekwiz: end of help====="
-
-// readGcloudHelp reads the help of each command: in one process through
-// gcloud's bundled Python when the SDK has it, else one `gcloud COMMAND
-// --help` per command.
-func readGcloudHelp(gcloud string, env []string, commands []string) ([]string, error) {
-	root, err := sdkRoot(gcloud)
-	if err != nil {
-		return nil, err
-	}
-	python := filepath.Join(root, "platform", "bundledpythonunix", "bin", "python3")
-	if _, err := os.Stat(python); err == nil {
-		cmd := exec.Command(python, append([]string{"-c", gcloudHelpDriver, root}, commands...)...)
-		cmd.Env = env
-		var out, errOut bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errOut
-		if err := cmd.Run(); err == nil {
-			texts := strings.Split(out.String(), "\n"+helpSeparator+"\n")
-			if len(texts) == len(commands)+1 {
-				return texts[:len(commands)], nil
-			}
-		}
-	}
-	texts := make([]string, len(commands))
-	for i, c := range commands {
-		cmd := exec.Command(gcloud, append(strings.Fields(c), "--help")...)
-		cmd.Env = env
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			return nil, fmt.Errorf("gcloud %s --help: %v\n%s", c, err, out)
-		}
-		texts[i] = string(out)
-	}
-	return texts, nil
-}
 
 // gcloudHelp is what `gcloud COMMAND --help` says: the command's name,
 // its flags and the gcloud-wide ones, and each flag's allowed values
@@ -155,7 +30,7 @@ var (
 )
 
 func parseGcloudHelp(text string) gcloudHelp {
-	text = stripANSI(text)
+	text = fakecloudtest.StripANSI(text)
 	h := gcloudHelp{flags: map[string]bool{}, allowed: map[string][]string{}}
 	if m := gcloudNameRE.FindStringSubmatch(text); m != nil {
 		h.name = m[1]
@@ -291,7 +166,8 @@ func mentioned(s string) []gcloudCall {
 // one of the values it allows.
 func TestGcloudCommandsExist(t *testing.T) {
 	t.Parallel()
-	gcloud := gcloudCLI(t)
+	// Skipped (with -short or no gcloud) before the scripts are rendered.
+	fakecloudtest.Gcloud(t)
 	used := map[string]map[string]string{} // command -> flag -> a literal value
 	for _, v := range variants() {
 		if v.spec.Provider.Cloud() != flows.CloudGCP {
@@ -322,7 +198,7 @@ func TestGcloudCommandsExist(t *testing.T) {
 	if len(commands) < 9 {
 		t.Fatalf("found only %d gcloud commands: %v", len(commands), commands)
 	}
-	helps := gcloudHelps(t, gcloud, commands)
+	helps := gcloudHelps(t, commands)
 	for _, c := range commands {
 		h := helps[c]
 		if h.name != "gcloud "+c {
@@ -353,21 +229,11 @@ func TestGcloudCommandsExist(t *testing.T) {
 	}
 }
 
-// gcloudHelps reads (once per test process) and parses the help of each
-// command.
-func gcloudHelps(t testing.TB, gcloud string, commands []string) map[string]gcloudHelp {
+// gcloudHelps reads (once per test process, in one Python start; see
+// fakecloudtest.GcloudHelps) and parses the help of each command.
+func gcloudHelps(t testing.TB, commands []string) map[string]gcloudHelp {
 	t.Helper()
-	version, err := gcloudVersion(gcloud)
-	if err != nil {
-		t.Fatalf("the Google Cloud SDK's version: %v", err)
-	}
-	env := gcloudEnv(t.TempDir())
-	texts, err := cachedHelp("gcloud", version, commands, func(cs []string) ([]string, error) {
-		return readGcloudHelp(gcloud, env, cs)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	texts := fakecloudtest.GcloudHelps(t, commands)
 	out := make(map[string]gcloudHelp, len(texts))
 	for c, text := range texts {
 		out[c] = parseGcloudHelp(text)

@@ -35,7 +35,7 @@ type gcpCloud struct {
 func gcpSandbox(t *testing.T) *gcpCloud {
 	t.Helper()
 	fakecloudtest.Tool(t, "jq", "jq")
-	gcloudCLI(t)
+	fakecloudtest.Gcloud(t)
 	e := fakecloudtest.Start(t, fakecloud.Options{Seed: 1, Vendor: vendor, GCPServiceAccount: vendor.GCPServiceAccount})
 	customer := e.GCPCustomer()
 	env := append(e.GcloudEnv(t, customer),

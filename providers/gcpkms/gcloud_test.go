@@ -2,12 +2,9 @@ package gcpkms_test
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/rekwiz/rekwiz/flows"
@@ -18,7 +15,6 @@ import (
 
 var (
 	gcloudRE = regexp.MustCompile(`gcloud [^(),;&|]*`)
-	ansiRE   = regexp.MustCompile(`\x1b\[[0-9;]*m`)
 	flagRE   = regexp.MustCompile(`(^|\s)(--[a-z][a-z-]*)`)
 )
 
@@ -26,10 +22,8 @@ var (
 // remedies and the set-up's events name is one the installed gcloud
 // knows, with every flag it is given (its own --help says so).
 func TestGcloudCommandsExist(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs gcloud --help for each command")
-	}
-	gcloud := fakecloudtest.Gcloud(t)
+	// Skipped (with -short or no gcloud) before the sandbox work.
+	fakecloudtest.Gcloud(t)
 	var texts []string
 	for _, f := range faults() {
 		e := newEnv(t)
@@ -74,8 +68,9 @@ func TestGcloudCommandsExist(t *testing.T) {
 			}
 		}))
 	}
-	// One --help per command path: the words before the first flag (a
-	// positional argument among them is taken as one by gcloud).
+	// One help per command path: the words before the first flag (a
+	// positional argument among them is taken as one by gcloud), all read
+	// in one Python start.
 	helps := map[string][]string{} // path -> flags used with it
 	for c := range cmds {
 		words := strings.Fields(c)
@@ -91,27 +86,21 @@ func TestGcloudCommandsExist(t *testing.T) {
 			helps[path] = nil
 		}
 	}
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 2)
-	for path, flags := range helps {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			args := append(strings.Fields(path)[1:], "--help")
-			cmd := exec.Command(gcloud, args...)
-			cmd.Env = append(os.Environ(), "CLOUDSDK_CONFIG="+t.TempDir(), "TERM=dumb", "CLOUDSDK_CORE_DISABLE_PROMPTS=1", "CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK=1")
-			out, err := cmd.CombinedOutput()
-			help := ansiRE.ReplaceAllString(string(out), "")
-			if err != nil || !strings.Contains(help, "NAME") {
-				t.Errorf("%s --help: %v\n%s", path, err, help)
-				return
-			}
-			for _, f := range flags {
-				if !regexp.MustCompile(regexp.QuoteMeta(f) + `([=\s,\]]|$)`).MatchString(help) {
-					t.Errorf("%s: gcloud knows no flag %s", path, f)
-				}
-			}
-		})
+	var commands []string
+	for path := range helps {
+		commands = append(commands, strings.TrimPrefix(path, "gcloud "))
 	}
-	wg.Wait()
+	helpOf := fakecloudtest.GcloudHelps(t, commands)
+	for path, flags := range helps {
+		help := helpOf[strings.TrimPrefix(path, "gcloud ")]
+		if !strings.Contains(help, "NAME") {
+			t.Errorf("%s --help: gcloud knows no such command\n%s", path, help)
+			continue
+		}
+		for _, f := range flags {
+			if !regexp.MustCompile(regexp.QuoteMeta(f) + `([=\s,\]]|$)`).MatchString(help) {
+				t.Errorf("%s: gcloud knows no flag %s", path, f)
+			}
+		}
+	}
 }
