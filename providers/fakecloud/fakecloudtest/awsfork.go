@@ -27,18 +27,22 @@ import (
 // cores. So the tests' `aws` is the real CLI imported once per test
 // binary and forked for each command (awsfork.py): the child takes the
 // caller's standard input, output and error, working directory,
-// environment and arguments and runs what /usr/bin/aws runs after the
-// import, awscli.clidriver.main(), and the caller exits as it did.
-// TestAWSForkIsTheCLI runs commands both ways and compares every byte
-// and exit code.
+// environment, arguments, umask, process group and ignored signals, and
+// runs what /usr/bin/aws runs after the import,
+// awscli.clidriver.main(); the caller exits as it did, and a child whose
+// caller dies is killed. TestAWSForkIsTheCLI runs commands both ways and
+// compares every byte and exit code.
 //
-// The `aws` on the tests' PATH (CLIEnv) is a small client (awsForkClient)
-// that runs /usr/bin/aws itself whenever the fork would not be the same
-// program: the fork server is not running, /usr/bin/aws is not the
-// script the server imitates, or the caller's locale, time zone or
-// Python variables (which Python reads when it starts, before any of the
-// CLI's code) differ from the server's. REKWIZ_TEST_AWS_FORK=off turns
-// the fork off and every test runs /usr/bin/aws.
+// What the import reads of the environment stays as the server read it:
+// HOME above all (the CLI's caches and model directories are module
+// constants made from ~). So the tests' HOME is one the server shares
+// (awsForkHome: empty, as each test's own was), and the `aws` on the
+// tests' PATH is a small client (awsForkClient) that runs /usr/bin/aws
+// itself whenever the fork would not be the same program: the server is
+// not running, /usr/bin/aws is not the script the server imitates, or
+// the caller's HOME, locale, time zone, PYTHON*, OPENSSL_* or resource
+// limits differ from the server's. REKWIZ_TEST_AWS_FORK=off turns the
+// fork off, and every test runs /usr/bin/aws in a HOME of its own.
 
 //go:embed awsfork.py
 var awsForkServer string
@@ -59,33 +63,36 @@ var awsForkScript = []string{
 	"    sys.exit(main())",
 }
 
-// awsForkServerEnv is the server's whole environment: Python's start-up
-// reads these (and nothing else of the environment that the CLI would
-// not read again in the child).
-var awsForkServerEnv = []string{"PATH=/usr/bin:/bin", "LANG=C.UTF-8"}
-
 // awsForkClient is the tests' `aws`. It is a Python program run with -I
 // -S (no site packages, no environment variables read: a start of about
-// 20 ms) that hands its file descriptors, arguments, working directory
-// and environment to the server and exits with the child's exit code,
-// or dies of the child's signal. Where the fork would not be the same
-// program (see above) it execs /usr/bin/aws.
+// 20 ms) that hands its file descriptors, arguments, working directory,
+// environment, umask, process group and ignored signals to the server,
+// passes on the signals it is sent, and exits with the child's exit
+// code, or dies of the child's signal. Where the fork would not be the
+// same program (see above) it execs /usr/bin/aws. Its placeholders:
+// the socket, the CLI, the server's environment and its limits.
 const awsForkClient = `#!/usr/bin/python3 -IS
-import array, json, os, signal, socket, struct, sys
+import array, json, os, resource, signal, socket, struct, sys
 
 SOCK = %s
 CLI = %s
 SERVER_ENV = %s
+SERVER_LIMITS = %s
+# What the server's start-up and import read of the environment.
+READ = ('HOME', 'LANG', 'LANGUAGE', 'TZ', 'RUAMELDEBUG', 'UNIXCONFDIR', 'APPENGINE_RUNTIME')
+READ_PREFIXES = ('LC_', 'PYTHON', 'OPENSSL_')
 
 def real():
     os.execv(CLI, [CLI] + sys.argv[1:])
 
-def python_reads(env):
-    return {k: v for k, v in env.items()
-            if k in ('LANG', 'LANGUAGE', 'TZ') or k.startswith('LC_') or k.startswith('PYTHON')}
+def imported_with(env):
+    return {k: v for k, v in env.items() if k in READ or k.startswith(READ_PREFIXES)}
 
-if python_reads(os.environ) != python_reads(SERVER_ENV):
+if imported_with(os.environ) != imported_with(SERVER_ENV):
     real()
+for name, limit in SERVER_LIMITS.items():
+    if list(resource.getrlimit(getattr(resource, name))) != limit:
+        real()
 try:
     cwd = os.getcwd()
     for fd in (0, 1, 2):
@@ -94,21 +101,34 @@ try:
     conn.connect(SOCK)
 except OSError:
     real()
-body = json.dumps({'argv': [CLI] + sys.argv[1:], 'env': dict(os.environ), 'cwd': cwd}).encode()
+relayed = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+ignored = [s for s in relayed + (signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM)
+           if signal.getsignal(s) == signal.SIG_IGN]
+mask = os.umask(0)
+os.umask(mask)
+body = json.dumps({'argv': [CLI] + sys.argv[1:], 'env': dict(os.environ), 'cwd': cwd,
+                   'umask': mask, 'pgid': os.getpgrp(), 'ignored': [int(s) for s in ignored]}).encode()
 conn.sendmsg([struct.pack('!i', len(body)) + body],
              [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array('i', [0, 1, 2]))])
 os.close(0)  # the child has them now: an end of input is the child's to see
+pid = 0
 got = b''
 while len(got) < 8:
-    more = conn.recv(8 - len(got))
+    try:
+        more = conn.recv(8 - len(got))
+    except InterruptedError:
+        continue
     if not more:
-        sys.stderr.write('aws (rekwiz test fork): the fork server went away\n')
-        sys.exit(255)
+        if pid:
+            os.kill(pid, signal.SIGKILL)
+        sys.stderr.write('aws (the tests\' forked AWS CLI, fakecloudtest/awsfork.go): the fork server went away\n')
+        sys.exit(125)  # a code the AWS CLI never exits with
     got += more
     if len(got) == 4:  # the child's pid: pass on the signals a caller sends
         (pid,) = struct.unpack('!i', got)
-        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(s, lambda n, _f, pid=pid: os.kill(pid, n))
+        for s in relayed:
+            if s not in ignored:
+                signal.signal(s, lambda n, _f: os.kill(pid, n))
 (code,) = struct.unpack('!i', got[4:])
 if code < 0:
     signal.signal(-code, signal.SIG_DFL)
@@ -116,18 +136,18 @@ if code < 0:
 sys.exit(code)
 `
 
-// awsForks counts the commands the fork server has run.
-var awsForks atomic.Int64
-
 var awsFork struct {
 	once sync.Once
-	dir  string // holds `aws` (the client) and the server's socket
+	dir  string // bin/aws (the client), s (the socket), home (the shared HOME)
 	err  error
 }
 
-// awsForkDir is the directory whose `aws` is the forked CLI, started on
-// first use and running until the test binary ends; "" and an error
-// when it cannot run, or the fork is turned off.
+// awsForks counts the commands the fork server has run.
+var awsForks atomic.Int64
+
+// awsForkDir is the directory of the forked CLI, started on first use
+// and running until the test binary ends; "" and an error when it cannot
+// run, or the fork is turned off.
 func awsForkDir() (string, error) {
 	awsFork.once.Do(func() { awsFork.dir, awsFork.err = startAWSFork() })
 	return awsFork.dir, awsFork.err
@@ -135,6 +155,10 @@ func awsForkDir() (string, error) {
 
 // errAWSForkOff: the fork is turned off or does not apply here.
 var errAWSForkOff = errors.New("the AWS CLI fork is off")
+
+// maxSocketPath is what a Unix socket's path may hold on Linux (108
+// bytes with the terminating NUL), with room to spare.
+const maxSocketPath = 100
 
 func startAWSFork() (string, error) {
 	if os.Getenv("REKWIZ_TEST_AWS_FORK") == "off" {
@@ -148,22 +172,22 @@ func startAWSFork() (string, error) {
 		return "", err
 	}
 	sock := filepath.Join(dir, "s")
-	server := filepath.Join(dir, "awsfork.py")
-	env := map[string]string{}
-	for _, kv := range awsForkServerEnv {
-		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
+	if len(sock) > maxSocketPath {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("%w: the socket's path %s is too long for a Unix socket (TMPDIR)", errAWSForkOff, sock)
 	}
-	quote := func(v any) string { b, _ := json.Marshal(v); return string(b) }
-	client := fmt.Sprintf(awsForkClient, quote(sock), quote(AWSCLIPath), quote(env))
+	server := filepath.Join(dir, "awsfork.py")
+	env := []string{"PATH=/usr/bin:/bin", "LANG=C.UTF-8", "HOME=" + filepath.Join(dir, "home")}
 	if err := errors.Join(
 		os.WriteFile(server, []byte(awsForkServer), 0o600),
-		os.WriteFile(filepath.Join(dir, "aws"), []byte(client), 0o700),
+		os.Mkdir(filepath.Join(dir, "home"), 0o700),
+		os.Mkdir(filepath.Join(dir, "bin"), 0o700),
 	); err != nil {
 		os.RemoveAll(dir)
 		return "", err
 	}
-	ready := make(chan error, 1)
+	ready := make(chan string, 1)
+	failed := make(chan error, 1)
 	log := &tailBuffer{max: 16 << 10}
 	go func() {
 		// As for moto_server, the kernel stops the server when the
@@ -171,27 +195,31 @@ func startAWSFork() (string, error) {
 		// does; with SIGTERM, on which it removes dir.
 		runtime.LockOSThread()
 		cmd := exec.Command("/usr/bin/python3", server, sock, dir, AWSCLIPath)
-		cmd.Env = awsForkServerEnv
+		cmd.Env = env
 		cmd.Stderr = log
 		out, err := cmd.StdoutPipe()
 		if err != nil {
-			ready <- err
+			failed <- err
 			return
 		}
 		newProcessGroup(cmd)
 		cmd.SysProcAttr.Pdeathsig = syscall.SIGTERM
 		if err := cmd.Start(); err != nil {
-			ready <- err
+			failed <- err
 			return
 		}
 		lines := bufio.NewScanner(out)
-		if !lines.Scan() || lines.Text() != "ready" {
+		limits, ok := "", lines.Scan()
+		if ok {
+			limits, ok = strings.CutPrefix(lines.Text(), "ready ")
+		}
+		if !ok {
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
-			ready <- fmt.Errorf("the AWS CLI fork server did not start: %q %v\n%s", lines.Text(), lines.Err(), log.String())
+			failed <- fmt.Errorf("the AWS CLI fork server did not start: %q %v\n%s", lines.Text(), lines.Err(), log.String())
 			return
 		}
-		ready <- nil
+		ready <- limits
 		for lines.Scan() {
 			if strings.HasPrefix(lines.Text(), "fork ") {
 				awsForks.Add(1)
@@ -199,10 +227,22 @@ func startAWSFork() (string, error) {
 		}
 		_ = cmd.Wait()
 	}()
+	var limits string
 	select {
-	case err = <-ready:
+	case limits = <-ready:
+	case err = <-failed:
 	case <-time.After(60 * time.Second):
 		err = errors.New("the AWS CLI fork server did not start within 60 s")
+	}
+	if err == nil {
+		serverEnv := map[string]string{}
+		for _, kv := range env {
+			k, v, _ := strings.Cut(kv, "=")
+			serverEnv[k] = v
+		}
+		quote := func(v any) string { b, _ := json.Marshal(v); return string(b) }
+		client := fmt.Sprintf(awsForkClient, quote(sock), quote(AWSCLIPath), quote(serverEnv), limits)
+		err = os.WriteFile(filepath.Join(dir, "bin", "aws"), []byte(client), 0o700)
 	}
 	if err != nil {
 		os.RemoveAll(dir)
@@ -229,14 +269,30 @@ func isForkableCLI(path string) bool {
 	return strings.Join(code, "\n") == strings.Join(awsForkScript, "\n")
 }
 
-// awsPathDir is the directory CLIEnv puts first on PATH for `aws`: the
-// fork's, or /usr/bin's when the fork cannot run or no test will run it.
-func awsPathDir() string {
-	if testing.Short() { // no test runs the AWS CLI (RealCLI)
-		return filepath.Dir(AWSCLIPath)
+// awsForkOn is whether the tests' `aws` is the fork: not under -short,
+// where no test runs the AWS CLI (RealCLI), nor where it cannot run.
+func awsForkOn() (dir string, ok bool) {
+	if testing.Short() {
+		return "", false
 	}
-	if dir, err := awsForkDir(); err == nil {
-		return dir
+	dir, err := awsForkDir()
+	return dir, err == nil
+}
+
+// awsPathDir is the directory CLIEnv puts first on PATH for `aws`: the
+// fork's, or /usr/bin's.
+func awsPathDir() string {
+	if dir, ok := awsForkOn(); ok {
+		return filepath.Join(dir, "bin")
 	}
 	return filepath.Dir(AWSCLIPath)
+}
+
+// awsHome is the HOME CLIEnv gives the AWS CLI: the fork's (which its
+// import read; empty, like own), or own.
+func awsHome(own string) string {
+	if dir, ok := awsForkOn(); ok {
+		return filepath.Join(dir, "home")
+	}
+	return own
 }

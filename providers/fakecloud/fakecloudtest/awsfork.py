@@ -1,39 +1,56 @@
-# The AWS CLI v2, started once and forked for each command: the fork
+# The AWS CLI v2, imported once and forked for each command: the fork
 # server behind fakecloudtest's `aws` (see awsfork.go).
 #
 # /usr/bin/aws is: a fix to LC_CTYPE, `import awscli.clidriver`, then
 # sys.exit(awscli.clidriver.main()). The import is most of each start
 # (about 0.5 s of CPU in 0.7 s); this process makes it once, and then,
-# for each command a client sends, forks a child that takes the client's
-# standard input, output and error, working directory, environment and
-# arguments and runs the rest of /usr/bin/aws: main(), sys.exit, the
+# for each command a client sends, forks a child that becomes the
+# client's command: its standard input, output and error, working
+# directory, environment, arguments, umask, process group and ignored
+# signals; then it runs the rest of /usr/bin/aws: main(), sys.exit, the
 # interpreter's own shutdown. The client exits as the child did.
 #
-# What the import does to the environment (awscli/__init__.py puts the
-# CLI's data directory on AWS_DATA_PATH) is done again in each child over
-# the client's environment. The interpreter's own start-up reads the
-# locale, PYTHON* and TZ variables: the client runs /usr/bin/aws itself
-# when those differ from this process's (see CLIENT in awsfork.go).
+# What the import reads of the environment is fixed in the server: HOME
+# (the CLI's caches and model directories are module constants made
+# from ~, and Python's user site-packages), the locale, TZ, PYTHON*,
+# OPENSSL_* and a few variables its libraries read on import. The client
+# compares those with the server's and runs /usr/bin/aws itself when
+# any differs, and so when its resource limits differ (see awsfork.go).
+# The import's own change to the environment (awscli/__init__.py puts
+# the CLI's data directory on AWS_DATA_PATH) is made again in each child
+# over the client's environment.
 #
 # Protocol, on a Unix stream socket: the client sends a 4-byte length and
-# that many bytes of JSON {"argv", "env", "cwd"}, with its file
-# descriptors 0, 1 and 2 attached (SCM_RIGHTS) to the first bytes; the
-# server answers with the child's pid as 4 bytes, and with the child's
-# exit code as 4 more (negative: killed by that signal) once it has ended.
+# that many bytes of JSON {"argv", "env", "cwd", "umask", "pgid",
+# "ignored"}, with its file descriptors 0, 1 and 2 attached (SCM_RIGHTS)
+# to the first bytes; the server answers with the child's pid as 4
+# bytes, and with the child's exit code as 4 more (negative: killed by
+# that signal) once it has ended. A child whose client goes away (its
+# end of the connection closes first) kills itself.
 #
-# Usage: python3 awsfork.py SOCKET DIR CLI. On SIGTERM the server removes
-# DIR (which holds SOCKET) and ends; children still running finish.
+# Usage: python3 awsfork.py SOCKET DIR CLI. It prints "ready LIMITS"
+# (its resource limits, JSON) once it listens, and "fork PID" for each
+# command. On SIGTERM the server removes DIR (which holds SOCKET) and
+# ends.
 
 import array
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
 import struct
 import sys
+import threading
 
 SOCK_PATH, DIR, CLI = sys.argv[1:4]
+
+# Listen before the import: a socket that cannot be made fails at once.
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind(SOCK_PATH)
+srv.listen(128)
+
 # A script's own directory comes first on its module path: the CLI's
 # imports see what they see when CLI runs, not this file's directory.
 sys.path[0] = os.path.dirname(CLI)
@@ -45,6 +62,9 @@ import awscli.clidriver
 import awscli.handlers  # imported by main() through its plugins: import it once here
 
 _DATA = os.path.join(os.path.dirname(os.path.abspath(awscli.__file__)), 'data')
+
+LIMITS = {name: resource.getrlimit(getattr(resource, name))
+          for name in sorted(dir(resource)) if name.startswith('RLIMIT_')}
 
 
 def data_path(env):
@@ -78,7 +98,18 @@ def read_request(conn):
     return json.loads(body), list(fds)
 
 
-def run_child(req, fds):
+def watch(conn):
+    """Ends this child when its client is gone: the client only ever
+    closes the connection after the child has ended, or when it dies."""
+    try:
+        while conn.recv(1):
+            pass
+    except OSError:
+        pass
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def run_child(req, fds, conn):
     """Becomes the client's `aws` command; never returns."""
     for i, fd in enumerate(fds):
         os.dup2(fd, i)
@@ -90,16 +121,24 @@ def run_child(req, fds):
     os.environ.update(env)
     if os.environ.get('LC_CTYPE', '') == 'UTF-8':
         os.environ['LC_CTYPE'] = 'en_US.UTF-8'
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.umask(req['umask'])
+    try:
+        os.setpgid(0, req['pgid'])  # a kill of the caller's group reaches it
+    except OSError:
+        pass
+    for s in (signal.SIGCHLD, signal.SIGTERM):
+        signal.signal(s, signal.SIG_DFL)
+    for s in req['ignored']:
+        signal.signal(s, signal.SIG_IGN)
+    # Python makes stdout line-buffered on a terminal when it starts; the
+    # server's stdout was a pipe.
+    sys.stdout.reconfigure(line_buffering=os.isatty(1))
+    threading.Thread(target=watch, args=(conn,), daemon=True).start()
     sys.argv = req['argv']
     sys.exit(awscli.clidriver.main())
 
 
 def main():
-    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    srv.bind(SOCK_PATH)
-    srv.listen(128)
     waiting = {}  # child pid -> the client's connection
 
     def reap(*_):
@@ -124,7 +163,7 @@ def main():
 
     signal.signal(signal.SIGCHLD, reap)
     signal.signal(signal.SIGTERM, stop)
-    print('ready', flush=True)
+    print('ready', json.dumps(LIMITS), flush=True)
     while True:
         conn, _ = srv.accept()
         try:
@@ -136,9 +175,8 @@ def main():
         pid = os.fork()
         if pid == 0:
             srv.close()
-            conn.close()
             signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGCHLD])
-            run_child(req, fds)
+            run_child(req, fds, conn)
         waiting[pid] = conn
         try:
             conn.sendall(struct.pack('!i', pid))

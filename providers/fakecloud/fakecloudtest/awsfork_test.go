@@ -6,10 +6,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -23,9 +25,11 @@ import (
 // import, awsfork.go) writes the same bytes to stdout and stderr and
 // exits with the same code as /usr/bin/aws, for answers, API errors,
 // usage errors, input from stdin and from the working directory, the
-// caller's environment, and ctrl+c; and where the caller's locale
-// differs from the server's it runs /usr/bin/aws itself. Not parallel:
-// it counts the server's forks, which no other test may add to meanwhile.
+// caller's environment, models under HOME, the umask, ctrl+c and
+// ignored signals; a caller killed takes its command with it; and where
+// the caller's HOME or locale differs from the server's it runs
+// /usr/bin/aws itself. Not parallel: it counts the server's forks, which
+// no other test may add to meanwhile, and writes to the shared HOME.
 func TestAWSForkIsTheCLI(t *testing.T) {
 	cli := AWSCLI(t)
 	dir, err := awsForkDir()
@@ -35,7 +39,7 @@ func TestAWSForkIsTheCLI(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the AWS CLI fork: %v", err)
 	}
-	fork := filepath.Join(dir, "aws")
+	fork := filepath.Join(dir, "bin", "aws")
 	if got := lookPath(t, "aws", baseEnv(t.TempDir())); got != fork {
 		t.Fatalf("`aws` on the tests' PATH is %s, want the fork's %s", got, fork)
 	}
@@ -51,11 +55,32 @@ func TestAWSForkIsTheCLI(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(work, "input.json"), []byte(`{"Limit": 1}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// A model of the customer's own under ~/.aws/models (the CLI finds
+	// it through a constant its import makes from HOME): a service stsx.
+	home := awsHome("")
+	sts, err := filepath.Glob("/usr/lib/python3/dist-packages/awscli/botocore/data/sts/*/service-2.json")
+	if err != nil || len(sts) != 1 {
+		t.Fatalf("the CLI's STS model: %v %v", sts, err)
+	}
+	model, err := os.ReadFile(sts[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	models := filepath.Join(home, ".aws", "models")
+	stsx := filepath.Join(models, "stsx", filepath.Base(filepath.Dir(sts[0])))
+	if err := os.MkdirAll(stsx, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(filepath.Join(home, ".aws"))
+	if err := os.WriteFile(filepath.Join(stsx, "service-2.json"), model, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		name   string
 		args   []string
 		stdin  string
 		env    []string
+		umask  int
 		forked bool // false: the client runs /usr/bin/aws itself
 	}{
 		{name: "version", args: []string{"--version"}, forked: true},
@@ -67,13 +92,30 @@ func TestAWSForkIsTheCLI(t *testing.T) {
 		{name: "stdin", args: []string{"kms", "list-keys", "--cli-input-json", "file:///dev/stdin"}, stdin: `{"Limit": 1}`, forked: true},
 		{name: "working directory", args: []string{"kms", "list-keys", "--cli-input-json", "file://input.json"}, forked: true},
 		{name: "environment", args: []string{"sts", "get-caller-identity"}, env: []string{"AWS_DEFAULT_OUTPUT=text"}, forked: true},
+		{name: "a model under HOME", args: []string{"stsx", "get-caller-identity", "--endpoint-url", "http://127.0.0.1:1"}, env: []string{"AWS_MAX_ATTEMPTS=1"}, forked: true},
+		{name: "umask", args: []string{"configure", "set", "region", "eu-west-1"}, env: []string{"AWS_CONFIG_FILE=new/config"}, umask: 0o027, forked: true},
 		{name: "another locale", args: []string{"sts", "get-caller-identity"}, env: []string{"LC_ALL=C"}, forked: false},
+		{name: "another HOME", args: []string{"stsx", "get-caller-identity"}, env: []string{"HOME=" + t.TempDir()}, forked: false},
+		{name: "OpenSSL's configuration", args: []string{"sts", "get-caller-identity"}, env: []string{"OPENSSL_CONF=/dev/null"}, forked: false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			env := append(env[:len(env):len(env)], c.env...)
-			want := runCLI(t, cli, env, work, c.stdin, c.args)
+			run := func(bin string) cliResult {
+				if c.umask == 0 {
+					return runCLI(t, bin, env, work, c.stdin, c.args)
+				}
+				defer os.RemoveAll(filepath.Join(work, "new"))
+				r := runCLI(t, "/bin/sh", env, work, c.stdin, append([]string{"-c", `umask "$0" && exec "$@"`, strconv.FormatInt(int64(c.umask), 8), bin}, c.args...))
+				fi, err := os.Stat(filepath.Join(work, "new"))
+				if err != nil {
+					t.Fatalf("%s made no directory: %v %+v", bin, err, r)
+				}
+				r.stdout += fmt.Sprintf("[the directory it made: %v]", fi.Mode())
+				return r
+			}
+			want := run(cli)
 			before := awsForks.Load()
-			got := runCLI(t, fork, env, work, c.stdin, c.args)
+			got := run(fork)
 			if forks := awsForks.Load() - before; forks != map[bool]int64{true: 1, false: 0}[c.forked] {
 				t.Errorf("%d forks, want forked=%v", forks, c.forked)
 			}
@@ -86,14 +128,15 @@ func TestAWSForkIsTheCLI(t *testing.T) {
 		})
 	}
 
-	// ctrl+c: the signal reaches the forked CLI, which ends as the real
-	// one does (130) instead of waiting on an endpoint that never answers.
+	// Signals, on a command that waits on an endpoint that never answers:
+	// each way ends the same, and as soon (the CLI's read timeout is a
+	// minute).
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	accepted := make(chan net.Conn, 4)
+	accepted := make(chan net.Conn, 16)
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -104,33 +147,54 @@ func TestAWSForkIsTheCLI(t *testing.T) {
 		}
 	}()
 	hung := append(env[:len(env):len(env)], "AWS_MAX_ATTEMPTS=1")
-	var codes []int
-	for _, bin := range []string{cli, fork} {
-		cmd := exec.Command(bin, "sts", "get-caller-identity", "--endpoint-url", "http://"+ln.Addr().String())
-		cmd.Env = hung
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case c := <-accepted:
-			defer c.Close()
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			t.Fatalf("%s never reached the endpoint", bin)
-		}
-		_ = cmd.Process.Signal(syscall.SIGINT)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			t.Fatalf("%s went on after ctrl+c", bin)
-		}
-		codes = append(codes, cmd.ProcessState.ExitCode())
-	}
-	if codes[0] != codes[1] || codes[0] != 130 {
-		t.Errorf("after ctrl+c: real exit %d, forked %d; want 130 both", codes[0], codes[1])
+	args := []string{"sts", "get-caller-identity", "--endpoint-url", "http://" + ln.Addr().String()}
+	for _, c := range []struct {
+		name   string
+		shell  string // run through sh -c shell "$@"
+		signal func(p *os.Process)
+		want   string
+	}{
+		{name: "ctrl+c", shell: `exec "$@"`, signal: func(p *os.Process) { _ = p.Signal(syscall.SIGINT) }, want: "exit status 130"},
+		{name: "ctrl+c ignored, then a SIGTERM", shell: `trap "" INT; exec "$@"`, signal: func(p *os.Process) {
+			_ = p.Signal(syscall.SIGINT)
+			time.Sleep(time.Second)
+			_ = p.Signal(syscall.SIGTERM)
+		}, want: "signal: terminated"},
+		{name: "the caller killed", shell: `exec "$@"`, signal: func(p *os.Process) { _ = p.Kill() }, want: "signal: killed"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var ends []string
+			for _, bin := range []string{cli, fork} {
+				cmd := exec.Command("/bin/sh", append([]string{"-c", c.shell, "sh", bin}, args...)...)
+				cmd.Env = hung
+				var out bytes.Buffer
+				cmd.Stdout, cmd.Stderr = &out, &out
+				// Wait waits for the output's end too, which every
+				// process that holds it must close (the forked child
+				// too), or until WaitDelay after the caller ended.
+				cmd.WaitDelay = 5 * time.Second
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				select {
+				case conn := <-accepted:
+					defer conn.Close()
+				case <-time.After(30 * time.Second):
+					_ = cmd.Process.Kill()
+					t.Fatalf("%s never reached the endpoint", bin)
+				}
+				c.signal(cmd.Process)
+				start := time.Now()
+				err := cmd.Wait()
+				if d := time.Since(start); d >= cmd.WaitDelay {
+					t.Errorf("%s: its output stayed open %v after it ended: %s", bin, d.Round(time.Millisecond), out.String())
+				}
+				ends = append(ends, fmt.Sprint(err))
+			}
+			if ends[0] != c.want || ends[1] != ends[0] {
+				t.Errorf("real: %s, forked: %s; want %s both", ends[0], ends[1], c.want)
+			}
+		})
 	}
 }
 

@@ -25,7 +25,11 @@ type Env struct {
 	*fakecloud.Sandbox
 	Server *fakecloud.Server
 	CAFile string
-	Home   string // an empty HOME, so no ~/.aws of the machine is read
+	// Home is the test's own empty directory: the AWS CLI's config and
+	// credentials files are here, and it is the CLI's HOME unless the
+	// CLI is forked (awsfork.go: then HOME is the fork's, empty too), so
+	// no ~/.aws of the machine is read.
+	Home string
 }
 
 // Start runs a sandbox for the test's lifetime.
@@ -53,14 +57,15 @@ func Start(t testing.TB, opts fakecloud.Options) *Env {
 // and nothing else: the machine's AWS variables and files are left out,
 // and `aws` on PATH is the AWS CLI v2 at AWSCLIPath (a Python install's
 // CLI v1 may come first on the machine's own PATH), imported once and
-// forked for each command where that is the same program (awsfork.go).
+// forked for each command where that is the same program (awsfork.go),
+// in an empty HOME.
 func (e *Env) CLIEnv(id fakecloud.Identity) []string {
 	return append(baseEnv(e.Home), e.Server.Env(id, Region, e.CAFile)...)
 }
 
 func baseEnv(home string) []string {
 	return []string{
-		"HOME=" + home,
+		"HOME=" + awsHome(home),
 		"PATH=" + awsPathDir() + string(os.PathListSeparator) + filepath.Dir(AWSCLIPath) + string(os.PathListSeparator) + os.Getenv("PATH"),
 		"AWS_CONFIG_FILE=" + filepath.Join(home, "aws-config"),
 		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "aws-credentials"),
