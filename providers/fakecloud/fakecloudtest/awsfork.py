@@ -34,6 +34,7 @@
 # ends.
 
 import array
+import gc
 import json
 import os
 import resource
@@ -163,6 +164,13 @@ def main():
 
     signal.signal(signal.SIGCHLD, reap)
     signal.signal(signal.SIGTERM, stop)
+    # The import's objects go where the cyclic garbage collector never
+    # looks (gc.freeze, made for servers that fork): a child's
+    # collections, and the one at its exit, would otherwise write to
+    # every object and copy all of the server's memory (about 0.09 s of
+    # CPU of each command's 0.2). Nothing frozen is garbage: it is what
+    # the import keeps, which the CLI uses until it exits.
+    gc.freeze()
     print('ready', json.dumps(LIMITS), flush=True)
     while True:
         conn, _ = srv.accept()
