@@ -203,6 +203,10 @@ func TestEachFailureForReal(t *testing.T) {
 					if flows.Passed(mapValues(res)) {
 						t.Fatal("the check passed")
 					}
+					// AWS's message restates what the detail says: it is left out.
+					if n := strings.Count(strings.ToLower(c.Detail), "not found"); n > 1 {
+						t.Errorf("%s says %q: %d times not found", f.id, c.Detail, n)
+					}
 				})
 			}
 		})

@@ -54,7 +54,11 @@ func explain(err error, subject string) problem {
 			}
 			return p
 		case "NotFoundException":
-			return problem{detail: subject + " was not found: " + msg, remedy: "check the alias ARN's region and account, or run the setup script (it creates the alias)", notFound: true}
+			detail := subject + " was not found"
+			if low := strings.ToLower(msg); !strings.Contains(low, "not found") && !strings.Contains(low, "does not exist") {
+				detail += ": " + msg // AWS's says more than that it is not there
+			}
+			return problem{detail: detail, remedy: "check the alias ARN's region and account, or run the setup script (it creates the alias)", notFound: true}
 		case "DisabledException":
 			return problem{detail: "the key is disabled", remedy: "enable it: aws kms enable-key --key-id KEY_ID"}
 		case "KMSInvalidStateException":
