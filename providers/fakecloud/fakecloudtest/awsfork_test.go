@@ -85,10 +85,8 @@ func TestAWSForkIsTheCLI(t *testing.T) {
 	}{
 		{name: "version", args: []string{"--version"}, forked: true},
 		{name: "answer", args: []string{"sts", "get-caller-identity"}, forked: true},
-		{name: "query", args: []string{"kms", "list-keys", "--query", "Keys[].KeyId", "--output", "text"}, forked: true},
 		{name: "API error", args: []string{"kms", "describe-key", "--key-id", "alias/nothing-here"}, forked: true},
 		{name: "usage error", args: []string{"kms", "create-key", "--no-such-flag"}, forked: true},
-		{name: "no command", forked: true},
 		{name: "stdin", args: []string{"kms", "list-keys", "--cli-input-json", "file:///dev/stdin"}, stdin: `{"Limit": 1}`, forked: true},
 		{name: "working directory", args: []string{"kms", "list-keys", "--cli-input-json", "file://input.json"}, forked: true},
 		{name: "environment", args: []string{"sts", "get-caller-identity"}, env: []string{"AWS_DEFAULT_OUTPUT=text"}, forked: true},
@@ -113,12 +111,18 @@ func TestAWSForkIsTheCLI(t *testing.T) {
 				r.stdout += fmt.Sprintf("[the directory it made: %v]", fi.Mode())
 				return r
 			}
-			want := run(cli)
 			before := awsForks.Load()
 			got := run(fork)
 			if forks := awsForks.Load() - before; forks != map[bool]int64{true: 1, false: 0}[c.forked] {
 				t.Errorf("%d forks, want forked=%v", forks, c.forked)
 			}
+			if !c.forked { // it ran /usr/bin/aws: the same program, by definition
+				if got.code != 0 && got.code != 252 {
+					t.Errorf("aws %v: %+v", c.args, got)
+				}
+				return
+			}
+			want := run(cli)
 			if got != want {
 				t.Errorf("aws %v:\nforked: %+v\n  real: %+v", c.args, got, want)
 			}
