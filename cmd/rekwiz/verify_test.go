@@ -20,7 +20,7 @@ import (
 // awsEnv points the AWS SDK's default configuration at the sandbox, as a
 // customer's shell would with AWS_ENDPOINT_URL.
 func awsEnv(t *testing.T, e *fakecloudtest.Env, id fakecloud.Identity) {
-	for _, kv := range e.CLIEnv(id) {
+	for _, kv := range e.SDKEnv(id) {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}

@@ -72,7 +72,9 @@ var awsForkScript = []string{
 // same program (see above) it execs /usr/bin/aws. Its placeholders:
 // the socket, the CLI, the server's environment and its limits.
 const awsForkClient = `#!/usr/bin/python3 -IS
-import array, json, os, resource, signal, socket, struct, sys
+# C modules only: their Python wrappers (socket, signal, json) would
+# double the start of what runs hundreds of times.
+import _signal, _socket, _struct, array, os, resource, sys
 
 SOCK = %s
 CLI = %s
@@ -97,41 +99,38 @@ try:
     cwd = os.getcwd()
     for fd in (0, 1, 2):
         os.fstat(fd)
-    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     conn.connect(SOCK)
 except OSError:
     real()
-relayed = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
-ignored = [s for s in relayed + (signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM)
-           if signal.getsignal(s) == signal.SIG_IGN]
+relayed = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT)
+ignored = [s for s in relayed + (_signal.SIGUSR1, _signal.SIGUSR2, _signal.SIGALRM)
+           if _signal.getsignal(s) == _signal.SIG_IGN]
 mask = os.umask(0)
 os.umask(mask)
-body = json.dumps({'argv': [CLI] + sys.argv[1:], 'env': dict(os.environ), 'cwd': cwd,
-                   'umask': mask, 'pgid': os.getpgrp(), 'ignored': [int(s) for s in ignored]}).encode()
-conn.sendmsg([struct.pack('!i', len(body)) + body],
-             [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array('i', [0, 1, 2]))])
+body = repr({'argv': [CLI] + sys.argv[1:], 'env': dict(os.environ), 'cwd': cwd,
+             'umask': mask, 'pgid': os.getpgrp(), 'ignored': ignored}).encode('utf-8', 'surrogatepass')
+conn.sendmsg([_struct.pack('!i', len(body)) + body],
+             [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, array.array('i', [0, 1, 2]))])
 os.close(0)  # the child has them now: an end of input is the child's to see
 pid = 0
 got = b''
 while len(got) < 8:
-    try:
-        more = conn.recv(8 - len(got))
-    except InterruptedError:
-        continue
+    more = conn.recv(8 - len(got))
     if not more:
         if pid:
-            os.kill(pid, signal.SIGKILL)
+            os.kill(pid, _signal.SIGKILL)
         sys.stderr.write('aws (the tests\' forked AWS CLI, fakecloudtest/awsfork.go): the fork server went away\n')
         sys.exit(125)  # a code the AWS CLI never exits with
     got += more
     if len(got) == 4:  # the child's pid: pass on the signals a caller sends
-        (pid,) = struct.unpack('!i', got)
+        (pid,) = _struct.unpack('!i', got)
         for s in relayed:
             if s not in ignored:
-                signal.signal(s, lambda n, _f: os.kill(pid, n))
-(code,) = struct.unpack('!i', got[4:])
+                _signal.signal(s, lambda n, _f: os.kill(pid, n))
+(code,) = _struct.unpack('!i', got[4:])
 if code < 0:
-    signal.signal(-code, signal.SIG_DFL)
+    _signal.signal(-code, _signal.SIG_DFL)
     os.kill(os.getpid(), -code)
 sys.exit(code)
 `

@@ -21,8 +21,8 @@
 # over the client's environment.
 #
 # Protocol, on a Unix stream socket: the client sends a 4-byte length and
-# that many bytes of JSON {"argv", "env", "cwd", "umask", "pgid",
-# "ignored"}, with its file descriptors 0, 1 and 2 attached (SCM_RIGHTS)
+# that many bytes of a Python literal (UTF-8, surrogates passed) {"argv",
+# "env", "cwd", "umask", "pgid", "ignored"}, with its file descriptors 0, 1 and 2 attached (SCM_RIGHTS)
 # to the first bytes; the server answers with the child's pid as 4
 # bytes, and with the child's exit code as 4 more (negative: killed by
 # that signal) once it has ended. A child whose client goes away (its
@@ -34,6 +34,7 @@
 # ends.
 
 import array
+import ast
 import gc
 import json
 import os
@@ -96,7 +97,7 @@ def read_request(conn):
         if not more:
             raise EOFError('short request')
         body += more
-    return json.loads(body), list(fds)
+    return ast.literal_eval(body.decode('utf-8', 'surrogatepass')), list(fds)
 
 
 def watch(conn):
@@ -176,7 +177,7 @@ def main():
         conn, _ = srv.accept()
         try:
             req, fds = read_request(conn)
-        except (OSError, EOFError, ValueError):
+        except (OSError, EOFError, ValueError, SyntaxError):
             conn.close()
             continue
         signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])

@@ -89,7 +89,7 @@ func TestAWSForkIsTheCLI(t *testing.T) {
 		{name: "usage error", args: []string{"kms", "create-key", "--no-such-flag"}, forked: true},
 		{name: "stdin", args: []string{"kms", "list-keys", "--cli-input-json", "file:///dev/stdin"}, stdin: `{"Limit": 1}`, forked: true},
 		{name: "working directory", args: []string{"kms", "list-keys", "--cli-input-json", "file://input.json"}, forked: true},
-		{name: "environment", args: []string{"sts", "get-caller-identity"}, env: []string{"AWS_DEFAULT_OUTPUT=text"}, forked: true},
+		{name: "environment", args: []string{"sts", "get-caller-identity"}, env: []string{"AWS_DEFAULT_OUTPUT=text", "NOT_UTF8=\xff\xfe", "QUOTES='\"\n"}, forked: true},
 		{name: "a model under HOME", args: []string{"stsx", "get-caller-identity", "--endpoint-url", "http://127.0.0.1:1"}, env: []string{"AWS_MAX_ATTEMPTS=1"}, forked: true},
 		{name: "umask", args: []string{"configure", "set", "region", "eu-west-1"}, env: []string{"AWS_CONFIG_FILE=new/config"}, umask: 0o027, forked: true},
 		{name: "another locale", args: []string{"sts", "get-caller-identity"}, env: []string{"LC_ALL=C"}, forked: false},

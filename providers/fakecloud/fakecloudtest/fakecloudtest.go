@@ -63,14 +63,30 @@ func (e *Env) CLIEnv(id fakecloud.Identity) []string {
 	return append(baseEnv(e.Home), e.Server.Env(id, Region, e.CAFile)...)
 }
 
-func baseEnv(home string) []string {
+// SDKEnv is an environment in which the AWS SDK's default configuration
+// reaches the sandbox as id and nothing else, as a customer's shell
+// would point it: the endpoint, the credentials and the CA, and the AWS
+// files in the test's own empty HOME. It runs no CLI: PATH is left as
+// it is, and no forked CLI (awsfork.go) is started for it.
+func (e *Env) SDKEnv(id fakecloud.Identity) []string {
+	env := append([]string{"HOME=" + e.Home}, awsFiles(e.Home)...)
+	return append(env, e.Server.Env(id, Region, e.CAFile)...)
+}
+
+// awsFiles puts the AWS config and credentials files in dir.
+func awsFiles(dir string) []string {
 	return []string{
+		"AWS_CONFIG_FILE=" + filepath.Join(dir, "aws-config"),
+		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "aws-credentials"),
+	}
+}
+
+func baseEnv(home string) []string {
+	return append([]string{
 		"HOME=" + awsHome(home),
 		"PATH=" + awsPathDir() + string(os.PathListSeparator) + filepath.Dir(AWSCLIPath) + string(os.PathListSeparator) + os.Getenv("PATH"),
-		"AWS_CONFIG_FILE=" + filepath.Join(home, "aws-config"),
-		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "aws-credentials"),
 		"LANG=C.UTF-8",
-	}
+	}, awsFiles(home)...)
 }
 
 // AWSCLI returns the AWS CLI v2's path. Without it the test is skipped,
