@@ -217,17 +217,49 @@ func TestFinishedCheckShowsTheFailure(t *testing.T) {
 	screenFits(t, d, 50, 16)
 }
 
-// TestSetupQuestionStaysInView: at 50x16 the plan of "set it up for me"
-// is taller than the screen; its question is on it.
-func TestSetupQuestionStaysInView(t *testing.T) {
+// TestSetupPlanOpensAtItsTop: at 50x16 and 80x24 the plan of "set it up
+// for me" is taller than the screen. It opens at its top, where it says
+// what it does and (at 80x24, in view) who is signed in and what it will
+// change, every time it is opened: the first opened at its bottom, where
+// a yes could be given with none of that in view. The footer offers y
+// and n, and the question is below.
+func TestSetupPlanOpensAtItsTop(t *testing.T) {
 	t.Parallel()
-	w := walks[2]
-	flow := newFlow(t, map[flows.Field]string{"domain": domain, "provider": "azure-delegated", "key": "new", "hsm-name": "sandbox-hsm", "key-name": "rek-dm-LCAJVnUE94B"})
-	d := newDriver(t, flow, walkDeps(t, w), 50, 16)
-	d.wantStep(flows.StepScript)
-	d.key("r")
-	d.wantScreen("Go ahead?")
-	screenFits(t, d, 50, 16)
+	for _, size := range [][2]int{{50, 16}, {80, 24}} {
+		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
+			deps, _ := testDeps(t, &fakePairer{results: passing})
+			var diff strings.Builder
+			diff.WriteString("--- key policy now\n+++ key policy after\n@@ -1,20 +1,30 @@\n")
+			for i := range 30 {
+				fmt.Fprintf(&diff, "+      \"line %d\": true,\n", i)
+			}
+			deps.Setup[flows.AWSDelegated] = &planSetup{
+				fakeSetup: fakeSetup{res: flows.SetupResult{Paste: map[flows.Field]string{flows.FieldAliasARN: aliasARN}}},
+				plan: flows.SetupPlan{Account: "111122223333", Caller: "arn:aws:iam::111122223333:user/admin",
+					Changes: []string{"create the alias alias/dm-LCAJVnUE94B/acme", "add the vendor's statement to the key policy"}, PolicyDiff: diff.String()},
+			}
+			flow := newFlow(t, map[flows.Field]string{"domain": domain, "provider": "aws-delegated", "key": "new", "region": "us-east-1"})
+			d := newDriver(t, flow, deps, size[0], size[1])
+			d.wantStep(flows.StepScript)
+			for range 2 {
+				d.key("r")
+				d.wantScreen("Set it up for me", "Signed in", "↓ more", "y yes", "n/esc no")
+				if size[1] >= 24 {
+					d.wantScreen("account 111122223333 as", "It will", "• Create the alias")
+				}
+				if strings.Contains(d.screen(), "Go ahead?") {
+					t.Fatalf("the plan fits the screen; the test needs one taller:\n%s", d.screen())
+				}
+				screenFits(t, d, size[0], size[1])
+				for range 60 {
+					d.key("down")
+				}
+				d.wantScreen("Go ahead? y / n")
+				d.key("n")
+				d.wantScreen("Run this script")
+			}
+		})
+	}
 }
 
 // TestSetupResultKeepsItsLastLineWhenLinesWrap: lines the set-up view

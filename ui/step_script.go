@@ -275,14 +275,14 @@ func (s *scriptStep) Bindings() help.KeyMap {
 }
 
 // anchor keeps the set-up's last line in view: the call under way, then
-// "Press enter to continue".
-// Asking before "set it up for me", the question stays in view.
+// "Press enter to continue". Asking before "set it up for me", the top of
+// the plan or the conflict it found (confirmAnchor).
 func (s *scriptStep) anchor() int {
 	switch {
 	case s.err != nil:
 		return -1
 	case s.mode == scriptConfirmRun:
-		return strings.Count(s.confirmView(), "\n")
+		return s.confirmAnchor()
 	case s.mode == scriptRunning || s.mode == scriptRan:
 		return strings.Count(s.runView(), "\n")
 	}

@@ -128,6 +128,33 @@ func (s *scriptStep) runSetup() func(context.Context, flows.SetupSpec, func(flow
 
 // confirmView shows what "set it up for me" will do, and asks.
 func (s *scriptStep) confirmView() string {
+	plan, conflict := s.confirmParts()
+	return plan + conflict
+}
+
+// confirmAnchor is the line of the consent screen kept in view when it
+// is taller than the screen: the top of a plan, where it says who is
+// signed in and what will change, as it opens (the footer has y and n,
+// and the last row says there is more below); a conflicting statement
+// where one is found; the question that names what is lost once it is
+// asked; the last line while the plan is read or when it failed.
+func (s *scriptStep) confirmAnchor() int {
+	plan, conflict := s.confirmParts()
+	c := s.consent
+	switch {
+	case c.plan == nil:
+		return strings.Count(plan, "\n")
+	case conflict == "":
+		return 0
+	case c.lastCheck:
+		return strings.Count(plan+conflict, "\n")
+	}
+	return strings.Count(plan, "\n") + 1 // the conflict starts on a line of its own
+}
+
+// confirmParts is the consent screen: the plan, and the conflicting
+// statement when there is one.
+func (s *scriptStep) confirmParts() (plan, conflict string) {
 	st := s.c.Styles
 	c := s.consent
 	var b strings.Builder
@@ -136,14 +163,14 @@ func (s *scriptStep) confirmView() string {
 	switch {
 	case c.planning:
 		b.WriteString(s.planner.spin.View() + " " + st.Muted.Render("Reading what is there (read-only calls)… (n/esc stops)"))
-		return b.String()
+		return b.String(), ""
 	case c.err != nil:
 		b.WriteString(s.c.wrapIndented("✗ Could not read what is there: "+termtext.Text(c.err.Error()), 0, st.Error) + "\n")
 		b.WriteString(st.Muted.Render("Nothing was changed. n/esc: back to the script"))
-		return b.String()
+		return b.String(), ""
 	case c.plan == nil:
 		b.WriteString(st.Label.Render("Go ahead? ") + st.Muted.Render("y / n"))
-		return b.String()
+		return b.String(), ""
 	}
 	p := c.plan
 	b.WriteString(st.Label.Render("Signed in") + "\n")
@@ -175,10 +202,10 @@ func (s *scriptStep) confirmView() string {
 		b.WriteString(st.OK.Render("✓ Everything is in place; nothing will change.") + "\n")
 	}
 	if p.Conflict != nil {
-		return b.String() + s.conflictView(p.Conflict)
+		return b.String(), s.conflictView(p.Conflict)
 	}
 	b.WriteString("\n" + st.Label.Render("Go ahead? ") + st.Muted.Render("y / n"))
-	return b.String()
+	return b.String(), ""
 }
 
 // conflictView shows a different statement under the vendor's Sid beside
