@@ -78,7 +78,7 @@ bench:
 ## wall time beside its critical path (wall-ms, path-ms, x-path; a benchmark over 1.2x fails).
 ## -v logs each benchmark's last run: its requests and the path through them.
 bench-checks:
-	$(GO) test -run '^$$' -bench 'PairingCheck|ServiceAccountCheck' -benchtime 20x ./providers/awskms ./providers/azurehsm
+	$(GO) test -run '^$$' -bench 'PairingCheck|ServiceAccountCheck' -benchtime 20x ./providers/awskms ./providers/azurehsm ./providers/gcpkms
 
 ## bench-startup: the first frame of `rekwiz demo` and `rekwiz --domain …` in an 80x24 pty,
 ## each against a bare bubbletea v2 program (testdata/baretea), in turn: medians, ranges, ratio
