@@ -59,6 +59,21 @@ func TestSaveNeverOverwritesWithoutAsking(t *testing.T) {
 	}
 }
 
+// TestCopySaysTheScriptsLines: at 50 columns a long line wraps to
+// several rows; the copy counts the script's lines, not the rows.
+func TestCopySaysTheScriptsLines(t *testing.T) {
+	t.Parallel()
+	deps, _ := testDeps(t, &fakePairer{results: passing})
+	deps.RenderScript = func(flows.SetupSpec) (string, error) {
+		return "#!/usr/bin/env bash\necho " + strings.Repeat("a long line ", 20) + "\necho done\n", nil
+	}
+	flow := newFlow(t, map[flows.Field]string{"domain": domain, "provider": "aws-delegated", "key": "new", "region": "us-east-1"})
+	d := newDriver(t, flow, deps, 50, 16)
+	d.wantStep(flows.StepScript)
+	d.key("c")
+	d.wantScreen("Copied 3 lines")
+}
+
 func TestCopyGoesThroughTheTerminal(t *testing.T) {
 	t.Parallel()
 	deps, _ := testDeps(t, &fakePairer{results: passing})

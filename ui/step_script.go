@@ -155,7 +155,9 @@ func (s *scriptStep) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Next):
 		return send(submitMsg{})
 	case key.Matches(msg, k.Copy):
-		s.status = fmt.Sprintf("Copied %d lines to the clipboard through your terminal (OSC 52). Nothing there? Press s to save it to a file instead.", s.view.TotalLineCount())
+		// The script's own lines: the viewport counts rows, which wrap.
+		lines := strings.Count(strings.TrimSuffix(s.script, "\n"), "\n") + 1
+		s.status = fmt.Sprintf("Copied %d lines to the clipboard through your terminal (OSC 52). Nothing there? Press s to save it to a file instead.", lines)
 		return tea.SetClipboard(s.script)
 	case key.Matches(msg, k.Save):
 		return s.startSave()
