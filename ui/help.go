@@ -1,7 +1,10 @@
 package ui
 
 import (
+	"strings"
+
 	"charm.land/bubbles/v2/key"
+	"github.com/charmbracelet/x/ansi"
 )
 
 // The footer is the current screen's keys: the short help on one line,
@@ -77,10 +80,20 @@ func (m *Model) fullHelp() string {
 			groups = append(groups, all[i:min(i+rows, len(all))])
 		}
 		if blockWidth(measure.FullHelpView(groups)) <= m.c.Width {
-			break
+			return m.help.FullHelpView(groups)
 		}
 	}
-	return m.help.FullHelpView(groups)
+	// Even one column is wider than the screen (a long list of keys
+	// beside a word, at 50 columns): a key and what it does to a row,
+	// unaligned, cut at the width if still too long. The help's own cut
+	// would drop the column, the whole help, and the body, sized for a
+	// help of one line, would push the screen past the terminal's bottom.
+	st := m.help.Styles
+	lines := make([]string, len(all))
+	for i, b := range all {
+		lines[i] = ansi.Truncate(st.FullKey.Render(b.Help().Key)+" "+st.FullDesc.Render(b.Help().Desc), m.c.Width, "…")
+	}
+	return strings.Join(lines, "\n")
 }
 
 // fitHelp is the short help, shortened to the width by dropping ?, then

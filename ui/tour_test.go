@@ -95,6 +95,7 @@ func tour() []stop {
 	return []stop{
 		{name: "domain", typing: true, reach: at(nil, plain, 80, 24)},
 		{name: "domain-typed", typing: true, reach: at(nil, plain, 80, 24, "d", "m", "-")},
+		{name: "domain-small", typing: true, reach: at(nil, plain, 50, 16)},
 		{name: "provider", reach: at(nil, plain, 80, 24, "d", "m", "-", "L", "C", "A", "J", "V", "n", "U", "E", "9", "4", "B", "enter")},
 		{name: "provider-last", reach: at(map[flows.Field]string{"domain": domain}, plain, 80, 24, "down", "down")},
 		{name: "provider-paged", reach: at(map[flows.Field]string{"domain": domain}, plain, 50, 16)},
@@ -102,6 +103,7 @@ func tour() []stop {
 		{name: "key-details", typing: true, reach: at(sa, plain, 80, 24)},
 		{name: "script", reach: at(script, plain, 80, 24)},
 		{name: "script-long", reach: at(script, longScript, 80, 24)},
+		{name: "script-long-small", reach: at(script, longScript, 50, 16)},
 		{name: "script-demo", reach: at(script, demo(done), 80, 24)},
 		{name: "script-naming", typing: true, reach: at(script, plain, 80, 24, "s")},
 		{name: "script-consent", reach: at(script, demo(done), 80, 24, "r")},
