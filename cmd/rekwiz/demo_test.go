@@ -181,7 +181,7 @@ func TestDemoFromFirstScreenToDone(t *testing.T) {
 	d.press(enter)
 	d.waitFor("Run this script where the AWS CLI is signed in")
 	d.press(char('r'))
-	d.waitFor("Go ahead? y / n")
+	d.waitFor("y yes • n/esc no") // the plan, read: it opens at its top, the footer asks
 	d.press(char('y'))
 	d.waitFor("✓ Done. The next step is filled in with:")
 	d.press(enter)
@@ -235,7 +235,7 @@ func TestDemoServiceAccount(t *testing.T) {
 		d.waitFor(strings.Join(strings.Fields(line), " "))
 	}
 	d.press(char('r'))
-	d.waitFor("Go ahead? y / n")
+	d.waitFor("y yes • n/esc no") // the plan, read: it opens at its top, the footer asks
 	d.press(char('y'))
 	d.waitFor("✓ iam create-access-key")
 	d.waitFor("✓ Done.") // enter before the set-up ends is not a step on
@@ -374,7 +374,7 @@ func TestDemoGCP(t *testing.T) {
 	d.waitFor("Run this script where the Google Cloud CLI is signed in")
 	d.press(char('r'))
 	d.waitFor("the hsm key rek-dm-LCAJVnUE94B")
-	d.waitFor("Go ahead? y / n") // the plan is read first
+	d.waitFor("y yes • n/esc no") // the plan is read first (it opens at its top; the footer asks)
 	d.press(char('y'))
 	d.waitFor("✓ gcloud kms keys create")
 	d.waitFor("✓ gcloud kms keys add-iam-policy-binding")
@@ -424,7 +424,7 @@ func TestDemoAzure(t *testing.T) {
 	}
 	d.press(char('r'))
 	d.waitFor("find or create the key rek-dm-LCAJVnUE94B")
-	d.waitFor("Go ahead? y / n") // the plan is read first
+	d.waitFor("y yes • n/esc no") // the plan is read first (it opens at its top; the footer asks)
 	d.press(char('y'))
 	d.waitFor("✓ az keyvault key create")
 	d.waitFor("✓ az keyvault role assignment create")

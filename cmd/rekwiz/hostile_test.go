@@ -211,7 +211,7 @@ func TestHostileTextInTheTUI(t *testing.T) {
 	d.press(enter)
 	d.waitFor("Run this script where the AWS CLI is signed in")
 	d.press(char('r'))
-	d.waitFor("Go ahead? y / n")
+	d.waitFor("y yes • n/esc no") // the plan, read: it opens at its top, the footer asks
 	d.press(char('y'))
 	d.waitFor("✓ Done. The next step is filled in with:")
 	d.press(enter)

@@ -99,7 +99,7 @@ func TestResumeAndSecrets(t *testing.T) {
 	d.press(enter)
 	d.waitFor("Run this script where the AWS CLI is signed in")
 	d.press(char('r'))
-	d.waitFor("Go ahead? y / n")
+	d.waitFor("y yes • n/esc no") // the plan, read: it opens at its top, the footer asks
 	d.press(char('y'))
 	d.waitFor("✓ iam create-access-key")
 	d.waitFor("✓ Done.") // enter before the set-up ends is not a step on
