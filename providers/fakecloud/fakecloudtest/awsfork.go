@@ -36,7 +36,7 @@ import (
 // What the import reads of the environment stays as the server read it:
 // HOME above all (the CLI's caches and model directories are module
 // constants made from ~). So the tests' HOME is one the server shares
-// (awsForkHome: empty, as each test's own was), and the `aws` on the
+// (awsHome: empty, as each test's own was), and the `aws` on the
 // tests' PATH is a small client (awsForkClient) that runs /usr/bin/aws
 // itself whenever the fork would not be the same program: the server is
 // not running, /usr/bin/aws is not the script the server imitates, or
