@@ -9,6 +9,8 @@ import (
 
 	"mvdan.cc/sh/v3/syntax"
 
+	"github.com/charmbracelet/x/ansi"
+
 	"github.com/rekwiz/rekwiz/flows"
 	"github.com/rekwiz/rekwiz/providers/fakecloud/fakecloudtest"
 )
@@ -30,7 +32,7 @@ var (
 )
 
 func parseGcloudHelp(text string) gcloudHelp {
-	text = fakecloudtest.StripANSI(text)
+	text = ansi.Strip(text)
 	h := gcloudHelp{flags: map[string]bool{}, allowed: map[string][]string{}}
 	if m := gcloudNameRE.FindStringSubmatch(text); m != nil {
 		h.name = m[1]

@@ -10,11 +10,15 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/charmbracelet/x/ansi"
 )
 
 // GcloudHelps returns what `gcloud COMMAND --help` prints for each of
 // commands ("kms keys create": the words after gcloud, split at spaces),
-// keyed by the command, with the terminal styling stripped (StripANSI).
+// keyed by the command, with the terminal styling stripped (ansi.Strip:
+// gcloud's help, run in gcloudHelpDriver's process, bolds its headings
+// unless colour is off).
 // A command gcloud does not know gets no help: its text has no NAME
 // section, usually it is empty.
 //
@@ -118,7 +122,7 @@ func readGcloudHelp(t testing.TB, gcloud, root string, env, commands []string) (
 		texts := strings.Split(out.String(), "\n"+gcloudHelpSeparator+"\n")
 		if err == nil && len(texts) == len(commands)+1 {
 			for i := range commands {
-				texts[i] = StripANSI(texts[i])
+				texts[i] = ansi.Strip(texts[i])
 			}
 			return texts[:len(commands)], nil
 		}
@@ -137,7 +141,7 @@ func readGcloudHelp(t testing.TB, gcloud, root string, env, commands []string) (
 		if err := cmd.Run(); err != nil {
 			return nil, fmt.Errorf("gcloud %s --help: %v\n%s%s", c, err, out.Bytes(), errOut.Bytes())
 		}
-		texts[i] = StripANSI(out.String())
+		texts[i] = ansi.Strip(out.String())
 	}
 	return texts, nil
 }
@@ -219,26 +223,4 @@ func cachedHelp(cli, version string, commands []string, read func([]string) ([]s
 		out[c] = e.text
 	}
 	return out, nil
-}
-
-// StripANSI removes the terminal styling (SGR sequences) a CLI's help
-// may carry even when it is not written to a terminal (gcloud's help, run
-// in gcloudHelpDriver's process, bolds its headings unless colour is
-// turned off), so a test reads the same text however it was produced.
-func StripANSI(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == 0x1b && i+1 < len(s) && s[i+1] == '[' {
-			j := i + 2
-			for j < len(s) && (s[j] == ';' || s[j] >= '0' && s[j] <= '9') {
-				j++
-			}
-			if j < len(s) {
-				i = j // skip the final byte too
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/charmbracelet/x/ansi"
 )
 
 // TestCachedHelpReadsOnce: a command's help is read once per CLI version,
@@ -178,7 +180,7 @@ func TestGcloudHelpsAreGcloudsOwn(t *testing.T) {
 	if err != nil {
 		t.Fatalf("gcloud kms keys create --help: %v\n%s", err, errOut)
 	}
-	if want := StripANSI(out); got["kms keys create"] != want {
+	if want := ansi.Strip(out); got["kms keys create"] != want {
 		t.Errorf("the help read in one process:\n%s\ngcloud kms keys create --help:\n%s", got["kms keys create"], want)
 	}
 	if !strings.HasPrefix(got["kms keys create"], "NAME\n    gcloud kms keys create - ") {
